@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+import { gatewayRole } from './roles/gateway-role.js';
+import { runLocalCluster } from './roles/local-cluster.js';
+import { registerRole } from './roles/register-role.js';
+import { runRole } from './roles/run-role.js';
+import { workerRole } from './roles/worker-role.js';
+
+const usage = `Usage: gwc <command> [options]
+
+Commands:
+  register   run the Register (directory of gateways)
+  gateway    run a Gateway (holds client connections)
+  worker     run a BusinessWorker (runs your handler module)
+  local      run all three on loopback with the demo chat
+
+Run "gwc <command> --help" for the options of each.
+`;
+
+const [command, ...args] = process.argv.slice(2);
+switch (command) {
+  case 'register':
+    await runRole(registerRole, args);
+    break;
+  case 'gateway':
+    await runRole(gatewayRole, args);
+    break;
+  case 'worker':
+    await runRole(workerRole, args);
+    break;
+  case 'local':
+    await runLocalCluster(args);
+    break;
+  case undefined:
+  case '--help':
+  case '-h':
+  case 'help':
+    process.stdout.write(usage);
+    break;
+  default:
+    process.stderr.write(`gwc: unknown command ${JSON.stringify(command)}\n${usage}`);
+    process.exit(2);
+}

@@ -1,0 +1,124 @@
+import { EventEmitter } from 'node:events';
+import type { Logger } from '../observability/log.js';
+import type { PeerOptions } from '../wire/peer-connection.js';
+import { ReconnectingPeer } from '../wire/reconnecting-peer.js';
+import { Role, type Envelope } from '../wire/types.js';
+
+export interface ClusterConnectionOptions {
+  registerAddress: string;
+  secret: Buffer;
+  name: string;
+  role: Role.Worker | Role.Api;
+  log: Logger;
+  maxFrameBytes: number;
+}
+
+/**
+ * A subscription to the Register plus one connection per Gateway it lists.
+ *
+ * A gateway missing from a list is not dropped while its connection is healthy: a freshly restarted Register
+ * pushes partial lists until every gateway has re-announced. A link is stopped once it is down and its
+ * address is no longer listed.
+ *
+ * Events: 'envelope' (address, env), 'gateway-ready' (address), 'gateway-down' (address), 'gateways' (list).
+ */
+export class ClusterConnection extends EventEmitter {
+  private readonly links = new Map<string, ReconnectingPeer>();
+  private listed = new Set<string>();
+  private registerLink: ReconnectingPeer | undefined;
+  private listReceived = false;
+  private listWaiters: Array<() => void> = [];
+  readonly peerOptions: PeerOptions;
+
+  constructor(private readonly options: ClusterConnectionOptions) {
+    super();
+    this.peerOptions = {
+      secret: options.secret,
+      maxFrameBytes: options.maxFrameBytes,
+      log: options.log,
+      role: options.role,
+      name: options.name,
+    };
+  }
+
+  start(): this {
+    const link = new ReconnectingPeer(this.options.registerAddress, this.peerOptions);
+    link.on('ready', () => {
+      this.options.log.info('subscribed to register', { register: this.options.registerAddress });
+      link.send({ subscribe: {} });
+    });
+    link.on('envelope', (envelope: Envelope) => {
+      if (envelope.gatewayList) this.updateGateways(envelope.gatewayList.addresses ?? []);
+    });
+    this.registerLink = link.start();
+    return this;
+  }
+
+  stop(): void {
+    this.registerLink?.stop();
+    for (const link of this.links.values()) link.stop('shutting down');
+    this.links.clear();
+  }
+
+  /** Resolves once the Register has sent its first gateway list (rejects after `timeoutMs`). */
+  whenListed(timeoutMs: number): Promise<void> {
+    if (this.listReceived) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no gateway list from register ${this.options.registerAddress} within ${timeoutMs} ms`)), timeoutMs);
+      this.listWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  /** Every gateway that commands should reach: the listed ones and any still connected. */
+  targets(): string[] {
+    const all = new Set(this.listed);
+    for (const [address, link] of this.links) if (link.ready) all.add(address);
+    return [...all];
+  }
+
+  connectedCount(): number {
+    let count = 0;
+    for (const link of this.links.values()) if (link.ready) count++;
+    return count;
+  }
+
+  /** The link to one gateway, dialled on demand (client ids name gateways the list may not have yet). */
+  link(address: string): ReconnectingPeer {
+    let link = this.links.get(address);
+    if (link) return link;
+    link = new ReconnectingPeer(address, this.peerOptions);
+    this.links.set(address, link);
+    link.on('ready', () => {
+      this.options.log.info('gateway connected', { gateway: address });
+      this.emit('gateway-ready', address);
+    });
+    link.on('envelope', (envelope: Envelope) => this.emit('envelope', address, envelope));
+    link.on('down', (reason: string, wasReady: boolean) => {
+      if (wasReady) this.emit('gateway-down', address);
+      if (!this.listed.has(address)) this.drop(address, reason);
+    });
+    return link.start();
+  }
+
+  private updateGateways(addresses: string[]): void {
+    this.listed = new Set(addresses);
+    for (const address of addresses) this.link(address);
+    for (const [address, link] of this.links) if (!this.listed.has(address) && !link.ready) this.drop(address, 'gateway left');
+    if (!this.listReceived) {
+      this.listReceived = true;
+      for (const wake of this.listWaiters.splice(0)) wake();
+    }
+    this.emit('gateways', addresses);
+  }
+
+  private drop(address: string, reason: string): void {
+    const link = this.links.get(address);
+    if (!link) return;
+    this.links.delete(address);
+    link.stop(reason);
+    this.options.log.info('gateway dropped', { gateway: address, reason });
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * The Gateway API: GatewayWorker's Lib/Gateway.php as a typed, promise-based interface.
+ * Handler code gets it as `ctx.gateway`; any Node process gets it from `new GatewayClient(...)`.
+ */
+export type MessageData = string | Uint8Array;
+export type Session = Record<string, unknown>;
+export type ClientSessions = Record<string, Session | null>;
+
+export interface GatewayApi {
+  sendToClient(clientId: string, message: MessageData): Promise<void>;
+  /** To every client, or to those in `clientIds` when given, except those in `excludeClientIds`. */
+  sendToAll(message: MessageData, clientIds?: string[] | null, excludeClientIds?: string[] | null): Promise<void>;
+  sendToUid(uid: string | string[], message: MessageData): Promise<void>;
+  sendToGroup(group: string | string[], message: MessageData, excludeClientIds?: string[] | null): Promise<void>;
+
+  bindUid(clientId: string, uid: string): Promise<void>;
+  unbindUid(clientId: string, uid: string): Promise<void>;
+  isOnline(clientId: string): Promise<boolean>;
+  isUidOnline(uid: string): Promise<boolean>;
+  getClientIdByUid(uid: string): Promise<string[]>;
+  getUidByClientId(clientId: string): Promise<string | null>;
+
+  joinGroup(clientId: string, group: string): Promise<void>;
+  leaveGroup(clientId: string, group: string): Promise<void>;
+  /** Dissolves a group: every member leaves it (the clients stay connected). */
+  ungroup(group: string): Promise<void>;
+  getClientIdListByGroup(group: string): Promise<string[]>;
+  getClientCountByGroup(group: string): Promise<number>;
+  getUidListByGroup(group: string): Promise<string[]>;
+  getUidCountByGroup(group: string): Promise<number>;
+  getClientSessionsByGroup(group: string): Promise<ClientSessions>;
+
+  getAllClientIdList(): Promise<string[]>;
+  getAllClientCount(): Promise<number>;
+  getAllClientSessions(): Promise<ClientSessions>;
+  getAllUidList(): Promise<string[]>;
+  getAllUidCount(): Promise<number>;
+  getAllGroupIdList(): Promise<string[]>;
+  getAllGroupClientIdList(): Promise<Record<string, string[]>>;
+  getAllGroupClientIdCount(): Promise<Record<string, number>>;
+  getAllGroupUidList(): Promise<Record<string, string[]>>;
+  getAllGroupUidCount(): Promise<Record<string, number>>;
+
+  getSession(clientId: string): Promise<Session | null>;
+  /** Replaces the whole session. */
+  setSession(clientId: string, session: Session): Promise<void>;
+  /** Merges keys into the session. */
+  updateSession(clientId: string, partial: Session): Promise<void>;
+
+  /** Sends `message` if given, then closes the connection gracefully. */
+  closeClient(clientId: string, message?: MessageData): Promise<void>;
+  /** Drops the connection at once. */
+  destroyClient(clientId: string): Promise<void>;
+}

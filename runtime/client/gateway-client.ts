@@ -1,0 +1,348 @@
+import { hostname } from 'node:os';
+import { createLogger, type Logger } from '../observability/log.js';
+import { gatewayAddressOf } from '../wire/client-id.js';
+import { Op, Role, toNumber, type Command, type Envelope, type Reply } from '../wire/types.js';
+import { ClusterConnection } from './cluster-connection.js';
+import type { ClientSessions, GatewayApi, MessageData, Session } from './gateway-api.js';
+
+export interface GatewayClientOptions {
+  /** host:port of the Register. */
+  registerAddress: string;
+  /** The cluster's shared secret. */
+  secret: string | Buffer;
+  name?: string;
+  log?: Logger;
+  /** How long a query waits for each gateway's answer, and a command for a gateway connection. Default 5000. */
+  requestTimeoutMs?: number;
+  maxFrameBytes?: number;
+}
+
+interface PendingRequest {
+  resolve(reply: Reply): void;
+  reject(error: Error): void;
+  timer: NodeJS.Timeout;
+  address: string;
+}
+
+/**
+ * The Gateway API over the cluster's internal connections. Handlers get one as `ctx.gateway`; any other Node
+ * process creates one with `GatewayClient.connect({ registerAddress, secret })`.
+ */
+export class GatewayClient implements GatewayApi {
+  private readonly pending = new Map<number, PendingRequest>();
+  private nextRequestId = 0;
+  private readonly timeoutMs: number;
+
+  constructor(
+    readonly cluster: ClusterConnection,
+    options: { requestTimeoutMs?: number } = {},
+  ) {
+    this.timeoutMs = options.requestTimeoutMs ?? 5000;
+    cluster.on('envelope', (_address: string, envelope: Envelope) => {
+      if (envelope.reply) this.settle(envelope.reply);
+    });
+    cluster.on('gateway-down', (address: string) => this.failPending(address));
+  }
+
+  /** Connects to the Register and resolves once it has sent the gateway list. */
+  static async connect(options: GatewayClientOptions): Promise<GatewayClient> {
+    const secret = typeof options.secret === 'string' ? Buffer.from(options.secret) : options.secret;
+    const cluster = new ClusterConnection({
+      registerAddress: options.registerAddress,
+      secret,
+      name: options.name ?? `api@${hostname()}`,
+      role: Role.Api,
+      log: options.log ?? createLogger({ role: 'api-client' }, 'warn'),
+      maxFrameBytes: options.maxFrameBytes ?? 16 * 1024 * 1024,
+    }).start();
+    const client = new GatewayClient(cluster, options);
+    try {
+      await cluster.whenListed(client.timeoutMs);
+    } catch (error) {
+      cluster.stop();
+      throw error;
+    }
+    return client;
+  }
+
+  close(): void {
+    this.cluster.stop();
+    for (const id of [...this.pending.keys()]) this.fail(id, new Error('gateway client closed'));
+  }
+
+  // ---- sending ----
+
+  sendToClient(clientId: string, message: MessageData): Promise<void> {
+    return this.toClients([clientId], { op: Op.SendToClient, ...body(message) });
+  }
+
+  async sendToAll(message: MessageData, clientIds?: string[] | null, excludeClientIds?: string[] | null): Promise<void> {
+    const exclude = excludeClientIds ?? [];
+    if (clientIds) {
+      return this.toClients(clientIds, { op: Op.SendToAll, onlyListed: true, excludeClientIds: exclude, ...body(message) });
+    }
+    await this.everywhere({ op: Op.SendToAll, excludeClientIds: exclude, ...body(message) });
+  }
+
+  async sendToUid(uid: string | string[], message: MessageData): Promise<void> {
+    await this.everywhere({ op: Op.SendToUid, uids: list(uid), ...body(message) });
+  }
+
+  async sendToGroup(group: string | string[], message: MessageData, excludeClientIds?: string[] | null): Promise<void> {
+    await this.everywhere({ op: Op.SendToGroup, groups: list(group), excludeClientIds: excludeClientIds ?? [], ...body(message) });
+  }
+
+  // ---- uids ----
+
+  bindUid(clientId: string, uid: string): Promise<void> {
+    return this.toClients([clientId], { op: Op.BindUid, uids: [String(uid)] });
+  }
+
+  unbindUid(clientId: string, uid: string): Promise<void> {
+    return this.toClients([clientId], { op: Op.UnbindUid, uids: [String(uid)] });
+  }
+
+  async isOnline(clientId: string): Promise<boolean> {
+    return (await this.clientInfo(clientId, false, false)) !== undefined;
+  }
+
+  async isUidOnline(uid: string): Promise<boolean> {
+    return (await this.getClientIdByUid(uid)).length > 0;
+  }
+
+  async getClientIdByUid(uid: string): Promise<string[]> {
+    const replies = await this.queryAll({ op: Op.GetClientsByUid, uids: [String(uid)] });
+    return replies.flatMap((reply) => (reply.clients ?? []).map((client) => client.clientId));
+  }
+
+  async getUidByClientId(clientId: string): Promise<string | null> {
+    const info = await this.clientInfo(clientId, false, true);
+    return info?.uid || null;
+  }
+
+  // ---- groups ----
+
+  joinGroup(clientId: string, group: string): Promise<void> {
+    return this.toClients([clientId], { op: Op.JoinGroup, groups: [String(group)] });
+  }
+
+  leaveGroup(clientId: string, group: string): Promise<void> {
+    return this.toClients([clientId], { op: Op.LeaveGroup, groups: [String(group)] });
+  }
+
+  async ungroup(group: string): Promise<void> {
+    await this.everywhere({ op: Op.Ungroup, groups: [String(group)] });
+  }
+
+  async getClientIdListByGroup(group: string): Promise<string[]> {
+    return Object.keys(await this.sessions({ op: Op.GetClients, groups: [String(group)] }));
+  }
+
+  async getClientCountByGroup(group: string): Promise<number> {
+    return this.count({ op: Op.CountClients, groups: [String(group)] });
+  }
+
+  async getUidListByGroup(group: string): Promise<string[]> {
+    return this.distinctIds({ op: Op.GetUids, groups: [String(group)] });
+  }
+
+  async getUidCountByGroup(group: string): Promise<number> {
+    return (await this.getUidListByGroup(group)).length;
+  }
+
+  getClientSessionsByGroup(group: string): Promise<ClientSessions> {
+    return this.sessions({ op: Op.GetClients, groups: [String(group)], withSession: true });
+  }
+
+  // ---- everyone ----
+
+  async getAllClientIdList(): Promise<string[]> {
+    return Object.keys(await this.sessions({ op: Op.GetClients }));
+  }
+
+  getAllClientCount(): Promise<number> {
+    return this.count({ op: Op.CountClients });
+  }
+
+  getAllClientSessions(): Promise<ClientSessions> {
+    return this.sessions({ op: Op.GetClients, withSession: true });
+  }
+
+  getAllUidList(): Promise<string[]> {
+    return this.distinctIds({ op: Op.GetUids });
+  }
+
+  async getAllUidCount(): Promise<number> {
+    return (await this.getAllUidList()).length;
+  }
+
+  async getAllGroupIdList(): Promise<string[]> {
+    return Object.keys(await this.groups(false));
+  }
+
+  async getAllGroupClientIdList(): Promise<Record<string, string[]>> {
+    const groups = await this.groups(true);
+    return mapValues(groups, (group) => group.clientIds);
+  }
+
+  async getAllGroupClientIdCount(): Promise<Record<string, number>> {
+    const groups = await this.groups(false);
+    return mapValues(groups, (group) => group.clientCount);
+  }
+
+  async getAllGroupUidList(): Promise<Record<string, string[]>> {
+    const groups = await this.groups(true);
+    return mapValues(groups, (group) => [...group.uids]);
+  }
+
+  async getAllGroupUidCount(): Promise<Record<string, number>> {
+    const groups = await this.groups(true);
+    return mapValues(groups, (group) => group.uids.size);
+  }
+
+  // ---- sessions and connections ----
+
+  async getSession(clientId: string): Promise<Session | null> {
+    const info = await this.clientInfo(clientId, true, false);
+    return info ? parseSession(info.session) : null;
+  }
+
+  setSession(clientId: string, session: Session): Promise<void> {
+    return this.toClients([clientId], { op: Op.SetSession, session: Buffer.from(JSON.stringify(session)) });
+  }
+
+  updateSession(clientId: string, partial: Session): Promise<void> {
+    return this.toClients([clientId], { op: Op.UpdateSession, session: Buffer.from(JSON.stringify(partial)) });
+  }
+
+  closeClient(clientId: string, message?: MessageData): Promise<void> {
+    return this.toClients([clientId], { op: Op.CloseClient, ...(message === undefined ? {} : body(message)) });
+  }
+
+  destroyClient(clientId: string): Promise<void> {
+    return this.toClients([clientId], { op: Op.DestroyClient });
+  }
+
+  // ---- plumbing ----
+
+  /** Sends a command to the gateways holding these clients, each getting only its own ids. */
+  private async toClients(clientIds: string[], command: Command): Promise<void> {
+    const byGateway = new Map<string, string[]>();
+    for (const id of clientIds) {
+      const address = gatewayAddressOf(String(id));
+      if (address === undefined) throw new Error(`invalid client id: ${JSON.stringify(id)}`);
+      const ids = byGateway.get(address);
+      if (ids) ids.push(id);
+      else byGateway.set(address, [id]);
+    }
+    await Promise.all([...byGateway].map(([address, ids]) => this.sendTo(address, { ...command, clientIds: ids })));
+  }
+
+  private async everywhere(command: Command): Promise<void> {
+    await this.cluster.whenListed(this.timeoutMs);
+    await Promise.all(this.cluster.targets().map((address) => this.sendTo(address, command)));
+  }
+
+  private sendTo(address: string, command: Command): Promise<void> {
+    const link = this.cluster.link(address);
+    if (link.send({ command })) return Promise.resolve();
+    return link.whenReady(this.timeoutMs).then(() => {
+      if (!link.send({ command })) throw new Error(`gateway ${address} went away before the command was sent`);
+    });
+  }
+
+  private async request(address: string, command: Command): Promise<Reply> {
+    const link = this.cluster.link(address);
+    if (!link.ready) await link.whenReady(this.timeoutMs);
+    const requestId = (this.nextRequestId = (this.nextRequestId % 0xffffffff) + 1);
+    const reply = new Promise<Reply>((resolve, reject) => {
+      const timer = setTimeout(() => this.fail(requestId, new Error(`gateway ${address} did not answer within ${this.timeoutMs} ms`)), this.timeoutMs);
+      this.pending.set(requestId, { resolve, reject, timer, address });
+    });
+    link.send({ command: { ...command, requestId } });
+    return reply;
+  }
+
+  private async queryAll(command: Command): Promise<Reply[]> {
+    await this.cluster.whenListed(this.timeoutMs);
+    return Promise.all(this.cluster.targets().map((address) => this.request(address, command)));
+  }
+
+  private async clientInfo(clientId: string, withSession: boolean, withUid: boolean) {
+    const address = gatewayAddressOf(String(clientId));
+    if (address === undefined) throw new Error(`invalid client id: ${JSON.stringify(clientId)}`);
+    const reply = await this.request(address, { op: Op.GetClients, clientIds: [clientId], withSession, withUid });
+    return reply.clients?.[0];
+  }
+
+  private async sessions(command: Command): Promise<ClientSessions> {
+    const result: ClientSessions = {};
+    for (const reply of await this.queryAll(command)) {
+      for (const client of reply.clients ?? []) result[client.clientId] = command.withSession ? parseSession(client.session) : null;
+    }
+    return result;
+  }
+
+  private async count(command: Command): Promise<number> {
+    const replies = await this.queryAll(command);
+    return replies.reduce((sum, reply) => sum + toNumber(reply.count), 0);
+  }
+
+  private async distinctIds(command: Command): Promise<string[]> {
+    const replies = await this.queryAll(command);
+    return [...new Set(replies.flatMap((reply) => reply.ids ?? []))];
+  }
+
+  private async groups(withMembers: boolean) {
+    const merged: Record<string, { clientCount: number; clientIds: string[]; uids: Set<string> }> = {};
+    for (const reply of await this.queryAll({ op: Op.GetGroups, withMembers })) {
+      for (const group of reply.groups ?? []) {
+        const entry = (merged[group.group] ??= { clientCount: 0, clientIds: [], uids: new Set() });
+        entry.clientCount += group.clientCount;
+        entry.clientIds.push(...(group.clientIds ?? []));
+        for (const uid of group.uids ?? []) entry.uids.add(uid);
+      }
+    }
+    return merged;
+  }
+
+  private settle(reply: Reply): void {
+    const pending = this.pending.get(reply.requestId);
+    if (!pending) return;
+    this.pending.delete(reply.requestId);
+    clearTimeout(pending.timer);
+    if (reply.error) pending.reject(new Error(reply.error));
+    else pending.resolve(reply);
+  }
+
+  private fail(requestId: number, error: Error): void {
+    const pending = this.pending.get(requestId);
+    if (!pending) return;
+    this.pending.delete(requestId);
+    clearTimeout(pending.timer);
+    pending.reject(error);
+  }
+
+  private failPending(address: string): void {
+    for (const [id, pending] of this.pending) {
+      if (pending.address === address) this.fail(id, new Error(`connection to gateway ${address} lost before it answered`));
+    }
+  }
+}
+
+function body(message: MessageData): Pick<Command, 'body' | 'binary'> {
+  return typeof message === 'string' ? { body: Buffer.from(message), binary: false } : { body: message, binary: true };
+}
+
+function list(value: string | string[]): string[] {
+  return Array.isArray(value) ? value.map(String) : [String(value)];
+}
+
+function parseSession(bytes: Uint8Array | undefined): Session {
+  if (!bytes || bytes.length === 0) return {};
+  return JSON.parse(Buffer.from(bytes).toString('utf8')) as Session;
+}
+
+function mapValues<T, R>(record: Record<string, T>, fn: (value: T) => R): Record<string, R> {
+  return Object.fromEntries(Object.entries(record).map(([key, value]) => [key, fn(value)]));
+}

@@ -1,0 +1,30 @@
+import { hostname } from 'node:os';
+import { z } from 'zod';
+import { addressSchema, logLevelSchema, portSchema, positiveInt, setting } from './settings.js';
+
+export const commonSettings = {
+  name: setting('name', 'GWC_NAME', z.string().min(1).default(hostname()), 'name of this process in logs and metrics'),
+  secret: setting('secret', 'GWC_SECRET', z.string().optional(), 'shared secret of the cluster (at least 16 characters)'),
+  secretFile: setting('secret-file', 'GWC_SECRET_FILE', z.string().optional(), 'file holding the shared secret'),
+  logLevel: setting('log-level', 'GWC_LOG_LEVEL', logLevelSchema.default('info'), 'debug, info, warn or error'),
+  maxFrameBytes: setting(
+    'max-frame-bytes',
+    'GWC_MAX_FRAME_BYTES',
+    positiveInt.default(16 * 1024 * 1024),
+    'largest frame accepted on internal connections',
+  ),
+};
+
+export const registerAddressSetting = setting(
+  'register-address',
+  'GWC_REGISTER_ADDRESS',
+  addressSchema.default('127.0.0.1:1236'),
+  'where the Register listens (host:port)',
+);
+
+export function metricsSettings(defaultPort: number) {
+  return {
+    metricsHost: setting('metrics-host', 'GWC_METRICS_HOST', z.string().default('0.0.0.0'), 'bind address of /metrics, /healthz, /readyz'),
+    metricsPort: setting('metrics-port', 'GWC_METRICS_PORT', portSchema.default(defaultPort), 'port of /metrics, /healthz, /readyz (0: off)'),
+  };
+}

@@ -1,0 +1,57 @@
+import { isIP } from 'node:net';
+import { z } from 'zod';
+import { commonSettings, metricsSettings, registerAddressSetting } from './common-settings.js';
+import { portSchema, positiveInt, setting } from './settings.js';
+
+const ipSchema = z.string().refine((value) => isIP(value) !== 0, 'expected an IPv4 or IPv6 address');
+const nonNegativeInt = z.coerce.number().int().min(0);
+
+export const registerSettings = {
+  ...commonSettings,
+  host: setting('host', 'GWC_HOST', z.string().default('0.0.0.0'), 'bind address'),
+  port: setting('port', 'GWC_PORT', portSchema.default(1236), 'port gateways, workers and API clients connect to'),
+  ...metricsSettings(9236),
+};
+
+export const gatewaySettings = {
+  ...commonSettings,
+  registerAddress: registerAddressSetting,
+  protocol: setting('protocol', 'GWC_PROTOCOL', z.enum(['websocket', 'text', 'frame']).default('websocket'), 'client protocol: websocket, text (newline) or frame (4-byte length)'),
+  host: setting('host', 'GWC_HOST', z.string().default('0.0.0.0'), 'bind address for clients'),
+  port: setting('port', 'GWC_PORT', portSchema.default(7272), 'port for clients'),
+  lanIp: setting('lan-ip', 'GWC_LAN_IP', ipSchema.default('127.0.0.1'), 'address workers reach this gateway on (the pod IP)'),
+  internalPort: setting('internal-port', 'GWC_INTERNAL_PORT', portSchema.default(2900), 'port for workers and API clients'),
+  internalHost: setting('internal-host', 'GWC_INTERNAL_HOST', z.string().optional(), 'bind address for the internal port (default: lan-ip)'),
+  pingInterval: setting('ping-interval', 'GWC_PING_INTERVAL', z.coerce.number().min(0).default(25), 'seconds between heartbeats (0: off)'),
+  pingNotResponseLimit: setting(
+    'ping-not-response-limit',
+    'GWC_PING_NOT_RESPONSE_LIMIT',
+    nonNegativeInt.default(0),
+    'close a client silent for this many intervals (0: never)',
+  ),
+  pingData: setting('ping-data', 'GWC_PING_DATA', z.string().default(''), 'heartbeat message sent to clients (empty: WebSocket ping frames)'),
+  maxPayload: setting('max-payload', 'GWC_MAX_PAYLOAD', positiveInt.default(1024 * 1024), 'largest client message in bytes'),
+  maxConnections: setting('max-connections', 'GWC_MAX_CONNECTIONS', positiveInt.default(100_000), 'client connections accepted at once'),
+  router: setting('router', 'GWC_ROUTER', z.enum(['sticky', 'random']).default('sticky'), 'sticky: a client stays on one worker; random: any'),
+  maxPendingEvents: setting(
+    'max-pending-events',
+    'GWC_MAX_PENDING_EVENTS',
+    positiveInt.default(10_000),
+    'client events held while no worker is connected',
+  ),
+  webRoot: setting('web-root', 'GWC_WEB_ROOT', z.string().optional(), 'folder served over HTTP on the client port (websocket only)'),
+  ...metricsSettings(9272),
+};
+
+export const workerSettings = {
+  ...commonSettings,
+  registerAddress: registerAddressSetting,
+  handler: setting('handler', 'GWC_HANDLER', z.string().min(1).default('echo'), 'handler module: a bundled name (chat, echo) or a path'),
+  processTimeout: setting(
+    'process-timeout',
+    'GWC_PROCESS_TIMEOUT',
+    z.coerce.number().positive().default(30),
+    'seconds after which a running handler is reported as slow',
+  ),
+  ...metricsSettings(9300),
+};

@@ -1,0 +1,84 @@
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+
+/** One configurable value: a flag (--kebab-case), an environment variable, a zod schema with its default. */
+export interface Setting<T extends z.ZodType = z.ZodType> {
+  flag: string;
+  env: string;
+  schema: T;
+  help: string;
+}
+
+export type SettingSpecs = Record<string, Setting>;
+export type SettingValues<S extends SettingSpecs> = { [K in keyof S]: z.output<S[K]['schema']> };
+
+/** A bad setting: the message is one line naming it, for the user rather than a stack trace. */
+export class ConfigError extends Error {}
+
+export function setting<T extends z.ZodType>(flag: string, env: string, schema: T, help: string): Setting<T> {
+  return { flag, env, schema, help };
+}
+
+export const portSchema = z.coerce.number().int().min(0).max(65535);
+export const positiveInt = z.coerce.number().int().positive();
+export const logLevelSchema = z.enum(['debug', 'info', 'warn', 'error']);
+export const addressSchema = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:.]+\]|[^:[\]\s]+):\d{1,5}$/, 'expected host:port (IPv6 as [addr]:port)');
+
+/** Flags win over environment variables, which win over defaults. */
+export function loadSettings<S extends SettingSpecs>(
+  role: string,
+  specs: S,
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+): SettingValues<S> {
+  const options: Record<string, { type: 'string' }> = {};
+  for (const spec of Object.values(specs)) options[spec.flag] = { type: 'string' };
+  let flags: Record<string, string | boolean | undefined>;
+  try {
+    flags = parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values as typeof flags;
+  } catch (error) {
+    throw new ConfigError(`${role}: ${(error as Error).message.split('\n')[0]}`);
+  }
+  const values: Record<string, unknown> = {};
+  for (const [key, spec] of Object.entries(specs)) {
+    const raw = flags[spec.flag] ?? emptyToUndefined(env[spec.env]);
+    const result = spec.schema.safeParse(raw);
+    if (!result.success) {
+      const shown = raw === undefined ? 'missing' : JSON.stringify(raw);
+      const why = result.error.issues[0]?.message ?? 'invalid';
+      throw new ConfigError(`${role}: invalid setting --${spec.flag} (${spec.env}) = ${shown}: ${why}`);
+    }
+    values[key] = result.data;
+  }
+  return values as SettingValues<S>;
+}
+
+export function helpText(role: string, summary: string, specs: SettingSpecs): string {
+  const lines = [`Usage: gwc ${role} [options]`, '', summary, '', 'Options (each also read from its environment variable):'];
+  for (const spec of Object.values(specs)) {
+    lines.push(`  --${spec.flag.padEnd(26)} ${spec.env.padEnd(28)} ${spec.help}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+function emptyToUndefined(value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value;
+}
+
+/** The shared secret, from --secret or from a file (a mounted Kubernetes Secret). */
+export function resolveSecret(role: string, secret: string | undefined, secretFile: string | undefined): Buffer {
+  let value = secret;
+  if (value === undefined && secretFile !== undefined) {
+    try {
+      value = readFileSync(secretFile, 'utf8').trim();
+    } catch (error) {
+      throw new ConfigError(`${role}: cannot read --secret-file (GWC_SECRET_FILE) ${secretFile}: ${(error as Error).message}`);
+    }
+  }
+  if (value === undefined) throw new ConfigError(`${role}: missing setting --secret (GWC_SECRET) or --secret-file (GWC_SECRET_FILE)`);
+  if (value.length < 16) throw new ConfigError(`${role}: invalid setting --secret (GWC_SECRET): must be at least 16 characters`);
+  return Buffer.from(value, 'utf8');
+}

@@ -1,0 +1,158 @@
+import { Op, type ClientInfo, type Command, type GroupInfo, type Reply } from '../wire/types.js';
+import type { Client, ClientRegistry } from './client-registry.js';
+
+export interface Delivery {
+  /** Sends to one client; counts it. */
+  deliver(client: Client, data: Buffer, binary: boolean): void;
+  close(client: Client, data: Buffer | undefined, binary: boolean): void;
+  destroy(client: Client): void;
+}
+
+/** Carries out one command from a worker or API client against this gateway's clients; returns the reply for queries. */
+export function executeCommand(command: Command, registry: ClientRegistry, delivery: Delivery): Omit<Reply, 'requestId'> | undefined {
+  const ids = command.clientIds ?? [];
+  const body = Buffer.from(command.body ?? []);
+  const binary = command.binary ?? false;
+  const first = (list: string[] | undefined) => list?.[0] ?? '';
+  const target = () => registry.get(first(ids));
+
+  switch (command.op) {
+    case Op.SendToClient:
+      for (const id of ids) {
+        const client = registry.get(id);
+        if (client) delivery.deliver(client, body, binary);
+      }
+      return undefined;
+    case Op.SendToAll: {
+      const excluded = new Set(command.excludeClientIds ?? []);
+      const candidates = command.onlyListed ? listed(registry, ids) : registry.clients.values();
+      for (const client of candidates) if (!excluded.has(client.id)) delivery.deliver(client, body, binary);
+      return undefined;
+    }
+    case Op.SendToUid:
+      for (const client of union(command.uids ?? [], (uid) => registry.uidClients(uid))) delivery.deliver(client, body, binary);
+      return undefined;
+    case Op.SendToGroup: {
+      const excluded = new Set(command.excludeClientIds ?? []);
+      for (const client of union(command.groups ?? [], (group) => registry.groupClients(group))) {
+        if (!excluded.has(client.id)) delivery.deliver(client, body, binary);
+      }
+      return undefined;
+    }
+    case Op.BindUid: {
+      const client = target();
+      if (client) registry.bindUid(client, first(command.uids));
+      return client ? undefined : { error: `client ${first(ids)} is not online` };
+    }
+    case Op.UnbindUid: {
+      const client = target();
+      if (client) registry.unbindUid(client, first(command.uids));
+      return undefined;
+    }
+    case Op.JoinGroup: {
+      const client = target();
+      if (client) registry.joinGroup(client, first(command.groups));
+      return client ? undefined : { error: `client ${first(ids)} is not online` };
+    }
+    case Op.LeaveGroup: {
+      const client = target();
+      if (client) registry.leaveGroup(client, first(command.groups));
+      return undefined;
+    }
+    case Op.Ungroup:
+      for (const group of command.groups ?? []) registry.ungroup(group);
+      return undefined;
+    case Op.CloseClient:
+      for (const client of listed(registry, ids)) delivery.close(client, body.length > 0 ? body : undefined, binary);
+      return undefined;
+    case Op.DestroyClient:
+      for (const client of listed(registry, ids)) delivery.destroy(client);
+      return undefined;
+    case Op.SetSession:
+    case Op.UpdateSession:
+      return storeSession(command, target());
+    case Op.GetClients: {
+      const clients = command.groups?.length
+        ? union(command.groups, (group) => registry.groupClients(group))
+        : ids.length
+          ? listed(registry, ids)
+          : registry.clients.values();
+      return { clients: [...clients].map((client) => clientInfo(client, command)) };
+    }
+    case Op.CountClients: {
+      if (!command.groups?.length) return { count: registry.size };
+      let count = 0;
+      for (const _ of union(command.groups, (group) => registry.groupClients(group))) count++;
+      return { count };
+    }
+    case Op.GetUids: {
+      if (!command.groups?.length) return { ids: [...registry.byUid.keys()] };
+      const uids = new Set<string>();
+      for (const client of union(command.groups, (group) => registry.groupClients(group))) {
+        if (client.uid !== undefined) uids.add(client.uid);
+      }
+      return { ids: [...uids] };
+    }
+    case Op.GetGroups:
+      return { groups: [...registry.byGroup].map(([group, members]) => groupInfo(group, members, command.withMembers ?? false)) };
+    case Op.GetClientsByUid:
+      return { clients: [...registry.uidClients(first(command.uids))].map((client) => ({ clientId: client.id })) };
+    default:
+      return { error: `unknown command op ${command.op}` };
+  }
+}
+
+function* listed(registry: ClientRegistry, ids: string[]): Iterable<Client> {
+  for (const id of ids) {
+    const client = registry.get(id);
+    if (client) yield client;
+  }
+}
+
+/** Every client found under any of the keys, each once. */
+function* union(keys: string[], lookup: (key: string) => Iterable<Client>): Iterable<Client> {
+  if (keys.length === 1) {
+    yield* lookup(keys[0]!);
+    return;
+  }
+  const seen = new Set<Client>();
+  for (const key of keys) {
+    for (const client of lookup(key)) {
+      if (seen.has(client)) continue;
+      seen.add(client);
+      yield client;
+    }
+  }
+}
+
+function clientInfo(client: Client, command: Command): ClientInfo {
+  const info: ClientInfo = { clientId: client.id };
+  if (command.withUid && client.uid !== undefined) info.uid = client.uid;
+  if (command.withSession) info.session = client.session;
+  return info;
+}
+
+function groupInfo(group: string, members: Set<Client>, withMembers: boolean): GroupInfo {
+  const info: GroupInfo = { group, clientCount: members.size };
+  if (withMembers) {
+    info.clientIds = [...members].map((client) => client.id);
+    info.uids = [...new Set([...members].flatMap((client) => (client.uid === undefined ? [] : [client.uid])))];
+  }
+  return info;
+}
+
+function storeSession(command: Command, client: Client | undefined): Omit<Reply, 'requestId'> | undefined {
+  if (!client) return undefined;
+  let incoming: unknown;
+  try {
+    incoming = JSON.parse(Buffer.from(command.session ?? []).toString('utf8') || '{}');
+  } catch {
+    return { error: 'session is not valid JSON' };
+  }
+  if (typeof incoming !== 'object' || incoming === null || Array.isArray(incoming)) return { error: 'session must be a JSON object' };
+  if (command.op === Op.UpdateSession && client.session.length > 0) {
+    incoming = { ...(JSON.parse(client.session.toString('utf8')) as object), ...incoming };
+  }
+  client.session = Buffer.from(JSON.stringify(incoming));
+  return undefined;
+}

@@ -1,0 +1,31 @@
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { FastCounter } from '../observability/fast-counter.js';
+
+export function createGatewayMetrics(registry: Registry, sizes: { connections: () => number; workers: () => number; pending: () => number }) {
+  const registers = [registry];
+  new Gauge({ name: 'gwc_gateway_connections', help: 'Client connections open', registers, collect() { this.set(sizes.connections()); } });
+  new Gauge({ name: 'gwc_gateway_workers', help: 'Workers connected', registers, collect() { this.set(sizes.workers()); } });
+  new Gauge({
+    name: 'gwc_gateway_pending_events',
+    help: 'Client events held while no worker is connected',
+    registers,
+    collect() {
+      this.set(sizes.pending());
+    },
+  });
+  return {
+    connectionsAccepted: new Counter({ name: 'gwc_gateway_connections_accepted_total', help: 'Client connections accepted', registers }),
+    connectionsRefused: new Counter({
+      name: 'gwc_gateway_connections_refused_total',
+      help: 'Client connections refused or dropped by the gateway',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    messagesReceived: new FastCounter('gwc_gateway_messages_received_total', 'Messages received from clients', registry),
+    messagesSent: new FastCounter('gwc_gateway_messages_sent_total', 'Messages sent to clients', registry),
+    commands: new FastCounter('gwc_gateway_commands_total', 'Commands from workers and API clients', registry),
+    registerConnected: new Gauge({ name: 'gwc_gateway_register_connected', help: '1 while announced to the Register', registers }),
+  };
+}
+
+export type GatewayMetrics = ReturnType<typeof createGatewayMetrics>;

@@ -1,0 +1,314 @@
+import { randomInt } from 'node:crypto';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer as createNetServer, type Server, type Socket } from 'node:net';
+import ipaddr from 'ipaddr.js';
+import { Registry } from 'prom-client';
+import type { Logger } from '../observability/log.js';
+import { listen } from '../observability/health-server.js';
+import { formatAddress } from '../wire/address.js';
+import { encodeClientId } from '../wire/client-id.js';
+import { PeerConnection } from '../wire/peer-connection.js';
+import { ReconnectingPeer } from '../wire/reconnecting-peer.js';
+import { EventKind, Role, type ClientEvent, type Command, type Envelope } from '../wire/types.js';
+import { Client, ClientRegistry } from './client-registry.js';
+import type { ClientSink, ClientTransport, UpgradeRequest } from './client-transport.js';
+import { executeCommand, type Delivery } from './command-executor.js';
+import { createGatewayMetrics, type GatewayMetrics } from './gateway-metrics.js';
+import { Router, type RouterKind } from './router.js';
+import { staticFileHandler } from './static-files.js';
+import { createTcpListener } from './transports/tcp-listener.js';
+import { attachWebSocketListener } from './transports/websocket-listener.js';
+
+export interface GatewayOptions {
+  name: string;
+  secret: Buffer;
+  log: Logger;
+  registerAddress: string;
+  protocol: 'websocket' | 'text' | 'frame';
+  host: string;
+  port: number;
+  lanIp: string;
+  internalPort: number;
+  internalHost?: string | undefined;
+  pingInterval: number;
+  pingNotResponseLimit: number;
+  pingData: string;
+  maxPayload: number;
+  maxConnections: number;
+  router: RouterKind;
+  maxPendingEvents: number;
+  maxFrameBytes: number;
+  webRoot?: string | undefined;
+  registry?: Registry;
+}
+
+/** WebSocket close code for "service restart": clients should reconnect. */
+export const CLOSE_SERVICE_RESTART = 1012;
+const CLOSE_TRY_AGAIN_LATER = 1013;
+
+/**
+ * Holds client connections, forwards their events to workers and carries out commands from workers and
+ * API clients. It announces its internal address to the Register and re-announces after every reconnect.
+ */
+export class Gateway implements ClientSink, Delivery {
+  readonly clients = new ClientRegistry();
+  readonly registry: Registry;
+  readonly internalAddress: string;
+  private readonly router: Router;
+  private readonly workers = new Map<string, PeerConnection>();
+  private readonly peers = new Set<PeerConnection>();
+  private pending: Array<{ client: Client; event: ClientEvent }> = [];
+  private nextConnection = randomInt(2 ** 32);
+  private nextWorkerKey = 0;
+  private sequence = 0;
+  private clientServer: Server | undefined;
+  private internalServer: Server | undefined;
+  private registerLink: ReconnectingPeer | undefined;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private readonly pingData: Buffer | undefined;
+  private readonly metrics: GatewayMetrics;
+  private readonly log: Logger;
+  private accepting = false;
+
+  constructor(private readonly options: GatewayOptions) {
+    this.log = options.log;
+    this.registry = options.registry ?? new Registry();
+    this.router = new Router(options.router);
+    this.internalAddress = formatAddress(ipaddr.parse(options.lanIp).toString(), options.internalPort);
+    this.pingData = options.pingData ? Buffer.from(options.pingData) : undefined;
+    this.metrics = createGatewayMetrics(this.registry, {
+      connections: () => this.clients.size,
+      workers: () => this.router.workerCount,
+      pending: () => this.pending.length,
+    });
+  }
+
+  get ready(): boolean {
+    return this.accepting;
+  }
+
+  async start(): Promise<void> {
+    const { options } = this;
+    this.internalServer = createNetServer((socket) => this.acceptPeer(socket));
+    await listen(this.internalServer, options.internalPort, options.internalHost ?? options.lanIp);
+
+    if (options.protocol === 'websocket') {
+      const serveStatic = staticFileHandler(options.webRoot);
+      const http = createHttpServer((req, res) => void serveStatic(req, res));
+      attachWebSocketListener(http, this, options.maxPayload);
+      this.clientServer = http;
+    } else {
+      this.clientServer = createTcpListener(options.protocol, this, options.maxPayload);
+    }
+    await listen(this.clientServer, options.port, options.host);
+    this.accepting = true;
+
+    this.registerLink = new ReconnectingPeer(options.registerAddress, this.peerOptions(Role.Gateway));
+    this.registerLink.on('ready', () => {
+      this.registerLink!.send({ announce: { address: this.internalAddress } });
+      this.metrics.registerConnected.set(1);
+      this.log.info('announced to register', { register: options.registerAddress, address: this.internalAddress });
+    });
+    this.registerLink.on('down', () => this.metrics.registerConnected.set(0));
+    this.registerLink.start();
+
+    if (options.pingInterval > 0) {
+      this.heartbeatTimer = setInterval(() => this.heartbeat(), options.pingInterval * 1000);
+    }
+    this.log.info('ready', {
+      protocol: options.protocol,
+      host: options.host,
+      port: options.port,
+      internalAddress: this.internalAddress,
+    });
+  }
+
+  /** Stops accepting, leaves the Register, closes clients with 1012 and internal connections. */
+  async stop(): Promise<void> {
+    this.accepting = false;
+    clearInterval(this.heartbeatTimer);
+    this.registerLink?.stop('gateway stopping');
+    const closed = new Promise<void>((resolve) => (this.clientServer ? this.clientServer.close(() => resolve()) : resolve()));
+    for (const client of [...this.clients.clients.values()]) client.transport.close(CLOSE_SERVICE_RESTART, 'gateway stopping');
+    await waitUntil(() => this.clients.size === 0, 3000);
+    for (const client of [...this.clients.clients.values()]) client.transport.destroy();
+    for (const peer of this.peers) peer.close('gateway stopping');
+    this.internalServer?.close();
+    await closed;
+  }
+
+  // ---- ClientSink: events from the protocol listeners ----
+
+  canAccept(): boolean {
+    if (!this.accepting) return false;
+    if (this.clients.size >= this.options.maxConnections) {
+      this.metrics.connectionsRefused.inc({ reason: 'max-connections' });
+      return false;
+    }
+    return true;
+  }
+
+  opened(transport: ClientTransport, upgrade?: UpgradeRequest): Client {
+    const client = new Client(this.newClientId(), transport);
+    this.clients.add(client);
+    this.metrics.connectionsAccepted.inc();
+    this.dispatch(client, EventKind.Connect);
+    if (upgrade) this.dispatch(client, EventKind.WebSocketConnect, undefined, false, upgrade);
+    return client;
+  }
+
+  message(client: Client, data: Buffer, binary: boolean): void {
+    client.silentIntervals = 0;
+    this.metrics.messagesReceived.count++;
+    this.dispatch(client, EventKind.Message, data, binary);
+  }
+
+  alive(client: Client): void {
+    client.silentIntervals = 0;
+  }
+
+  closed(client: Client): void {
+    if (this.clients.get(client.id) !== client) return;
+    // Out of the indexes first, so queries made by onClose no longer see this client.
+    this.clients.remove(client);
+    this.dispatch(client, EventKind.Close);
+  }
+
+  rejected(reason: string, remote: string): void {
+    this.metrics.connectionsRefused.inc({ reason: 'protocol-error' });
+    this.log.warn('client connection closed for a protocol error', { reason, remote });
+  }
+
+  // ---- Delivery: what commands do to clients ----
+
+  deliver(client: Client, data: Buffer, binary: boolean): void {
+    this.metrics.messagesSent.count++;
+    client.transport.send(data, binary);
+  }
+
+  close(client: Client, data: Buffer | undefined, binary: boolean): void {
+    if (data) this.deliver(client, data, binary);
+    client.transport.close(1000);
+  }
+
+  destroy(client: Client): void {
+    client.transport.destroy();
+  }
+
+  // ---- internal connections ----
+
+  private peerOptions(role: Role) {
+    return {
+      secret: this.options.secret,
+      maxFrameBytes: this.options.maxFrameBytes,
+      log: this.log,
+      role,
+      name: this.options.name,
+    };
+  }
+
+  private acceptPeer(socket: Socket): void {
+    const conn = new PeerConnection(socket, false, { ...this.peerOptions(Role.Gateway), acceptRoles: [Role.Worker, Role.Api] });
+    this.peers.add(conn);
+    let workerKey: string | undefined;
+    conn.on('ready', () => {
+      if (conn.remoteRole !== Role.Worker) return;
+      workerKey = `${conn.remoteName}#${++this.nextWorkerKey}`;
+      this.workers.set(workerKey, conn);
+      this.router.add(workerKey);
+      this.log.info('worker connected', { worker: conn.remoteName, workers: this.router.workerCount });
+      this.flushPending();
+    });
+    conn.on('envelope', (envelope: Envelope) => {
+      if (envelope.command) this.onCommand(conn, envelope.command);
+    });
+    conn.on('close', (reason: string) => {
+      this.peers.delete(conn);
+      if (workerKey === undefined) return;
+      this.workers.delete(workerKey);
+      this.router.remove(workerKey);
+      this.log.info('worker disconnected', { worker: conn.remoteName, reason, workers: this.router.workerCount });
+    });
+  }
+
+  private onCommand(conn: PeerConnection, command: Command): void {
+    this.metrics.commands.count++;
+    let reply;
+    try {
+      reply = executeCommand(command, this.clients, this);
+    } catch (error) {
+      this.log.error('command failed', { op: command.op, error });
+      reply = { error: (error as Error).message };
+    }
+    if (command.requestId) conn.send({ reply: { requestId: command.requestId, ...reply } });
+  }
+
+  // ---- events to workers ----
+
+  private dispatch(client: Client, kind: EventKind, body?: Buffer, binary = false, upgrade?: UpgradeRequest): void {
+    const event: ClientEvent = {
+      kind,
+      clientId: client.id,
+      sequence: ++this.sequence,
+      session: client.session,
+      remoteAddress: client.transport.remoteAddress,
+      remotePort: client.transport.remotePort,
+    };
+    if (body) {
+      event.body = body;
+      event.binary = binary;
+    }
+    if (upgrade) {
+      event.url = upgrade.url;
+      event.headers = upgrade.headers;
+    }
+    const workerKey = this.router.pick(client);
+    if (workerKey !== undefined) {
+      this.workers.get(workerKey)!.send({ event });
+      return;
+    }
+    if (this.pending.length >= this.options.maxPendingEvents) {
+      this.metrics.connectionsRefused.inc({ reason: 'no-worker' });
+      if (kind !== EventKind.Close) client.transport.close(CLOSE_TRY_AGAIN_LATER, 'no worker available');
+      return;
+    }
+    this.pending.push({ client, event });
+  }
+
+  private flushPending(): void {
+    const pending = this.pending;
+    this.pending = [];
+    for (const { client, event } of pending) {
+      const workerKey = this.router.pick(client)!;
+      // A session written while the event waited travels with it.
+      if (event.kind !== EventKind.Close) event.session = client.session;
+      this.workers.get(workerKey)!.send({ event });
+    }
+  }
+
+  private newClientId(): string {
+    for (;;) {
+      this.nextConnection = (this.nextConnection + 1) >>> 0;
+      const id = encodeClientId({ host: this.options.lanIp, port: this.options.internalPort, connection: this.nextConnection });
+      if (!this.clients.get(id)) return id;
+    }
+  }
+
+  private heartbeat(): void {
+    const limit = this.options.pingNotResponseLimit;
+    for (const client of this.clients.clients.values()) {
+      if (limit > 0 && client.silentIntervals >= limit) {
+        this.metrics.connectionsRefused.inc({ reason: 'heartbeat-timeout' });
+        client.transport.destroy();
+        continue;
+      }
+      client.silentIntervals++;
+      client.transport.ping(this.pingData);
+    }
+  }
+}
+
+async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+}

@@ -1,0 +1,5 @@
+/** Public API for Node processes that talk to a GatewayCluster, and for handler modules. */
+export { GatewayClient, type GatewayClientOptions } from './client/gateway-client.js';
+export type { ClientSessions, GatewayApi, MessageData, Session } from './client/gateway-api.js';
+export type { EventContext, Handler, WebSocketRequest, WorkerInfo } from './worker/handler.js';
+export { decodeClientId, encodeClientId, type ClientIdParts } from './wire/client-id.js';

@@ -1,0 +1,38 @@
+/** Structured JSON-line logging to stdout: one object per line, always with time, level, role and msg. */
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+export type LogFields = Record<string, unknown>;
+
+const levelRank: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+
+export interface Logger {
+  debug(msg: string, fields?: LogFields): void;
+  info(msg: string, fields?: LogFields): void;
+  warn(msg: string, fields?: LogFields): void;
+  error(msg: string, fields?: LogFields): void;
+  child(fields: LogFields): Logger;
+}
+
+function serializeError(value: unknown): unknown {
+  if (value instanceof Error) return { name: value.name, message: value.message, stack: value.stack };
+  return value;
+}
+
+export function createLogger(base: LogFields, minLevel: LogLevel = 'info', write: (line: string) => void = defaultWrite): Logger {
+  const emit = (level: LogLevel, msg: string, fields?: LogFields) => {
+    if (levelRank[level] < levelRank[minLevel]) return;
+    const record: LogFields = { time: new Date().toISOString(), level, ...base, msg };
+    if (fields) for (const [key, value] of Object.entries(fields)) record[key] = serializeError(value);
+    write(JSON.stringify(record) + '\n');
+  };
+  return {
+    debug: (msg, fields) => emit('debug', msg, fields),
+    info: (msg, fields) => emit('info', msg, fields),
+    warn: (msg, fields) => emit('warn', msg, fields),
+    error: (msg, fields) => emit('error', msg, fields),
+    child: (fields) => createLogger({ ...base, ...fields }, minLevel, write),
+  };
+}
+
+function defaultWrite(line: string): void {
+  process.stdout.write(line);
+}

@@ -1,0 +1,108 @@
+import { createServer, type Server } from 'node:net';
+import { Gauge, Registry } from 'prom-client';
+import type { Logger } from '../observability/log.js';
+import { listen } from '../observability/health-server.js';
+import { PeerConnection } from '../wire/peer-connection.js';
+import { Role, type Envelope } from '../wire/types.js';
+
+export interface RegisterOptions {
+  host: string;
+  port: number;
+  secret: Buffer;
+  maxFrameBytes: number;
+  name: string;
+  log: Logger;
+  registry?: Registry;
+}
+
+/**
+ * The directory: gateways announce their internal address, subscribers (workers, API clients) get the list
+ * of live gateways now and again on every change. It keeps no client state, so it can restart at any time.
+ */
+export class Register {
+  private readonly gateways = new Map<PeerConnection, string>();
+  private readonly subscribers = new Set<PeerConnection>();
+  private server: Server | undefined;
+  listening = false;
+  private pushScheduled = false;
+  readonly registry: Registry;
+  private readonly gatewayGauge: Gauge;
+  private readonly subscriberGauge: Gauge;
+
+  constructor(private readonly options: RegisterOptions) {
+    this.registry = options.registry ?? new Registry();
+    this.gatewayGauge = new Gauge({ name: 'gwc_register_gateways', help: 'Gateways announced', registers: [this.registry] });
+    this.subscriberGauge = new Gauge({ name: 'gwc_register_subscribers', help: 'Workers and API clients subscribed', registers: [this.registry] });
+  }
+
+  async start(): Promise<void> {
+    const { log } = this.options;
+    this.server = createServer((socket) => this.accept(socket));
+    await listen(this.server, this.options.port, this.options.host);
+    this.listening = true;
+    log.info('ready', { host: this.options.host, port: this.options.port });
+  }
+
+  gatewayAddresses(): string[] {
+    return [...new Set(this.gateways.values())].sort();
+  }
+
+  async stop(): Promise<void> {
+    this.listening = false;
+    for (const conn of [...this.gateways.keys(), ...this.subscribers]) conn.close('register stopping');
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  private accept(socket: import('node:net').Socket): void {
+    const { log } = this.options;
+    const conn = new PeerConnection(socket, false, {
+      secret: this.options.secret,
+      maxFrameBytes: this.options.maxFrameBytes,
+      log,
+      role: Role.Unspecified,
+      name: this.options.name,
+      acceptRoles: [Role.Gateway, Role.Worker, Role.Api],
+    });
+    conn.on('envelope', (envelope: Envelope) => this.onEnvelope(conn, envelope));
+    conn.on('close', () => {
+      const address = this.gateways.get(conn);
+      if (address !== undefined) {
+        this.gateways.delete(conn);
+        log.info('gateway left', { address, peer: conn.remoteName });
+        this.schedulePush();
+      }
+      this.subscribers.delete(conn);
+      this.updateGauges();
+    });
+  }
+
+  private onEnvelope(conn: PeerConnection, envelope: Envelope): void {
+    if (envelope.announce && conn.remoteRole === Role.Gateway) {
+      this.gateways.set(conn, envelope.announce.address);
+      this.options.log.info('gateway joined', { address: envelope.announce.address, peer: conn.remoteName });
+      this.schedulePush();
+    } else if (envelope.subscribe) {
+      this.subscribers.add(conn);
+      conn.send({ gatewayList: { addresses: this.gatewayAddresses() } });
+    } else {
+      this.options.log.warn('unexpected message ignored', { peer: conn.remoteName, role: Role[conn.remoteRole] });
+    }
+    this.updateGauges();
+  }
+
+  /** Many changes in one event-loop turn (a restart, a scale-up) make one push. */
+  private schedulePush(): void {
+    if (this.pushScheduled) return;
+    this.pushScheduled = true;
+    setImmediate(() => {
+      this.pushScheduled = false;
+      const list = { gatewayList: { addresses: this.gatewayAddresses() } };
+      for (const subscriber of this.subscribers) subscriber.send(list);
+    });
+  }
+
+  private updateGauges(): void {
+    this.gatewayGauge.set(new Set(this.gateways.values()).size);
+    this.subscriberGauge.set(this.subscribers.size);
+  }
+}

@@ -1,0 +1,12 @@
+import { gatewaySettings } from '../config/role-settings.js';
+import { Gateway } from '../gateway/gateway.js';
+import type { RoleDefinition } from './run-role.js';
+
+export const gatewayRole: RoleDefinition<typeof gatewaySettings> = {
+  role: 'gateway',
+  summary: 'Holds client connections, forwards their events to workers, and carries out Gateway API commands.',
+  settings: gatewaySettings,
+  async create(settings, { log, secret, registry }) {
+    return new Gateway({ ...settings, secret, log, registry });
+  },
+};

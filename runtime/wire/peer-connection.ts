@@ -1,0 +1,217 @@
+import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
+import type { Logger } from '../observability/log.js';
+import { decodeEnvelope, encodeEnvelope, envelopeKind } from './envelope-codec.js';
+import { FrameDecoder, encodeFrame } from './frame-codec.js';
+import { PROTOCOL_VERSION, clientProof, newNonce, proofsMatch, serverProof } from './handshake.js';
+import { Role, type Envelope } from './types.js';
+
+export interface PeerOptions {
+  secret: Buffer;
+  /** Largest frame accepted once authenticated. */
+  maxFrameBytes: number;
+  log: Logger;
+  /** Our role and name, sent in Hello when we dial. */
+  role: Role;
+  name: string;
+  /** Roles allowed to connect when we accept. */
+  acceptRoles?: Role[];
+  handshakeTimeoutMs?: number;
+  /** Heartbeats go out when idle this long; a peer silent for three intervals is dropped. */
+  heartbeatMs?: number;
+}
+
+/** Before authentication nobody gets to make us buffer much. */
+const HANDSHAKE_MAX_FRAME = 1024;
+
+type Phase = 'awaiting-hello' | 'awaiting-challenge' | 'awaiting-auth' | 'awaiting-welcome' | 'ready' | 'closed';
+
+/**
+ * One authenticated internal connection carrying Envelopes in length-delimited frames.
+ * Events: 'ready' (after the handshake), 'envelope' (env), 'close' (reason: string).
+ * Writes are batched and flushed once per event-loop turn.
+ */
+export class PeerConnection extends EventEmitter {
+  remoteRole: Role = Role.Unspecified;
+  remoteName = '';
+  closeReason = '';
+  private phase: Phase;
+  private readonly decoder = new FrameDecoder(HANDSHAKE_MAX_FRAME);
+  private readonly ourNonce = newNonce();
+  private theirNonce: Uint8Array = Buffer.alloc(0);
+  private outbox: Buffer[] = [];
+  private outboxBytes = 0;
+  private flushScheduled = false;
+  private handshakeTimer: NodeJS.Timeout | undefined;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private lastReceived = Date.now();
+  private lastSent = Date.now();
+
+  constructor(
+    readonly socket: Socket,
+    readonly dialing: boolean,
+    private readonly options: PeerOptions,
+  ) {
+    super();
+    this.phase = dialing ? 'awaiting-challenge' : 'awaiting-hello';
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', (error) => this.close(`socket error: ${error.message}`));
+    socket.on('close', () => this.close(this.closeReason || 'connection closed by peer'));
+    this.handshakeTimer = setTimeout(() => this.close('handshake timed out'), options.handshakeTimeoutMs ?? 5000);
+    if (dialing) {
+      this.writeNow({ hello: { role: options.role, name: options.name, nonce: this.ourNonce, version: PROTOCOL_VERSION } });
+    }
+  }
+
+  get ready(): boolean {
+    return this.phase === 'ready';
+  }
+
+  get closed(): boolean {
+    return this.phase === 'closed';
+  }
+
+  /** Bytes queued but not yet taken by the kernel: the basis for flow control. */
+  get pendingBytes(): number {
+    return this.outboxBytes + this.socket.writableLength;
+  }
+
+  send(envelope: Envelope): void {
+    if (this.phase !== 'ready') return;
+    const frame = encodeFrame(encodeEnvelope(envelope));
+    this.outbox.push(frame);
+    this.outboxBytes += frame.length;
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  close(reason: string): void {
+    if (this.phase === 'closed') return;
+    const wasReady = this.phase === 'ready';
+    this.phase = 'closed';
+    this.closeReason = reason;
+    clearTimeout(this.handshakeTimer);
+    clearInterval(this.heartbeatTimer);
+    if (wasReady) this.flush();
+    this.socket.end();
+    // A peer that stops reading must not keep the socket (and its buffers) alive.
+    setTimeout(() => this.socket.destroy(), 1000).unref();
+    this.emit('close', reason);
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.outbox.length === 0 || this.socket.destroyed) return;
+    const data = this.outbox.length === 1 ? this.outbox[0]! : Buffer.concat(this.outbox, this.outboxBytes);
+    this.outbox = [];
+    this.outboxBytes = 0;
+    this.lastSent = Date.now();
+    this.socket.write(data);
+  }
+
+  private writeNow(envelope: Envelope): void {
+    this.socket.write(encodeFrame(encodeEnvelope(envelope)));
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.phase === 'closed') return;
+    this.lastReceived = Date.now();
+    let frames: Buffer[];
+    try {
+      frames = this.decoder.push(chunk);
+    } catch (error) {
+      this.refuse(`bad frame: ${(error as Error).message}`);
+      return;
+    }
+    for (const frame of frames) {
+      let envelope: Envelope;
+      try {
+        envelope = decodeEnvelope(frame);
+      } catch (error) {
+        this.refuse(`undecodable frame: ${(error as Error).message}`);
+        return;
+      }
+      if (this.phase === 'ready') {
+        if (envelopeKind(envelope) !== 'heartbeat') this.emit('envelope', envelope);
+      } else {
+        this.handshakeStep(envelope);
+      }
+      if ((this.phase as Phase) === 'closed') return;
+    }
+  }
+
+  private handshakeStep(envelope: Envelope): void {
+    const { secret } = this.options;
+    switch (this.phase) {
+      case 'awaiting-hello': {
+        const hello = envelope.hello;
+        if (!hello) return this.refuse('expected Hello');
+        if (hello.version !== PROTOCOL_VERSION) return this.refuse(`unsupported protocol version ${hello.version}`);
+        if (this.options.acceptRoles && !this.options.acceptRoles.includes(hello.role)) {
+          return this.refuse(`role ${Role[hello.role] ?? hello.role} may not connect here`);
+        }
+        this.remoteRole = hello.role;
+        this.remoteName = hello.name;
+        this.theirNonce = Buffer.from(hello.nonce ?? []);
+        this.writeNow({ challenge: { nonce: this.ourNonce, proof: serverProof(secret, this.theirNonce, this.ourNonce) } });
+        this.phase = 'awaiting-auth';
+        return;
+      }
+      case 'awaiting-auth': {
+        if (!envelope.auth) return this.refuse('expected Auth');
+        if (!proofsMatch(clientProof(secret, this.theirNonce, this.ourNonce), envelope.auth.proof)) {
+          return this.refuse('authentication failed: wrong shared secret');
+        }
+        this.writeNow({ welcome: {} });
+        return this.becomeReady();
+      }
+      case 'awaiting-challenge': {
+        if (envelope.refused) return this.close(`refused by peer: ${envelope.refused.reason}`);
+        const challenge = envelope.challenge;
+        if (!challenge) return this.refuse('expected Challenge');
+        if (!proofsMatch(serverProof(secret, this.ourNonce, challenge.nonce), challenge.proof)) {
+          return this.refuse('authentication failed: peer does not hold the shared secret');
+        }
+        this.writeNow({ auth: { proof: clientProof(secret, this.ourNonce, challenge.nonce) } });
+        this.phase = 'awaiting-welcome';
+        return;
+      }
+      case 'awaiting-welcome': {
+        if (envelope.refused) return this.close(`refused by peer: ${envelope.refused.reason}`);
+        if (!envelope.welcome) return this.refuse('expected Welcome');
+        return this.becomeReady();
+      }
+    }
+  }
+
+  private becomeReady(): void {
+    clearTimeout(this.handshakeTimer);
+    this.decoder.maxFrameBytes = this.options.maxFrameBytes;
+    this.phase = 'ready';
+    const heartbeatMs = this.options.heartbeatMs ?? 10_000;
+    this.heartbeatTimer = setInterval(() => this.heartbeat(heartbeatMs), heartbeatMs);
+    this.heartbeatTimer.unref();
+    this.emit('ready');
+  }
+
+  private heartbeat(intervalMs: number): void {
+    const now = Date.now();
+    if (now - this.lastReceived > intervalMs * 3) return this.close('peer silent for three heartbeat intervals');
+    if (now - this.lastSent >= intervalMs) this.send({ heartbeat: {} });
+  }
+
+  /** Logs why, tells the peer when the handshake is still going, and closes this one connection. */
+  private refuse(reason: string): void {
+    this.options.log.warn('internal connection refused', {
+      reason,
+      remote: `${this.socket.remoteAddress}:${this.socket.remotePort}`,
+      peerRole: Role[this.remoteRole],
+      peerName: this.remoteName,
+    });
+    if (this.phase !== 'ready' && !this.socket.destroyed) this.writeNow({ refused: { reason } });
+    this.close(reason);
+  }
+}

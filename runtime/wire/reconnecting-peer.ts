@@ -1,0 +1,112 @@
+import { EventEmitter } from 'node:events';
+import { connect } from 'node:net';
+import { parseAddress } from './address.js';
+import { PeerConnection, type PeerOptions } from './peer-connection.js';
+import type { Envelope } from './types.js';
+
+export interface BackoffOptions {
+  initialMs?: number;
+  maxMs?: number;
+}
+
+/**
+ * Keeps one authenticated connection to `address` alive, redialling with jittered exponential backoff.
+ * Events: 'ready' (conn), 'envelope' (env), 'down' (reason, wasReady) after every closed attempt.
+ */
+export class ReconnectingPeer extends EventEmitter {
+  current: PeerConnection | undefined;
+  private attempt = 0;
+  private stopped = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private waiters: Array<() => void> = [];
+
+  constructor(
+    readonly address: string,
+    private readonly options: PeerOptions,
+    private readonly backoff: BackoffOptions = {},
+  ) {
+    super();
+  }
+
+  start(): this {
+    this.dial();
+    return this;
+  }
+
+  get ready(): boolean {
+    return this.current?.ready ?? false;
+  }
+
+  /** Sends when connected; returns false (and sends nothing) otherwise. */
+  send(envelope: Envelope): boolean {
+    if (!this.current?.ready) return false;
+    this.current.send(envelope);
+    return true;
+  }
+
+  /** Resolves when a connection is ready, rejects after `timeoutMs`. */
+  whenReady(timeoutMs: number): Promise<void> {
+    if (this.ready) return Promise.resolve();
+    if (this.stopped) return Promise.reject(new Error(`connection to ${this.address} is stopped`));
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== done);
+        reject(new Error(`no connection to ${this.address} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.waiters.push(done);
+    });
+  }
+
+  stop(reason = 'stopped'): void {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    this.current?.close(reason);
+  }
+
+  private dial(): void {
+    if (this.stopped) return;
+    let target;
+    try {
+      target = parseAddress(this.address);
+    } catch (error) {
+      this.options.log.error('cannot dial', { address: this.address, error });
+      return;
+    }
+    const socket = connect({ host: target.host, port: target.port });
+    const conn = new PeerConnection(socket, true, this.options);
+    this.current = conn;
+    let wasReady = false;
+    conn.on('ready', () => {
+      wasReady = true;
+      this.attempt = 0;
+      this.emit('ready', conn);
+      const waiters = this.waiters;
+      this.waiters = [];
+      for (const wake of waiters) wake();
+    });
+    conn.on('envelope', (envelope: Envelope) => this.emit('envelope', envelope));
+    conn.on('close', (reason: string) => {
+      if (this.current === conn) this.current = undefined;
+      if (wasReady) this.options.log.info('connection lost', { address: this.address, reason });
+      else if (reason.startsWith('refused') || reason.startsWith('authentication')) {
+        this.options.log.error('connection refused', { address: this.address, reason });
+      }
+      this.emit('down', reason, wasReady);
+      this.scheduleRedial();
+    });
+  }
+
+  private scheduleRedial(): void {
+    if (this.stopped) return;
+    const initial = this.backoff.initialMs ?? 100;
+    const max = this.backoff.maxMs ?? 5000;
+    const base = Math.min(max, initial * 2 ** this.attempt);
+    this.attempt++;
+    const delay = base * (0.8 + Math.random() * 0.4);
+    this.retryTimer = setTimeout(() => this.dial(), delay);
+  }
+}

@@ -1,0 +1,26 @@
+import type { GatewayApi, MessageData, Session } from '../client/gateway-api.js';
+import type { EventContext } from './handler.js';
+
+/** The `ctx` a handler callback receives; methods live on the prototype so an event costs one small object. */
+export class ClientEventContext implements EventContext {
+  constructor(
+    readonly clientId: string,
+    public session: Session,
+    readonly gateway: GatewayApi,
+    readonly remoteAddress: string,
+    readonly remotePort: number,
+    readonly messageId: string,
+  ) {}
+
+  sendToCurrentClient(message: MessageData): Promise<void> {
+    return this.gateway.sendToClient(this.clientId, message);
+  }
+
+  closeCurrentClient(message?: MessageData): Promise<void> {
+    return this.gateway.closeClient(this.clientId, message);
+  }
+
+  destroyCurrentClient(): Promise<void> {
+    return this.gateway.destroyClient(this.clientId);
+  }
+}

@@ -1,0 +1,140 @@
+import type { GatewayApi, Session } from '../client/gateway-api.js';
+import type { Logger } from '../observability/log.js';
+import { EventKind, toNumber, type ClientEvent } from '../wire/types.js';
+import { ClientEventContext } from './event-context.js';
+import type { Handler } from './handler.js';
+
+interface Running {
+  event: ClientEvent;
+  startedAt: number;
+  reported: boolean;
+}
+
+export interface DispatchStats {
+  handled: number;
+  failed: number;
+  slow: number;
+}
+
+const EMPTY_SESSION = '';
+
+/**
+ * Runs handler callbacks for client events: one client's events strictly one after another (in arrival
+ * order), different clients concurrently. A callback that throws is logged with the client id; one that runs
+ * past `processTimeoutMs` is reported once, as GatewayWorker's processTimeout does.
+ */
+export class EventDispatcher {
+  readonly stats: DispatchStats = { handled: 0, failed: 0, slow: 0 };
+  private readonly queues = new Map<string, ClientEvent[]>();
+  private readonly running = new Map<string, Running>();
+  private readonly slowTimer: NodeJS.Timeout;
+
+  constructor(
+    private readonly handler: Handler,
+    private readonly gateway: GatewayApi,
+    private readonly log: Logger,
+    private readonly processTimeoutMs: number,
+  ) {
+    this.slowTimer = setInterval(() => this.reportSlow(), Math.min(1000, processTimeoutMs));
+    this.slowTimer.unref();
+  }
+
+  /** Events queued or running. */
+  get inFlight(): number {
+    let count = 0;
+    for (const queue of this.queues.values()) count += queue.length;
+    return count;
+  }
+
+  dispatch(gatewayAddress: string, event: ClientEvent): void {
+    const queue = this.queues.get(event.clientId);
+    if (queue) {
+      queue.push(event);
+      return;
+    }
+    const fresh = [event];
+    this.queues.set(event.clientId, fresh);
+    void this.drain(gatewayAddress, event.clientId, fresh);
+  }
+
+  /** Resolves when nothing is queued or running (or after `timeoutMs`). */
+  async idle(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.queues.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+
+  stop(): void {
+    clearInterval(this.slowTimer);
+  }
+
+  private async drain(gatewayAddress: string, clientId: string, queue: ClientEvent[]): Promise<void> {
+    while (queue.length > 0) {
+      const event = queue[0]!;
+      this.running.set(clientId, { event, startedAt: Date.now(), reported: false });
+      try {
+        await this.handle(gatewayAddress, event);
+        this.stats.handled++;
+      } catch (error) {
+        this.stats.failed++;
+        this.log.error('handler threw', { clientId, event: EventKind[event.kind], error });
+      }
+      queue.shift();
+    }
+    this.running.delete(clientId);
+    this.queues.delete(clientId);
+  }
+
+  private async handle(gatewayAddress: string, event: ClientEvent): Promise<void> {
+    const handler = this.handler;
+    const sessionText = event.session && event.session.length > 0 ? Buffer.from(event.session).toString('utf8') : EMPTY_SESSION;
+    const session = sessionText === EMPTY_SESSION ? {} : (JSON.parse(sessionText) as Session);
+    const ctx = new ClientEventContext(
+      event.clientId,
+      session,
+      this.gateway,
+      event.remoteAddress ?? '',
+      event.remotePort ?? 0,
+      `${gatewayAddress}/${toNumber(event.sequence)}`,
+    );
+    switch (event.kind) {
+      case EventKind.Connect:
+        await handler.onConnect?.(event.clientId, ctx);
+        break;
+      case EventKind.WebSocketConnect:
+        await handler.onWebSocketConnect?.(event.clientId, { url: event.url ?? '/', headers: { ...event.headers } }, ctx);
+        break;
+      case EventKind.Message: {
+        const body = Buffer.from(event.body ?? []);
+        await handler.onMessage?.(event.clientId, event.binary ? body : body.toString('utf8'), ctx);
+        break;
+      }
+      case EventKind.Close:
+        await handler.onClose?.(event.clientId, ctx);
+        return;
+    }
+    await this.saveSession(ctx, sessionText);
+  }
+
+  /** Writes the session back only when the callback changed it. */
+  private async saveSession(ctx: ClientEventContext, before: string): Promise<void> {
+    const session = ctx.session;
+    if (before === EMPTY_SESSION && (session === null || typeof session !== 'object' || Object.keys(session).length === 0)) return;
+    const after = JSON.stringify(session ?? {});
+    if (after !== before) await this.gateway.setSession(ctx.clientId, JSON.parse(after) as Session);
+  }
+
+  private reportSlow(): void {
+    const now = Date.now();
+    for (const [clientId, running] of this.running) {
+      if (running.reported || now - running.startedAt < this.processTimeoutMs) continue;
+      running.reported = true;
+      this.stats.slow++;
+      this.log.warn('processTimeout: handler still running', {
+        clientId,
+        event: EventKind[running.event.kind],
+        elapsedMs: now - running.startedAt,
+        processTimeoutMs: this.processTimeoutMs,
+      });
+    }
+  }
+}

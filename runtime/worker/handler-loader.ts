@@ -1,0 +1,44 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { ConfigError } from '../config/settings.js';
+import type { Handler } from './handler.js';
+
+const CALLBACKS = ['onWorkerStart', 'onConnect', 'onWebSocketConnect', 'onMessage', 'onClose', 'onWorkerStop'] as const;
+const bundledDir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'handlers');
+
+/** Where a handler spec points: a bundled name ("chat", "echo") or a module path. */
+export function resolveHandlerPath(spec: string): string {
+  if (/^[a-z0-9-]+$/.test(spec)) {
+    const bundled = path.join(bundledDir, `${spec}.js`);
+    if (existsSync(bundled)) return bundled;
+  }
+  const file = path.resolve(spec);
+  if (!existsSync(file)) throw new ConfigError(`worker: invalid setting --handler (GWC_HANDLER) = ${JSON.stringify(spec)}: no bundled handler or file by that name`);
+  return file;
+}
+
+/** Imports a handler module; its callbacks come from the default export or from named exports. */
+export async function loadHandler(spec: string): Promise<Handler> {
+  const file = resolveHandlerPath(spec);
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+  } catch (error) {
+    throw new ConfigError(`worker: invalid setting --handler (GWC_HANDLER) = ${JSON.stringify(spec)}: cannot load ${file}: ${(error as Error).message}`);
+  }
+  const candidate = hasCallbacks(mod.default) ? (mod.default as Record<string, unknown>) : mod;
+  if (!hasCallbacks(candidate)) {
+    throw new ConfigError(`worker: invalid setting --handler (GWC_HANDLER) = ${JSON.stringify(spec)}: exports none of ${CALLBACKS.join(', ')}`);
+  }
+  const handler: Handler = {};
+  for (const name of CALLBACKS) {
+    const fn = candidate[name];
+    if (typeof fn === 'function') (handler as Record<string, unknown>)[name] = fn.bind(candidate);
+  }
+  return handler;
+}
+
+function hasCallbacks(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && CALLBACKS.some((name) => typeof (value as Record<string, unknown>)[name] === 'function');
+}

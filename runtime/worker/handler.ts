@@ -1,0 +1,43 @@
+import type { GatewayApi, MessageData, Session } from '../client/gateway-api.js';
+import type { Logger } from '../observability/log.js';
+
+/** The HTTP upgrade request of a WebSocket client, as `onWebSocketConnect` sees it. */
+export interface WebSocketRequest {
+  url: string;
+  /** Header names in lower case; repeated headers joined with ", ". */
+  headers: Record<string, string>;
+}
+
+/** What a handler callback knows about the client whose event it handles. */
+export interface EventContext {
+  clientId: string;
+  /** The client's session. Mutate it freely: changes are saved to the gateway after the callback returns. */
+  session: Session;
+  gateway: GatewayApi;
+  remoteAddress: string;
+  remotePort: number;
+  /** Stable id of this client event; the same on a redelivery. */
+  messageId: string;
+  sendToCurrentClient(message: MessageData): Promise<void>;
+  closeCurrentClient(message?: MessageData): Promise<void>;
+  destroyCurrentClient(): Promise<void>;
+}
+
+export interface WorkerInfo {
+  name: string;
+  gateway: GatewayApi;
+  log: Logger;
+}
+
+/**
+ * A handler module exports any of these, either as named exports or as its default export.
+ * Messages arrive as strings from text frames and text protocols, and as Buffers from binary frames.
+ */
+export interface Handler {
+  onWorkerStart?(worker: WorkerInfo): void | Promise<void>;
+  onConnect?(clientId: string, ctx: EventContext): void | Promise<void>;
+  onWebSocketConnect?(clientId: string, request: WebSocketRequest, ctx: EventContext): void | Promise<void>;
+  onMessage?(clientId: string, message: string | Buffer, ctx: EventContext): void | Promise<void>;
+  onClose?(clientId: string, ctx: EventContext): void | Promise<void>;
+  onWorkerStop?(worker: WorkerInfo): void | Promise<void>;
+}
