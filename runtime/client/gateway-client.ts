@@ -95,11 +95,11 @@ export class GatewayClient implements GatewayApi {
   // ---- uids ----
 
   bindUid(clientId: string, uid: string): Promise<void> {
-    return this.toClients([clientId], { op: Op.BindUid, uids: [String(uid)] });
+    return this.toClients([clientId], { op: Op.BindUid, uids: [String(uid)] }, ACKNOWLEDGED);
   }
 
   unbindUid(clientId: string, uid: string): Promise<void> {
-    return this.toClients([clientId], { op: Op.UnbindUid, uids: [String(uid)] });
+    return this.toClients([clientId], { op: Op.UnbindUid, uids: [String(uid)] }, ACKNOWLEDGED);
   }
 
   async isOnline(clientId: string): Promise<boolean> {
@@ -123,15 +123,15 @@ export class GatewayClient implements GatewayApi {
   // ---- groups ----
 
   joinGroup(clientId: string, group: string): Promise<void> {
-    return this.toClients([clientId], { op: Op.JoinGroup, groups: [String(group)] });
+    return this.toClients([clientId], { op: Op.JoinGroup, groups: [String(group)] }, ACKNOWLEDGED);
   }
 
   leaveGroup(clientId: string, group: string): Promise<void> {
-    return this.toClients([clientId], { op: Op.LeaveGroup, groups: [String(group)] });
+    return this.toClients([clientId], { op: Op.LeaveGroup, groups: [String(group)] }, ACKNOWLEDGED);
   }
 
   async ungroup(group: string): Promise<void> {
-    await this.everywhere({ op: Op.Ungroup, groups: [String(group)] });
+    await this.everywhere({ op: Op.Ungroup, groups: [String(group)] }, ACKNOWLEDGED);
   }
 
   async getClientIdListByGroup(group: string): Promise<string[]> {
@@ -208,11 +208,11 @@ export class GatewayClient implements GatewayApi {
   }
 
   setSession(clientId: string, session: Session): Promise<void> {
-    return this.toClients([clientId], { op: Op.SetSession, session: Buffer.from(JSON.stringify(session)) });
+    return this.toClients([clientId], { op: Op.SetSession, session: Buffer.from(JSON.stringify(session)) }, ACKNOWLEDGED);
   }
 
   updateSession(clientId: string, partial: Session): Promise<void> {
-    return this.toClients([clientId], { op: Op.UpdateSession, session: Buffer.from(JSON.stringify(partial)) });
+    return this.toClients([clientId], { op: Op.UpdateSession, session: Buffer.from(JSON.stringify(partial)) }, ACKNOWLEDGED);
   }
 
   closeClient(clientId: string, message?: MessageData): Promise<void> {
@@ -225,8 +225,12 @@ export class GatewayClient implements GatewayApi {
 
   // ---- plumbing ----
 
-  /** Sends a command to the gateways holding these clients, each getting only its own ids. */
-  private async toClients(clientIds: string[], command: Command): Promise<void> {
+  /**
+   * Sends a command to the gateways holding these clients, each getting only its own ids. Sends resolve once
+   * written; state changes (`acknowledged`) resolve once the gateway has applied them, so what a caller does
+   * next sees the change.
+   */
+  private async toClients(clientIds: string[], command: Command, acknowledged = false): Promise<void> {
     const byGateway = new Map<string, string[]>();
     for (const id of clientIds) {
       const address = gatewayAddressOf(String(id));
@@ -235,12 +239,14 @@ export class GatewayClient implements GatewayApi {
       if (ids) ids.push(id);
       else byGateway.set(address, [id]);
     }
-    await Promise.all([...byGateway].map(([address, ids]) => this.sendTo(address, { ...command, clientIds: ids })));
+    const deliver = acknowledged ? this.request.bind(this) : this.sendTo.bind(this);
+    await Promise.all([...byGateway].map(([address, ids]) => deliver(address, { ...command, clientIds: ids })));
   }
 
-  private async everywhere(command: Command): Promise<void> {
+  private async everywhere(command: Command, acknowledged = false): Promise<void> {
     await this.cluster.whenListed(this.timeoutMs);
-    await Promise.all(this.cluster.targets().map((address) => this.sendTo(address, command)));
+    const deliver = acknowledged ? this.request.bind(this) : this.sendTo.bind(this);
+    await Promise.all(this.cluster.targets().map((address) => deliver(address, command)));
   }
 
   private sendTo(address: string, command: Command): Promise<void> {
@@ -329,6 +335,8 @@ export class GatewayClient implements GatewayApi {
     }
   }
 }
+
+const ACKNOWLEDGED = true;
 
 function body(message: MessageData): Pick<Command, 'body' | 'binary'> {
   return typeof message === 'string' ? { body: Buffer.from(message), binary: false } : { body: message, binary: true };

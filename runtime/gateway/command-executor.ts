@@ -8,7 +8,10 @@ export interface Delivery {
   destroy(client: Client): void;
 }
 
-/** Carries out one command from a worker or API client against this gateway's clients; returns the reply for queries. */
+/**
+ * Carries out one command from a worker or API client against this gateway's clients; returns what the reply
+ * carries (for queries) or undefined. Commands about a client that is gone do nothing, as in GatewayWorker.
+ */
 export function executeCommand(command: Command, registry: ClientRegistry, delivery: Delivery): Omit<Reply, 'requestId'> | undefined {
   const ids = command.clientIds ?? [];
   const body = Buffer.from(command.body ?? []);
@@ -42,7 +45,7 @@ export function executeCommand(command: Command, registry: ClientRegistry, deliv
     case Op.BindUid: {
       const client = target();
       if (client) registry.bindUid(client, first(command.uids));
-      return client ? undefined : { error: `client ${first(ids)} is not online` };
+      return undefined;
     }
     case Op.UnbindUid: {
       const client = target();
@@ -52,7 +55,7 @@ export function executeCommand(command: Command, registry: ClientRegistry, deliv
     case Op.JoinGroup: {
       const client = target();
       if (client) registry.joinGroup(client, first(command.groups));
-      return client ? undefined : { error: `client ${first(ids)} is not online` };
+      return undefined;
     }
     case Op.LeaveGroup: {
       const client = target();

@@ -190,6 +190,7 @@
 
   function setStatus(state, text) {
     ui.status.dataset.state = state;
+    document.body.dataset.state = state;
     ui.status.textContent = text;
   }
 

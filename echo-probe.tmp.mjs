@@ -1,0 +1,12 @@
+import { spawn } from 'node:child_process';
+import WebSocket from 'ws';
+const srv = spawn(process.execPath, ['dist/runtime/cli.js', 'local', '--host', '127.0.0.81', '--port', '7375', '--register-port', '1238', '--handler', 'echo'], { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
+await new Promise((r) => srv.stdout.on('data', (d) => String(d).includes('local cluster ready') && r()));
+const ws = new WebSocket('ws://127.0.0.81:7375/');
+await new Promise((r) => ws.on('open', r));
+const got = [];
+ws.on('message', (m, bin) => got.push([bin, String(m)]));
+ws.send('hello'); ws.send(Buffer.from('bin'), { binary: true });
+await new Promise((r) => setTimeout(r, 500));
+console.log(JSON.stringify(got));
+ws.close(); process.kill(-srv.pid, 'SIGINT');

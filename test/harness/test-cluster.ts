@@ -1,0 +1,116 @@
+import { fileURLToPath } from 'node:url';
+import { GatewayClient } from '../../runtime/client/gateway-client.js';
+import { RoleProcess } from './role-process.js';
+import { waitFor } from './wait.js';
+
+export const TEST_SECRET = 'test-secret-0123456789abcdef';
+export const fixtureHandler = fileURLToPath(new URL('../fixtures/test-handler.js', import.meta.url));
+
+export interface ClusterLayout {
+  /** The third octet of every 127.0.x.y address this cluster uses, so test files can run side by side. */
+  subnet: number;
+  gateways?: number;
+  workers?: number;
+  protocol?: 'websocket' | 'text' | 'frame';
+  handler?: string;
+  gatewayArgs?: string[];
+  workerArgs?: string[];
+}
+
+export const REGISTER_PORT = 1236;
+export const CLIENT_PORT = 7272;
+export const INTERNAL_PORT = 2900;
+
+/**
+ * A Register, N Gateways and M Workers as separate OS processes, each on its own loopback address:
+ * register 127.0.S.1, gateway i 127.0.S.(10+i), worker i 127.0.S.(20+i).
+ */
+export class TestCluster {
+  register!: RoleProcess;
+  readonly gateways: RoleProcess[] = [];
+  readonly workers: RoleProcess[] = [];
+  readonly registerAddress: string;
+  private readonly extra: RoleProcess[] = [];
+  private apiClients: GatewayClient[] = [];
+
+  constructor(readonly layout: ClusterLayout) {
+    this.registerAddress = `${this.ip(1)}:${REGISTER_PORT}`;
+  }
+
+  ip(host: number): string {
+    return `127.0.${this.layout.subnet}.${host}`;
+  }
+
+  gatewayIp(index: number): string {
+    return this.ip(10 + index);
+  }
+
+  gatewayUrl(index: number): string {
+    return `ws://${this.gatewayIp(index)}:${CLIENT_PORT}/`;
+  }
+
+  async start(): Promise<this> {
+    this.register = this.startRegister();
+    await this.register.waitForLog('ready');
+    for (let i = 0; i < (this.layout.gateways ?? 1); i++) this.gateways.push(this.startGateway(i));
+    for (let i = 0; i < (this.layout.workers ?? 1); i++) this.workers.push(this.startWorker(i));
+    await Promise.all(this.gateways.map((gateway) => gateway.waitForLog('ready')));
+    await this.waitForWorkersOnAllGateways();
+    return this;
+  }
+
+  startRegister(): RoleProcess {
+    return new RoleProcess('register', ['register', '--host', this.ip(1), '--port', String(REGISTER_PORT), '--metrics-host', this.ip(1)], {
+      GWC_SECRET: TEST_SECRET,
+      GWC_NAME: 'register',
+    });
+  }
+
+  startGateway(index: number, extraArgs: string[] = []): RoleProcess {
+    const ip = this.gatewayIp(index);
+    const args = ['gateway', '--register-address', this.registerAddress, '--host', ip, '--lan-ip', ip, '--metrics-host', ip,
+      '--protocol', this.layout.protocol ?? 'websocket', ...(this.layout.gatewayArgs ?? []), ...extraArgs];
+    return new RoleProcess(`gateway${index}`, args, { GWC_SECRET: TEST_SECRET, GWC_NAME: `gateway${index}` });
+  }
+
+  startWorker(index: number, extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}): RoleProcess {
+    const args = ['worker', '--register-address', this.registerAddress, '--handler', this.layout.handler ?? fixtureHandler,
+      '--metrics-host', this.ip(20 + index), ...(this.layout.workerArgs ?? []), ...extraArgs];
+    return new RoleProcess(`worker${index}`, args, { GWC_SECRET: TEST_SECRET, GWC_NAME: `worker${index}`, ...env });
+  }
+
+  /** A process that is stopped with the cluster. */
+  adopt(process: RoleProcess): RoleProcess {
+    this.extra.push(process);
+    return process;
+  }
+
+  /** Every running worker connected to every running gateway. */
+  async waitForWorkersOnAllGateways(timeoutMs = 15_000): Promise<void> {
+    const workers = this.workers.filter((worker) => worker.alive).length;
+    await waitFor(`${workers} workers on every gateway`, () =>
+      this.gateways
+        .filter((gateway) => gateway.alive)
+        .every((gateway) => {
+          const last = [...gateway.logs].reverse().find((r) => r.msg === 'worker connected' || r.msg === 'worker disconnected');
+          return last !== undefined && last.workers === workers;
+        }),
+      timeoutMs,
+    );
+  }
+
+  async api(): Promise<GatewayClient> {
+    const client = await GatewayClient.connect({ registerAddress: this.registerAddress, secret: TEST_SECRET, name: 'test-api' });
+    this.apiClients.push(client);
+    return client;
+  }
+
+  all(): RoleProcess[] {
+    return [this.register, ...this.gateways, ...this.workers, ...this.extra].filter(Boolean);
+  }
+
+  async stop(): Promise<void> {
+    for (const client of this.apiClients) client.close();
+    await Promise.all(this.all().map((process) => process.stop('SIGKILL')));
+  }
+}
