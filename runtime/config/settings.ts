@@ -59,7 +59,9 @@ export function loadSettings<S extends SettingSpecs>(
 export function helpText(role: string, summary: string, specs: SettingSpecs): string {
   const lines = [`Usage: gwc ${role} [options]`, '', summary, '', 'Options (each also read from its environment variable):'];
   for (const spec of Object.values(specs)) {
-    lines.push(`  --${spec.flag.padEnd(26)} ${spec.env.padEnd(28)} ${spec.help}`);
+    const fallback = spec.schema.safeParse(undefined);
+    const shown = fallback.success && fallback.data !== undefined && fallback.data !== '' ? ` (default: ${String(fallback.data)})` : '';
+    lines.push(`  --${spec.flag.padEnd(26)} ${spec.env.padEnd(28)} ${spec.help}${shown}`);
   }
   return lines.join('\n') + '\n';
 }
