@@ -231,6 +231,13 @@ export class GatewayClient implements GatewayApi {
    * next sees the change.
    */
   private async toClients(clientIds: string[], command: Command, acknowledged = false): Promise<void> {
+    const deliver = acknowledged ? this.request.bind(this) : this.sendTo.bind(this);
+    if (clientIds.length === 1) {
+      const address = gatewayAddressOf(String(clientIds[0]));
+      if (address === undefined) throw new Error(`invalid client id: ${JSON.stringify(clientIds[0])}`);
+      await deliver(address, { ...command, clientIds });
+      return;
+    }
     const byGateway = new Map<string, string[]>();
     for (const id of clientIds) {
       const address = gatewayAddressOf(String(id));
@@ -239,7 +246,6 @@ export class GatewayClient implements GatewayApi {
       if (ids) ids.push(id);
       else byGateway.set(address, [id]);
     }
-    const deliver = acknowledged ? this.request.bind(this) : this.sendTo.bind(this);
     await Promise.all([...byGateway].map(([address, ids]) => deliver(address, { ...command, clientIds: ids })));
   }
 

@@ -1,10 +1,10 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { commonSettings, metricsSettings, registerAddressSetting } from './common-settings.js';
-import { portSchema, positiveInt, setting } from './settings.js';
+import { numeric, portSchema, positiveInt, setting } from './settings.js';
 
 const ipSchema = z.string().refine((value) => isIP(value) !== 0, 'expected an IPv4 or IPv6 address');
-const nonNegativeInt = z.coerce.number().int().min(0);
+const nonNegativeInt = numeric(z.coerce.number().int().min(0));
 
 export const registerSettings = {
   ...commonSettings,
@@ -22,7 +22,7 @@ export const gatewaySettings = {
   lanIp: setting('lan-ip', 'GWC_LAN_IP', ipSchema.default('127.0.0.1'), 'address workers reach this gateway on (the pod IP)'),
   internalPort: setting('internal-port', 'GWC_INTERNAL_PORT', portSchema.default(2900), 'port for workers and API clients'),
   internalHost: setting('internal-host', 'GWC_INTERNAL_HOST', z.string().optional(), 'bind address for the internal port (default: lan-ip)'),
-  pingInterval: setting('ping-interval', 'GWC_PING_INTERVAL', z.coerce.number().min(0).default(25), 'seconds between heartbeats (0: off)'),
+  pingInterval: setting('ping-interval', 'GWC_PING_INTERVAL', numeric(z.coerce.number().min(0)).default(25), 'seconds between heartbeats (0: off)'),
   pingNotResponseLimit: setting(
     'ping-not-response-limit',
     'GWC_PING_NOT_RESPONSE_LIMIT',
@@ -50,7 +50,7 @@ export const workerSettings = {
   processTimeout: setting(
     'process-timeout',
     'GWC_PROCESS_TIMEOUT',
-    z.coerce.number().positive().default(30),
+    numeric(z.coerce.number().positive()).default(30),
     'seconds after which a running handler is reported as slow',
   ),
   ...metricsSettings(9300),

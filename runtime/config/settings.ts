@@ -20,8 +20,13 @@ export function setting<T extends z.ZodType>(flag: string, env: string, schema: 
   return { flag, env, schema, help };
 }
 
-export const portSchema = z.coerce.number().int().min(0).max(65535);
-export const positiveInt = z.coerce.number().int().positive();
+/** A number read from text; a blank value is an error, where z.coerce alone would read it as 0. */
+export function numeric<T extends z.ZodType>(schema: T) {
+  return z.preprocess((value) => (typeof value === 'string' && value.trim() === '' ? Number.NaN : value), schema);
+}
+
+export const portSchema = numeric(z.coerce.number().int().min(0).max(65535));
+export const positiveInt = numeric(z.coerce.number().int().positive());
 export const logLevelSchema = z.enum(['debug', 'info', 'warn', 'error']);
 export const addressSchema = z
   .string()

@@ -32,15 +32,29 @@ export function encodeClientId({ host, port, connection }: ClientIdParts): strin
 
 /** Returns undefined for anything that is not a well-formed client id. */
 export function decodeClientId(clientId: string): ClientIdParts | undefined {
-  if ((clientId.length !== IPV4_HEX && clientId.length !== IPV6_HEX) || !/^[0-9a-f]+$/.test(clientId)) return undefined;
+  if ((clientId.length !== IPV4_HEX && clientId.length !== IPV6_HEX) || !HEX.test(clientId)) return undefined;
   const bytes = Buffer.from(clientId, 'hex');
   const ipLength = bytes.length - 6;
   const host = ipaddr.fromByteArray(Array.from(bytes.subarray(0, ipLength))).toString();
   return { host, port: bytes.readUInt16BE(ipLength), connection: bytes.readUInt32BE(ipLength + 2) };
 }
 
+const CONNECTION_HEX = 8;
+/** Gateway part of an id (address + port hex) → "ip:port"; there are only as many entries as gateways seen. */
+const addressCache = new Map<string, string>();
+const ADDRESS_CACHE_LIMIT = 4096;
+
 /** The internal address ("ip:port") of the gateway holding this client, or undefined for a malformed id. */
 export function gatewayAddressOf(clientId: string): string | undefined {
+  const gatewayPart = clientId.slice(0, -CONNECTION_HEX);
+  const cached = addressCache.get(gatewayPart);
+  if (cached !== undefined && (clientId.length === IPV4_HEX || clientId.length === IPV6_HEX) && HEX.test(clientId)) return cached;
   const parts = decodeClientId(clientId);
-  return parts && formatAddress(parts.host, parts.port);
+  if (!parts) return undefined;
+  const address = formatAddress(parts.host, parts.port);
+  if (addressCache.size >= ADDRESS_CACHE_LIMIT) addressCache.clear();
+  addressCache.set(gatewayPart, address);
+  return address;
 }
+
+const HEX = /^[0-9a-f]+$/;

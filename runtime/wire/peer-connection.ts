@@ -161,6 +161,8 @@ export class PeerConnection extends EventEmitter {
         return;
       }
       case 'awaiting-auth': {
+        // A dialer with another secret rejects our Challenge first; say so here too, not just "expected Auth".
+        if (envelope.refused) return this.refuse(`peer refused our challenge: ${envelope.refused.reason}`);
         if (!envelope.auth) return this.refuse('expected Auth');
         if (!proofsMatch(clientProof(secret, this.theirNonce, this.ourNonce), envelope.auth.proof)) {
           return this.refuse('authentication failed: wrong shared secret');
