@@ -73,23 +73,23 @@ export class GatewayClient implements GatewayApi {
   // ---- sending ----
 
   sendToClient(clientId: string, message: MessageData): Promise<void> {
-    return this.toClients([clientId], { op: Op.SendToClient, ...body(message) });
+    return this.toClients([clientId], { op: Op.SendToClient, body: bodyBytes(message), binary: isBinary(message) });
   }
 
   async sendToAll(message: MessageData, clientIds?: string[] | null, excludeClientIds?: string[] | null): Promise<void> {
     const exclude = excludeClientIds ?? [];
     if (clientIds) {
-      return this.toClients(clientIds, { op: Op.SendToAll, onlyListed: true, excludeClientIds: exclude, ...body(message) });
+      return this.toClients(clientIds, { op: Op.SendToAll, onlyListed: true, excludeClientIds: exclude, body: bodyBytes(message), binary: isBinary(message) });
     }
-    await this.everywhere({ op: Op.SendToAll, excludeClientIds: exclude, ...body(message) });
+    await this.everywhere({ op: Op.SendToAll, excludeClientIds: exclude, body: bodyBytes(message), binary: isBinary(message) });
   }
 
   async sendToUid(uid: string | string[], message: MessageData): Promise<void> {
-    await this.everywhere({ op: Op.SendToUid, uids: list(uid), ...body(message) });
+    await this.everywhere({ op: Op.SendToUid, uids: list(uid), body: bodyBytes(message), binary: isBinary(message) });
   }
 
   async sendToGroup(group: string | string[], message: MessageData, excludeClientIds?: string[] | null): Promise<void> {
-    await this.everywhere({ op: Op.SendToGroup, groups: list(group), excludeClientIds: excludeClientIds ?? [], ...body(message) });
+    await this.everywhere({ op: Op.SendToGroup, groups: list(group), excludeClientIds: excludeClientIds ?? [], body: bodyBytes(message), binary: isBinary(message) });
   }
 
   // ---- uids ----
@@ -216,7 +216,12 @@ export class GatewayClient implements GatewayApi {
   }
 
   closeClient(clientId: string, message?: MessageData): Promise<void> {
-    return this.toClients([clientId], { op: Op.CloseClient, ...(message === undefined ? {} : body(message)) });
+    const command: Command = { op: Op.CloseClient };
+    if (message !== undefined) {
+      command.body = bodyBytes(message);
+      command.binary = isBinary(message);
+    }
+    return this.toClients([clientId], command);
   }
 
   destroyClient(clientId: string): Promise<void> {
@@ -230,30 +235,34 @@ export class GatewayClient implements GatewayApi {
    * written; state changes (`acknowledged`) resolve once the gateway has applied them, so what a caller does
    * next sees the change.
    */
-  private async toClients(clientIds: string[], command: Command, acknowledged = false): Promise<void> {
-    const deliver = acknowledged ? this.request.bind(this) : this.sendTo.bind(this);
+  private toClients(clientIds: string[], command: Command, acknowledged = false): Promise<void> {
+    // Commands are built as fresh literals and never spread: protobufjs encodes such objects several times faster.
+    const deliver = acknowledged ? this.requestBound : this.sendToBound;
     if (clientIds.length === 1) {
       const address = gatewayAddressOf(String(clientIds[0]));
-      if (address === undefined) throw new Error(`invalid client id: ${JSON.stringify(clientIds[0])}`);
-      await deliver(address, { ...command, clientIds });
-      return;
+      if (address === undefined) return Promise.reject(new Error(`invalid client id: ${JSON.stringify(clientIds[0])}`));
+      command.clientIds = clientIds;
+      return deliver(address, command).then(ignore);
     }
     const byGateway = new Map<string, string[]>();
     for (const id of clientIds) {
       const address = gatewayAddressOf(String(id));
-      if (address === undefined) throw new Error(`invalid client id: ${JSON.stringify(id)}`);
+      if (address === undefined) return Promise.reject(new Error(`invalid client id: ${JSON.stringify(id)}`));
       const ids = byGateway.get(address);
       if (ids) ids.push(id);
       else byGateway.set(address, [id]);
     }
-    await Promise.all([...byGateway].map(([address, ids]) => deliver(address, { ...command, clientIds: ids })));
+    return Promise.all([...byGateway].map(([address, ids]) => deliver(address, Object.assign({}, command, { clientIds: ids })))).then(ignore);
   }
 
   private async everywhere(command: Command, acknowledged = false): Promise<void> {
     await this.cluster.whenListed(this.timeoutMs);
-    const deliver = acknowledged ? this.request.bind(this) : this.sendTo.bind(this);
+    const deliver = acknowledged ? this.requestBound : this.sendToBound;
     await Promise.all(this.cluster.targets().map((address) => deliver(address, command)));
   }
+
+  private readonly sendToBound = this.sendTo.bind(this);
+  private readonly requestBound = this.request.bind(this);
 
   private sendTo(address: string, command: Command): Promise<void> {
     const link = this.cluster.link(address);
@@ -271,7 +280,8 @@ export class GatewayClient implements GatewayApi {
       const timer = setTimeout(() => this.fail(requestId, new Error(`gateway ${address} did not answer within ${this.timeoutMs} ms`)), this.timeoutMs);
       this.pending.set(requestId, { resolve, reject, timer, address });
     });
-    link.send({ command: { ...command, requestId } });
+    command.requestId = requestId;
+    link.send({ command });
     return reply;
   }
 
@@ -344,8 +354,14 @@ export class GatewayClient implements GatewayApi {
 
 const ACKNOWLEDGED = true;
 
-function body(message: MessageData): Pick<Command, 'body' | 'binary'> {
-  return typeof message === 'string' ? { body: Buffer.from(message), binary: false } : { body: message, binary: true };
+function ignore(): void {}
+
+function bodyBytes(message: MessageData): Uint8Array {
+  return typeof message === 'string' ? Buffer.from(message) : message;
+}
+
+function isBinary(message: MessageData): boolean {
+  return typeof message !== 'string';
 }
 
 function list(value: string | string[]): string[] {

@@ -24,6 +24,9 @@ export interface PeerOptions {
 /** Before authentication nobody gets to make us buffer much. */
 const HANDSHAKE_MAX_FRAME = 1024;
 
+/** A batch this large goes out at once, so the peer can start on it while we keep producing. */
+const FLUSH_AT_BYTES = 32 * 1024;
+
 type Phase = 'awaiting-hello' | 'awaiting-challenge' | 'awaiting-auth' | 'awaiting-welcome' | 'ready' | 'closed';
 
 /**
@@ -82,9 +85,14 @@ export class PeerConnection extends EventEmitter {
     const frame = encodeFrame(encodeEnvelope(envelope));
     this.outbox.push(frame);
     this.outboxBytes += frame.length;
-    if (!this.flushScheduled) {
+    if (this.outboxBytes >= FLUSH_AT_BYTES) {
+      this.flush();
+    } else if (!this.flushScheduled) {
       this.flushScheduled = true;
-      setImmediate(() => this.flush());
+      setImmediate(() => {
+        this.flushScheduled = false;
+        this.flush();
+      });
     }
   }
 
@@ -103,7 +111,6 @@ export class PeerConnection extends EventEmitter {
   }
 
   private flush(): void {
-    this.flushScheduled = false;
     if (this.outbox.length === 0 || this.socket.destroyed) return;
     const data = this.outbox.length === 1 ? this.outbox[0]! : Buffer.concat(this.outbox, this.outboxBytes);
     this.outbox = [];

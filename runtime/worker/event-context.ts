@@ -1,4 +1,5 @@
 import type { GatewayApi, MessageData, Session } from '../client/gateway-api.js';
+import { toNumber, type Uint64 } from '../wire/types.js';
 import type { EventContext } from './handler.js';
 
 /** The `ctx` a handler callback receives; methods live on the prototype so an event costs one small object. */
@@ -9,8 +10,14 @@ export class ClientEventContext implements EventContext {
     readonly gateway: GatewayApi,
     readonly remoteAddress: string,
     readonly remotePort: number,
-    readonly messageId: string,
+    private readonly gatewayAddress: string,
+    private readonly sequence: Uint64 | undefined,
   ) {}
+
+  /** `<gateway address>/<sequence>`: built on first use, as most handlers never ask. */
+  get messageId(): string {
+    return `${this.gatewayAddress}/${toNumber(this.sequence)}`;
+  }
 
   sendToCurrentClient(message: MessageData): Promise<void> {
     return this.gateway.sendToClient(this.clientId, message);

@@ -1,6 +1,6 @@
 import type { GatewayApi, Session } from '../client/gateway-api.js';
 import type { Logger } from '../observability/log.js';
-import { EventKind, toNumber, type ClientEvent } from '../wire/types.js';
+import { EventKind, type ClientEvent } from '../wire/types.js';
 import { ClientEventContext } from './event-context.js';
 import type { Handler } from './handler.js';
 
@@ -94,7 +94,8 @@ export class EventDispatcher {
       this.gateway,
       event.remoteAddress ?? '',
       event.remotePort ?? 0,
-      `${gatewayAddress}/${toNumber(event.sequence)}`,
+      gatewayAddress,
+      event.sequence,
     );
     switch (event.kind) {
       case EventKind.Connect:
@@ -104,8 +105,9 @@ export class EventDispatcher {
         await handler.onWebSocketConnect?.(event.clientId, { url: event.url ?? '/', headers: { ...event.headers } }, ctx);
         break;
       case EventKind.Message: {
-        const body = Buffer.from(event.body ?? []);
-        await handler.onMessage?.(event.clientId, event.binary ? body : body.toString('utf8'), ctx);
+        const body = asBuffer(event.body);
+        // A binary body is copied so a handler that keeps it does not pin the whole socket chunk it came in.
+        await handler.onMessage?.(event.clientId, event.binary ? Buffer.from(body) : body.toString('utf8'), ctx);
         break;
       }
       case EventKind.Close:
@@ -137,4 +139,10 @@ export class EventDispatcher {
       });
     }
   }
+}
+
+/** protobufjs gives Buffers on Node; wrap anything else without copying. */
+function asBuffer(bytes: Uint8Array | undefined): Buffer {
+  if (!bytes) return Buffer.alloc(0);
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

@@ -1,6 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { FrameDecoder, FrameError, encodeFrame } from '../../wire/frame-codec.js';
 import type { ClientHandle, ClientSink, ClientTransport } from '../client-transport.js';
+import { coalesceWrites } from './write-coalescer.js';
 
 export type TcpProtocol = 'text' | 'frame';
 
@@ -21,6 +22,7 @@ class TcpTransport implements ClientTransport {
 
   send(data: Buffer): void {
     if (this.socket.destroyed) return;
+    coalesceWrites(this.socket);
     if (this.protocol === 'frame') {
       this.socket.write(encodeFrame(data, true));
     } else {

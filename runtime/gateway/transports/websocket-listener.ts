@@ -2,15 +2,18 @@ import type { IncomingHttpHeaders, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ClientSink, ClientTransport } from '../client-transport.js';
+import { coalesceWrites } from './write-coalescer.js';
 
 class WebSocketTransport implements ClientTransport {
   constructor(
     private readonly ws: WebSocket,
+    private readonly socket: Duplex,
     readonly remoteAddress: string,
     readonly remotePort: number,
   ) {}
 
   send(data: Buffer, binary: boolean): void {
+    coalesceWrites(this.socket);
     this.ws.send(data, { binary });
   }
 
@@ -40,7 +43,7 @@ export function attachWebSocketListener(server: Server, sink: ClientSink, maxPay
     const remotePort = req.socket.remotePort ?? 0;
     const upgrade = { url: req.url ?? '/', headers: flattenHeaders(req.headers) };
     wss.handleUpgrade(req, socket, head, (ws) => {
-      const handle = sink.opened(new WebSocketTransport(ws, remoteAddress, remotePort), upgrade);
+      const handle = sink.opened(new WebSocketTransport(ws, socket, remoteAddress, remotePort), upgrade);
       ws.on('message', (data: Buffer, isBinary: boolean) => sink.message(handle, data, isBinary));
       ws.on('pong', () => sink.alive(handle));
       ws.on('error', (error) => sink.rejected(error.message, `${remoteAddress}:${remotePort}`));

@@ -1,0 +1,71 @@
+import { writeFileSync } from 'node:fs';
+import type { EchoResult, FanoutResult, MemoryResult } from './scenarios.js';
+
+/** Targets from the issue. */
+export const TARGETS = { echoRatioMin: 0.8, rssPerIdleConnectionMaxBytes: 8 * 1024 };
+
+export interface Pair<T> {
+  gwc: T;
+  plain: T;
+}
+
+export interface BenchResults {
+  config: Record<string, unknown>;
+  echo?: Pair<EchoResult> & { ratio: number; meetsTarget: boolean };
+  memory?: Pair<MemoryResult> & { meetsTarget: boolean };
+  fanout?: Pair<FanoutResult> & { ratio: number };
+}
+
+export function summarize(config: Record<string, unknown>, echo?: Pair<EchoResult>, memory?: Pair<MemoryResult>, fanout?: Pair<FanoutResult>): BenchResults {
+  const results: BenchResults = { config };
+  if (echo) {
+    const ratio = echo.gwc.roundTripsPerSecond / echo.plain.roundTripsPerSecond;
+    results.echo = { ...echo, ratio, meetsTarget: ratio >= TARGETS.echoRatioMin };
+  }
+  if (memory) results.memory = { ...memory, meetsTarget: memory.gwc.rssPerConnection <= TARGETS.rssPerIdleConnectionMaxBytes };
+  if (fanout) results.fanout = { ...fanout, ratio: fanout.gwc.deliveriesPerSecond / fanout.plain.deliveriesPerSecond };
+  return results;
+}
+
+const int = (n: number) => Math.round(n).toLocaleString('en-US');
+const ms = (n: number) => `${n.toFixed(2)} ms`;
+const kib = (bytes: number) => `${(bytes / 1024).toFixed(2)} KiB`;
+const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+const verdict = (ok: boolean) => (ok ? 'met' : 'MISSED');
+
+export function formatReport(results: BenchResults): string {
+  const rows: string[][] = [['metric', 'GatewayCluster', 'plain ws', 'GWC/plain', 'target']];
+  const { echo, memory, fanout } = results;
+  if (echo) {
+    rows.push(['echo round trips/s', int(echo.gwc.roundTripsPerSecond), int(echo.plain.roundTripsPerSecond), echo.ratio.toFixed(2),
+      `>= ${TARGETS.echoRatioMin} ${verdict(echo.meetsTarget)}`]);
+    rows.push(['echo latency p50', ms(echo.gwc.p50Ms), ms(echo.plain.p50Ms), (echo.gwc.p50Ms / echo.plain.p50Ms).toFixed(2), '']);
+    rows.push(['echo latency p99', ms(echo.gwc.p99Ms), ms(echo.plain.p99Ms), (echo.gwc.p99Ms / echo.plain.p99Ms).toFixed(2), '']);
+  }
+  if (memory) {
+    rows.push(['RSS per idle connection', kib(memory.gwc.rssPerConnection), kib(memory.plain.rssPerConnection),
+      (memory.gwc.rssPerConnection / memory.plain.rssPerConnection).toFixed(2), `<= 8 KiB ${verdict(memory.meetsTarget)}`]);
+    rows.push(['heap per idle connection', kib(memory.gwc.heapPerConnection), kib(memory.plain.heapPerConnection),
+      (memory.gwc.heapPerConnection / memory.plain.heapPerConnection).toFixed(2), '']);
+    rows.push(['RSS before → after', `${mib(memory.gwc.rssBefore)} → ${mib(memory.gwc.rssAfter)}`,
+      `${mib(memory.plain.rssBefore)} → ${mib(memory.plain.rssAfter)}`, '', '']);
+  }
+  if (fanout) {
+    rows.push(['sendToAll deliveries/s', int(fanout.gwc.deliveriesPerSecond), int(fanout.plain.deliveriesPerSecond), fanout.ratio.toFixed(2), '']);
+  }
+  const widths = rows[0]!.map((_, col) => Math.max(...rows.map((row) => row[col]!.length)));
+  const line = (row: string[]) => row.map((cell, col) => cell.padEnd(widths[col]!)).join(' | ');
+  const out = [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('-|-'), ...rows.slice(1).map(line)];
+  if (echo) {
+    const pct = (share: number) => `${(share * 100).toFixed(0)}%`;
+    const cpu = (r: EchoResult) => `${Object.entries(r.cpu).map(([label, share]) => `${label} ${pct(share)}`).join(', ')} (machine ${pct(r.machineCpu)})`;
+    out.push('', 'CPU during the echo window (100% = one core; "machine" also counts the kernel and any other load):');
+    out.push(`  GWC:   ${cpu(echo.gwc)}`, `  plain: ${cpu(echo.plain)}`);
+  }
+  if (memory && !(memory.gwc.settled && memory.plain.settled)) out.push('note: RSS did not settle within 30 s in every memory run');
+  return out.join('\n');
+}
+
+export function writeJson(path: string, results: BenchResults): void {
+  writeFileSync(path, JSON.stringify(results, null, 2) + '\n');
+}

@@ -1,0 +1,85 @@
+/**
+ * Benchmark: GatewayCluster (Register + Gateway + Worker, one process each) against a single-process plain
+ * `ws` echo server, measured in the same run and reported as ratios. Not part of `npm test`.
+ *
+ *   npm run bench -- [--json results.json] [--only echo,memory,fanout] [--measure-s 10] [--warmup-s 3]
+ *                    [--echo-generators 1] [--cpu-prof <dir>]
+ *
+ * Every child runs in its own process group, killed when this process exits, fails or is interrupted.
+ */
+import { mkdirSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { installCleanup, stopAll } from './processes.js';
+import { formatReport, summarize, writeJson, type Pair } from './report.js';
+import { runEcho, runFanout, runMemory } from './scenarios.js';
+import { startTarget, type Target } from './targets.js';
+
+const { values } = parseArgs({
+  options: {
+    json: { type: 'string' },
+    only: { type: 'string', default: 'echo,memory,fanout' },
+    'measure-s': { type: 'string', default: '10' },
+    'warmup-s': { type: 'string', default: '3' },
+    clients: { type: 'string', default: '500' },
+    'in-flight': { type: 'string', default: '4' },
+    size: { type: 'string', default: '64' },
+    'echo-generators': { type: 'string', default: '1' },
+    'idle-connections': { type: 'string', default: '10000' },
+    'fanout-clients': { type: 'string', default: '5000' },
+    broadcasts: { type: 'string', default: '100' },
+    'cpu-prof': { type: 'string' },
+  },
+});
+
+const config = {
+  echo: {
+    clients: Number(values.clients),
+    inFlight: Number(values['in-flight']),
+    size: Number(values.size),
+    warmupMs: Number(values['warmup-s']) * 1000,
+    measureMs: Number(values['measure-s']) * 1000,
+    generators: Number(values['echo-generators']),
+  },
+  memory: { connections: Number(values['idle-connections']), generators: 2 },
+  fanout: { clients: Number(values['fanout-clients']), broadcasts: Number(values.broadcasts), size: Number(values.size), generators: 2 },
+};
+const only = new Set(values.only!.split(','));
+const cpuProfDir = values['cpu-prof'];
+if (cpuProfDir) mkdirSync(cpuProfDir, { recursive: true });
+
+/** Runs `scenario` on a fresh GWC cluster, then on a fresh plain server. */
+async function both<T>(what: string, maxConnections: number, scenario: (target: Target) => Promise<T>): Promise<Pair<T>> {
+  const run = async (name: 'gwc' | 'plain') => {
+    process.stderr.write(`${what}: ${name}...\n`);
+    const target = await startTarget(name, { maxConnections, ...(cpuProfDir && what === 'echo' ? { cpuProfDir } : {}) });
+    try {
+      return await scenario(target);
+    } finally {
+      await target.stop();
+    }
+  };
+  return { gwc: await run('gwc'), plain: await run('plain') };
+}
+
+async function main(): Promise<void> {
+  installCleanup();
+  const started = Date.now();
+  const echo = only.has('echo') ? await both('echo', config.echo.clients, (t) => runEcho(t, config.echo)) : undefined;
+  const memory = only.has('memory') ? await both('memory', config.memory.connections, (t) => runMemory(t, config.memory)) : undefined;
+  const fanout = only.has('fanout') ? await both('fanout', config.fanout.clients, (t) => runFanout(t, config.fanout)) : undefined;
+  const results = summarize(config, echo, memory, fanout);
+  process.stdout.write(`\n${formatReport(results)}\n\n(${((Date.now() - started) / 1000).toFixed(0)} s)\n`);
+  if (values.json) writeJson(values.json, results);
+}
+
+main().then(
+  async () => {
+    await stopAll();
+    process.exit(0);
+  },
+  async (error: unknown) => {
+    process.stderr.write(`bench failed: ${error instanceof Error ? error.message : String(error)}\n`);
+    await stopAll();
+    process.exit(1);
+  },
+);
