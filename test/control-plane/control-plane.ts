@@ -1,0 +1,165 @@
+/**
+ * A real Kubernetes control plane for tests: etcd, kube-apiserver and kube-controller-manager built from Go
+ * modules (see build-binaries.sh), on loopback with random free ports and TLS, an admin token and a kubeconfig.
+ * Nothing runs pods here: test/kubelet/ has the process kubelet for that.
+ */
+import { KubeConfig } from '@kubernetes/client-node';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { waitFor } from '../harness/wait.js';
+import { BinaryProcess } from './binary-process.js';
+import { ensureBinaries } from './binaries.js';
+import { freePort, httpsGet } from './net-helpers.js';
+import { createPki } from './pki.js';
+
+export interface ControlPlane {
+  /** Data, certificates, logs and the kubeconfig live here; removed by stop(). */
+  readonly dir: string;
+  readonly kubeconfigPath: string;
+  /** https://127.0.0.1:<port> */
+  readonly server: string;
+  readonly token: string;
+  kubeConfig(): KubeConfig;
+  stop(): Promise<void>;
+}
+
+export interface ControlPlaneOptions {
+  /** Where to keep everything (created when missing); a fresh temp folder by default. */
+  dir?: string;
+  log?: (line: string) => void;
+}
+
+/** Controllers the tests rely on; the namespace controller lets deleted namespaces finish terminating. */
+export const CONTROLLERS = [
+  'deployment-controller',
+  'replicaset-controller',
+  'statefulset-controller',
+  'garbage-collector-controller',
+  'endpoints-controller',
+  'endpointslice-controller',
+  'endpointslice-mirroring-controller',
+  'namespace-controller',
+  'serviceaccount-controller',
+  'disruption-controller',
+];
+
+export async function startControlPlane(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
+  const log = options.log ?? (() => {});
+  const binaries = ensureBinaries();
+  const dir = options.dir ?? mkdtempSync(path.join(tmpdir(), 'gwc-control-plane-'));
+  const pkiDir = path.join(dir, 'pki');
+  const logDir = path.join(dir, 'logs');
+  mkdirSync(pkiDir, { recursive: true });
+  mkdirSync(logDir, { recursive: true });
+  const started = Date.now();
+  const pki = createPki(pkiDir);
+  const ca = readFileSync(pki.caCert);
+  const token = randomBytes(24).toString('hex');
+  const tokenFile = path.join(pkiDir, 'tokens.csv');
+  writeFileSync(tokenFile, `${token},admin,admin,"system:masters"\n`);
+
+  const [etcdPort, etcdPeerPort, apiPort, kcmPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+  const server = `https://127.0.0.1:${apiPort}`;
+  const kubeconfigPath = path.join(dir, 'kubeconfig');
+  writeFileSync(kubeconfigPath, kubeconfig(server, ca, token));
+
+  const processes: BinaryProcess[] = [];
+  const stop = async () => {
+    for (const proc of processes.reverse()) await proc.stop();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    const etcd = new BinaryProcess('etcd', binaries.etcd, [
+      '--name=test',
+      `--data-dir=${path.join(dir, 'etcd')}`,
+      `--listen-client-urls=http://127.0.0.1:${etcdPort}`,
+      `--advertise-client-urls=http://127.0.0.1:${etcdPort}`,
+      `--listen-peer-urls=http://127.0.0.1:${etcdPeerPort}`,
+      `--initial-advertise-peer-urls=http://127.0.0.1:${etcdPeerPort}`,
+      `--initial-cluster=test=http://127.0.0.1:${etcdPeerPort}`,
+      '--unsafe-no-fsync',
+      '--log-level=warn',
+    ], path.join(logDir, 'etcd.log'));
+    processes.push(etcd);
+    await waitFor('etcd to be healthy', async () => {
+      etcd.assertRunning();
+      const response = await fetch(`http://127.0.0.1:${etcdPort}/health`);
+      return response.ok;
+    }, 30_000, 100);
+    log(`etcd up after ${Date.now() - started} ms`);
+
+    const apiserver = new BinaryProcess('kube-apiserver', binaries.kubeApiserver, [
+      `--etcd-servers=http://127.0.0.1:${etcdPort}`,
+      `--secure-port=${apiPort}`,
+      '--bind-address=127.0.0.1',
+      '--advertise-address=127.0.0.1',
+      `--cert-dir=${pkiDir}`,
+      `--tls-cert-file=${pki.servingCert}`,
+      `--tls-private-key-file=${pki.servingKey}`,
+      `--client-ca-file=${pki.caCert}`,
+      `--token-auth-file=${tokenFile}`,
+      '--authorization-mode=RBAC',
+      '--service-cluster-ip-range=10.0.0.0/24',
+      '--allow-privileged=true',
+      '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+      `--service-account-key-file=${pki.serviceAccountPub}`,
+      `--service-account-signing-key-file=${pki.serviceAccountKey}`,
+      '--enable-priority-and-fairness=false',
+      '--v=0',
+    ], path.join(logDir, 'kube-apiserver.log'));
+    processes.push(apiserver);
+    await waitFor('kube-apiserver to be ready', async () => {
+      apiserver.assertRunning();
+      return (await httpsGet(`${server}/readyz`, { ca, token })).status === 200;
+    }, 90_000, 200);
+    log(`kube-apiserver ready after ${Date.now() - started} ms`);
+
+    const kcm = new BinaryProcess('kube-controller-manager', binaries.kubeControllerManager, [
+      `--kubeconfig=${kubeconfigPath}`,
+      `--authentication-kubeconfig=${kubeconfigPath}`,
+      `--authorization-kubeconfig=${kubeconfigPath}`,
+      `--secure-port=${kcmPort}`,
+      '--bind-address=127.0.0.1',
+      '--leader-elect=false',
+      `--controllers=${CONTROLLERS.join(',')}`,
+      `--service-account-private-key-file=${pki.serviceAccountKey}`,
+      `--root-ca-file=${pki.caCert}`,
+      '--v=0',
+    ], path.join(logDir, 'kube-controller-manager.log'));
+    processes.push(kcm);
+    await waitFor('kube-controller-manager to be healthy', async () => {
+      kcm.assertRunning();
+      return (await httpsGet(`https://127.0.0.1:${kcmPort}/healthz`, { insecure: true })).status === 200;
+    }, 60_000, 200);
+    log(`kube-controller-manager healthy after ${Date.now() - started} ms`);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+
+  return {
+    dir,
+    kubeconfigPath,
+    server,
+    token,
+    kubeConfig() {
+      const kc = new KubeConfig();
+      kc.loadFromFile(kubeconfigPath);
+      return kc;
+    },
+    stop,
+  };
+}
+
+function kubeconfig(server: string, ca: Buffer, token: string): string {
+  return JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: 'gwc-test', cluster: { server, 'certificate-authority-data': ca.toString('base64') } }],
+    users: [{ name: 'admin', user: { token } }],
+    contexts: [{ name: 'gwc-test', context: { cluster: 'gwc-test', user: 'admin', namespace: 'default' } }],
+    'current-context': 'gwc-test',
+  }, null, 2) + '\n';
+}
