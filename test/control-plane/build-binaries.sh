@@ -20,6 +20,26 @@ exec 9>"$out/.lock"
 flock 9
 
 say() { printf '[control-plane] %s\n' "$*" >&2; }
+
+# Go from the machine when it is new enough, otherwise the official toolchain from the Go module proxy (the same
+# zip `GOTOOLCHAIN` downloads), unpacked once into the cache.
+ensure_go() {
+  local have=""
+  command -v go >/dev/null 2>&1 && have=$(go env GOVERSION 2>/dev/null | sed 's/^go//')
+  if [ -n "$have" ] && [ "$(printf '%s\n%s\n' "$GO_MIN_VERSION" "$have" | sort -V | head -1)" = "$GO_MIN_VERSION" ]; then
+    return
+  fi
+  local goroot="$cache_root/go-$GO_TOOLCHAIN_VERSION"
+  if [ ! -x "$goroot/bin/go" ]; then
+    say "Go $GO_MIN_VERSION+ not found (have: ${have:-none}); fetching go$GO_TOOLCHAIN_VERSION from the module proxy"
+    local zip="$cache_root/go-$GO_TOOLCHAIN_VERSION.zip" tmp="$cache_root/go-$GO_TOOLCHAIN_VERSION.tmp"
+    curl -fsSL -o "$zip" "${GOPROXY%%,*}/golang.org/toolchain/@v/v0.0.1-go$GO_TOOLCHAIN_VERSION.linux-amd64.zip"
+    rm -rf "$tmp" && mkdir -p "$tmp" && unzip -q "$zip" -d "$tmp"
+    rm -rf "$goroot" && mv "$tmp/golang.org/toolchain@v0.0.1-go$GO_TOOLCHAIN_VERSION.linux-amd64" "$goroot"
+    chmod +x "$goroot"/bin/* "$goroot"/pkg/tool/*/* && rm -rf "$tmp" "$zip"
+  fi
+  export PATH="$goroot/bin:$PATH" GOROOT="$goroot"
+}
 export GOTOOLCHAIN=local GOFLAGS=-mod=mod CGO_ENABLED=0
 export GOPROXY=${GOPROXY:-https://proxy.golang.org,direct}
 
@@ -81,6 +101,7 @@ unpack_kubectl_and_helm() {
   rm -rf "$tmp"
 }
 
+if [ ! -x "$out/etcd" ] || [ ! -x "$out/kube-apiserver" ] || [ ! -x "$out/kube-controller-manager" ]; then ensure_go; fi
 [ -x "$out/etcd" ] || build_etcd
 [ -x "$out/kube-apiserver" ] && [ -x "$out/kube-controller-manager" ] || build_kubernetes
 [ -x "$out/kubectl" ] && [ -x "$out/helm" ] || unpack_kubectl_and_helm
