@@ -1,0 +1,124 @@
+/**
+ * The GatewayCluster spec, written once: the operator parses with it, and the CRD's OpenAPI schema in crds/ is
+ * generated from it (operator/crd). Defaults here become the API server's defaults.
+ */
+import { z } from 'zod';
+import { kubeObject, name, port, resources, stringMap } from './kube-types.js';
+
+export const DEFAULT_IMAGE = 'ghcr.io/gatewaycluster/gateway-cluster:0.1.0';
+
+const register = z
+  .object({
+    port: port.default(1236).describe('port gateways, workers and API clients reach the Register on'),
+    resources: resources.optional(),
+  })
+  .describe('the Register: one pod, the directory of gateways');
+
+const clientService = z
+  .object({
+    type: z.enum(['ClusterIP', 'NodePort', 'LoadBalancer']).default('ClusterIP'),
+    port: port.optional().describe('port of the client Service; the gateway client port when unset'),
+    annotations: stringMap().optional(),
+  })
+  .describe('the Service clients connect through');
+
+const gateway = z
+  .object({
+    replicas: z.number().int().min(0).max(1000).default(1),
+    protocol: z.enum(['websocket', 'text', 'frame']).default('websocket').describe('client protocol'),
+    clientPort: port.default(7272),
+    internalPort: port.default(2900).describe('port workers and API clients send commands to'),
+    pingInterval: z.number().int().min(0).default(25).describe('seconds between heartbeats to clients (0: off)'),
+    pingNotResponseLimit: z.number().int().min(0).default(0).describe('close a client silent for this many intervals (0: never)'),
+    pingData: z.string().optional().describe('heartbeat message sent to clients; WebSocket ping frames when unset'),
+    maxPayload: z.number().int().min(1).max(64 * 1024 * 1024).default(1024 * 1024).describe('largest client message in bytes'),
+    maxConnections: z.number().int().min(1).default(100_000),
+    router: z.enum(['sticky', 'random']).default('sticky'),
+    service: clientService.prefault({}),
+    tlsSecretName: name.optional().describe('a kubernetes.io/tls Secret for wss:// and TLS on the TCP protocols'),
+    resources: resources.optional(),
+  })
+  .meta({
+    'x-kubernetes-validations': [
+      // has(): the API server also checks the rules against the schema's own default ({}), before nested defaults.
+      {
+        rule: '!has(self.clientPort) || !has(self.internalPort) || self.clientPort != self.internalPort',
+        message: 'gateway.clientPort and gateway.internalPort must differ',
+      },
+    ],
+  })
+  .describe('the Gateways: they hold the client connections');
+
+const handler = z
+  .object({
+    module: z.string().min(1).optional().describe('a bundled handler name (chat, echo) or a module path inside the image'),
+    configMap: z
+      .object({ name, key: z.string().min(1).default('handler.mjs') })
+      .optional()
+      .describe('a ConfigMap holding the handler module'),
+  })
+  .meta({
+    'x-kubernetes-validations': [
+      { rule: '!(has(self.module) && has(self.configMap))', message: 'set worker.handler.module or worker.handler.configMap, not both' },
+    ],
+  })
+  .describe('the handler module the workers run; the bundled chat handler when empty');
+
+const worker = z
+  .object({
+    replicas: z.number().int().min(0).max(1000).default(1),
+    handler: handler.prefault({}),
+    processTimeout: z.number().int().min(1).default(30).describe('seconds after which a running handler is reported as slow'),
+    env: z.array(kubeObject()).optional().describe('extra environment variables (Kubernetes EnvVar) for the handler'),
+    resources: resources.optional(),
+  })
+  .describe('the BusinessWorkers: they run the handler; scaled by the scale subresource');
+
+const pod = z
+  .object({
+    labels: stringMap().optional(),
+    annotations: stringMap().optional(),
+    nodeSelector: stringMap().optional(),
+    tolerations: z.array(kubeObject()).optional(),
+    affinity: kubeObject().optional(),
+    topologySpreadConstraints: z.array(kubeObject()).optional(),
+    securityContext: kubeObject().optional().describe('pod security context'),
+    containerSecurityContext: kubeObject().optional(),
+  })
+  .describe('applied to every pod of the cluster');
+
+const metrics = z
+  .object({
+    enabled: z.boolean().default(true).describe('serve /metrics on each pod and annotate the pods for scraping'),
+    serviceMonitor: z
+      .object({ enabled: z.boolean().default(false), interval: z.string().regex(/^\d+[smh]$/).optional() })
+      .prefault({})
+      .describe('create a prometheus-operator ServiceMonitor (when its CRD is installed)'),
+  })
+  .meta({
+    'x-kubernetes-validations': [
+      {
+        rule: '!has(self.serviceMonitor) || !has(self.serviceMonitor.enabled) || !self.serviceMonitor.enabled || !has(self.enabled) || self.enabled',
+        message: 'metrics.serviceMonitor.enabled needs metrics.enabled',
+      },
+    ],
+  });
+
+export const gatewayClusterSpec = z.object({
+  image: z.string().min(1).default(DEFAULT_IMAGE),
+  imagePullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']).default('IfNotPresent'),
+  imagePullSecrets: z.array(z.object({ name })).optional(),
+  secretRef: z
+    .object({ name, key: z.string().min(1).default('secret') })
+    .optional()
+    .describe('a Secret holding the shared secret (at least 16 characters); one is generated when unset'),
+  register: register.prefault({}),
+  gateway: gateway.prefault({}),
+  worker: worker.prefault({}),
+  pod: pod.optional(),
+  metrics: metrics.prefault({}),
+  paused: z.boolean().default(false).describe('stop changing the children (as the gatewaycluster.dev/paused annotation does)'),
+});
+
+export type GatewayClusterSpec = z.output<typeof gatewayClusterSpec>;
+export type GatewayClusterSpecInput = z.input<typeof gatewayClusterSpec>;
