@@ -1,0 +1,112 @@
+import type { KubeConfig } from '@kubernetes/client-node';
+import { request } from 'node:https';
+
+export interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata: {
+    name: string;
+    namespace?: string;
+    uid?: string;
+    generation?: number;
+    resourceVersion?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    ownerReferences?: Array<{ apiVersion: string; kind: string; name: string; uid: string; controller?: boolean }>;
+    deletionTimestamp?: string;
+    creationTimestamp?: string;
+    [key: string]: unknown;
+  };
+  [key: string]: unknown;
+}
+
+export class KubeApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export const FIELD_MANAGER = 'gateway-cluster-operator';
+
+/**
+ * Plain-JSON requests to the API server with the kubeconfig's credentials. client-node's typed APIs re-serialize
+ * bodies through their models (renaming or dropping fields they do not know), which server-side apply of our own
+ * objects cannot afford. Counts the requests that change something, so a test can assert a quiet reconcile.
+ */
+export class KubeClient {
+  writes = 0;
+  readonly writeLog: string[] = [];
+
+  constructor(readonly kc: KubeConfig) {}
+
+  get server(): string {
+    const cluster = this.kc.getCurrentCluster();
+    if (!cluster) throw new Error('the kubeconfig has no current cluster');
+    return cluster.server;
+  }
+
+  async request<T>(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<T> {
+    if (method !== 'GET') {
+      this.writes++;
+      this.writeLog.push(`${method} ${path}`);
+    }
+    const url = new URL(this.server + path);
+    const options: Parameters<typeof request>[1] = { method, headers: { accept: 'application/json' }, timeout: 30_000 };
+    await this.kc.applyToHTTPSOptions(options);
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    if (payload !== undefined) Object.assign(options.headers!, { 'content-type': contentType, 'content-length': Buffer.byteLength(payload) });
+    return new Promise<T>((resolve, reject) => {
+      const req = request(url, options, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          const status = res.statusCode ?? 0;
+          let parsed: unknown;
+          try {
+            parsed = text ? JSON.parse(text) : undefined;
+          } catch {
+            parsed = undefined;
+          }
+          if (status >= 200 && status < 300) return resolve(parsed as T);
+          const problem = (parsed ?? {}) as { reason?: string; message?: string };
+          reject(new KubeApiError(status, problem.reason ?? String(status), `${method} ${path}: ${status} ${problem.message ?? text.slice(0, 300)}`));
+        });
+        res.on('error', reject);
+      });
+      req.on('timeout', () => req.destroy(new Error(`${method} ${path}: timed out`)));
+      req.on('error', reject);
+      if (payload !== undefined) req.write(payload);
+      req.end();
+    });
+  }
+
+  get<T = KubeObject>(path: string): Promise<T> {
+    return this.request<T>('GET', path);
+  }
+
+  /** Server-side apply with our one field manager; `force` takes fields over from other managers. */
+  apply<T = KubeObject>(path: string, object: unknown, force = true): Promise<T> {
+    return this.request<T>('PATCH', `${path}?fieldManager=${FIELD_MANAGER}&force=${force}`, object, 'application/apply-patch+yaml');
+  }
+
+  create<T = KubeObject>(collectionPath: string, object: unknown): Promise<T> {
+    return this.request<T>('POST', collectionPath, object);
+  }
+
+  delete(path: string): Promise<unknown> {
+    return this.request('DELETE', path);
+  }
+}
+
+export function isNotFound(error: unknown): boolean {
+  return error instanceof KubeApiError && error.status === 404;
+}
+
+export function isConflict(error: unknown): boolean {
+  return error instanceof KubeApiError && error.status === 409;
+}
