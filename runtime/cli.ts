@@ -12,6 +12,7 @@ Commands:
   gateway    run a Gateway (holds client connections)
   worker     run a BusinessWorker (runs your handler module)
   local      run all three on loopback with the demo chat
+  operator   run the Kubernetes operator (reconciles GatewayCluster resources)
 
 Run "gwc <command> --help" for the options of each.
 `;
@@ -30,6 +31,12 @@ switch (command) {
   case 'local':
     await runLocalCluster(args);
     break;
+  case 'operator': {
+    // Loaded only here: the runtime roles do not need the Kubernetes client.
+    const { runOperator } = await import('../operator/main.js');
+    await runOperator(args);
+    break;
+  }
   case undefined:
   case '--help':
   case '-h':

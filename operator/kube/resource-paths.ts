@@ -15,6 +15,7 @@ export const RESOURCE_TYPES = {
   PodDisruptionBudget: { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', plural: 'poddisruptionbudgets' },
   ServiceMonitor: { apiVersion: 'monitoring.coreos.com/v1', kind: 'ServiceMonitor', plural: 'servicemonitors' },
   Event: { apiVersion: 'v1', kind: 'Event', plural: 'events' },
+  Pod: { apiVersion: 'v1', kind: 'Pod', plural: 'pods' },
   Lease: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', plural: 'leases' },
 } as const satisfies Record<string, ResourceType>;
 

@@ -1,0 +1,77 @@
+import type { KubeObject } from '../kube/kube-client.js';
+import type { Condition, GatewayClusterStatus } from '../spec/gateway-cluster-status.js';
+import { mergeConditions, type ConditionInput } from './conditions.js';
+
+export interface RoleState {
+  replicas: number;
+  ready: number;
+  /** The workload controller has not yet seen the latest change, or is still rolling it out. */
+  rollingOut: boolean;
+}
+
+export interface StatusInputs {
+  generation: number | undefined;
+  previous: GatewayClusterStatus | undefined;
+  register: RoleState;
+  gateways: RoleState;
+  workers: RoleState;
+  workerSelector: string;
+  address: string;
+  registerAddress: string;
+  secretName: string;
+  paused: boolean;
+  /** Why the cluster cannot become healthy on its own (missing Secret, stuck pods, failed writes). */
+  problems: string[];
+  now: string;
+}
+
+/** The state of a Deployment or StatefulSet as far as status cares; `wanted` when the object does not exist yet. */
+export function roleState(workload: KubeObject | undefined, wanted: number): RoleState {
+  if (!workload) return { replicas: wanted, ready: 0, rollingOut: wanted > 0 };
+  const spec = workload.spec as { replicas?: number };
+  const status = (workload.status ?? {}) as { readyReplicas?: number; updatedReplicas?: number; observedGeneration?: number; replicas?: number };
+  const replicas = spec.replicas ?? 1;
+  const ready = status.readyReplicas ?? 0;
+  const observedLatest = (status.observedGeneration ?? 0) >= (workload.metadata.generation ?? 0);
+  const rollingOut = !observedLatest || (status.updatedReplicas ?? 0) < replicas || (status.replicas ?? 0) !== replicas;
+  return { replicas, ready, rollingOut };
+}
+
+export function clusterStatus(input: StatusInputs): GatewayClusterStatus {
+  const { register, gateways, workers } = input;
+  const allReady = register.ready >= 1 && gateways.ready === gateways.replicas && workers.ready === workers.replicas;
+  const waitingFor = [
+    register.ready < 1 ? 'the Register' : '',
+    gateways.ready < gateways.replicas ? `gateways ${gateways.ready}/${gateways.replicas} ready` : '',
+    workers.ready < workers.replicas ? `workers ${workers.ready}/${workers.replicas} ready` : '',
+  ].filter(Boolean);
+  const progressing = !allReady || register.rollingOut || gateways.rollingOut || workers.rollingOut;
+  const conditions: ConditionInput[] = [
+    allReady
+      ? { type: 'Ready', status: 'True', reason: 'AllReady', message: 'the Register, every gateway and every worker are ready' }
+      : { type: 'Ready', status: 'False', reason: 'Waiting', message: `waiting for ${waitingFor.join(', ')}` },
+    progressing
+      ? { type: 'Progressing', status: 'True', reason: 'RollingOut', message: waitingFor.length ? `waiting for ${waitingFor.join(', ')}` : 'rolling out the latest change' }
+      : { type: 'Progressing', status: 'False', reason: 'Stable', message: 'every role runs the latest change' },
+    input.problems.length > 0
+      ? { type: 'Degraded', status: 'True', reason: 'Problems', message: input.problems.join('; ') }
+      : { type: 'Degraded', status: 'False', reason: 'NoProblems', message: 'nothing is failing' },
+    input.paused
+      ? { type: 'Paused', status: 'True', reason: 'Paused', message: 'changes are paused (spec.paused or the gatewaycluster.dev/paused annotation)' }
+      : { type: 'Paused', status: 'False', reason: 'Active', message: 'changes are applied' },
+  ];
+  return {
+    observedGeneration: input.generation,
+    conditions: mergeConditions(input.previous?.conditions as Condition[] | undefined, conditions, input.generation, input.now),
+    register: { replicas: register.replicas, ready: register.ready },
+    gateways: { replicas: gateways.replicas, ready: gateways.ready },
+    workers: { replicas: workers.replicas, ready: workers.ready },
+    replicas: workers.replicas,
+    selector: input.workerSelector,
+    gatewaysReady: `${gateways.ready}/${gateways.replicas}`,
+    workersReady: `${workers.ready}/${workers.replicas}`,
+    address: input.address,
+    registerAddress: input.registerAddress,
+    secretName: input.secretName,
+  };
+}

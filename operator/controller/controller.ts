@@ -1,0 +1,137 @@
+import type { Logger } from '../../runtime/observability/log.js';
+import { KubeApiError, type KubeClient, type KubeObject } from '../kube/kube-client.js';
+import { collectionPath, RESOURCE_TYPES, type ResourceType } from '../kube/resource-paths.js';
+import { EventRecorder } from './event-recorder.js';
+import { Informer, keyOf } from './informer.js';
+import { OperatorMetrics } from './operator-metrics.js';
+import { MANAGED_BY_SELECTOR, Reconciler, type ChildInformers } from './reconciler.js';
+import { WorkQueue } from './work-queue.js';
+
+export interface ControllerOptions {
+  client: KubeClient;
+  log: Logger;
+  /** Watch one namespace; every namespace when unset. */
+  namespace?: string;
+  concurrency?: number;
+}
+
+/**
+ * Informers on GatewayClusters and every child kind feed a keyed work queue of `namespace/name`; the reconciler
+ * handles one key at a time per cluster.
+ */
+export class Controller {
+  readonly queue: WorkQueue;
+  readonly metrics: OperatorMetrics;
+  readonly clusters: Informer;
+  readonly children: ChildInformers;
+  private readonly informers: Informer[] = [];
+
+  constructor(private readonly options: ControllerOptions) {
+    const { client, log, namespace } = options;
+    this.metrics = new OperatorMetrics(() => this.queue.depth, () => client.writes);
+    const watch = (type: ResourceType, labelSelector?: string) => {
+      const informer = new Informer(client, type, {
+        ...(namespace ? { namespace } : {}),
+        ...(labelSelector ? { labelSelector } : {}),
+        onError: (error) => {
+          this.metrics.informerRestarts.inc({ kind: type.kind });
+          log.warn('watch restarting', { kind: type.kind, error: error.message });
+        },
+      });
+      this.informers.push(informer);
+      return informer;
+    };
+    this.clusters = watch(RESOURCE_TYPES.GatewayCluster);
+    this.children = {
+      Deployment: watch(RESOURCE_TYPES.Deployment, MANAGED_BY_SELECTOR),
+      StatefulSet: watch(RESOURCE_TYPES.StatefulSet, MANAGED_BY_SELECTOR),
+      Service: watch(RESOURCE_TYPES.Service, MANAGED_BY_SELECTOR),
+      PodDisruptionBudget: watch(RESOURCE_TYPES.PodDisruptionBudget, MANAGED_BY_SELECTOR),
+      Secret: watch(RESOURCE_TYPES.Secret, MANAGED_BY_SELECTOR),
+      Pod: watch(RESOURCE_TYPES.Pod, MANAGED_BY_SELECTOR),
+    };
+    const reconciler = new Reconciler({
+      client,
+      clusters: this.clusters,
+      children: this.children,
+      events: new EventRecorder(client, (error) => log.warn('could not record an event', { error: error.message })),
+      log,
+    });
+    this.queue = new WorkQueue(
+      async (key) => {
+        const stop = this.metrics.duration.startTimer();
+        try {
+          const outcome = await reconciler.reconcile(key);
+          this.metrics.reconciles.inc({ result: 'ok' });
+          return outcome;
+        } catch (error) {
+          this.metrics.reconciles.inc({ result: 'error' });
+          throw error;
+        } finally {
+          stop();
+        }
+      },
+      (key, error, retryInMs) => log.warn('reconcile failed', { key, error: (error as Error).message, retryInMs }),
+      { concurrency: options.concurrency ?? 2 },
+    );
+
+    for (const event of ['add', 'update', 'delete'] as const) {
+      this.clusters.on(event, (cluster: KubeObject) => this.queue.add(keyOf(cluster)));
+    }
+    for (const informer of Object.values(this.children) as Informer[]) this.enqueueOwners(informer);
+  }
+
+  private enqueueOwners(informer: Informer): void {
+    for (const event of ['add', 'update', 'delete'] as const) {
+      informer.on(event, (child: KubeObject) => {
+        const owner = ownerKey(child);
+        if (owner) this.queue.add(owner);
+      });
+    }
+  }
+
+  /** Starts watching (and, if its CRD is installed, watches ServiceMonitors too); resolves once every cache is filled. */
+  async start(): Promise<void> {
+    if (await this.serviceMonitorsServed()) {
+      const informer = new Informer(this.options.client, RESOURCE_TYPES.ServiceMonitor, {
+        ...(this.options.namespace ? { namespace: this.options.namespace } : {}),
+        labelSelector: MANAGED_BY_SELECTOR,
+      });
+      this.children.ServiceMonitor = informer;
+      this.informers.push(informer);
+      this.enqueueOwners(informer);
+    }
+    const synced = this.informers.map((informer) => new Promise<void>((resolve) => informer.once('synced', () => resolve())));
+    for (const informer of this.informers) informer.start();
+    await Promise.all(synced);
+    for (const cluster of this.clusters.items()) this.queue.add(keyOf(cluster));
+  }
+
+  stop(): void {
+    for (const informer of this.informers) informer.stop();
+    this.queue.stop();
+  }
+
+  get synced(): boolean {
+    return this.informers.every((informer) => informer.synced);
+  }
+
+  private async serviceMonitorsServed(): Promise<boolean> {
+    try {
+      await this.options.client.get(collectionPath(RESOURCE_TYPES.ServiceMonitor, this.options.namespace));
+      return true;
+    } catch (error) {
+      if (error instanceof KubeApiError && error.status === 404) return false;
+      throw error;
+    }
+  }
+}
+
+/** `namespace/name` of the GatewayCluster a child belongs to: its controller owner, or the instance label (pods). */
+function ownerKey(child: KubeObject): string | undefined {
+  const namespace = child.metadata.namespace ?? '';
+  const owner = child.metadata.ownerReferences?.find((ref) => ref.kind === 'GatewayCluster' && ref.controller);
+  if (owner) return `${namespace}/${owner.name}`;
+  const instance = child.metadata.labels?.['app.kubernetes.io/instance'];
+  return instance ? `${namespace}/${instance}` : undefined;
+}

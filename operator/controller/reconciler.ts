@@ -1,0 +1,215 @@
+import { randomBytes } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
+import type { Logger } from '../../runtime/observability/log.js';
+import { childNames, clientAddress, desiredChildren, registerAddress, selectorFor, type GatewayClusterObject } from '../builders/desired-children.js';
+import { isNotFound, type KubeClient, type KubeObject } from '../kube/kube-client.js';
+import { collectionPath, objectPath, RESOURCE_TYPES, typeOf } from '../kube/resource-paths.js';
+import { gatewayClusterSpec, type GatewayClusterSpec } from '../spec/gateway-cluster-spec.js';
+import type { GatewayClusterStatus } from '../spec/gateway-cluster-status.js';
+import { clusterStatus, roleState } from './cluster-status.js';
+import { contains } from './contains.js';
+import type { EventRecorder } from './event-recorder.js';
+import type { Informer } from './informer.js';
+import { podProblems } from './pod-problems.js';
+import type { Outcome } from './work-queue.js';
+
+export const PAUSED_ANNOTATION = 'gatewaycluster.dev/paused';
+export const MANAGED_BY_SELECTOR = 'app.kubernetes.io/managed-by=gateway-cluster-operator';
+/** How often a cluster with a problem that no watched object will announce (a missing Secret) is looked at again. */
+export const PROBLEM_RECHECK_MS = 15_000;
+const MIN_SECRET_LENGTH = 16;
+
+export interface ChildInformers {
+  Deployment: Informer;
+  StatefulSet: Informer;
+  Service: Informer;
+  PodDisruptionBudget: Informer;
+  Secret: Informer;
+  Pod: Informer;
+  ServiceMonitor?: Informer;
+}
+
+export interface ReconcilerDeps {
+  client: KubeClient;
+  clusters: Informer;
+  children: ChildInformers;
+  events: EventRecorder;
+  log: Logger;
+}
+
+interface SecretCheck {
+  name: string;
+  key: string;
+  problem?: string;
+}
+
+/** Brings one GatewayCluster's children to what its spec asks for, then writes its status. */
+export class Reconciler {
+  constructor(private readonly deps: ReconcilerDeps) {}
+
+  async reconcile(key: string): Promise<Outcome> {
+    const [namespace, name] = key.split('/') as [string, string];
+    const cluster = this.deps.clusters.get(namespace, name);
+    if (!cluster || cluster.metadata.deletionTimestamp) return; // children go with it (owner references)
+
+    const parsed = gatewayClusterSpec.safeParse(cluster.spec ?? {});
+    if (!parsed.success) {
+      const message = parsed.error.issues.map((issue) => `spec.${issue.path.join('.')}: ${issue.message}`).join('; ');
+      await this.deps.events.record(cluster, 'Warning', 'InvalidSpec', message);
+      await this.writeStatus(cluster, undefined, [`invalid spec: ${message}`]);
+      return;
+    }
+    const spec = parsed.data;
+    const object: GatewayClusterObject = { ...(cluster as unknown as GatewayClusterObject), spec };
+    const paused = spec.paused || cluster.metadata.annotations?.[PAUSED_ANNOTATION] === 'true';
+    const problems: string[] = [];
+
+    const secret = await this.checkSecret(cluster, spec, paused);
+    if (secret.problem) problems.push(secret.problem);
+    const handlerProblem = await this.checkHandlerConfigMap(namespace, spec);
+    if (handlerProblem) problems.push(handlerProblem);
+
+    if (!paused && problems.length === 0) {
+      const desired = desiredChildren(object, {
+        secretName: secret.name,
+        secretKey: secret.key,
+        serviceMonitorAvailable: this.deps.children.ServiceMonitor !== undefined,
+      });
+      for (const child of desired) {
+        const problem = await this.applyChild(cluster, child as KubeObject);
+        if (problem) problems.push(problem);
+      }
+    }
+    problems.push(...podProblems(this.podsOf(namespace, name)));
+    for (const problem of problems) {
+      if (!this.reported(cluster, problem)) await this.deps.events.record(cluster, 'Warning', 'Degraded', problem);
+    }
+    await this.writeStatus(cluster, { spec, secretName: secret.name, paused }, problems);
+    return problems.length > 0 ? { requeueAfterMs: PROBLEM_RECHECK_MS } : undefined;
+  }
+
+  /** A problem already in the Degraded condition was announced by an event when it first appeared. */
+  private reported(cluster: KubeObject, problem: string): boolean {
+    const status = cluster.status as GatewayClusterStatus | undefined;
+    const degraded = status?.conditions?.find((c) => c.type === 'Degraded');
+    return degraded?.status === 'True' && degraded.message.split('; ').includes(problem);
+  }
+
+  private async checkSecret(cluster: KubeObject, spec: GatewayClusterSpec, paused: boolean): Promise<SecretCheck> {
+    const namespace = cluster.metadata.namespace!;
+    if (spec.secretRef) {
+      const { name, key } = spec.secretRef;
+      let secret: KubeObject;
+      try {
+        secret = await this.deps.client.get(objectPath(RESOURCE_TYPES.Secret, namespace, name));
+      } catch (error) {
+        if (isNotFound(error)) return { name, key, problem: `Secret ${name} (spec.secretRef) not found` };
+        throw error;
+      }
+      const value = (secret.data as Record<string, string> | undefined)?.[key];
+      if (value === undefined) return { name, key, problem: `Secret ${name} has no key ${key} (spec.secretRef.key)` };
+      if (Buffer.from(value, 'base64').length < MIN_SECRET_LENGTH) {
+        return { name, key, problem: `Secret ${name} key ${key} is shorter than ${MIN_SECRET_LENGTH} bytes` };
+      }
+      return { name, key };
+    }
+    const name = childNames(cluster.metadata.name).secret;
+    const key = 'secret';
+    if (paused || this.deps.children.Secret.get(namespace, name)) return { name, key };
+    // Created once and never applied again: its random value must survive every later reconcile.
+    try {
+      await this.deps.client.create(collectionPath(RESOURCE_TYPES.Secret, namespace), {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: {
+          name,
+          namespace,
+          labels: { 'app.kubernetes.io/managed-by': 'gateway-cluster-operator', 'app.kubernetes.io/instance': cluster.metadata.name },
+          ownerReferences: [ownerReference(cluster)],
+        },
+        type: 'Opaque',
+        data: { [key]: Buffer.from(randomBytes(32).toString('hex')).toString('base64') },
+      });
+      await this.deps.events.record(cluster, 'Normal', 'Created', `created Secret ${name} with a generated shared secret`);
+    } catch (error) {
+      if ((error as { status?: number }).status !== 409) throw error; // 409: it exists, our cache is behind
+    }
+    return { name, key };
+  }
+
+  private async checkHandlerConfigMap(namespace: string, spec: GatewayClusterSpec): Promise<string | undefined> {
+    const ref = spec.worker.handler.configMap;
+    if (!ref) return undefined;
+    try {
+      const configMap = await this.deps.client.get(objectPath(RESOURCE_TYPES.ConfigMap, namespace, ref.name));
+      if ((configMap.data as Record<string, string> | undefined)?.[ref.key] === undefined) {
+        return `ConfigMap ${ref.name} has no key ${ref.key} (spec.worker.handler.configMap.key)`;
+      }
+      return undefined;
+    } catch (error) {
+      if (isNotFound(error)) return `ConfigMap ${ref.name} (spec.worker.handler.configMap) not found`;
+      throw error;
+    }
+  }
+
+  /** Applies one child unless what we would send is already there; returns a problem line on failure. */
+  private async applyChild(cluster: KubeObject, child: KubeObject): Promise<string | undefined> {
+    const type = typeOf(child.apiVersion, child.kind);
+    const informer = this.deps.children[child.kind as keyof ChildInformers];
+    const live = informer?.get(child.metadata.namespace!, child.metadata.name);
+    if (live && contains(live, child)) return undefined;
+    try {
+      await this.deps.client.apply(objectPath(type, child.metadata.namespace!, child.metadata.name), child);
+      await this.deps.events.record(cluster, 'Normal', live ? 'Updated' : 'Created', `${live ? 'updated' : 'created'} ${child.kind} ${child.metadata.name}`);
+      return undefined;
+    } catch (error) {
+      const message = `could not apply ${child.kind} ${child.metadata.name}: ${(error as Error).message}`;
+      this.deps.log.warn('apply failed', { cluster: cluster.metadata.name, kind: child.kind, name: child.metadata.name, error: (error as Error).message });
+      return message;
+    }
+  }
+
+  private podsOf(namespace: string, name: string): KubeObject[] {
+    return this.deps.children.Pod.items().filter(
+      (pod) => pod.metadata.namespace === namespace && pod.metadata.labels?.['app.kubernetes.io/instance'] === name,
+    );
+  }
+
+  private async writeStatus(
+    cluster: KubeObject,
+    state: { spec: GatewayClusterSpec; secretName: string; paused: boolean } | undefined,
+    problems: string[],
+  ): Promise<void> {
+    const namespace = cluster.metadata.namespace!;
+    const name = cluster.metadata.name;
+    const names = childNames(name);
+    const { Deployment, StatefulSet } = this.deps.children;
+    const previous = cluster.status as GatewayClusterStatus | undefined;
+    const spec = state?.spec;
+    const object = spec ? ({ ...(cluster as unknown as GatewayClusterObject), spec } as GatewayClusterObject) : undefined;
+    const status = clusterStatus({
+      generation: cluster.metadata.generation,
+      previous,
+      register: roleState(Deployment.get(namespace, names.register), 1),
+      gateways: roleState(StatefulSet.get(namespace, names.gateway), spec?.gateway.replicas ?? 0),
+      workers: roleState(StatefulSet.get(namespace, names.worker), spec?.worker.replicas ?? 0),
+      workerSelector: selectorFor(name, 'worker'),
+      address: object ? clientAddress(object) : '',
+      registerAddress: object ? registerAddress(object) : '',
+      secretName: state?.secretName ?? '',
+      paused: state?.paused ?? false,
+      problems,
+      now: new Date().toISOString(),
+    });
+    if (isDeepStrictEqual(stripUndefined(status), stripUndefined(previous ?? {}))) return;
+    await this.deps.client.request('PATCH', `${objectPath(RESOURCE_TYPES.GatewayCluster, namespace, name)}/status`, { status }, 'application/merge-patch+json');
+  }
+}
+
+export function ownerReference(cluster: KubeObject) {
+  return { apiVersion: cluster.apiVersion, kind: cluster.kind, name: cluster.metadata.name, uid: cluster.metadata.uid!, controller: true, blockOwnerDeletion: true };
+}
+
+function stripUndefined(value: unknown): unknown {
+  return JSON.parse(JSON.stringify(value)) as unknown;
+}

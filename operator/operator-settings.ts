@@ -1,0 +1,22 @@
+import { hostname } from 'node:os';
+import { z } from 'zod';
+import { logLevelSchema, portSchema, positiveInt, setting } from '../runtime/config/settings.js';
+
+const bool = z.enum(['true', 'false']).transform((value) => value === 'true');
+
+export const operatorSettings = {
+  namespace: setting('namespace', 'GWC_WATCH_NAMESPACE', z.string().optional(), 'watch GatewayClusters in this namespace only (default: all namespaces)'),
+  leaderElect: setting('leader-elect', 'GWC_LEADER_ELECT', bool.default(true), 'true: only the holder of the Lease reconciles'),
+  leaderElectionNamespace: setting(
+    'leader-election-namespace',
+    'POD_NAMESPACE',
+    z.string().min(1).default('default'),
+    'namespace of the leader Lease (the pod namespace in a cluster)',
+  ),
+  leaseName: setting('lease-name', 'GWC_LEASE_NAME', z.string().min(1).default('gateway-cluster-operator'), 'name of the leader Lease'),
+  identity: setting('identity', 'POD_NAME', z.string().min(1).default(`${hostname()}-${process.pid}`), 'this candidate\'s name in the Lease'),
+  concurrency: setting('concurrency', 'GWC_CONCURRENCY', positiveInt.default(2), 'GatewayClusters reconciled at once'),
+  logLevel: setting('log-level', 'GWC_LOG_LEVEL', logLevelSchema.default('info'), 'debug, info, warn or error'),
+  metricsHost: setting('metrics-host', 'GWC_METRICS_HOST', z.string().default('0.0.0.0'), 'bind address of /metrics, /healthz, /readyz'),
+  metricsPort: setting('metrics-port', 'GWC_METRICS_PORT', portSchema.default(8080), 'port of /metrics, /healthz, /readyz (0: off)'),
+};
