@@ -1,0 +1,91 @@
+import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import { execFileSync } from 'node:child_process';
+import { Controller } from '../../operator/controller/controller.js';
+import { GROUP, PLURAL, VERSION } from '../../operator/crd/gateway-cluster-crd.js';
+import { crdPath } from '../../operator/crd/write-crd.js';
+import { KubeClient, type KubeObject } from '../../operator/kube/kube-client.js';
+import { createLogger } from '../../runtime/observability/log.js';
+import { ensureBinaries } from '../control-plane/binaries.js';
+import { startControlPlane, type ControlPlane } from '../control-plane/control-plane.js';
+import { waitFor } from '../harness/wait.js';
+
+/** A control plane with the CRD installed, and helpers to run in-process controllers against it. */
+export class OperatorFixture {
+  private constructor(
+    readonly controlPlane: ControlPlane,
+    readonly kc: KubeConfig,
+  ) {}
+
+  static async start(): Promise<OperatorFixture> {
+    const controlPlane = await startControlPlane();
+    const fixture = new OperatorFixture(controlPlane, controlPlane.kubeConfig());
+    fixture.kubectl('apply', '-f', crdPath);
+    fixture.kubectl('wait', '--for=condition=established', '--timeout=30s', `crd/${PLURAL}.${GROUP}`);
+    return fixture;
+  }
+
+  kubectl(...args: string[]): string {
+    return execFileSync(ensureBinaries().kubectl, ['--kubeconfig', this.controlPlane.kubeconfigPath, ...args], { encoding: 'utf8' });
+  }
+
+  get core(): CoreV1Api {
+    return this.kc.makeApiClient(CoreV1Api);
+  }
+
+  get objects(): CustomObjectsApi {
+    return this.kc.makeApiClient(CustomObjectsApi);
+  }
+
+  /** A controller in this process with its own API client (so its writes can be counted). */
+  async startController(namespace?: string): Promise<{ controller: Controller; client: KubeClient }> {
+    const client = new KubeClient(this.kc);
+    const controller = new Controller({ client, log: createLogger({ role: 'operator-test' }, process.env.GWC_TEST_VERBOSE ? 'debug' : 'error'), ...(namespace ? { namespace } : {}) });
+    await controller.start();
+    return { controller, client };
+  }
+
+  async createNamespace(name: string): Promise<void> {
+    await this.core.createNamespace({ body: { metadata: { name } } });
+  }
+
+  async createCluster(namespace: string, name: string, spec: unknown, annotations?: Record<string, string>): Promise<void> {
+    await this.objects.createNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace,
+      plural: PLURAL,
+      body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'GatewayCluster', metadata: { name, ...(annotations ? { annotations } : {}) }, spec },
+    });
+  }
+
+  async getCluster(namespace: string, name: string): Promise<KubeObject & { spec: Record<string, any>; status?: Record<string, any> }> {
+    return (await this.objects.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURAL, name })) as never;
+  }
+
+  async patchCluster(namespace: string, name: string, patch: unknown): Promise<void> {
+    this.kubectl('-n', namespace, 'patch', 'gwc', name, '--type=merge', '-p', JSON.stringify(patch));
+  }
+
+  /** The GET of any object as plain JSON, or undefined when it does not exist. */
+  async read(path: string): Promise<any> {
+    const client = new KubeClient(this.kc);
+    try {
+      return await client.get(path);
+    } catch (error) {
+      if ((error as { status?: number }).status === 404) return undefined;
+      throw error;
+    }
+  }
+
+  async waitForCondition(namespace: string, name: string, type: string, status: string, timeoutMs = 60_000) {
+    return waitFor(`GatewayCluster ${name} condition ${type}=${status}`, async () => {
+      const cluster = await this.getCluster(namespace, name);
+      const condition = (cluster.status?.conditions as Array<{ type: string; status: string; message: string }> | undefined)?.find((c) => c.type === type);
+      return condition?.status === status ? { cluster, condition } : undefined;
+    }, timeoutMs, 200);
+  }
+
+  async stop(): Promise<void> {
+    await this.controlPlane.stop();
+  }
+}

@@ -1,0 +1,152 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Controller } from '../../operator/controller/controller.js';
+import type { KubeClient } from '../../operator/kube/kube-client.js';
+import { waitFor } from '../harness/wait.js';
+import { OperatorFixture } from './operator-fixture.js';
+
+const ns = 'operator-test';
+const apps = (kind: string, name: string) => `/apis/apps/v1/namespaces/${ns}/${kind}/${name}`;
+const core = (kind: string, name: string) => `/api/v1/namespaces/${ns}/${kind}/${name}`;
+
+function env(workload: any, name: string): string | undefined {
+  return workload.spec.template.spec.containers[0].env.find((e: { name: string }) => e.name === name)?.value;
+}
+
+describe('operator reconcile on a real control plane', () => {
+  let fixture: OperatorFixture;
+  let controller: Controller;
+  let client: KubeClient;
+
+  before(async () => {
+    fixture = await OperatorFixture.start();
+    await fixture.createNamespace(ns);
+    ({ controller, client } = await fixture.startController());
+  });
+
+  after(async () => {
+    controller?.stop();
+    await fixture?.stop();
+  });
+
+  it('creates every child, owned by the GatewayCluster', async () => {
+    await fixture.createCluster(ns, 'chat', { gateway: { replicas: 2 }, worker: { replicas: 2 } });
+    const cluster = await fixture.getCluster(ns, 'chat');
+    const paths = [
+      apps('deployments', 'chat-register'),
+      apps('statefulsets', 'chat-gateway'),
+      apps('statefulsets', 'chat-worker'),
+      core('services', 'chat-register'),
+      core('services', 'chat-gateway'),
+      core('services', 'chat-gateway-headless'),
+      core('secrets', 'chat-secret'),
+      `/apis/policy/v1/namespaces/${ns}/poddisruptionbudgets/chat-gateway`,
+    ];
+    const children = await waitFor('every child to exist', async () => {
+      const found = await Promise.all(paths.map((path) => fixture.read(path)));
+      return found.every(Boolean) ? found : undefined;
+    }, 30_000, 200);
+    for (const child of children) {
+      const owner = child.metadata.ownerReferences?.[0];
+      assert.equal(owner?.uid, cluster.metadata.uid, `${child.kind} ${child.metadata.name} is owned by the cluster`);
+      assert.equal(owner?.controller, true);
+    }
+    const [register, gateway, worker] = children;
+    assert.equal(register.spec.replicas, 1);
+    assert.equal(gateway.spec.replicas, 2);
+    assert.equal(worker.spec.replicas, 2);
+    const lanIp = gateway.spec.template.spec.containers[0].env.find((e: { name: string }) => e.name === 'POD_IP');
+    assert.equal(lanIp.valueFrom.fieldRef.fieldPath, 'status.podIP', 'lanIp comes from the pod IP');
+    assert.equal(env(gateway, 'GWC_REGISTER_ADDRESS'), `chat-register.${ns}.svc:1236`);
+    const secret = children[6];
+    assert.ok(Buffer.from(secret.data.secret, 'base64').length >= 16, 'a generated shared secret');
+  });
+
+  it('reports the scale subresource view and the client address in status', async () => {
+    const { cluster } = await fixture.waitForCondition(ns, 'chat', 'Ready', 'False');
+    assert.equal(cluster.status!.observedGeneration, cluster.metadata.generation);
+    assert.equal(cluster.status!.selector, 'app.kubernetes.io/component=worker,app.kubernetes.io/instance=chat,app.kubernetes.io/name=gateway-cluster'.split(',').sort().join(','));
+    assert.match(cluster.status!.address, new RegExp(`^chat-gateway\\.${ns}\\.svc:\\d+$`));
+    const progressing = cluster.status!.conditions.find((c: { type: string }) => c.type === 'Progressing');
+    assert.equal(progressing.status, 'True');
+  });
+
+  it('follows spec changes: gateway replicas, image and ping settings', async () => {
+    await fixture.patchCluster(ns, 'chat', { spec: { image: 'example/gwc:2', gateway: { replicas: 3, pingInterval: 7, pingData: '{"type":"ping"}' } } });
+    const gateway = await waitFor('the gateway StatefulSet to follow', async () => {
+      const sts = await fixture.read(apps('statefulsets', 'chat-gateway'));
+      return sts.spec.replicas === 3 && env(sts, 'GWC_PING_INTERVAL') === '7' ? sts : undefined;
+    }, 30_000, 200);
+    assert.equal(gateway.spec.template.spec.containers[0].image, 'example/gwc:2');
+    assert.equal(env(gateway, 'GWC_PING_DATA'), '{"type":"ping"}');
+    const worker = await fixture.read(apps('statefulsets', 'chat-worker'));
+    assert.equal(worker.spec.template.spec.containers[0].image, 'example/gwc:2');
+  });
+
+  it('scales workers with kubectl scale and reports it in status', async () => {
+    fixture.kubectl('-n', ns, 'scale', 'gwc/chat', '--replicas=4');
+    await waitFor('the worker StatefulSet to have 4 replicas', async () => (await fixture.read(apps('statefulsets', 'chat-worker'))).spec.replicas === 4, 30_000, 200);
+    await waitFor('status to report 4 workers', async () => {
+      const cluster = await fixture.getCluster(ns, 'chat');
+      return cluster.status?.workers?.replicas === 4 && cluster.status.replicas === 4;
+    }, 30_000, 200);
+  });
+
+  it('recreates a deleted child', async () => {
+    const before = await fixture.read(core('services', 'chat-register'));
+    fixture.kubectl('-n', ns, 'delete', 'service', 'chat-register');
+    await waitFor('the register Service to come back', async () => {
+      const service = await fixture.read(core('services', 'chat-register'));
+      return service && service.metadata.uid !== before.metadata.uid;
+    }, 30_000, 200);
+  });
+
+  it('sends no write when a restarted operator finds nothing to change', async () => {
+    await controller.queue.idle();
+    controller.stop();
+    const restarted = await fixture.startController();
+    try {
+      await waitFor('the restarted operator to go through every cluster', async () => {
+        await restarted.controller.queue.idle();
+        return restarted.controller.metrics.reconciles.get().then((m) => m.values.reduce((sum, v) => sum + v.value, 0) >= 1);
+      }, 30_000, 100);
+      await restarted.controller.queue.idle();
+      assert.deepEqual(restarted.client.writeLog, [], 'no API writes');
+    } finally {
+      restarted.controller.stop();
+      ({ controller, client } = await fixture.startController());
+    }
+  });
+
+  it('reports a missing Secret as Degraded with a Warning event, without a hot loop', async () => {
+    await fixture.createCluster(ns, 'nosecret', { secretRef: { name: 'missing' } });
+    const { condition } = await fixture.waitForCondition(ns, 'nosecret', 'Degraded', 'True');
+    assert.match(condition.message, /Secret missing \(spec\.secretRef\) not found/);
+    const events = await fixture.core.listNamespacedEvent({ namespace: ns, fieldSelector: 'involvedObject.name=nosecret' });
+    assert.ok(events.items.some((e) => e.type === 'Warning' && /Secret missing/.test(e.message ?? '')), 'a Warning event');
+    const writesBefore = client.writes;
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    assert.ok(client.writes - writesBefore <= 2, `no hot loop: ${client.writes - writesBefore} writes in 3 s`);
+    assert.equal(await fixture.read(apps('statefulsets', 'nosecret-gateway')), undefined, 'nothing deployed without the secret');
+
+    await fixture.core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'missing' }, stringData: { secret: 'a-shared-secret-of-32-characters' } } });
+    await fixture.waitForCondition(ns, 'nosecret', 'Degraded', 'False', 45_000);
+    await waitFor('the gateway StatefulSet once the secret exists', async () => Boolean(await fixture.read(apps('statefulsets', 'nosecret-gateway'))), 30_000, 200);
+  });
+
+  it('changes nothing while paused, and says so', async () => {
+    await fixture.patchCluster(ns, 'chat', { metadata: { annotations: { 'gatewaycluster.dev/paused': 'true' } }, spec: { gateway: { replicas: 1 } } });
+    await fixture.waitForCondition(ns, 'chat', 'Paused', 'True');
+    assert.equal((await fixture.read(apps('statefulsets', 'chat-gateway'))).spec.replicas, 3);
+    await fixture.patchCluster(ns, 'chat', { metadata: { annotations: { 'gatewaycluster.dev/paused': null } } });
+    await waitFor('the change to land once resumed', async () => (await fixture.read(apps('statefulsets', 'chat-gateway'))).spec.replicas === 1, 30_000, 200);
+  });
+
+  it('leaves the children to the garbage collector when the GatewayCluster is deleted', async () => {
+    fixture.kubectl('-n', ns, 'delete', 'gwc', 'chat');
+    await waitFor('every child of chat to be gone', async () => {
+      const left = await Promise.all([apps('deployments', 'chat-register'), apps('statefulsets', 'chat-gateway'), core('secrets', 'chat-secret')].map((p) => fixture.read(p)));
+      return left.every((child) => child === undefined);
+    }, 60_000, 250);
+  });
+});
