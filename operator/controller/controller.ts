@@ -72,7 +72,7 @@ export class Controller {
         }
       },
       (key, error, retryInMs) => log.warn('reconcile failed', { key, error: (error as Error).message, retryInMs }),
-      { concurrency: options.concurrency ?? 2 },
+      { concurrency: options.concurrency ?? 2, held: true },
     );
 
     for (const event of ['add', 'update', 'delete'] as const) {
@@ -104,7 +104,9 @@ export class Controller {
     const synced = this.informers.map((informer) => new Promise<void>((resolve) => informer.once('synced', () => resolve())));
     for (const informer of this.informers) informer.start();
     await Promise.all(synced);
+    // Reconciling before every cache is full would mistake "not seen yet" for "missing" and write needlessly.
     for (const cluster of this.clusters.items()) this.queue.add(keyOf(cluster));
+    this.queue.resume();
   }
 
   stop(): void {

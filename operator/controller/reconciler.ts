@@ -7,7 +7,7 @@ import { collectionPath, objectPath, RESOURCE_TYPES, typeOf } from '../kube/reso
 import { gatewayClusterSpec, type GatewayClusterSpec } from '../spec/gateway-cluster-spec.js';
 import type { GatewayClusterStatus } from '../spec/gateway-cluster-status.js';
 import { clusterStatus, roleState } from './cluster-status.js';
-import { contains } from './contains.js';
+import { firstDifference } from './contains.js';
 import type { EventRecorder } from './event-recorder.js';
 import type { Informer } from './informer.js';
 import { podProblems } from './pod-problems.js';
@@ -157,7 +157,9 @@ export class Reconciler {
     const type = typeOf(child.apiVersion, child.kind);
     const informer = this.deps.children[child.kind as keyof ChildInformers];
     const live = informer?.get(child.metadata.namespace!, child.metadata.name);
-    if (live && contains(live, child)) return undefined;
+    const difference = live ? firstDifference(live, child) : 'new';
+    if (difference === undefined) return undefined;
+    this.deps.log.debug('applying', { kind: child.kind, name: child.metadata.name, because: difference });
     try {
       await this.deps.client.apply(objectPath(type, child.metadata.namespace!, child.metadata.name), child);
       await this.deps.events.record(cluster, 'Normal', live ? 'Updated' : 'Created', `${live ? 'updated' : 'created'} ${child.kind} ${child.metadata.name}`);

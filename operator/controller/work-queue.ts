@@ -3,6 +3,8 @@ export interface WorkQueueOptions {
   baseRetryMs?: number;
   maxRetryMs?: number;
   concurrency?: number;
+  /** Queue keys but handle none until resume(): a controller waits for every cache to fill first. */
+  held?: boolean;
 }
 
 /** What a handler asks for after a successful run: nothing, or another run after `requeueAfterMs`. */
@@ -21,13 +23,21 @@ export class WorkQueue {
   private readonly failures = new Map<string, number>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private stopped = false;
+  private held: boolean;
   private idleWaiters: Array<() => void> = [];
 
   constructor(
     private readonly handle: (key: string) => Promise<Outcome>,
     private readonly onError: (key: string, error: unknown, retryInMs: number) => void,
     private readonly options: WorkQueueOptions = {},
-  ) {}
+  ) {
+    this.held = options.held ?? false;
+  }
+
+  resume(): void {
+    this.held = false;
+    this.pump();
+  }
 
   /** Keys waiting or running. */
   get depth(): number {
@@ -76,7 +86,7 @@ export class WorkQueue {
 
   private pump(): void {
     const concurrency = this.options.concurrency ?? 2;
-    while (!this.stopped && this.running.size < concurrency && this.waiting.length > 0) {
+    while (!this.stopped && !this.held && this.running.size < concurrency && this.waiting.length > 0) {
       const key = this.waiting.shift()!;
       this.queued.delete(key);
       this.running.add(key);

@@ -75,3 +75,18 @@ describe('WorkQueue', () => {
     queue.stop();
   });
 });
+
+describe('WorkQueue held until resumed', () => {
+  it('queues keys but handles none before resume()', async () => {
+    const seen: string[] = [];
+    const queue = new WorkQueue(async (key) => void seen.push(key), () => {}, { held: true });
+    queue.add('a');
+    queue.add('b');
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(seen, []);
+    assert.equal(queue.depth, 2);
+    queue.resume();
+    await queue.idle();
+    assert.deepEqual(seen, ['a', 'b']);
+  });
+});
