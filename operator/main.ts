@@ -66,6 +66,7 @@ export async function runOperator(argv: string[]): Promise<void> {
       process.exit(1);
     });
     election.start();
+    log.info('candidate for leadership', { lease: `${settings.leaderElectionNamespace}/${settings.leaseName}` });
   } else {
     void startController();
   }

@@ -1,3 +1,4 @@
+/** The input of every builder (a GatewayCluster with its spec parsed, defaults applied) and the metadata of a child. */
 import { API_VERSION, KIND } from '../crd/gateway-cluster-crd.js';
 import type { GatewayClusterSpec } from '../spec/gateway-cluster-spec.js';
 import { labelsFor, type Component } from './labels.js';
@@ -5,38 +6,55 @@ import { labelsFor, type Component } from './labels.js';
 export interface GatewayClusterObject {
   apiVersion: string;
   kind: string;
-  metadata: { name: string; namespace: string; uid: string; generation?: number; labels?: Record<string, string>; annotations?: Record<string, string> };
+  metadata: {
+    name: string;
+    namespace: string;
+    uid: string;
+    generation?: number;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
   spec: GatewayClusterSpec;
 }
 
+/** What the controller knows beyond the spec. */
 export interface BuildContext {
+  /** The Secret holding the shared secret (spec.secretRef, or the generated `<name>-secret`), and its key. */
   secretName: string;
   secretKey: string;
+  /** Whether the ServiceMonitor CRD (monitoring.coreos.com/v1) is installed. */
   serviceMonitorAvailable: boolean;
 }
 
-export type KubeObject = { apiVersion: string; kind: string; metadata: Record<string, unknown> & { name: string; namespace: string } } & Record<string, unknown>;
+export interface ChildMetadata {
+  name: string;
+  namespace: string;
+  labels: Record<string, string>;
+  annotations?: Record<string, string>;
+  ownerReferences: Array<{ apiVersion: string; kind: string; name: string; uid: string; controller: boolean; blockOwnerDeletion: boolean }>;
+}
 
-export const METRICS_PORTS: Record<Component, number> = { register: 9236, gateway: 9272, worker: 9300 };
+/** A child as plain JSON with Kubernetes field names: sent as a server-side-apply body as it is. */
+export type KubeObject = { apiVersion: string; kind: string; metadata: ChildMetadata } & Record<string, unknown>;
 
-/** metadata for a child: name, namespace, our labels and the controller owner reference. */
-export function childMetadata(cluster: GatewayClusterObject, name: string, component: Component) {
+/** metadata of a child: name, namespace, our labels and the controller owner reference. */
+export function childMetadata(cluster: GatewayClusterObject, name: string, labels: Record<string, string>): ChildMetadata {
   return {
     name,
     namespace: cluster.metadata.namespace,
-    labels: labelsFor(cluster.metadata.name, component),
-    ownerReferences: [{ apiVersion: API_VERSION, kind: KIND, name: cluster.metadata.name, uid: cluster.metadata.uid, controller: true, blockOwnerDeletion: true }],
+    labels,
+    ownerReferences: [
+      { apiVersion: API_VERSION, kind: KIND, name: cluster.metadata.name, uid: cluster.metadata.uid, controller: true, blockOwnerDeletion: true },
+    ],
   };
 }
 
-export function registerAddress(cluster: GatewayClusterObject): string {
-  return `${cluster.metadata.name}-register.${cluster.metadata.namespace}.svc:${cluster.spec.register.port}`;
+/** metadata of a child belonging to one role. */
+export function roleMetadata(cluster: GatewayClusterObject, name: string, component: Component): ChildMetadata {
+  return childMetadata(cluster, name, labelsFor(cluster.metadata.name, component));
 }
 
-export function clientServicePort(cluster: GatewayClusterObject): number {
-  return cluster.spec.gateway.service.port ?? cluster.spec.gateway.clientPort;
-}
-
-export function clientAddress(cluster: GatewayClusterObject): string {
-  return `${cluster.metadata.name}-gateway.${cluster.metadata.namespace}.svc:${clientServicePort(cluster)}`;
+/** A deep copy of a value taken from the spec, so no child shares an object with its input or with another child. */
+export function copy<T>(value: T): T {
+  return structuredClone(value);
 }

@@ -1,14 +1,28 @@
 /** Names of a GatewayCluster's children, all derived from the cluster's name. */
-export function childNames(cluster: string) {
+export interface ChildNames {
+  register: string;
+  registerService: string;
+  gateway: string;
+  gatewayHeadless: string;
+  gatewayClient: string;
+  worker: string;
+  workerHeadless: string;
+  secret: string;
+  pdbGateway: string;
+  pdbWorker: string;
+  serviceMonitor: string;
+}
+
+export function childNames(cluster: string): ChildNames {
   return {
-    register: `${cluster}-register`,
+    register: `${cluster}-register`, // Deployment
     registerService: `${cluster}-register`,
-    gateway: `${cluster}-gateway`,
+    gateway: `${cluster}-gateway`, // StatefulSet
     gatewayHeadless: `${cluster}-gateway-headless`,
-    gatewayClient: `${cluster}-gateway`,
-    worker: `${cluster}-worker`,
+    gatewayClient: `${cluster}-gateway`, // the Service clients connect through
+    worker: `${cluster}-worker`, // StatefulSet
     workerHeadless: `${cluster}-worker-headless`,
-    secret: `${cluster}-secret`,
+    secret: `${cluster}-secret`, // made once by the controller, not by the builders
     pdbGateway: `${cluster}-gateway`,
     pdbWorker: `${cluster}-worker`,
     serviceMonitor: cluster,

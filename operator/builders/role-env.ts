@@ -1,60 +1,69 @@
-import { METRICS_PORTS, registerAddress, type BuildContext, type GatewayClusterObject } from './cluster-object.js';
+/**
+ * The environment of one role's container: the runtime reads its settings from GWC_* variables (`gwc <role> --help`).
+ * POD_IP and POD_NAME come first, because Kubernetes expands $(VAR) only from variables defined earlier in the list.
+ */
+import { METRICS_PORTS, registerAddress } from './addresses.js';
+import { copy, type BuildContext, type GatewayClusterObject } from './cluster-object.js';
 import type { Component } from './labels.js';
+import { HANDLER_MOUNT, SECRET_MOUNT } from './volumes.js';
 
-export type EnvVar = { name: string; value?: string; valueFrom?: unknown } & Record<string, unknown>;
+export type EnvVar = { name: string; value?: string; valueFrom?: Record<string, unknown> } & Record<string, unknown>;
 
-export const SECRET_MOUNT = '/etc/gwc/secret';
-export const HANDLER_MOUNT = '/etc/gwc/handler';
+/** The handler workers run when the spec names none (the runtime's own default is echo). */
+export const DEFAULT_HANDLER = 'chat';
 
-const value = (name: string, v: string | number): EnvVar => ({ name, value: String(v) });
+/** A literal value: every `$` doubled, so Kubernetes does not read `$(X)` in user text as a reference. */
+const literal = (name: string, value: string | number): EnvVar => ({ name, value: String(value).replaceAll('$', '$$$$') });
+/** A value made of references to earlier variables, expanded by Kubernetes. */
+const expanded = (name: string, value: string): EnvVar => ({ name, value });
 const field = (name: string, fieldPath: string): EnvVar => ({ name, valueFrom: { fieldRef: { fieldPath } } });
 
-/**
- * The GWC_* settings of one role's container. POD_IP and POD_NAME come first: Kubernetes expands $(VAR) only from
- * variables defined earlier. Every role binds its own pod IP (in the test kubelet all pods share loopback).
- */
 export function roleEnv(cluster: GatewayClusterObject, component: Component, ctx: BuildContext): EnvVar[] {
-  const { spec } = cluster;
-  const common: EnvVar[] = [
-    field('POD_IP', 'status.podIP'),
-    field('POD_IPS', 'status.podIPs'),
-    field('POD_NAME', 'metadata.name'),
-    value('GWC_NAME', '$(POD_NAME)'),
-    value('GWC_HOST', '$(POD_IP)'),
-    value('GWC_METRICS_HOST', '$(POD_IP)'),
-    value('GWC_METRICS_PORT', METRICS_PORTS[component]),
-    value('GWC_SECRET_FILE', `${SECRET_MOUNT}/${ctx.secretKey}`),
+  const downward = [field('POD_IP', 'status.podIP'), field('POD_NAME', 'metadata.name')];
+  const common = [
+    expanded('GWC_NAME', '$(POD_NAME)'),
+    literal('GWC_SECRET_FILE', `${SECRET_MOUNT}/${ctx.secretKey}`),
+    // Each pod binds its own IP, never 0.0.0.0 (under the test kubelet every pod shares the loopback interface).
+    expanded('GWC_METRICS_HOST', '$(POD_IP)'),
+    literal('GWC_METRICS_PORT', METRICS_PORTS[component]),
   ];
   switch (component) {
     case 'register':
-      return [...common, value('GWC_PORT', spec.register.port)];
-    case 'gateway': {
-      const g = spec.gateway;
-      return [
-        ...common,
-        value('GWC_REGISTER_ADDRESS', registerAddress(cluster)),
-        value('GWC_LAN_IP', '$(POD_IP)'),
-        value('GWC_PROTOCOL', g.protocol),
-        value('GWC_PORT', g.clientPort),
-        value('GWC_INTERNAL_PORT', g.internalPort),
-        value('GWC_PING_INTERVAL', g.pingInterval),
-        value('GWC_PING_NOT_RESPONSE_LIMIT', g.pingNotResponseLimit),
-        ...(g.pingData !== undefined ? [value('GWC_PING_DATA', g.pingData)] : []),
-        value('GWC_MAX_PAYLOAD', g.maxPayload),
-        value('GWC_MAX_CONNECTIONS', g.maxConnections),
-        value('GWC_ROUTER', g.router),
-      ];
-    }
-    case 'worker': {
-      const w = spec.worker;
-      const handler = w.handler.module ?? (w.handler.configMap ? `${HANDLER_MOUNT}/${w.handler.configMap.key}` : 'chat');
-      return [
-        ...common,
-        value('GWC_REGISTER_ADDRESS', registerAddress(cluster)),
-        value('GWC_HANDLER', handler),
-        value('GWC_PROCESS_TIMEOUT', w.processTimeout),
-        ...((w.env ?? []) as EnvVar[]),
-      ];
-    }
+      return [...downward, ...common, expanded('GWC_HOST', '$(POD_IP)'), literal('GWC_PORT', cluster.spec.register.port)];
+    case 'gateway':
+      return [...downward, field('POD_IPS', 'status.podIPs'), ...common, ...gatewayEnv(cluster)];
+    case 'worker':
+      return [...downward, ...common, ...workerEnv(cluster)];
   }
+}
+
+function gatewayEnv(cluster: GatewayClusterObject): EnvVar[] {
+  const g = cluster.spec.gateway;
+  return [
+    expanded('GWC_HOST', '$(POD_IP)'),
+    literal('GWC_REGISTER_ADDRESS', registerAddress(cluster)),
+    // The address workers reach this gateway on, announced to the Register and encoded in client ids.
+    expanded('GWC_LAN_IP', '$(POD_IP)'),
+    literal('GWC_PROTOCOL', g.protocol),
+    literal('GWC_PORT', g.clientPort),
+    literal('GWC_INTERNAL_PORT', g.internalPort),
+    literal('GWC_PING_INTERVAL', g.pingInterval),
+    literal('GWC_PING_NOT_RESPONSE_LIMIT', g.pingNotResponseLimit),
+    ...(g.pingData !== undefined ? [literal('GWC_PING_DATA', g.pingData)] : []),
+    literal('GWC_MAX_PAYLOAD', g.maxPayload),
+    literal('GWC_MAX_CONNECTIONS', g.maxConnections),
+    literal('GWC_ROUTER', g.router),
+  ];
+}
+
+function workerEnv(cluster: GatewayClusterObject): EnvVar[] {
+  const w = cluster.spec.worker;
+  const handler = w.handler.module ?? (w.handler.configMap ? `${HANDLER_MOUNT}/${w.handler.configMap.key}` : DEFAULT_HANDLER);
+  return [
+    literal('GWC_REGISTER_ADDRESS', registerAddress(cluster)),
+    literal('GWC_HANDLER', handler),
+    literal('GWC_PROCESS_TIMEOUT', w.processTimeout),
+    // The user's variables last, as given (they may refer to ours with $(VAR)).
+    ...copy((w.env ?? []) as EnvVar[]),
+  ];
 }

@@ -1,0 +1,24 @@
+/** Ports and addresses every role and Service agrees on. */
+import type { GatewayClusterObject } from './cluster-object.js';
+import type { Component } from './labels.js';
+import { childNames } from './names.js';
+
+/** Where each role serves /metrics, /healthz and /readyz (the runtime's defaults). */
+export const METRICS_PORTS: Readonly<Record<Component, number>> = Object.freeze({ register: 9236, gateway: 9272, worker: 9300 });
+
+/** `<name>-register.<namespace>.svc:<port>`: the register Service, given to every gateway and worker. */
+export function registerAddress(cluster: GatewayClusterObject): string {
+  const { name, namespace } = cluster.metadata;
+  return `${childNames(name).registerService}.${namespace}.svc:${cluster.spec.register.port}`;
+}
+
+/** The client Service's port: spec.gateway.service.port, or the gateway client port. */
+export function clientServicePort(cluster: GatewayClusterObject): number {
+  return cluster.spec.gateway.service.port ?? cluster.spec.gateway.clientPort;
+}
+
+/** `<name>-gateway.<namespace>.svc:<port>`: where clients connect (status.address). */
+export function clientAddress(cluster: GatewayClusterObject): string {
+  const { name, namespace } = cluster.metadata;
+  return `${childNames(name).gatewayClient}.${namespace}.svc:${clientServicePort(cluster)}`;
+}

@@ -1,0 +1,28 @@
+/** The volumes of a role's pod: the shared secret for every role, and the handler ConfigMap for workers. */
+import type { BuildContext, GatewayClusterObject } from './cluster-object.js';
+import type { Component } from './labels.js';
+
+export const SECRET_MOUNT = '/etc/gwc/secret';
+export const HANDLER_MOUNT = '/etc/gwc/handler';
+
+export interface RoleVolumes {
+  volumes: Array<Record<string, unknown>>;
+  mounts: Array<{ name: string; mountPath: string; readOnly: boolean }>;
+}
+
+/** The ConfigMap the workers load their handler from, when the spec names one. */
+export function handlerConfigMap(cluster: GatewayClusterObject, component: Component) {
+  return component === 'worker' ? cluster.spec.worker.handler.configMap : undefined;
+}
+
+export function roleVolumes(cluster: GatewayClusterObject, component: Component, ctx: BuildContext): RoleVolumes {
+  // 0400: only the container's user (and, through fsGroup, its group) may read the secret.
+  const volumes: RoleVolumes['volumes'] = [{ name: 'secret', secret: { secretName: ctx.secretName, defaultMode: 0o400 } }];
+  const mounts: RoleVolumes['mounts'] = [{ name: 'secret', mountPath: SECRET_MOUNT, readOnly: true }];
+  const configMap = handlerConfigMap(cluster, component);
+  if (configMap) {
+    volumes.push({ name: 'handler', configMap: { name: configMap.name } });
+    mounts.push({ name: 'handler', mountPath: HANDLER_MOUNT, readOnly: true });
+  }
+  return { volumes, mounts };
+}
