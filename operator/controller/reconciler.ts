@@ -79,6 +79,7 @@ export class Reconciler {
         const problem = await this.applyChild(cluster, child as KubeObject);
         if (problem) problems.push(problem);
       }
+      problems.push(...(await this.pruneOptionalChildren(cluster, desired as KubeObject[])));
     }
     problems.push(...podProblems(this.podsOf(namespace, name)));
     for (const problem of problems) {
@@ -169,6 +170,30 @@ export class Reconciler {
       this.deps.log.warn('apply failed', { cluster: cluster.metadata.name, kind: child.kind, name: child.metadata.name, error: (error as Error).message });
       return message;
     }
+  }
+
+  /**
+   * Deletes children that only exist for some specs (a PodDisruptionBudget above one replica, a ServiceMonitor when
+   * asked) once the spec no longer wants them. Workloads, Services and the Secret are never deleted here.
+   */
+  private async pruneOptionalChildren(cluster: KubeObject, desired: KubeObject[]): Promise<string[]> {
+    const problems: string[] = [];
+    const wanted = new Set(desired.map((child) => `${child.kind}/${child.metadata.name}`));
+    for (const kind of ['PodDisruptionBudget', 'ServiceMonitor'] as const) {
+      const informer = this.deps.children[kind];
+      if (!informer) continue;
+      for (const live of informer.items()) {
+        const owned = live.metadata.ownerReferences?.some((ref) => ref.uid === cluster.metadata.uid && ref.controller);
+        if (!owned || live.metadata.namespace !== cluster.metadata.namespace || wanted.has(`${kind}/${live.metadata.name}`)) continue;
+        try {
+          await this.deps.client.delete(objectPath(typeOf(live.apiVersion, live.kind), live.metadata.namespace!, live.metadata.name));
+          await this.deps.events.record(cluster, 'Normal', 'Deleted', `deleted ${kind} ${live.metadata.name}: the spec no longer asks for it`);
+        } catch (error) {
+          if (!isNotFound(error)) problems.push(`could not delete ${kind} ${live.metadata.name}: ${(error as Error).message}`);
+        }
+      }
+    }
+    return problems;
   }
 
   private podsOf(namespace: string, name: string): KubeObject[] {

@@ -1,0 +1,97 @@
+import { KubeConfig } from '@kubernetes/client-node';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Controller } from '../../operator/controller/controller.js';
+import { LeaderElection } from '../../operator/controller/leader-election.js';
+import { KubeClient } from '../../operator/kube/kube-client.js';
+import { createLogger } from '../../runtime/observability/log.js';
+import { ensureBinaries, repoRoot } from '../control-plane/binaries.js';
+import { waitFor } from '../harness/wait.js';
+import { OperatorFixture } from './operator-fixture.js';
+
+const chart = path.join(repoRoot, 'charts/gateway-cluster');
+
+describe('the chart\'s RBAC is enough for the operator, and no more', () => {
+  let fixture: OperatorFixture;
+
+  before(async () => {
+    fixture = await OperatorFixture.start();
+  });
+
+  after(async () => {
+    await fixture?.stop();
+  });
+
+  /** Applies the chart's ServiceAccount and RBAC in `namespace`; returns a kubeconfig holding that account's token. */
+  async function installRbac(namespace: string, allNamespaces: boolean): Promise<KubeConfig> {
+    await fixture.createNamespace(namespace);
+    const manifests = execFileSync(ensureBinaries().helm, [
+      'template', 'gwc', chart, '--namespace', namespace, '--set', `watch.allNamespaces=${allNamespaces}`,
+      '--show-only', 'templates/serviceaccount.yaml', '--show-only', 'templates/rbac.yaml',
+    ], { encoding: 'utf8' });
+    execFileSync(ensureBinaries().kubectl, ['--kubeconfig', fixture.controlPlane.kubeconfigPath, 'apply', '-f', '-'], { input: manifests });
+    const token = fixture.kubectl('-n', namespace, 'create', 'token', 'gwc-gateway-cluster').trim();
+    const ca = readFileSync(path.join(fixture.controlPlane.dir, 'pki', 'ca.crt')).toString('base64');
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ name: 'test', server: fixture.controlPlane.server, caData: ca }],
+      users: [{ name: 'operator', token }],
+      contexts: [{ name: 'test', cluster: 'test', user: 'operator' }],
+      currentContext: 'test',
+    });
+    return kc;
+  }
+
+  const canI = (namespace: string, ...args: string[]) => {
+    try {
+      return fixture.kubectl('auth', 'can-i', ...args, `--as=system:serviceaccount:${namespace}:gwc-gateway-cluster`).trim();
+    } catch (error) {
+      return String((error as { stdout?: string }).stdout ?? '').trim();
+    }
+  };
+
+  it('namespace mode: reconciles a cluster in its namespace with a Role, elects a leader, and can touch nothing else', async () => {
+    const kc = await installRbac('ops', false);
+    const client = new KubeClient(kc);
+    const controller = new Controller({ client, log: createLogger({ role: 'rbac-test' }, 'error'), namespace: 'ops' });
+    const election = new LeaderElection({ client, namespace: 'ops', name: 'gateway-cluster-operator', identity: 'rbac-test', retryPeriodMs: 200 });
+    try {
+      await controller.start();
+      election.start();
+      await waitFor('leadership with the chart\'s Role', () => election.leading, 10_000);
+      await fixture.createCluster('ops', 'chat', {});
+      await fixture.waitForCondition('ops', 'chat', 'Progressing', 'True', 30_000);
+      for (const child of ['deployments/chat-register', 'statefulsets/chat-gateway', 'statefulsets/chat-worker']) {
+        assert.ok(await fixture.read(`/apis/apps/v1/namespaces/ops/${child}`), `${child} created with the chart's RBAC`);
+      }
+      assert.ok(await fixture.read('/api/v1/namespaces/ops/secrets/chat-secret'));
+    } finally {
+      await election.stop();
+      controller.stop();
+    }
+    assert.equal(canI('ops', 'delete', 'deployments', '-n', 'ops'), 'no');
+    assert.equal(canI('ops', 'update', 'secrets', '-n', 'ops'), 'no');
+    assert.equal(canI('ops', 'list', 'secrets', '-n', 'default'), 'no');
+    assert.equal(canI('ops', 'create', 'statefulsets', '-n', 'default'), 'no');
+    assert.equal(canI('ops', 'create', 'statefulsets', '-n', 'ops'), 'yes');
+  });
+
+  it('cluster mode: reconciles clusters in any namespace with a ClusterRole', async () => {
+    const kc = await installRbac('ops-wide', true);
+    await fixture.createNamespace('team-a');
+    const client = new KubeClient(kc);
+    const controller = new Controller({ client, log: createLogger({ role: 'rbac-test' }, 'error') });
+    try {
+      await controller.start();
+      await fixture.createCluster('team-a', 'push', {});
+      await waitFor('the gateway StatefulSet in team-a', async () => Boolean(await fixture.read('/apis/apps/v1/namespaces/team-a/statefulsets/push-gateway')), 30_000, 200);
+    } finally {
+      controller.stop();
+    }
+    assert.equal(canI('ops-wide', 'delete', 'statefulsets', '-A'), 'no');
+    assert.equal(canI('ops-wide', 'create', 'statefulsets', '-n', 'team-a'), 'yes');
+  });
+});
