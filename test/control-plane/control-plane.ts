@@ -43,7 +43,10 @@ export const CONTROLLERS = [
   'namespace-controller',
   'serviceaccount-controller',
   'disruption-controller',
+  // Publishes kube-root-ca.crt in every namespace, which a pod's service-account token volume needs.
+  'root-ca-certificate-publisher-controller',
 ];
+
 
 export async function startControlPlane(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
   const log = options.log ?? (() => {});
