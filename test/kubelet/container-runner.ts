@@ -8,7 +8,7 @@ import type { V1Container, V1ContainerStatus, V1LifecycleHandler } from '@kubern
 import { ContainerProcess, type ProcessExit, type ProcessSpec } from './container-process.js';
 import { ProbeWorker, runAction, type ActionContext } from './probes.js';
 
-/** The container cannot be started yet; it waits with this reason (ImageNotMapped, CreateContainerConfigError, ...). */
+/** The container cannot be started yet; it waits with this reason (ErrImagePull, CreateContainerConfigError, ...). */
 export class ContainerWaitingError extends Error {
   constructor(readonly reason: string, message: string) {
     super(message);

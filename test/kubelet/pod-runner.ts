@@ -200,7 +200,7 @@ export class PodRunner {
   private async prepare(container: V1Container): Promise<PreparedContainer> {
     const image = this.deps.images(container.image ?? '');
     if (!image) {
-      throw new ContainerWaitingError('ImageNotMapped', `image "${container.image ?? ''}" is not in the process kubelet's image map (no such image here: like ErrImagePull)`);
+      throw new ContainerWaitingError('ErrImagePull', `image "${container.image ?? ''}" is not in the process kubelet's image map (there is no registry here)`);
     }
     let mappings;
     try {

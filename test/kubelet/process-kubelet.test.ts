@@ -426,7 +426,7 @@ describe('the process kubelet', () => {
         const state = pod?.status?.containerStatuses?.[0]?.state?.waiting;
         return state?.reason === reason && message.test(state.message ?? '') && pod?.status?.phase === 'Pending' ? pod : undefined;
       }, READY_MS, 200);
-      const unknown = await waiting('unknown-image', 'ImageNotMapped', /registry\.example\/nope:1/);
+      const unknown = await waiting('unknown-image', 'ErrImagePull', /registry\.example\/nope:1/);
       assert.equal(unknown.status?.conditions?.find((c) => c.type === 'Ready')?.status, 'False');
       assert.match(unknown.status?.podIP ?? '', /^127\.106\./);
       await waiting('needs-secret', 'CreateContainerConfigError', /secret "later" not found/);

@@ -6,7 +6,7 @@
  * the pods/binding subresource; nodeSelector, affinity and taints are not considered), and runs the pods bound to
  * its Node as local processes:
  * - images are mapped to commands by an {@link ImageMap} (there are no images; an unknown image waits with reason
- *   ImageNotMapped), with Kubernetes command/args semantics and `$(VAR)` expansion;
+ *   ErrImagePull), with Kubernetes command/args semantics and `$(VAR)` expansion;
  * - env, envFrom, downward API, ConfigMap/Secret keys as the kubelet resolves them (CreateContainerConfigError
  *   while something required is missing, retried);
  * - volumes are folders under workDir, reached by rewriting paths in command, args and env (see volumes.ts);

@@ -5,7 +5,11 @@ import { GROUP, PLURAL, VERSION } from '../../operator/crd/gateway-cluster-crd.j
 import { crdPath } from '../../operator/crd/write-crd.js';
 import { KubeClient, type KubeObject } from '../../operator/kube/kube-client.js';
 import { createLogger } from '../../runtime/observability/log.js';
-import { ensureBinaries } from '../control-plane/binaries.js';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { ensureBinaries, repoRoot } from '../control-plane/binaries.js';
+import { ProcessKubelet, projectImageMap } from '../kubelet/process-kubelet.js';
 import { startControlPlane, type ControlPlane } from '../control-plane/control-plane.js';
 import { waitFor } from '../harness/wait.js';
 
@@ -44,8 +48,27 @@ export class OperatorFixture {
     return { controller, client };
   }
 
+  /** A namespace whose default ServiceAccount exists (pods are refused until it does). */
   async createNamespace(name: string): Promise<void> {
     await this.core.createNamespace({ body: { metadata: { name } } });
+    await waitFor(`the default ServiceAccount of ${name}`, () => this.core.readNamespacedServiceAccount({ namespace: name, name: 'default' }), 30_000, 200);
+  }
+
+  /** A process kubelet running the pods of `namespace`, the project image mapped to this checkout's runtime. */
+  async startKubelet(namespace: string, ipBase: string): Promise<ProcessKubelet> {
+    const kubelet = new ProcessKubelet({
+      kubeConfig: this.kc,
+      nodeName: `node-${namespace}`,
+      namespaces: [namespace],
+      images: projectImageMap(repoRoot),
+      ipBase,
+      workDir: mkdtempSync(path.join(tmpdir(), `gwc-kubelet-${namespace}-`)),
+      log: (line) => {
+        if (process.env.GWC_TEST_VERBOSE) console.error(line);
+      },
+    });
+    await kubelet.start();
+    return kubelet;
   }
 
   async createCluster(namespace: string, name: string, spec: unknown, annotations?: Record<string, string>): Promise<void> {

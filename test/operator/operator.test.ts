@@ -140,6 +140,9 @@ describe('operator reconcile on a real control plane', () => {
     assert.equal((await fixture.read(apps('statefulsets', 'chat-gateway'))).spec.replicas, 3);
     await fixture.patchCluster(ns, 'chat', { metadata: { annotations: { 'gatewaycluster.dev/paused': null } } });
     await waitFor('the change to land once resumed', async () => (await fixture.read(apps('statefulsets', 'chat-gateway'))).spec.replicas === 1, 30_000, 200);
+    await waitFor('the gateway PodDisruptionBudget to go with the second replica', async () => {
+      return (await fixture.read(`/apis/policy/v1/namespaces/${ns}/poddisruptionbudgets/chat-gateway`)) === undefined;
+    }, 30_000, 200);
   });
 
   it('leaves the children to the garbage collector when the GatewayCluster is deleted', async () => {
