@@ -26,13 +26,14 @@ export interface BuildContext {
   serviceMonitorAvailable: boolean;
 }
 
-export interface ChildMetadata {
+/** A type alias, not an interface, so it stays assignable to index-signature types such as the kube client's. */
+export type ChildMetadata = {
   name: string;
   namespace: string;
   labels: Record<string, string>;
   annotations?: Record<string, string>;
   ownerReferences: Array<{ apiVersion: string; kind: string; name: string; uid: string; controller: boolean; blockOwnerDeletion: boolean }>;
-}
+};
 
 /** A child as plain JSON with Kubernetes field names: sent as a server-side-apply body as it is. */
 export type KubeObject = { apiVersion: string; kind: string; metadata: ChildMetadata } & Record<string, unknown>;

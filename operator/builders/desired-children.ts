@@ -1,24 +1,27 @@
-/** Every child object a GatewayCluster should have, as pure functions of its spec (the Secret is made once elsewhere). */
+/**
+ * Every child object a GatewayCluster should have, as pure functions of it: the same input gives deep-equal output,
+ * the input is never changed, and each object holds only the fields we own (they are server-side-apply bodies).
+ * The Secret is not here: the controller creates it once with random data and never applies it again.
+ */
 import type { BuildContext, GatewayClusterObject, KubeObject } from './cluster-object.js';
-import { disruptionBudgets } from './disruption-budgets.js';
+import { gatewayChildren } from './gateway.js';
+import { podDisruptionBudgets } from './pdb.js';
+import { registerChildren } from './register.js';
 import { serviceMonitors } from './service-monitor.js';
-import { gatewayClientService, gatewayHeadlessService, registerService, workerHeadlessService } from './services.js';
-import { gatewayStatefulSet, registerDeployment, workerStatefulSet } from './workloads.js';
+import { workerChildren } from './worker.js';
 
-export { clientAddress, registerAddress, type BuildContext, type GatewayClusterObject, type KubeObject } from './cluster-object.js';
-export { labelsFor, selectorFor } from './labels.js';
-export { childNames } from './names.js';
+export { clientAddress, clientServicePort, METRICS_PORTS, registerAddress } from './addresses.js';
+export type { BuildContext, ChildMetadata, GatewayClusterObject, KubeObject } from './cluster-object.js';
+export { labelsFor, selectorFor, selectorLabels, type Component } from './labels.js';
+export { childNames, type ChildNames } from './names.js';
 
+/** Services before the workloads that use them; optional objects last. */
 export function desiredChildren(cluster: GatewayClusterObject, ctx: BuildContext): KubeObject[] {
   return [
-    registerService(cluster),
-    registerDeployment(cluster, ctx),
-    gatewayHeadlessService(cluster),
-    gatewayClientService(cluster),
-    gatewayStatefulSet(cluster, ctx),
-    workerHeadlessService(cluster),
-    workerStatefulSet(cluster, ctx),
-    ...disruptionBudgets(cluster),
+    ...registerChildren(cluster, ctx),
+    ...gatewayChildren(cluster, ctx),
+    ...workerChildren(cluster, ctx),
+    ...podDisruptionBudgets(cluster),
     ...serviceMonitors(cluster, ctx),
   ];
 }

@@ -1,21 +1,23 @@
+/**
+ * A prometheus-operator ServiceMonitor scraping the `metrics` port of the cluster's Services (register, gateway
+ * headless, worker headless; the client Service has no such port), when asked for and when its CRD is installed.
+ */
 import { childMetadata, type BuildContext, type GatewayClusterObject, type KubeObject } from './cluster-object.js';
+import { instanceLabels, MANAGED_BY } from './labels.js';
 import { childNames } from './names.js';
 
-/** A prometheus-operator ServiceMonitor over the metrics ports of the cluster's Services, when asked and installed. */
 export function serviceMonitors(cluster: GatewayClusterObject, ctx: BuildContext): KubeObject[] {
   const { metrics } = cluster.spec;
   if (!metrics.enabled || !metrics.serviceMonitor.enabled || !ctx.serviceMonitorAvailable) return [];
-  const metadata = childMetadata(cluster, childNames(cluster.metadata.name).serviceMonitor, 'register');
-  metadata.labels['app.kubernetes.io/component'] = 'metrics';
+  const name = cluster.metadata.name;
+  const labels = { ...instanceLabels(name), 'app.kubernetes.io/managed-by': MANAGED_BY };
+  const endpoint = { port: 'metrics', path: '/metrics', ...(metrics.serviceMonitor.interval ? { interval: metrics.serviceMonitor.interval } : {}) };
   return [
     {
       apiVersion: 'monitoring.coreos.com/v1',
       kind: 'ServiceMonitor',
-      metadata,
-      spec: {
-        selector: { matchLabels: { 'app.kubernetes.io/name': 'gateway-cluster', 'app.kubernetes.io/instance': cluster.metadata.name } },
-        endpoints: [{ port: 'metrics', path: '/metrics', ...(metrics.serviceMonitor.interval ? { interval: metrics.serviceMonitor.interval } : {}) }],
-      },
+      metadata: childMetadata(cluster, childNames(name).serviceMonitor, labels),
+      spec: { selector: { matchLabels: instanceLabels(name) }, endpoints: [endpoint] },
     },
   ];
 }

@@ -89,7 +89,7 @@ const pod = z
 
 const metrics = z
   .object({
-    enabled: z.boolean().default(true).describe('serve /metrics on each pod and annotate the pods for scraping'),
+    enabled: z.boolean().default(true).describe('annotate the pods for Prometheus scraping (every pod serves /metrics, /healthz and /readyz either way: the probes use them)'),
     serviceMonitor: z
       .object({ enabled: z.boolean().default(false), interval: z.string().regex(/^\d+[smh]$/).optional() })
       .prefault({})

@@ -1,0 +1,53 @@
+/** The one container of every pod: `gwc`, running `gwc <role>` with the role's GWC_* settings. */
+import { METRICS_PORTS } from './addresses.js';
+import { copy, type BuildContext, type GatewayClusterObject } from './cluster-object.js';
+import type { Component } from './labels.js';
+import { roleEnv } from './role-env.js';
+import type { RoleVolumes } from './volumes.js';
+
+export const CONTAINER_NAME = 'gwc';
+
+/** The container security context when spec.pod.containerSecurityContext is unset. */
+export function defaultContainerSecurityContext() {
+  return { runAsNonRoot: true, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } };
+}
+
+const tcp = (name: string, containerPort: number) => ({ name, containerPort, protocol: 'TCP' });
+
+function containerPorts(cluster: GatewayClusterObject, component: Component) {
+  const metrics = tcp('metrics', METRICS_PORTS[component]);
+  switch (component) {
+    case 'register':
+      return [tcp('register', cluster.spec.register.port), metrics];
+    case 'gateway':
+      return [tcp('client', cluster.spec.gateway.clientPort), tcp('internal', cluster.spec.gateway.internalPort), metrics];
+    case 'worker':
+      return [metrics];
+  }
+}
+
+/** /readyz and /healthz on the metrics port (the runtime serves them there). */
+function probes() {
+  return {
+    readinessProbe: { httpGet: { path: '/readyz', port: 'metrics' }, periodSeconds: 5, failureThreshold: 3 },
+    livenessProbe: { httpGet: { path: '/healthz', port: 'metrics' }, initialDelaySeconds: 10, periodSeconds: 10, failureThreshold: 6 },
+  };
+}
+
+export function roleContainer(cluster: GatewayClusterObject, component: Component, ctx: BuildContext, mounts: RoleVolumes['mounts']) {
+  const { spec } = cluster;
+  const resources = spec[component].resources;
+  return {
+    name: CONTAINER_NAME,
+    image: spec.image,
+    imagePullPolicy: spec.imagePullPolicy,
+    // The image's entrypoint is `node dist/runtime/cli.js`.
+    args: [component],
+    env: roleEnv(cluster, component, ctx),
+    ports: containerPorts(cluster, component),
+    ...probes(),
+    ...(resources ? { resources: copy(resources) } : {}),
+    securityContext: copy(spec.pod?.containerSecurityContext) ?? defaultContainerSecurityContext(),
+    volumeMounts: mounts,
+  };
+}
