@@ -118,13 +118,18 @@ export class Controller {
     return this.informers.every((informer) => informer.synced);
   }
 
+  /** Whether the API server serves ServiceMonitors; retried while it answers "try later" (a CRD just installed). */
   private async serviceMonitorsServed(): Promise<boolean> {
-    try {
-      await this.options.client.get(collectionPath(RESOURCE_TYPES.ServiceMonitor, this.options.namespace));
-      return true;
-    } catch (error) {
-      if (error instanceof KubeApiError && error.status === 404) return false;
-      throw error;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.options.client.get(collectionPath(RESOURCE_TYPES.ServiceMonitor, this.options.namespace));
+        return true;
+      } catch (error) {
+        if (error instanceof KubeApiError && error.status === 404) return false;
+        const retryable = error instanceof KubeApiError && (error.status === 429 || error.status >= 500);
+        if (!retryable || attempt >= 20) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
+      }
     }
   }
 }

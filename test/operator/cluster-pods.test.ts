@@ -58,6 +58,10 @@ describe('a GatewayCluster whose pods really run (process kubelet)', () => {
     }, 30_000, 200);
     assert.ok(progressing);
 
+    const table = fixture.kubectl('-n', ns, 'get', 'gwc', 'echo').trim().split('\n');
+    assert.match(table[0]!, /^NAME\s+READY\s+GATEWAYS\s+WORKERS\s+ADDRESS\s+AGE$/);
+    assert.match(table[1]!, new RegExp(`^echo\\s+True\\s+1/1\\s+2/2\\s+echo-gateway\\.${ns}\\.svc:7272\\s+\\S+$`));
+
     const gatewayIp = kubelet.podIp(ns, 'echo-gateway-0');
     assert.match(gatewayIp ?? '', /^127\.120\./, 'the gateway runs on its own loopback pod IP');
     assert.equal(await echoOnce(`ws://${gatewayIp}:7272/`, 'hello through the cluster'), 'hello through the cluster');
