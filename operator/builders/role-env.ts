@@ -53,15 +53,21 @@ function gatewayEnv(cluster: GatewayClusterObject): EnvVar[] {
     literal('GWC_MAX_PAYLOAD', g.maxPayload),
     literal('GWC_MAX_CONNECTIONS', g.maxConnections),
     literal('GWC_ROUTER', g.router),
+    // The bundled chat handler comes with its web page, served by the gateway on the client port.
+    ...(g.protocol === 'websocket' && workerHandler(cluster) === DEFAULT_HANDLER ? [literal('GWC_WEB_ROOT', 'chat')] : []),
   ];
+}
+
+function workerHandler(cluster: GatewayClusterObject): string {
+  const { handler } = cluster.spec.worker;
+  return handler.module ?? (handler.configMap ? `${HANDLER_MOUNT}/${handler.configMap.key}` : DEFAULT_HANDLER);
 }
 
 function workerEnv(cluster: GatewayClusterObject): EnvVar[] {
   const w = cluster.spec.worker;
-  const handler = w.handler.module ?? (w.handler.configMap ? `${HANDLER_MOUNT}/${w.handler.configMap.key}` : DEFAULT_HANDLER);
   return [
     literal('GWC_REGISTER_ADDRESS', registerAddress(cluster)),
-    literal('GWC_HANDLER', handler),
+    literal('GWC_HANDLER', workerHandler(cluster)),
     literal('GWC_PROCESS_TIMEOUT', w.processTimeout),
     // The user's variables last, as given (they may refer to ours with $(VAR)).
     ...copy((w.env ?? []) as EnvVar[]),

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { assetPath } from '../assets.js';
 import { commonSettings, metricsSettings, registerAddressSetting } from './common-settings.js';
 import { numeric, portSchema, positiveInt, setting } from './settings.js';
 
@@ -39,7 +40,15 @@ export const gatewaySettings = {
     positiveInt.default(10_000),
     'client events held while no worker is connected',
   ),
-  webRoot: setting('web-root', 'GWC_WEB_ROOT', z.string().optional(), 'folder served over HTTP on the client port (websocket only)'),
+  webRoot: setting(
+    'web-root',
+    'GWC_WEB_ROOT',
+    z
+      .string()
+      .optional()
+      .transform((value) => (value === 'chat' ? assetPath('runtime', 'web', 'chat') : value)),
+    'folder served over HTTP on the client port (websocket only); "chat": the bundled chat page',
+  ),
   ...metricsSettings(9272),
 };
 

@@ -16,6 +16,7 @@ import { apiErrorMessage, type KubeletApi } from './kube-api.js';
 import { containerLogPath } from './container-logs.js';
 import { podDnsEnv } from './service-dns.js';
 import { StatusReporter } from './status-reporter.js';
+import { inClusterConfigEnv } from './in-cluster-config.js';
 import { materializeVolumes, mountMappings, rewritePath, VolumeError, type MaterializedVolumes } from './volumes.js';
 
 export interface PodRunnerDeps {
@@ -232,6 +233,7 @@ export class PodRunner {
       ...resolved,
     };
     for (const key of Object.keys(env)) env[key] = rewrite(env[key]!);
+    Object.assign(env, inClusterConfigEnv(rewrite, env));
     // Kubernetes semantics: command replaces the entrypoint and drops the image's cmd; args replaces the cmd.
     const command = expandCommand(container.command, env) ?? image.entrypoint;
     const args = expandCommand(container.args, env) ?? (container.command ? [] : (image.cmd ?? []));

@@ -253,6 +253,12 @@ describe('builders: environment', () => {
     assert.equal(c.volumeMounts.length, 1);
   });
 
+  it('gateway: serves the bundled chat page only with the chat handler over WebSocket', () => {
+    assert.equal(envOf(gatewayContainer(build())).GWC_WEB_ROOT, 'chat');
+    assert.equal(envOf(gatewayContainer(build({ worker: { handler: { module: 'echo' } } }))).GWC_WEB_ROOT, undefined);
+    assert.equal(envOf(gatewayContainer(build({ gateway: { protocol: 'text' } }))).GWC_WEB_ROOT, undefined);
+  });
+
   it('worker: the handler from spec.worker.handler.module', () => {
     const children = build({ worker: { handler: { module: 'echo' } } });
     assert.equal(envOf(workerContainer(children)).GWC_HANDLER, 'echo');
