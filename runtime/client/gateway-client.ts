@@ -255,10 +255,19 @@ export class GatewayClient implements GatewayApi {
     return Promise.all([...byGateway].map(([address, ids]) => deliver(address, Object.assign({}, command, { clientIds: ids })))).then(ignore);
   }
 
+  /** A command for every gateway; one whose connection was lost holds no clients any more and is skipped. */
   private async everywhere(command: Command, acknowledged = false): Promise<void> {
     await this.cluster.whenListed(this.timeoutMs);
     const deliver = acknowledged ? this.requestBound : this.sendToBound;
-    await Promise.all(this.cluster.targets().map((address) => deliver(address, command)));
+    await Promise.all(this.liveTargets().map((address) => deliver(address, acknowledged ? { ...command } : command)));
+  }
+
+  /** The gateways to reach: listed or connected, less those whose connection was up and is lost. */
+  private liveTargets(): string[] {
+    return this.cluster.targets().filter((address) => {
+      const link = this.cluster.link(address);
+      return link.ready || !link.hasBeenReady;
+    });
   }
 
   private readonly sendToBound = this.sendTo.bind(this);
@@ -287,7 +296,22 @@ export class GatewayClient implements GatewayApi {
 
   private async queryAll(command: Command): Promise<Reply[]> {
     await this.cluster.whenListed(this.timeoutMs);
-    return Promise.all(this.cluster.targets().map((address) => this.request(address, command)));
+    const replies = await Promise.all(this.liveTargets().map((address) => this.queryOne(address, command)));
+    return replies.filter((reply): reply is Reply => reply !== undefined);
+  }
+
+  /**
+   * One gateway's part of a query. A gateway whose connection is lost during the query has no clients left: they
+   * were connected to it. It adds nothing rather than failing the query, so a gateway going away does not break
+   * queries while the Register catches up.
+   */
+  private async queryOne(address: string, command: Command): Promise<Reply | undefined> {
+    try {
+      return await this.request(address, { ...command });
+    } catch (error) {
+      if (error instanceof GatewayLostError) return undefined;
+      throw error;
+    }
   }
 
   private async clientInfo(clientId: string, withSession: boolean, withUid: boolean) {
@@ -347,12 +371,14 @@ export class GatewayClient implements GatewayApi {
 
   private failPending(address: string): void {
     for (const [id, pending] of this.pending) {
-      if (pending.address === address) this.fail(id, new Error(`connection to gateway ${address} lost before it answered`));
+      if (pending.address === address) this.fail(id, new GatewayLostError(`connection to gateway ${address} lost before it answered`));
     }
   }
 }
 
 const ACKNOWLEDGED = true;
+
+class GatewayLostError extends Error {}
 
 function ignore(): void {}
 

@@ -15,6 +15,8 @@ export interface BackoffOptions {
  */
 export class ReconnectingPeer extends EventEmitter {
   current: PeerConnection | undefined;
+  /** A connection was up at some point: a link down now has lost its peer, rather than not reached it yet. */
+  hasBeenReady = false;
   private attempt = 0;
   private stopped = false;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -82,6 +84,7 @@ export class ReconnectingPeer extends EventEmitter {
     let wasReady = false;
     conn.on('ready', () => {
       wasReady = true;
+      this.hasBeenReady = true;
       this.attempt = 0;
       this.emit('ready', conn);
       const waiters = this.waiters;

@@ -20,12 +20,19 @@ export class OperatorFixture {
     readonly kc: KubeConfig,
   ) {}
 
-  static async start(): Promise<OperatorFixture> {
+  /** `installCrd: false` leaves the CRD to the test (helm install does it). */
+  static async start({ installCrd = true } = {}): Promise<OperatorFixture> {
     const controlPlane = await startControlPlane();
     const fixture = new OperatorFixture(controlPlane, controlPlane.kubeConfig());
-    fixture.kubectl('apply', '-f', crdPath);
-    fixture.kubectl('wait', '--for=condition=established', '--timeout=30s', `crd/${PLURAL}.${GROUP}`);
+    if (installCrd) {
+      fixture.kubectl('apply', '-f', crdPath);
+      fixture.kubectl('wait', '--for=condition=established', '--timeout=30s', `crd/${PLURAL}.${GROUP}`);
+    }
     return fixture;
+  }
+
+  helm(...args: string[]): string {
+    return execFileSync(ensureBinaries().helm, ['--kubeconfig', this.controlPlane.kubeconfigPath, ...args], { encoding: 'utf8' });
   }
 
   kubectl(...args: string[]): string {
@@ -55,14 +62,15 @@ export class OperatorFixture {
   }
 
   /** A process kubelet running the pods of `namespace`, the project image mapped to this checkout's runtime. */
-  async startKubelet(namespace: string, ipBase: string): Promise<ProcessKubelet> {
+  async startKubelet(namespace: string | string[], ipBase: string): Promise<ProcessKubelet> {
+    const namespaces = Array.isArray(namespace) ? namespace : [namespace];
     const kubelet = new ProcessKubelet({
       kubeConfig: this.kc,
-      nodeName: `node-${namespace}`,
-      namespaces: [namespace],
+      nodeName: `node-${namespaces[0]}`,
+      namespaces,
       images: projectImageMap(repoRoot),
       ipBase,
-      workDir: mkdtempSync(path.join(tmpdir(), `gwc-kubelet-${namespace}-`)),
+      workDir: mkdtempSync(path.join(tmpdir(), `gwc-kubelet-${namespaces[0]}-`)),
       log: (line) => {
         if (process.env.GWC_TEST_VERBOSE) console.error(line);
       },
