@@ -140,6 +140,19 @@ describe('helm install, kubectl apply, scale, survive', () => {
     await waitFor('status to show one gateway', async () => (await status()).gatewaysReady === '1/1', 60_000, 250);
   });
 
+  it('the ConfigMap handler example runs its handler from the ConfigMap', async () => {
+    fixture.kubectl('-n', ns, 'apply', '-f', path.join(repoRoot, 'examples/configmap-handler.yaml'));
+    await fixture.waitForCondition(ns, 'shout', 'Ready', 'True', 120_000);
+    const listener = await WsTestClient.open(`ws://${ip('shout-gateway-0')}:7272/`);
+    const speaker = await WsTestClient.open(`ws://${ip('shout-gateway-0')}:7272/`);
+    clients.push(listener, speaker);
+    await speaker.nextJson('welcome', 10_000);
+    speaker.send('hello from a configmap');
+    const shout = await listener.nextJson<{ text: string }>('shout', 10_000);
+    assert.equal(shout.text, 'HELLO FROM A CONFIGMAP');
+    fixture.kubectl('-n', ns, 'delete', '-f', path.join(repoRoot, 'examples/configmap-handler.yaml'), '--wait=true', '--timeout=120s');
+  });
+
   it('deleting the GatewayCluster and helm uninstall leave nothing behind', async () => {
     fixture.kubectl('-n', ns, 'delete', 'gwc', 'chat', '--wait=true', '--timeout=120s');
     fixture.helm('uninstall', 'gwc', '-n', system);

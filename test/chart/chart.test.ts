@@ -1,0 +1,73 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, realpathSync } from 'node:fs';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import yaml from 'js-yaml';
+import { crdPath } from '../../operator/crd/write-crd.js';
+import { ensureBinaries, repoRoot } from '../control-plane/binaries.js';
+
+const chart = path.join(repoRoot, 'charts/gateway-cluster');
+
+function helm(...args: string[]): { status: number; output: string } {
+  try {
+    return { status: 0, output: execFileSync(ensureBinaries().helm, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }) };
+  } catch (error) {
+    const failed = error as { status: number; stdout: string; stderr: string };
+    return { status: failed.status, output: `${failed.stdout}${failed.stderr}` };
+  }
+}
+
+const render = (...set: string[]) => {
+  const result = helm('template', 'gwc', chart, '--namespace', 'ops', ...set.flatMap((s) => ['--set', s]));
+  assert.equal(result.status, 0, result.output);
+  return yaml.loadAll(result.output).filter(Boolean) as Array<{ kind: string; metadata: { name: string; namespace?: string }; [k: string]: any }>;
+};
+
+describe('the Helm chart', () => {
+  it('passes helm lint --strict', () => {
+    const result = helm('lint', chart, '--strict');
+    assert.equal(result.status, 0, result.output);
+    assert.match(result.output, /1 chart\(s\) linted, 0 chart\(s\) failed/);
+  });
+
+  it('ships the very CRD file in crds/', () => {
+    assert.equal(realpathSync(path.join(chart, 'crds/gatewaycluster.dev_gatewayclusters.yaml')), realpathSync(crdPath));
+  });
+
+  it('renders the operator with leader election, a ClusterRole by default and a Role per namespace on request', () => {
+    const wide = render();
+    const kinds = wide.map((o) => o.kind).sort();
+    assert.deepEqual(kinds, ['ClusterRole', 'ClusterRoleBinding', 'Deployment', 'Role', 'RoleBinding', 'Service', 'ServiceAccount']);
+    const deployment = wide.find((o) => o.kind === 'Deployment')!;
+    const env = Object.fromEntries(deployment.spec.template.spec.containers[0].env.map((e: { name: string; value?: string }) => [e.name, e.value]));
+    assert.equal(env.GWC_LEADER_ELECT, 'true');
+    assert.equal(env.GWC_WATCH_NAMESPACE, undefined);
+    assert.deepEqual(deployment.spec.template.spec.containers[0].args, ['operator']);
+    assert.equal(deployment.spec.replicas, 2);
+
+    const narrow = render('watch.allNamespaces=false');
+    assert.ok(!narrow.some((o) => o.kind.startsWith('Cluster')), 'no cluster-wide RBAC when watching one namespace');
+    const narrowEnv = narrow.find((o) => o.kind === 'Deployment')!.spec.template.spec.containers[0].env;
+    assert.ok(narrowEnv.some((e: { name: string; value: string }) => e.name === 'GWC_WATCH_NAMESPACE' && e.value === 'ops'));
+  });
+
+  it('adds a ServiceMonitor only when asked', () => {
+    assert.ok(!render().some((o) => o.kind === 'ServiceMonitor'));
+    const monitor = render('metrics.serviceMonitor.enabled=true').find((o) => o.kind === 'ServiceMonitor');
+    assert.equal(monitor?.spec.endpoints[0].port, 'metrics');
+  });
+
+  it('refuses values its schema does not allow, naming them', () => {
+    for (const [set, field] of [['replicaCount=0', 'replicaCount'], ['logLevel=loud', 'logLevel'], ['metrics.port=70000', 'port'], ['nope=1', 'nope']]) {
+      const result = helm('template', 'gwc', chart, '--set', set!);
+      assert.notEqual(result.status, 0, `${set} accepted`);
+      assert.match(result.output, new RegExp(field!), result.output);
+    }
+  });
+
+  it('says what to do next after install', () => {
+    const notes = readFileSync(path.join(chart, 'templates/NOTES.txt'), 'utf8');
+    for (const step of ['kubectl apply', 'kubectl get gwc', 'kubectl scale gwc/chat', 'port-forward']) assert.ok(notes.includes(step), step);
+  });
+});
