@@ -1,10 +1,15 @@
+import { sameQuantity } from './quantity.js';
+
 /**
  * The first path where `desired` is not already in `live`, or undefined when every field of `desired` is present
  * with the same value: what server-side apply would send is already there, so the apply can be skipped. Fields the
  * server added (defaults, status, other managers) do not matter; arrays must match element by element.
  */
 export function firstDifference(live: unknown, desired: unknown, path = ''): string | undefined {
-  if (desired === null || typeof desired !== 'object') return sameScalar(live, desired) ? undefined : path || '.';
+  if (desired === null || typeof desired !== 'object') {
+    if (sameScalar(live, desired)) return undefined;
+    return QUANTITY_PATH.test(path) && sameQuantity(live, desired) ? undefined : path || '.';
+  }
   if (Array.isArray(desired)) {
     if (!Array.isArray(live) || live.length !== desired.length) return `${path} (length)`;
     for (let i = 0; i < desired.length; i++) {
@@ -22,6 +27,9 @@ export function firstDifference(live: unknown, desired: unknown, path = ''): str
   }
   return undefined;
 }
+
+/** Resource requests and limits, which the API server rewrites into canonical quantities. */
+const QUANTITY_PATH = /\.resources\.(requests|limits)\.[^.]+$/;
 
 export function contains(live: unknown, desired: unknown): boolean {
   return firstDifference(live, desired) === undefined;
