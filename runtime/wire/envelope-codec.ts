@@ -1,5 +1,6 @@
 import protobuf from 'protobufjs';
 import { assetPath } from '../assets.js';
+import { FRAME_HEADER_BYTES } from './frame-codec.js';
 import type { Envelope, EnvelopeKind } from './types.js';
 
 const root = protobuf.loadSync(assetPath('runtime', 'proto', 'gwc.proto'));
@@ -7,6 +8,14 @@ const EnvelopeType = root.lookupType('gwc.Envelope');
 
 export function encodeEnvelope(envelope: Envelope): Uint8Array {
   return EnvelopeType.encode(envelope).finish();
+}
+
+/** One length-delimited frame (see frame-codec.ts) holding `envelope`, encoded in place: no second buffer and copy. */
+export function encodeEnvelopeFrame(envelope: Envelope): Buffer {
+  const writer = protobuf.Writer.create().fixed32(0); // room for the length, filled in below
+  const frame = EnvelopeType.encode(envelope, writer).finish() as Buffer;
+  frame.writeUInt32BE(frame.length - FRAME_HEADER_BYTES, 0);
+  return frame;
 }
 
 /** Throws on bytes that are not a valid Envelope. */

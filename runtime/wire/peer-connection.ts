@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import type { Logger } from '../observability/log.js';
-import { decodeEnvelope, encodeEnvelope, envelopeKind } from './envelope-codec.js';
-import { FrameDecoder, encodeFrame } from './frame-codec.js';
+import { decodeEnvelope, encodeEnvelopeFrame, envelopeKind } from './envelope-codec.js';
+import { FrameDecoder } from './frame-codec.js';
 import { PROTOCOL_VERSION, clientProof, newNonce, proofsMatch, serverProof } from './handshake.js';
 import { Role, type Envelope } from './types.js';
 
@@ -82,7 +82,7 @@ export class PeerConnection extends EventEmitter {
 
   send(envelope: Envelope): void {
     if (this.phase !== 'ready') return;
-    const frame = encodeFrame(encodeEnvelope(envelope));
+    const frame = encodeEnvelopeFrame(envelope);
     this.outbox.push(frame);
     this.outboxBytes += frame.length;
     if (this.outboxBytes >= FLUSH_AT_BYTES) {
@@ -120,7 +120,7 @@ export class PeerConnection extends EventEmitter {
   }
 
   private writeNow(envelope: Envelope): void {
-    this.socket.write(encodeFrame(encodeEnvelope(envelope)));
+    this.socket.write(encodeEnvelopeFrame(envelope));
   }
 
   private onData(chunk: Buffer): void {
