@@ -33,6 +33,12 @@ const gateway = z
     pingData: z.string().optional().describe('heartbeat message sent to clients; WebSocket ping frames when unset'),
     maxPayload: z.number().int().min(1).max(64 * 1024 * 1024).default(1024 * 1024).describe('largest client message in bytes'),
     maxConnections: z.number().int().min(1).default(100_000),
+    maxSendBuffer: z
+      .number()
+      .int()
+      .min(1024)
+      .default(1024 * 1024)
+      .describe('bytes a client may leave unread before it is closed as too slow (WebSocket code 1008)'),
     router: z.enum(['sticky', 'random']).default('sticky'),
     service: clientService.prefault({}),
     tlsSecretName: name.optional().describe('a kubernetes.io/tls Secret for wss:// and TLS on the TCP protocols'),

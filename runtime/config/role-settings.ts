@@ -33,6 +33,12 @@ export const gatewaySettings = {
   pingData: setting('ping-data', 'GWC_PING_DATA', z.string().default(''), 'heartbeat message sent to clients (empty: WebSocket ping frames)'),
   maxPayload: setting('max-payload', 'GWC_MAX_PAYLOAD', positiveInt.default(1024 * 1024), 'largest client message in bytes'),
   maxConnections: setting('max-connections', 'GWC_MAX_CONNECTIONS', positiveInt.default(100_000), 'client connections accepted at once'),
+  maxSendBuffer: setting(
+    'max-send-buffer',
+    'GWC_MAX_SEND_BUFFER',
+    positiveInt.default(1024 * 1024),
+    'bytes a client may leave unread before it is closed as too slow (1008)',
+  ),
   router: setting('router', 'GWC_ROUTER', z.enum(['sticky', 'random']).default('sticky'), 'sticky: a client stays on one worker; random: any'),
   maxPendingEvents: setting(
     'max-pending-events',

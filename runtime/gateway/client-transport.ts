@@ -3,6 +3,8 @@ export interface ClientTransport {
   readonly remoteAddress: string;
   readonly remotePort: number;
   send(data: Buffer, binary: boolean): void;
+  /** Bytes accepted by send() that the client has not taken yet (ours and the socket's). */
+  readonly bufferedBytes: number;
   /** A heartbeat: `pingData` as a message, or a protocol-level ping where the protocol has one. */
   ping(pingData: Buffer | undefined): void;
   /** Flushes what is queued, then closes; `code` is a WebSocket close code where it applies. */

@@ -24,6 +24,11 @@ export function createGatewayMetrics(registry: Registry, sizes: { connections: (
     messagesReceived: new FastCounter('gwc_gateway_messages_received_total', 'Messages received from clients', registry),
     messagesSent: new FastCounter('gwc_gateway_messages_sent_total', 'Messages sent to clients', registry),
     commands: new FastCounter('gwc_gateway_commands_total', 'Commands from workers and API clients', registry),
+    slowClientsClosed: new Counter({
+      name: 'gwc_gateway_slow_clients_closed_total',
+      help: 'Clients closed because they left more than the send buffer limit unread',
+      registers,
+    }),
     registerConnected: new Gauge({ name: 'gwc_gateway_register_connected', help: '1 while announced to the Register', registers }),
   };
 }

@@ -35,6 +35,8 @@ export interface GatewayOptions {
   pingData: string;
   maxPayload: number;
   maxConnections: number;
+  /** A client with more than this many bytes unread is closed (CLOSE_SEND_BUFFER_FULL) instead of buffered further. */
+  maxSendBuffer: number;
   router: RouterKind;
   maxPendingEvents: number;
   maxFrameBytes: number;
@@ -44,6 +46,10 @@ export interface GatewayOptions {
 
 /** WebSocket close code for "service restart": clients should reconnect. */
 export const CLOSE_SERVICE_RESTART = 1012;
+/** Policy violation: the client left more than the send buffer's limit unread. */
+export const CLOSE_SEND_BUFFER_FULL = 1008;
+/** How long a slow client gets to take its close frame before the connection is dropped. */
+const SLOW_CLIENT_CLOSE_GRACE_MS = 2000;
 const CLOSE_TRY_AGAIN_LATER = 1013;
 
 /**
@@ -182,8 +188,23 @@ export class Gateway implements ClientSink, Delivery {
   // ---- Delivery: what commands do to clients ----
 
   deliver(client: Client, data: Buffer, binary: boolean): void {
+    if (client.closing) return;
+    if (client.transport.bufferedBytes + data.length > this.options.maxSendBuffer) return this.closeSlowClient(client);
     this.metrics.messagesSent.count++;
     client.transport.send(data, binary);
+  }
+
+  /** Never buffer without bound for a client that does not read: close it, and drop it if it cannot even take that. */
+  private closeSlowClient(client: Client): void {
+    client.closing = true;
+    this.metrics.slowClientsClosed.inc();
+    this.log.warn('client closed: send buffer full', {
+      clientId: client.id,
+      bufferedBytes: client.transport.bufferedBytes,
+      maxSendBuffer: this.options.maxSendBuffer,
+    });
+    client.transport.close(CLOSE_SEND_BUFFER_FULL, 'send buffer full: client too slow');
+    setTimeout(() => client.transport.destroy(), SLOW_CLIENT_CLOSE_GRACE_MS).unref();
   }
 
   close(client: Client, data: Buffer | undefined, binary: boolean): void {

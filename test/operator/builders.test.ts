@@ -233,6 +233,7 @@ describe('builders: environment', () => {
     assert.equal(env.GWC_PING_NOT_RESPONSE_LIMIT, '0');
     assert.equal(env.GWC_MAX_PAYLOAD, '1048576');
     assert.equal(env.GWC_MAX_CONNECTIONS, '100000');
+    assert.equal(env.GWC_MAX_SEND_BUFFER, '1048576');
     assert.equal(env.GWC_ROUTER, 'random');
     assert.equal(env.GWC_METRICS_PORT, '9272');
     assert.ok(!('GWC_PING_DATA' in env));

@@ -31,6 +31,9 @@ const untouchedTransport: ClientTransport = {
   remoteAddress: '127.0.0.1',
   remotePort: 1,
   send: () => assert.fail('executor must go through Delivery'),
+  get bufferedBytes(): number {
+    return assert.fail('executor must go through Delivery');
+  },
   ping: () => assert.fail('executor must not ping'),
   close: () => assert.fail('executor must go through Delivery'),
   destroy: () => assert.fail('executor must go through Delivery'),

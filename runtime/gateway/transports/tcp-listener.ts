@@ -31,6 +31,10 @@ class TcpTransport implements ClientTransport {
     }
   }
 
+  get bufferedBytes(): number {
+    return this.socket.writableLength;
+  }
+
   ping(pingData: Buffer | undefined): void {
     if (pingData) this.send(pingData);
   }

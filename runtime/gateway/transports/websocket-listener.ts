@@ -17,6 +17,10 @@ class WebSocketTransport implements ClientTransport {
     this.ws.send(data, { binary });
   }
 
+  get bufferedBytes(): number {
+    return this.ws.bufferedAmount;
+  }
+
   ping(pingData: Buffer | undefined): void {
     if (pingData) this.ws.send(pingData, { binary: false });
     else this.ws.ping();
