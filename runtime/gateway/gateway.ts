@@ -242,6 +242,7 @@ export class Gateway implements ClientSink, Delivery {
     });
     conn.on('envelope', (envelope: Envelope) => {
       if (envelope.command) this.onCommand(conn, envelope.command);
+      else if (envelope.drain && workerKey !== undefined) this.drainWorker(conn, workerKey);
     });
     conn.on('close', (reason: string) => {
       this.peers.delete(conn);
@@ -250,6 +251,13 @@ export class Gateway implements ClientSink, Delivery {
       this.router.remove(workerKey);
       this.log.info('worker disconnected', { worker: conn.remoteName, reason, workers: this.router.workerCount });
     });
+  }
+
+  /** A stopping worker gets no new events; its clients move to other workers with their next event. */
+  private drainWorker(conn: PeerConnection, workerKey: string): void {
+    this.router.remove(workerKey);
+    this.log.info('worker draining', { worker: conn.remoteName, workers: this.router.workerCount });
+    conn.send({ drain: {} });
   }
 
   private onCommand(conn: PeerConnection, command: Command): void {

@@ -126,6 +126,7 @@ export interface Envelope {
   reply?: Reply;
   ack?: EventAck;
   heartbeat?: Record<string, never>;
+  drain?: Record<string, never>;
 }
 
 export type EnvelopeKind = keyof Envelope;

@@ -7,6 +7,11 @@ import { Role, type Envelope } from '../wire/types.js';
 import { EventDispatcher } from './event-dispatcher.js';
 import type { Handler, WorkerInfo } from './handler.js';
 
+/** How long a stopping worker waits for gateways to confirm they send it nothing more. */
+const DRAIN_CONFIRM_TIMEOUT_MS = 2000;
+/** How long it then gives the events it already has (the process is killed 10 s after SIGTERM in any case). */
+const FINISH_TIMEOUT_MS = 7000;
+
 export interface BusinessWorkerOptions {
   name: string;
   secret: Buffer;
@@ -58,15 +63,41 @@ export class BusinessWorker {
     this.options.log.info('ready', { register: this.options.registerAddress });
   }
 
+  /**
+   * Drains, then stops: asks every gateway for no new events and waits for each to confirm, handles what it
+   * already has (its handlers may still call the Gateway API: the connections stay up meanwhile), then leaves.
+   */
   async stop(): Promise<void> {
+    await this.drainGateways(DRAIN_CONFIRM_TIMEOUT_MS);
+    await this.dispatcher.idle(FINISH_TIMEOUT_MS);
     this.cluster.stop();
-    await this.dispatcher.idle(5000);
     this.dispatcher.stop();
     try {
       await this.options.handler.onWorkerStop?.(this.info);
     } catch (error) {
       this.options.log.error('onWorkerStop threw', { error });
     }
+  }
+
+  private async drainGateways(timeoutMs: number): Promise<void> {
+    const waiting = new Set(this.cluster.targets().filter((address) => this.cluster.link(address).ready));
+    if (waiting.size === 0) return;
+    const confirmed = new Promise<void>((resolve) => {
+      const onEnvelope = (address: string, envelope: Envelope) => {
+        if (!envelope.drain || !waiting.delete(address) || waiting.size > 0) return;
+        this.cluster.off('envelope', onEnvelope);
+        resolve();
+      };
+      this.cluster.on('envelope', onEnvelope);
+      setTimeout(() => {
+        this.cluster.off('envelope', onEnvelope);
+        resolve();
+      }, timeoutMs).unref();
+    });
+    for (const address of waiting) this.cluster.link(address).send({ drain: {} });
+    await confirmed;
+    if (waiting.size > 0) this.options.log.warn('gateways did not confirm the drain', { gateways: [...waiting] });
+    this.options.log.info('drained', { inFlight: this.dispatcher.inFlight });
   }
 
   private defineMetrics(): void {
