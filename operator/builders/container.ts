@@ -26,6 +26,12 @@ function containerPorts(cluster: GatewayClusterObject, component: Component) {
   }
 }
 
+/**
+ * Before a gateway gets SIGTERM it waits this long, so its pod leaves the client Service's endpoints and no new
+ * client is sent to it while it drains. (A sleep action: the image has no shell.)
+ */
+export const PRE_STOP_SLEEP_SECONDS = 3;
+
 /** /readyz and /healthz on the metrics port (the runtime serves them there). */
 function probes() {
   return {
@@ -46,6 +52,7 @@ export function roleContainer(cluster: GatewayClusterObject, component: Componen
     env: roleEnv(cluster, component, ctx),
     ports: containerPorts(cluster, component),
     ...probes(),
+    ...(component === 'gateway' ? { lifecycle: { preStop: { sleep: { seconds: PRE_STOP_SLEEP_SECONDS } } } } : {}),
     ...(resources ? { resources: copy(resources) } : {}),
     securityContext: copy(spec.pod?.containerSecurityContext) ?? defaultContainerSecurityContext(),
     volumeMounts: mounts,

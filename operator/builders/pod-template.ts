@@ -1,12 +1,18 @@
 /** The pod template shared by the three roles: labels, annotations, scheduling and security from spec.pod. */
 import { METRICS_PORTS } from './addresses.js';
 import { copy, type BuildContext, type GatewayClusterObject } from './cluster-object.js';
-import { roleContainer } from './container.js';
+import { PRE_STOP_SLEEP_SECONDS, roleContainer } from './container.js';
 import { labelsFor, type Component } from './labels.js';
 import { roleVolumes } from './volumes.js';
 
 /** Seconds a pod has to stop; gateways say goodbye to their clients and drain, so they get longer. */
 export const GRACE_SECONDS: Readonly<Record<Component, number>> = Object.freeze({ register: 30, gateway: 60, worker: 30 });
+
+/** Gateways get their drain on top: the preStop pause, then the spread-out closes, then time to exit. */
+export function graceSeconds(cluster: GatewayClusterObject, component: Component): number {
+  if (component !== 'gateway') return GRACE_SECONDS[component];
+  return Math.max(GRACE_SECONDS.gateway, PRE_STOP_SLEEP_SECONDS + cluster.spec.gateway.drainSeconds + 20);
+}
 
 /**
  * The pod security context when spec.pod.securityContext is unset. fsGroup lets the (non-root) container user read
@@ -46,7 +52,7 @@ export function podTemplate(cluster: GatewayClusterObject, component: Component,
       ...(spec.imagePullSecrets ? { imagePullSecrets: copy(spec.imagePullSecrets) } : {}),
       ...scheduling,
       securityContext: copy(pod.securityContext) ?? defaultPodSecurityContext(),
-      terminationGracePeriodSeconds: GRACE_SECONDS[component],
+      terminationGracePeriodSeconds: graceSeconds(cluster, component),
       // Service link variables (<SVC>_PORT=tcp://...) could collide with GWC_* settings: a Service named gwc sets GWC_PORT.
       enableServiceLinks: false,
       containers: [roleContainer(cluster, component, ctx, mounts)],

@@ -53,6 +53,7 @@ function gatewayEnv(cluster: GatewayClusterObject): EnvVar[] {
     literal('GWC_MAX_PAYLOAD', g.maxPayload),
     literal('GWC_MAX_CONNECTIONS', g.maxConnections),
     literal('GWC_MAX_SEND_BUFFER', g.maxSendBuffer),
+    literal('GWC_DRAIN_SECONDS', g.drainSeconds),
     literal('GWC_ROUTER', g.router),
     // The bundled chat handler comes with its web page, served by the gateway on the client port.
     ...(g.protocol === 'websocket' && workerHandler(cluster) === DEFAULT_HANDLER ? [literal('GWC_WEB_ROOT', 'chat')] : []),

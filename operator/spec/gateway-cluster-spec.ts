@@ -33,6 +33,13 @@ const gateway = z
     pingData: z.string().optional().describe('heartbeat message sent to clients; WebSocket ping frames when unset'),
     maxPayload: z.number().int().min(1).max(64 * 1024 * 1024).default(1024 * 1024).describe('largest client message in bytes'),
     maxConnections: z.number().int().min(1).default(100_000),
+    drainSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(600)
+      .default(10)
+      .describe('on shutdown, clients are closed (1012) spread over this many seconds so they do not all reconnect at once'),
     maxSendBuffer: z
       .number()
       .int()

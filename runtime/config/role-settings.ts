@@ -33,6 +33,12 @@ export const gatewaySettings = {
   pingData: setting('ping-data', 'GWC_PING_DATA', z.string().default(''), 'heartbeat message sent to clients (empty: WebSocket ping frames)'),
   maxPayload: setting('max-payload', 'GWC_MAX_PAYLOAD', positiveInt.default(1024 * 1024), 'largest client message in bytes'),
   maxConnections: setting('max-connections', 'GWC_MAX_CONNECTIONS', positiveInt.default(100_000), 'client connections accepted at once'),
+  drainSeconds: setting(
+    'drain-seconds',
+    'GWC_DRAIN_SECONDS',
+    numeric(z.coerce.number().int().min(0).max(3600)).default(0),
+    'on SIGTERM, close clients (1012) spread over this many seconds (0: all at once)',
+  ),
   maxSendBuffer: setting(
     'max-send-buffer',
     'GWC_MAX_SEND_BUFFER',

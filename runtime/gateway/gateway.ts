@@ -37,6 +37,8 @@ export interface GatewayOptions {
   maxConnections: number;
   /** A client with more than this many bytes unread is closed (CLOSE_SEND_BUFFER_FULL) instead of buffered further. */
   maxSendBuffer: number;
+  /** On stop, clients are closed over this many seconds rather than all at once. */
+  drainSeconds: number;
   router: RouterKind;
   maxPendingEvents: number;
   maxFrameBytes: number;
@@ -50,6 +52,8 @@ export const CLOSE_SERVICE_RESTART = 1012;
 export const CLOSE_SEND_BUFFER_FULL = 1008;
 /** How long a slow client gets to take its close frame before the connection is dropped. */
 const SLOW_CLIENT_CLOSE_GRACE_MS = 2000;
+/** Closing clients during a drain happens at most this often. */
+const DRAIN_BATCH_MS = 100;
 const CLOSE_TRY_AGAIN_LATER = 1013;
 
 /**
@@ -129,18 +133,37 @@ export class Gateway implements ClientSink, Delivery {
     });
   }
 
-  /** Stops accepting, leaves the Register, closes clients with 1012 and internal connections. */
+  /** How long stop() may take: the drain, then a few seconds for the last closes. */
+  get stopTimeoutMs(): number {
+    return this.options.drainSeconds * 1000 + 10_000;
+  }
+
+  /**
+   * Stops accepting, leaves the Register, then closes clients with 1012 in batches spread over drainSeconds (so
+   * their reconnects do not all land on the other gateways at once), then the internal connections.
+   */
   async stop(): Promise<void> {
     this.accepting = false;
     clearInterval(this.heartbeatTimer);
     this.registerLink?.stop('gateway stopping');
     const closed = new Promise<void>((resolve) => (this.clientServer ? this.clientServer.close(() => resolve()) : resolve()));
-    for (const client of [...this.clients.clients.values()]) client.transport.close(CLOSE_SERVICE_RESTART, 'gateway stopping');
+    await this.closeClientsOver(this.options.drainSeconds * 1000);
     await waitUntil(() => this.clients.size === 0, 3000);
     for (const client of [...this.clients.clients.values()]) client.transport.destroy();
     for (const peer of this.peers) peer.close('gateway stopping');
     this.internalServer?.close();
     await closed;
+  }
+
+  private async closeClientsOver(drainMs: number): Promise<void> {
+    const clients = [...this.clients.clients.values()];
+    const batches = Math.max(1, Math.min(clients.length, Math.floor(drainMs / DRAIN_BATCH_MS)));
+    const perBatch = Math.ceil(clients.length / batches);
+    this.log.info('draining clients', { clients: clients.length, drainMs, batches });
+    for (let start = 0; start < clients.length; start += perBatch) {
+      for (const client of clients.slice(start, start + perBatch)) client.transport.close(CLOSE_SERVICE_RESTART, 'gateway stopping');
+      if (start + perBatch < clients.length) await new Promise((resolve) => setTimeout(resolve, drainMs / batches));
+    }
   }
 
   // ---- ClientSink: events from the protocol listeners ----

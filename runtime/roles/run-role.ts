@@ -6,6 +6,8 @@ import { createLogger, type Logger } from '../observability/log.js';
 
 export interface RoleProcess {
   readonly ready: boolean;
+  /** How long stop() may take before the process exits anyway (10 s when unset). */
+  readonly stopTimeoutMs?: number;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -70,7 +72,7 @@ export async function runRole<S extends SettingSpecs & BaseSpecs>(definition: Ro
     const force = setTimeout(() => {
       log.warn('stop took too long; exiting');
       process.exit(1);
-    }, 10_000);
+    }, instance.stopTimeoutMs ?? 10_000);
     force.unref();
     instance.stop().then(
       () => {

@@ -160,6 +160,10 @@ describe('builders: workloads', () => {
       assert.deepEqual(pod.spec.imagePullSecrets, [{ name: 'pull' }]);
       assert.equal(pod.spec.terminationGracePeriodSeconds, grace);
     }
+    assert.deepEqual(gatewayContainer(children).lifecycle, { preStop: { sleep: { seconds: 3 } } });
+    assert.equal(workerContainer(children).lifecycle, undefined);
+    const longDrain = find(build({ gateway: { drainSeconds: 120 } }), 'StatefulSet', 'chat-gateway').spec.template.spec;
+    assert.equal(longDrain.terminationGracePeriodSeconds, 143, 'preStop 3 s + drain 120 s + 20 s to exit');
     const defaults = registerContainer(build());
     assert.equal(defaults.image, DEFAULT_IMAGE);
     assert.equal(defaults.imagePullPolicy, 'IfNotPresent');
@@ -234,6 +238,7 @@ describe('builders: environment', () => {
     assert.equal(env.GWC_MAX_PAYLOAD, '1048576');
     assert.equal(env.GWC_MAX_CONNECTIONS, '100000');
     assert.equal(env.GWC_MAX_SEND_BUFFER, '1048576');
+    assert.equal(env.GWC_DRAIN_SECONDS, '10');
     assert.equal(env.GWC_ROUTER, 'random');
     assert.equal(env.GWC_METRICS_PORT, '9272');
     assert.ok(!('GWC_PING_DATA' in env));
