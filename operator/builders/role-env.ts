@@ -54,6 +54,8 @@ function gatewayEnv(cluster: GatewayClusterObject): EnvVar[] {
     literal('GWC_MAX_CONNECTIONS', g.maxConnections),
     literal('GWC_MAX_SEND_BUFFER', g.maxSendBuffer),
     literal('GWC_DRAIN_SECONDS', g.drainSeconds),
+    literal('GWC_MAX_MESSAGES_PER_SECOND', g.maxMessagesPerSecond),
+    ...(g.allowedOrigins?.length ? [literal('GWC_ALLOWED_ORIGINS', g.allowedOrigins.join(','))] : []),
     literal('GWC_ROUTER', g.router),
     // The bundled chat handler comes with its web page, served by the gateway on the client port.
     ...(g.protocol === 'websocket' && workerHandler(cluster) === DEFAULT_HANDLER ? [literal('GWC_WEB_ROOT', 'chat')] : []),

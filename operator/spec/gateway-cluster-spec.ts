@@ -33,6 +33,11 @@ const gateway = z
     pingData: z.string().optional().describe('heartbeat message sent to clients; WebSocket ping frames when unset'),
     maxPayload: z.number().int().min(1).max(64 * 1024 * 1024).default(1024 * 1024).describe('largest client message in bytes'),
     maxConnections: z.number().int().min(1).default(100_000),
+    maxMessagesPerSecond: z.number().int().min(0).default(0).describe('a client sending more messages in one second is closed (0: no limit)'),
+    allowedOrigins: z
+      .array(z.string().min(1).regex(/^[^,\s]+$/, 'one origin, without commas or spaces'))
+      .optional()
+      .describe('Origin values a WebSocket upgrade must carry, e.g. https://chat.example.com; any when unset'),
     drainSeconds: z
       .number()
       .int()

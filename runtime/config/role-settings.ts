@@ -33,6 +33,21 @@ export const gatewaySettings = {
   pingData: setting('ping-data', 'GWC_PING_DATA', z.string().default(''), 'heartbeat message sent to clients (empty: WebSocket ping frames)'),
   maxPayload: setting('max-payload', 'GWC_MAX_PAYLOAD', positiveInt.default(1024 * 1024), 'largest client message in bytes'),
   maxConnections: setting('max-connections', 'GWC_MAX_CONNECTIONS', positiveInt.default(100_000), 'client connections accepted at once'),
+  maxMessagesPerSecond: setting(
+    'max-messages-per-second',
+    'GWC_MAX_MESSAGES_PER_SECOND',
+    nonNegativeInt.default(0),
+    'a client sending more messages than this in one second is closed (1008) (0: no limit)',
+  ),
+  allowedOrigins: setting(
+    'allowed-origins',
+    'GWC_ALLOWED_ORIGINS',
+    z
+      .string()
+      .default('')
+      .transform((value) => value.split(',').map((origin) => origin.trim()).filter(Boolean)),
+    'comma-separated Origin values a WebSocket upgrade must carry (empty: any)',
+  ),
   drainSeconds: setting(
     'drain-seconds',
     'GWC_DRAIN_SECONDS',

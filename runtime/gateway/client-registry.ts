@@ -11,6 +11,9 @@ export class Client {
   /** The worker this client's events go to (sticky routing). */
   workerKey: string | undefined;
   closing = false;
+  /** Start and count of the current one-second window of the message rate limit. */
+  rateWindowStart = 0;
+  rateWindowCount = 0;
 
   constructor(
     readonly id: string,

@@ -27,6 +27,8 @@ export interface ClientSink {
   /** Traffic that is not a message but proves the client alive (a pong). */
   alive(handle: ClientHandle): void;
   closed(handle: ClientHandle): void;
+  /** An upgrade refused before it became a client (`reason`: a metric label, e.g. origin). */
+  rejectedUpgrade(reason: string, remote: string): void;
   /** A protocol violation on one connection: logged and counted by the gateway. */
   rejected(reason: string, remote: string): void;
 }

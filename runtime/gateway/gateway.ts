@@ -39,6 +39,10 @@ export interface GatewayOptions {
   maxSendBuffer: number;
   /** On stop, clients are closed over this many seconds rather than all at once. */
   drainSeconds: number;
+  /** A client sending more messages than this within one second is closed (0: no limit). */
+  maxMessagesPerSecond: number;
+  /** Origins a WebSocket upgrade must carry; empty: any. */
+  allowedOrigins: string[];
   router: RouterKind;
   maxPendingEvents: number;
   maxFrameBytes: number;
@@ -48,8 +52,8 @@ export interface GatewayOptions {
 
 /** WebSocket close code for "service restart": clients should reconnect. */
 export const CLOSE_SERVICE_RESTART = 1012;
-/** Policy violation: the client left more than the send buffer's limit unread. */
-export const CLOSE_SEND_BUFFER_FULL = 1008;
+/** Policy violation: used for a client past a limit (unread bytes, message rate). */
+export const CLOSE_POLICY_VIOLATION = 1008;
 /** How long a slow client gets to take its close frame before the connection is dropped. */
 const SLOW_CLIENT_CLOSE_GRACE_MS = 2000;
 /** Closing clients during a drain happens at most this often. */
@@ -105,7 +109,7 @@ export class Gateway implements ClientSink, Delivery {
     if (options.protocol === 'websocket') {
       const serveStatic = staticFileHandler(options.webRoot);
       const http = createHttpServer((req, res) => void serveStatic(req, res));
-      attachWebSocketListener(http, this, options.maxPayload);
+      attachWebSocketListener(http, this, { maxPayload: options.maxPayload, allowedOrigins: options.allowedOrigins });
       this.clientServer = http;
     } else {
       this.clientServer = createTcpListener(options.protocol, this, options.maxPayload);
@@ -187,9 +191,32 @@ export class Gateway implements ClientSink, Delivery {
   }
 
   message(client: Client, data: Buffer, binary: boolean): void {
+    if (client.closing) return;
+    if (this.options.maxMessagesPerSecond > 0 && this.overRate(client)) return;
     client.silentIntervals = 0;
     this.metrics.messagesReceived.count++;
     this.dispatch(client, EventKind.Message, data, binary);
+  }
+
+  /** Counts the message in the client's current one-second window; closes a client past the limit. */
+  private overRate(client: Client): boolean {
+    const now = Date.now();
+    if (now - client.rateWindowStart >= 1000) {
+      client.rateWindowStart = now;
+      client.rateWindowCount = 0;
+    }
+    if (++client.rateWindowCount <= this.options.maxMessagesPerSecond) return false;
+    client.closing = true;
+    this.metrics.connectionsRefused.inc({ reason: 'rate-limit' });
+    this.log.warn('client closed: message rate limit', { clientId: client.id, limit: this.options.maxMessagesPerSecond });
+    client.transport.close(CLOSE_POLICY_VIOLATION, 'message rate limit exceeded');
+    setTimeout(() => client.transport.destroy(), SLOW_CLIENT_CLOSE_GRACE_MS).unref();
+    return true;
+  }
+
+  rejectedUpgrade(reason: string, remote: string): void {
+    this.metrics.connectionsRefused.inc({ reason });
+    this.log.warn('WebSocket upgrade refused', { reason, remote });
   }
 
   alive(client: Client): void {
@@ -226,7 +253,7 @@ export class Gateway implements ClientSink, Delivery {
       bufferedBytes: client.transport.bufferedBytes,
       maxSendBuffer: this.options.maxSendBuffer,
     });
-    client.transport.close(CLOSE_SEND_BUFFER_FULL, 'send buffer full: client too slow');
+    client.transport.close(CLOSE_POLICY_VIOLATION, 'send buffer full: client too slow');
     setTimeout(() => client.transport.destroy(), SLOW_CLIENT_CLOSE_GRACE_MS).unref();
   }
 

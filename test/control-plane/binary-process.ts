@@ -25,6 +25,8 @@ export class BinaryProcess {
         resolve();
       }),
     );
+    // A test that forgets stop() must still be able to exit; the exit hook below kills what is left.
+    this.child.unref();
     running.add(this);
     if (!exitHookInstalled) {
       exitHookInstalled = true;

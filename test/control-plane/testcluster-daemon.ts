@@ -16,11 +16,14 @@ const log = (line: string) => console.log(`${new Date().toISOString()} ${line}`)
 
 try {
   const controlPlane = await startControlPlane({ dir, log });
+  // The control plane's processes do not hold the event loop open (see BinaryProcess): this does, until SIGTERM.
+  const keepAlive = setInterval(() => {}, 60_000);
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
     log('stopping');
+    clearInterval(keepAlive);
     await controlPlane.stop();
     process.exit(0);
   };

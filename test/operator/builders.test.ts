@@ -239,6 +239,11 @@ describe('builders: environment', () => {
     assert.equal(env.GWC_MAX_CONNECTIONS, '100000');
     assert.equal(env.GWC_MAX_SEND_BUFFER, '1048576');
     assert.equal(env.GWC_DRAIN_SECONDS, '10');
+    assert.equal(env.GWC_MAX_MESSAGES_PER_SECOND, '0');
+    assert.equal(env.GWC_ALLOWED_ORIGINS, undefined);
+    const limited = envOf(gatewayContainer(build({ gateway: { maxMessagesPerSecond: 50, allowedOrigins: ['https://a.example', 'https://b.example'] } })));
+    assert.equal(limited.GWC_MAX_MESSAGES_PER_SECOND, '50');
+    assert.equal(limited.GWC_ALLOWED_ORIGINS, 'https://a.example,https://b.example');
     assert.equal(env.GWC_ROUTER, 'random');
     assert.equal(env.GWC_METRICS_PORT, '9272');
     assert.ok(!('GWC_PING_DATA' in env));

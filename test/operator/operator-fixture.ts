@@ -24,11 +24,24 @@ export class OperatorFixture {
   static async start({ installCrd = true } = {}): Promise<OperatorFixture> {
     const controlPlane = await startControlPlane();
     const fixture = new OperatorFixture(controlPlane, controlPlane.kubeConfig());
-    if (installCrd) {
-      fixture.kubectl('apply', '-f', crdPath);
-      fixture.kubectl('wait', '--for=condition=established', '--timeout=30s', `crd/${PLURAL}.${GROUP}`);
+    try {
+      if (installCrd) {
+        fixture.kubectl('apply', '-f', crdPath);
+        await fixture.waitForCrd(`${PLURAL}.${GROUP}`);
+      }
+    } catch (error) {
+      await controlPlane.stop();
+      throw error;
     }
     return fixture;
+  }
+
+  /** Until the CRD is Established (kubectl wait fails outright while the CRD has no conditions yet). */
+  async waitForCrd(name: string): Promise<void> {
+    await waitFor(`CRD ${name} to be established`, async () => {
+      const crd = await this.read(`/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`);
+      return crd?.status?.conditions?.some((c: { type: string; status: string }) => c.type === 'Established' && c.status === 'True');
+    }, 30_000, 100);
   }
 
   helm(...args: string[]): string {

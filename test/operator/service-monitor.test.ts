@@ -32,7 +32,7 @@ describe('ServiceMonitor when its CRD is installed', () => {
   before(async () => {
     fixture = await OperatorFixture.start();
     execFileSync(ensureBinaries().kubectl, ['--kubeconfig', fixture.controlPlane.kubeconfigPath, 'apply', '-f', '-'], { input: JSON.stringify(SERVICE_MONITOR_CRD) });
-    fixture.kubectl('wait', '--for=condition=established', '--timeout=30s', 'crd/servicemonitors.monitoring.coreos.com');
+    await fixture.waitForCrd('servicemonitors.monitoring.coreos.com');
     await fixture.createNamespace(ns);
     ({ controller } = await fixture.startController());
   });

@@ -36,9 +36,21 @@ class WebSocketTransport implements ClientTransport {
 }
 
 /** Accepts WebSocket upgrades on the gateway's HTTP server. */
-export function attachWebSocketListener(server: Server, sink: ClientSink, maxPayload: number): WebSocketServer {
+export interface WebSocketListenerOptions {
+  maxPayload: number;
+  /** Origin header values accepted; empty: any. */
+  allowedOrigins: string[];
+}
+
+export function attachWebSocketListener(server: Server, sink: ClientSink, options: WebSocketListenerOptions): WebSocketServer {
+  const { maxPayload, allowedOrigins } = options;
   const wss = new WebSocketServer({ noServer: true, maxPayload, perMessageDeflate: false, clientTracking: false });
   server.on('upgrade', (req, socket: Duplex, head: Buffer) => {
+    if (allowedOrigins.length > 0 && !allowedOrigins.includes(req.headers.origin ?? '')) {
+      sink.rejectedUpgrade('origin', `${req.socket.remoteAddress}:${req.socket.remotePort} (Origin: ${req.headers.origin ?? 'none'})`);
+      socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
     if (!sink.canAccept()) {
       socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
