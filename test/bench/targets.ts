@@ -4,6 +4,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { GatewayClient } from '../../runtime/client/gateway-client.js';
+import { metricValue } from '../harness/metrics.js';
 import { BenchProcess } from './processes.js';
 
 const cli = fileURLToPath(new URL('../../runtime/cli.js', import.meta.url));
@@ -122,7 +123,7 @@ async function fetchText(url: string): Promise<string> {
 
 /** The value of an unlabelled-or-labelled Prometheus sample, e.g. `name{role="gateway"} 123`. */
 function metric(text: string, name: string): number {
-  const match = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text);
-  if (!match) throw new Error(`metric ${name} not found`);
-  return Number(match[1]);
+  const value = metricValue(text, name);
+  if (Number.isNaN(value)) throw new Error(`metric ${name} not found`);
+  return value;
 }

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { repoRoot } from '../control-plane/binaries.js';
 import type { ProcessKubelet } from '../kubelet/process-kubelet.js';
+import { scrapeMetric } from '../harness/metrics.js';
 import { WsTestClient } from '../harness/test-clients.js';
 import { waitFor } from '../harness/wait.js';
 import { OperatorFixture } from '../operator/operator-fixture.js';
@@ -33,10 +34,8 @@ async function chatter(ip: string, name: string): Promise<WsTestClient> {
   return client;
 }
 
-async function metric(ip: string, port: number, name: string): Promise<number> {
-  const text = await (await fetch(`http://${ip}:${port}/metrics`)).text();
-  const match = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text);
-  return match ? Number(match[1]) : Number.NaN;
+function metric(ip: string, port: number, name: string): Promise<number> {
+  return scrapeMetric(`http://${ip}:${port}/metrics`, name);
 }
 
 describe('helm install, kubectl apply, scale, survive', () => {

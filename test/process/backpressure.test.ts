@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { GatewayClient } from '../../runtime/client/gateway-client.js';
+import { scrapeMetric } from '../harness/metrics.js';
 import { TestCluster } from '../harness/test-cluster.js';
 import { WsTestClient } from '../harness/test-clients.js';
 import { waitFor } from '../harness/wait.js';
@@ -24,10 +25,7 @@ describe('a client that does not read (bounded send buffer)', () => {
     await cluster.stop();
   });
 
-  const metric = async (name: string) => {
-    const text = await (await fetch(`http://${cluster.gatewayIp(0)}:9272/metrics`)).text();
-    return Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1]);
-  };
+  const metric = (name: string) => scrapeMetric(`http://${cluster.gatewayIp(0)}:9272/metrics`, name);
 
   it('is closed with 1008 and counted, never holding more than the limit, while other clients are served', async () => {
     const gateway = cluster.gateways[0]!;

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { scrapeMetric } from '../harness/metrics.js';
 import { TestCluster } from '../harness/test-cluster.js';
 import { WsTestClient } from '../harness/test-clients.js';
 import { waitFor } from '../harness/wait.js';
@@ -32,8 +33,7 @@ describe('a worker stopped with SIGTERM drains', () => {
     for (let i = 0; i < 3; i++) client.send(JSON.stringify({ op: 'api', id: `q${i}`, method: 'getAllClientCount', args: [] }));
     const workerIp = cluster.ip(20 + cluster.workers.indexOf(stopping));
     await waitFor('all four events at the worker', async () => {
-      const text = await (await fetch(`http://${workerIp}:9300/metrics`)).text();
-      return Number(/^gwc_worker_events_in_flight(?:\{[^}]*\})? (\S+)$/m.exec(text)?.[1]) === 4;
+      return (await scrapeMetric(`http://${workerIp}:9300/metrics`, 'gwc_worker_events_in_flight')) === 4;
     }, 5000);
     const stopped = stopping.stop('SIGTERM', 15_000);
     await stopping.waitForLog('drained', {}, 5000);

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { scrapeMetric } from '../harness/metrics.js';
 import { TestCluster } from '../harness/test-cluster.js';
 import { WsTestClient } from '../harness/test-clients.js';
 import { waitFor } from '../harness/wait.js';
@@ -23,10 +24,7 @@ describe('client limits: message rate and WebSocket origin', () => {
     await cluster.stop();
   });
 
-  const metric = async (name: string) => {
-    const text = await (await fetch(`http://${cluster.gatewayIp(0)}:9272/metrics`)).text();
-    return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
-  };
+  const metric = (name: string) => scrapeMetric(`http://${cluster.gatewayIp(0)}:9272/metrics`, name);
 
   it('refuses an upgrade from another origin, or with none, with 403', async () => {
     await assert.rejects(WsTestClient.open(cluster.gatewayUrl(0), { headers: { origin: 'https://evil.example' } }), /HTTP 403/);
