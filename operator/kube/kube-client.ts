@@ -31,6 +31,7 @@ export class KubeApiError extends Error {
 }
 
 export const FIELD_MANAGER = 'gateway-cluster-operator';
+const WRITE_LOG_LENGTH = 200;
 
 /**
  * Plain-JSON requests to the API server with the kubeconfig's credentials. client-node's typed APIs re-serialize
@@ -39,6 +40,7 @@ export const FIELD_MANAGER = 'gateway-cluster-operator';
  */
 export class KubeClient {
   writes = 0;
+  /** The latest writes, `METHOD path` (bounded: the operator runs for months). */
   readonly writeLog: string[] = [];
 
   constructor(readonly kc: KubeConfig) {}
@@ -53,6 +55,7 @@ export class KubeClient {
     if (method !== 'GET') {
       this.writes++;
       this.writeLog.push(`${method} ${path}`);
+      if (this.writeLog.length > WRITE_LOG_LENGTH) this.writeLog.shift();
     }
     const url = new URL(this.server + path);
     const options: Parameters<typeof request>[1] = { method, headers: { accept: 'application/json' }, timeout: 30_000 };

@@ -44,7 +44,11 @@ describe('two operator processes', () => {
     const endpoint = (path: string) => fetch(`http://127.0.0.1:${metricsPort}${path}`);
     assert.equal((await endpoint('/healthz')).status, 200);
     await waitFor('the leader to be ready (caches synced)', async () => (await endpoint('/readyz')).status === 200, 10_000, 100);
-    const metrics = await (await endpoint('/metrics')).text();
+    // The children exist mid-reconcile; the counters move when it ends.
+    const metrics = await waitFor('a finished reconcile in the metrics', async () => {
+      const text = await (await endpoint('/metrics')).text();
+      return /^gwc_operator_reconciles_total\{result="ok"\} [1-9]/m.test(text) ? text : undefined;
+    }, 10_000, 100);
     assert.match(metrics, /^gwc_operator_leader 1$/m);
     assert.match(metrics, /^gwc_operator_reconciles_total\{result="ok"\} [1-9]\d*$/m);
     assert.match(metrics, /^gwc_operator_reconcile_duration_seconds_count [1-9]\d*$/m);
