@@ -27,28 +27,16 @@ export class Controller {
   private readonly informers: Informer[] = [];
 
   constructor(private readonly options: ControllerOptions) {
-    const { client, log, namespace } = options;
+    const { client, log } = options;
     this.metrics = new OperatorMetrics(() => this.queue.depth, () => client.writes);
-    const watch = (type: ResourceType, labelSelector?: string) => {
-      const informer = new Informer(client, type, {
-        ...(namespace ? { namespace } : {}),
-        ...(labelSelector ? { labelSelector } : {}),
-        onError: (error) => {
-          this.metrics.informerRestarts.inc({ kind: type.kind });
-          log.warn('watch restarting', { kind: type.kind, error: error.message });
-        },
-      });
-      this.informers.push(informer);
-      return informer;
-    };
-    this.clusters = watch(RESOURCE_TYPES.GatewayCluster);
+    this.clusters = this.watch(RESOURCE_TYPES.GatewayCluster);
     this.children = {
-      Deployment: watch(RESOURCE_TYPES.Deployment, MANAGED_BY_SELECTOR),
-      StatefulSet: watch(RESOURCE_TYPES.StatefulSet, MANAGED_BY_SELECTOR),
-      Service: watch(RESOURCE_TYPES.Service, MANAGED_BY_SELECTOR),
-      PodDisruptionBudget: watch(RESOURCE_TYPES.PodDisruptionBudget, MANAGED_BY_SELECTOR),
-      Secret: watch(RESOURCE_TYPES.Secret, MANAGED_BY_SELECTOR),
-      Pod: watch(RESOURCE_TYPES.Pod, MANAGED_BY_SELECTOR),
+      Deployment: this.watch(RESOURCE_TYPES.Deployment, MANAGED_BY_SELECTOR),
+      StatefulSet: this.watch(RESOURCE_TYPES.StatefulSet, MANAGED_BY_SELECTOR),
+      Service: this.watch(RESOURCE_TYPES.Service, MANAGED_BY_SELECTOR),
+      PodDisruptionBudget: this.watch(RESOURCE_TYPES.PodDisruptionBudget, MANAGED_BY_SELECTOR),
+      Secret: this.watch(RESOURCE_TYPES.Secret, MANAGED_BY_SELECTOR),
+      Pod: this.watch(RESOURCE_TYPES.Pod, MANAGED_BY_SELECTOR),
     };
     const reconciler = new Reconciler({
       client,
@@ -81,6 +69,21 @@ export class Controller {
     for (const informer of Object.values(this.children) as Informer[]) this.enqueueOwners(informer);
   }
 
+  /** An informer of `type` in our namespace(s), its restarts logged and counted. */
+  private watch(type: ResourceType, labelSelector?: string): Informer {
+    const { client, log, namespace } = this.options;
+    const informer = new Informer(client, type, {
+      ...(namespace ? { namespace } : {}),
+      ...(labelSelector ? { labelSelector } : {}),
+      onError: (error) => {
+        this.metrics.informerRestarts.inc({ kind: type.kind });
+        log.warn('watch restarting', { kind: type.kind, error: error.message });
+      },
+    });
+    this.informers.push(informer);
+    return informer;
+  }
+
   private enqueueOwners(informer: Informer): void {
     for (const event of ['add', 'update', 'delete'] as const) {
       informer.on(event, (child: KubeObject) => {
@@ -93,12 +96,8 @@ export class Controller {
   /** Starts watching (and, if its CRD is installed, watches ServiceMonitors too); resolves once every cache is filled. */
   async start(): Promise<void> {
     if (await this.serviceMonitorsServed()) {
-      const informer = new Informer(this.options.client, RESOURCE_TYPES.ServiceMonitor, {
-        ...(this.options.namespace ? { namespace: this.options.namespace } : {}),
-        labelSelector: MANAGED_BY_SELECTOR,
-      });
+      const informer = this.watch(RESOURCE_TYPES.ServiceMonitor, MANAGED_BY_SELECTOR);
       this.children.ServiceMonitor = informer;
-      this.informers.push(informer);
       this.enqueueOwners(informer);
     }
     const synced = this.informers.map((informer) => new Promise<void>((resolve) => informer.once('synced', () => resolve())));
