@@ -12,8 +12,9 @@ import { workerChildren } from './worker.js';
 
 export { clientAddress, clientServicePort, METRICS_PORTS, registerAddress } from './addresses.js';
 export type { BuildContext, ChildMetadata, GatewayClusterObject, KubeObject } from './cluster-object.js';
-export { labelsFor, selectorFor, selectorLabels, type Component } from './labels.js';
+export { labelsFor, MANAGED_BY, selectorFor, selectorLabels, type Component } from './labels.js';
 export { childNames, type ChildNames } from './names.js';
+export { generatedSecret, GENERATED_SECRET_KEY } from './secret.js';
 
 /** Services before the workloads that use them; optional objects last. */
 export function desiredChildren(cluster: GatewayClusterObject, ctx: BuildContext): KubeObject[] {

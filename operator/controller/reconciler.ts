@@ -1,8 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from '../../runtime/observability/log.js';
-import { childNames, clientAddress, desiredChildren, registerAddress, selectorFor, type GatewayClusterObject } from '../builders/desired-children.js';
-import { isNotFound, type KubeClient, type KubeObject } from '../kube/kube-client.js';
+import {
+  childNames,
+  clientAddress,
+  desiredChildren,
+  GENERATED_SECRET_KEY,
+  generatedSecret,
+  MANAGED_BY,
+  registerAddress,
+  selectorFor,
+  type GatewayClusterObject,
+} from '../builders/desired-children.js';
+import { isConflict, isNotFound, type KubeClient, type KubeObject } from '../kube/kube-client.js';
 import { collectionPath, objectPath, RESOURCE_TYPES, typeOf } from '../kube/resource-paths.js';
 import { gatewayClusterSpec, type GatewayClusterSpec } from '../spec/gateway-cluster-spec.js';
 import type { GatewayClusterStatus } from '../spec/gateway-cluster-status.js';
@@ -14,7 +24,7 @@ import { podProblems } from './pod-problems.js';
 import type { Outcome } from './work-queue.js';
 
 export const PAUSED_ANNOTATION = 'gatewaycluster.dev/paused';
-export const MANAGED_BY_SELECTOR = 'app.kubernetes.io/managed-by=gateway-cluster-operator';
+export const MANAGED_BY_SELECTOR = `app.kubernetes.io/managed-by=${MANAGED_BY}`;
 /** How often a cluster with a problem that no watched object will announce (a missing Secret) is looked at again. */
 export const PROBLEM_RECHECK_MS = 15_000;
 const MIN_SECRET_LENGTH = 16;
@@ -64,7 +74,7 @@ export class Reconciler {
     const paused = spec.paused || cluster.metadata.annotations?.[PAUSED_ANNOTATION] === 'true';
     const problems: string[] = [];
 
-    const secret = await this.checkSecret(cluster, spec, paused);
+    const secret = await this.checkSecret(cluster, object, paused);
     if (secret.problem) problems.push(secret.problem);
     const handlerProblem = await this.checkHandlerConfigMap(namespace, spec);
     if (handlerProblem) problems.push(handlerProblem);
@@ -96,8 +106,9 @@ export class Reconciler {
     return degraded?.status === 'True' && degraded.message.split('; ').includes(problem);
   }
 
-  private async checkSecret(cluster: KubeObject, spec: GatewayClusterSpec, paused: boolean): Promise<SecretCheck> {
+  private async checkSecret(cluster: KubeObject, object: GatewayClusterObject, paused: boolean): Promise<SecretCheck> {
     const namespace = cluster.metadata.namespace!;
+    const { spec } = object;
     if (spec.secretRef) {
       const { name, key } = spec.secretRef;
       let secret: KubeObject;
@@ -115,25 +126,13 @@ export class Reconciler {
       return { name, key };
     }
     const name = childNames(cluster.metadata.name).secret;
-    const key = 'secret';
+    const key = GENERATED_SECRET_KEY;
     if (paused || this.deps.children.Secret.get(namespace, name)) return { name, key };
-    // Created once and never applied again: its random value must survive every later reconcile.
     try {
-      await this.deps.client.create(collectionPath(RESOURCE_TYPES.Secret, namespace), {
-        apiVersion: 'v1',
-        kind: 'Secret',
-        metadata: {
-          name,
-          namespace,
-          labels: { 'app.kubernetes.io/managed-by': 'gateway-cluster-operator', 'app.kubernetes.io/instance': cluster.metadata.name },
-          ownerReferences: [ownerReference(cluster)],
-        },
-        type: 'Opaque',
-        data: { [key]: Buffer.from(randomBytes(32).toString('hex')).toString('base64') },
-      });
+      await this.deps.client.create(collectionPath(RESOURCE_TYPES.Secret, namespace), generatedSecret(object, randomBytes(32).toString('hex')));
       await this.deps.events.record(cluster, 'Normal', 'Created', `created Secret ${name} with a generated shared secret`);
     } catch (error) {
-      if ((error as { status?: number }).status !== 409) throw error; // 409: it exists, our cache is behind
+      if (!isConflict(error)) throw error; // it exists: our cache is behind
     }
     return { name, key };
   }
@@ -233,9 +232,6 @@ export class Reconciler {
   }
 }
 
-export function ownerReference(cluster: KubeObject) {
-  return { apiVersion: cluster.apiVersion, kind: cluster.kind, name: cluster.metadata.name, uid: cluster.metadata.uid!, controller: true, blockOwnerDeletion: true };
-}
 
 function stripUndefined(value: unknown): unknown {
   return JSON.parse(JSON.stringify(value)) as unknown;
