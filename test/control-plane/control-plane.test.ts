@@ -36,7 +36,7 @@ describe('test control plane', () => {
   });
 
   it('trusts only its own CA and the admin token', async () => {
-    const ca = readFileSync(path.join(controlPlane.dir, 'pki', 'ca.crt'));
+    const { ca } = controlPlane;
     assert.equal((await httpsGet(`${controlPlane.server}/api`, { ca, token: controlPlane.token })).status, 200);
     assert.equal((await httpsGet(`${controlPlane.server}/api`, { ca, token: 'wrong' })).status, 401);
     await assert.rejects(httpsGet(`${controlPlane.server}/api`, { token: controlPlane.token }), /certificate/);

@@ -21,7 +21,12 @@ export interface ControlPlane {
   /** https://127.0.0.1:<port> */
   readonly server: string;
   readonly token: string;
+  /** The CA that signed the API server's certificate. */
+  readonly ca: Buffer;
+  /** The admin kubeconfig. */
   kubeConfig(): KubeConfig;
+  /** A kubeconfig trusting this CA with another bearer token (a service account's) or another address (a proxy). */
+  kubeConfigFor(options: { token?: string; server?: string }): KubeConfig;
   stop(): Promise<void>;
 }
 
@@ -147,9 +152,20 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     kubeconfigPath,
     server,
     token,
+    ca,
     kubeConfig() {
       const kc = new KubeConfig();
       kc.loadFromFile(kubeconfigPath);
+      return kc;
+    },
+    kubeConfigFor(options) {
+      const kc = new KubeConfig();
+      kc.loadFromOptions({
+        clusters: [{ name: 'gwc-test', server: options.server ?? server, caData: ca.toString('base64') }],
+        users: [{ name: 'user', token: options.token ?? token }],
+        contexts: [{ name: 'gwc-test', cluster: 'gwc-test', user: 'user' }],
+        currentContext: 'gwc-test',
+      });
       return kc;
     },
     stop,

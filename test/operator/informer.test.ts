@@ -1,8 +1,5 @@
 import assert from 'node:assert/strict';
 import { createServer, connect, type Server, type Socket } from 'node:net';
-import { KubeConfig } from '@kubernetes/client-node';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Informer } from '../../operator/controller/informer.js';
 import { KubeClient } from '../../operator/kube/kube-client.js';
@@ -52,14 +49,7 @@ describe('Informer', () => {
     const url = new URL(controlPlane.server);
     proxy = new CuttableProxy({ host: url.hostname, port: Number(url.port) });
     await proxy.open();
-    const kc = new KubeConfig();
-    kc.loadFromOptions({
-      clusters: [{ name: 'proxy', server: `https://127.0.0.1:${proxy.port}`, caData: readFileSync(path.join(controlPlane.dir, 'pki', 'ca.crt')).toString('base64') }],
-      users: [{ name: 'admin', token: controlPlane.token }],
-      contexts: [{ name: 'proxy', cluster: 'proxy', user: 'admin' }],
-      currentContext: 'proxy',
-    });
-    viaProxy = new KubeClient(kc);
+    viaProxy = new KubeClient(controlPlane.kubeConfigFor({ server: `https://127.0.0.1:${proxy.port}` }));
   });
 
   after(async () => {

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { Controller } from '../../operator/controller/controller.js';
 import { GROUP, PLURAL, VERSION } from '../../operator/crd/gateway-cluster-crd.js';
 import { crdPath } from '../../operator/crd/write-crd.js';
-import { KubeClient, type KubeObject } from '../../operator/kube/kube-client.js';
+import { isNotFound, KubeClient, type KubeObject } from '../../operator/kube/kube-client.js';
 import { createLogger } from '../../runtime/observability/log.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,10 +15,15 @@ import { waitFor } from '../harness/wait.js';
 
 /** A control plane with the CRD installed, and helpers to run in-process controllers against it. */
 export class OperatorFixture {
+  /** The test's own reads; controllers get clients of their own (their writes are counted). */
+  private readonly reader: KubeClient;
+
   private constructor(
     readonly controlPlane: ControlPlane,
     readonly kc: KubeConfig,
-  ) {}
+  ) {
+    this.reader = new KubeClient(kc);
+  }
 
   /** `installCrd: false` leaves the CRD to the test (helm install does it). */
   static async start({ installCrd = true } = {}): Promise<OperatorFixture> {
@@ -112,11 +117,10 @@ export class OperatorFixture {
 
   /** The GET of any object as plain JSON, or undefined when it does not exist. */
   async read(path: string): Promise<any> {
-    const client = new KubeClient(this.kc);
     try {
-      return await client.get(path);
+      return await this.reader.get(path);
     } catch (error) {
-      if ((error as { status?: number }).status === 404) return undefined;
+      if (isNotFound(error)) return undefined;
       throw error;
     }
   }

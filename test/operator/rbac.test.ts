@@ -1,7 +1,6 @@
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Controller } from '../../operator/controller/controller.js';
@@ -34,15 +33,7 @@ describe('the chart\'s RBAC is enough for the operator, and no more', () => {
     ], { encoding: 'utf8' });
     execFileSync(ensureBinaries().kubectl, ['--kubeconfig', fixture.controlPlane.kubeconfigPath, 'apply', '-f', '-'], { input: manifests });
     const token = fixture.kubectl('-n', namespace, 'create', 'token', 'gwc-gateway-cluster').trim();
-    const ca = readFileSync(path.join(fixture.controlPlane.dir, 'pki', 'ca.crt')).toString('base64');
-    const kc = new KubeConfig();
-    kc.loadFromOptions({
-      clusters: [{ name: 'test', server: fixture.controlPlane.server, caData: ca }],
-      users: [{ name: 'operator', token }],
-      contexts: [{ name: 'test', cluster: 'test', user: 'operator' }],
-      currentContext: 'test',
-    });
-    return kc;
+    return fixture.controlPlane.kubeConfigFor({ token });
   }
 
   const canI = (namespace: string, ...args: string[]) => {
