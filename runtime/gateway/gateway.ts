@@ -54,8 +54,8 @@ export interface GatewayOptions {
 export const CLOSE_SERVICE_RESTART = 1012;
 /** Policy violation: used for a client past a limit (unread bytes, message rate). */
 export const CLOSE_POLICY_VIOLATION = 1008;
-/** How long a slow client gets to take its close frame before the connection is dropped. */
-const SLOW_CLIENT_CLOSE_GRACE_MS = 2000;
+/** How long a client closed for a violation gets to take its close frame before the connection is dropped. */
+const CLOSE_GRACE_MS = 2000;
 /** Closing clients during a drain happens at most this often. */
 const DRAIN_BATCH_MS = 100;
 const CLOSE_TRY_AGAIN_LATER = 1013;
@@ -206,11 +206,8 @@ export class Gateway implements ClientSink, Delivery {
       client.rateWindowCount = 0;
     }
     if (++client.rateWindowCount <= this.options.maxMessagesPerSecond) return false;
-    client.closing = true;
     this.metrics.connectionsRefused.inc({ reason: 'rate-limit' });
-    this.log.warn('client closed: message rate limit', { clientId: client.id, limit: this.options.maxMessagesPerSecond });
-    client.transport.close(CLOSE_POLICY_VIOLATION, 'message rate limit exceeded');
-    setTimeout(() => client.transport.destroy(), SLOW_CLIENT_CLOSE_GRACE_MS).unref();
+    this.closeForViolation(client, 'message rate limit', 'message rate limit exceeded', { limit: this.options.maxMessagesPerSecond });
     return true;
   }
 
@@ -246,15 +243,19 @@ export class Gateway implements ClientSink, Delivery {
 
   /** Never buffer without bound for a client that does not read: close it, and drop it if it cannot even take that. */
   private closeSlowClient(client: Client): void {
-    client.closing = true;
     this.metrics.slowClientsClosed.inc();
-    this.log.warn('client closed: send buffer full', {
-      clientId: client.id,
+    this.closeForViolation(client, 'send buffer full', 'send buffer full: client too slow', {
       bufferedBytes: client.transport.bufferedBytes,
       maxSendBuffer: this.options.maxSendBuffer,
     });
-    client.transport.close(CLOSE_POLICY_VIOLATION, 'send buffer full: client too slow');
-    setTimeout(() => client.transport.destroy(), SLOW_CLIENT_CLOSE_GRACE_MS).unref();
+  }
+
+  /** Closes a client past a limit with 1008, logged; one that cannot even take the close frame is dropped. */
+  private closeForViolation(client: Client, what: string, reason: string, fields: Record<string, unknown>): void {
+    client.closing = true;
+    this.log.warn(`client closed: ${what}`, { clientId: client.id, ...fields });
+    client.transport.close(CLOSE_POLICY_VIOLATION, reason);
+    setTimeout(() => client.transport.destroy(), CLOSE_GRACE_MS).unref();
   }
 
   close(client: Client, data: Buffer | undefined, binary: boolean): void {
