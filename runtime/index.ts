@@ -2,4 +2,5 @@
 export { GatewayClient, type GatewayClientOptions } from './client/gateway-client.js';
 export type { ClientSessions, GatewayApi, MessageData, Session } from './client/gateway-api.js';
 export type { EventContext, Handler, WebSocketRequest, WorkerInfo } from './worker/handler.js';
+export { RefuseConnection } from './worker/refuse-connection.js';
 export { decodeClientId, encodeClientId, type ClientIdParts } from './wire/client-id.js';

@@ -5,6 +5,7 @@
 import { METRICS_PORTS, registerAddress } from './addresses.js';
 import { copy, type BuildContext, type GatewayClusterObject } from './cluster-object.js';
 import type { Component } from './labels.js';
+import { tlsEnv } from './tls.js';
 import { HANDLER_MOUNT, SECRET_MOUNT } from './volumes.js';
 
 export type EnvVar = { name: string; value?: string; valueFrom?: Record<string, unknown> } & Record<string, unknown>;
@@ -26,6 +27,7 @@ export function roleEnv(cluster: GatewayClusterObject, component: Component, ctx
     // Each pod binds its own IP, never 0.0.0.0 (under the test kubelet every pod shares the loopback interface).
     expanded('GWC_METRICS_HOST', '$(POD_IP)'),
     literal('GWC_METRICS_PORT', METRICS_PORTS[component]),
+    ...tlsEnv(cluster, component),
   ];
   switch (component) {
     case 'register':

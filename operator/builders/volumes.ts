@@ -1,6 +1,7 @@
-/** The volumes of a role's pod: the shared secret for every role, and the handler ConfigMap for workers. */
+/** The volumes of a role's pod: the shared secret for every role, the handler ConfigMap for workers, and TLS Secrets. */
 import type { BuildContext, GatewayClusterObject } from './cluster-object.js';
 import type { Component } from './labels.js';
+import { tlsVolumes } from './tls.js';
 
 export const SECRET_MOUNT = '/etc/gwc/secret';
 export const HANDLER_MOUNT = '/etc/gwc/handler';
@@ -24,5 +25,6 @@ export function roleVolumes(cluster: GatewayClusterObject, component: Component,
     volumes.push({ name: 'handler', configMap: { name: configMap.name } });
     mounts.push({ name: 'handler', mountPath: HANDLER_MOUNT, readOnly: true });
   }
-  return { volumes, mounts };
+  const tls = tlsVolumes(cluster, component);
+  return { volumes: [...volumes, ...tls.volumes], mounts: [...mounts, ...tls.mounts] };
 }

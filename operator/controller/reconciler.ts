@@ -21,6 +21,7 @@ import { firstDifference } from './contains.js';
 import type { EventRecorder } from './event-recorder.js';
 import type { Informer } from './informer.js';
 import { podProblems } from './pod-problems.js';
+import { tlsSecretProblems } from './tls-secrets.js';
 import type { Outcome } from './work-queue.js';
 
 export const PAUSED_ANNOTATION = 'gatewaycluster.dev/paused';
@@ -78,6 +79,7 @@ export class Reconciler {
     if (secret.problem) problems.push(secret.problem);
     const handlerProblem = await this.checkHandlerConfigMap(namespace, spec);
     if (handlerProblem) problems.push(handlerProblem);
+    problems.push(...(await tlsSecretProblems(this.deps.client, namespace, spec)));
 
     if (!paused && problems.length === 0) {
       const desired = desiredChildren(object, {

@@ -53,7 +53,9 @@ const gateway = z
       .describe('bytes a client may leave unread before it is closed as too slow (WebSocket code 1008)'),
     router: z.enum(['sticky', 'random']).default('sticky'),
     service: clientService.prefault({}),
-    tlsSecretName: name.optional().describe('a kubernetes.io/tls Secret for wss:// and TLS on the TCP protocols'),
+    tlsSecretName: name
+      .optional()
+      .describe('a kubernetes.io/tls Secret (tls.crt, tls.key) for wss:// and TLS on the TCP protocols; a renewed certificate is taken without a restart'),
     resources: resources.optional(),
   })
   .meta({
@@ -130,6 +132,10 @@ export const gatewayClusterSpec = z.object({
     .object({ name, key: z.string().min(1).default('secret') })
     .optional()
     .describe('a Secret holding the shared secret (at least 16 characters); one is generated when unset'),
+  internalTls: z
+    .object({ secretName: name.describe('a Secret with tls.crt, tls.key and ca.crt, e.g. from cert-manager') })
+    .optional()
+    .describe('mutual TLS on every internal connection: each pod presents tls.crt and accepts only peers whose certificate ca.crt signed'),
   register: register.prefault({}),
   gateway: gateway.prefault({}),
   worker: worker.prefault({}),

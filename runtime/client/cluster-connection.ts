@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../observability/log.js';
-import type { PeerOptions } from '../wire/peer-connection.js';
-import { ReconnectingPeer } from '../wire/reconnecting-peer.js';
+import type { PeerTransport } from '../wire/peer-transport.js';
+import { ReconnectingPeer, type DialOptions } from '../wire/reconnecting-peer.js';
 import { Role, type Envelope } from '../wire/types.js';
 
 export interface ClusterConnectionOptions {
@@ -11,6 +11,10 @@ export interface ClusterConnectionOptions {
   role: Role.Worker | Role.Api;
   log: Logger;
   maxFrameBytes: number;
+  /** Plain TCP when unset, or mutual TLS. */
+  transport?: PeerTransport | undefined;
+  /** Hello features offered to gateways (see gwc.proto). */
+  features?: string[];
 }
 
 /**
@@ -28,7 +32,7 @@ export class ClusterConnection extends EventEmitter {
   private registerLink: ReconnectingPeer | undefined;
   private listReceived = false;
   private listWaiters: Array<() => void> = [];
-  readonly peerOptions: PeerOptions;
+  readonly peerOptions: DialOptions;
 
   constructor(private readonly options: ClusterConnectionOptions) {
     super();
@@ -38,6 +42,8 @@ export class ClusterConnection extends EventEmitter {
       log: options.log,
       role: options.role,
       name: options.name,
+      transport: options.transport,
+      features: options.features ?? [],
     };
   }
 

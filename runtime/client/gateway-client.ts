@@ -1,5 +1,7 @@
 import { hostname } from 'node:os';
 import { createLogger, type Logger } from '../observability/log.js';
+import { checkTlsMaterial } from '../tls/tls-material.js';
+import { MutualTlsTransport } from '../wire/mutual-tls-transport.js';
 import { gatewayAddressOf } from '../wire/client-id.js';
 import { Op, Role, toNumber, type Command, type Envelope, type Reply } from '../wire/types.js';
 import { ClusterConnection } from './cluster-connection.js';
@@ -15,6 +17,11 @@ export interface GatewayClientOptions {
   /** How long a query waits for each gateway's answer, and a command for a gateway connection. Default 5000. */
   requestTimeoutMs?: number;
   maxFrameBytes?: number;
+  /**
+   * For a cluster with internal TLS: this client's certificate and key and the cluster CA, as PEM. The client
+   * presents its certificate and checks the Register's and gateways' against the CA (not their host names).
+   */
+  tls?: { cert: string | Buffer; key: string | Buffer; ca: string | Buffer };
 }
 
 interface PendingRequest {
@@ -47,13 +54,16 @@ export class GatewayClient implements GatewayApi {
   /** Connects to the Register and resolves once it has sent the gateway list. */
   static async connect(options: GatewayClientOptions): Promise<GatewayClient> {
     const secret = typeof options.secret === 'string' ? Buffer.from(options.secret) : options.secret;
+    const log = options.log ?? createLogger({ role: 'api-client' }, 'warn');
+    if (options.tls) checkTlsMaterial(options.tls, { cert: 'tls.cert', key: 'tls.key', ca: 'tls.ca' });
     const cluster = new ClusterConnection({
       registerAddress: options.registerAddress,
       secret,
       name: options.name ?? `api@${hostname()}`,
       role: Role.Api,
-      log: options.log ?? createLogger({ role: 'api-client' }, 'warn'),
+      log,
       maxFrameBytes: options.maxFrameBytes ?? 16 * 1024 * 1024,
+      transport: options.tls ? new MutualTlsTransport(options.tls, log) : undefined,
     }).start();
     const client = new GatewayClient(cluster, options);
     try {
@@ -275,7 +285,8 @@ export class GatewayClient implements GatewayApi {
 
   private sendTo(address: string, command: Command): Promise<void> {
     const link = this.cluster.link(address);
-    if (link.send({ command })) return Promise.resolve();
+    // Resolves at once unless the gateway is not keeping up: then a caller that awaits slows down with it.
+    if (link.send({ command })) return link.current!.whenDrained();
     return link.whenReady(this.timeoutMs).then(() => {
       if (!link.send({ command })) throw new Error(`gateway ${address} went away before the command was sent`);
     });

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { addressSchema, logLevelSchema, portSchema, positiveInt, setting } from './settings.js';
+import { internalTlsSettings } from './tls-settings.js';
 
 export const commonSettings = {
   name: setting('name', 'GWC_NAME', z.string().min(1).default(hostname()), 'name of this process in logs and metrics'),
@@ -13,6 +14,7 @@ export const commonSettings = {
     positiveInt.default(16 * 1024 * 1024),
     'largest frame accepted on internal connections',
   ),
+  ...internalTlsSettings,
 };
 
 export const registerAddressSetting = setting(

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { assetPath } from '../assets.js';
 import { commonSettings, metricsSettings, registerAddressSetting } from './common-settings.js';
 import { numeric, portSchema, positiveInt, setting } from './settings.js';
+import { clientTlsSettings } from './tls-settings.js';
 
 const ipSchema = z.string().refine((value) => isIP(value) !== 0, 'expected an IPv4 or IPv6 address');
 const nonNegativeInt = numeric(z.coerce.number().int().min(0));
@@ -65,7 +66,31 @@ export const gatewaySettings = {
     'max-pending-events',
     'GWC_MAX_PENDING_EVENTS',
     positiveInt.default(10_000),
-    'client events held while no worker is connected',
+    'client events held in the gateway while no worker can take them; past it new clients get 1013',
+  ),
+  workerWindow: setting(
+    'worker-window',
+    'GWC_WORKER_WINDOW',
+    positiveInt.default(4096),
+    'client events a worker may have unacknowledged before its clients wait (are not read from)',
+  ),
+  workerWindowBytes: setting(
+    'worker-window-bytes',
+    'GWC_WORKER_WINDOW_BYTES',
+    positiveInt.default(16 * 1024 * 1024),
+    'bytes of client messages a worker may have unacknowledged before its clients wait',
+  ),
+  clientWindow: setting(
+    'client-window',
+    'GWC_CLIENT_WINDOW',
+    positiveInt.default(64),
+    'unacknowledged events one client may have before it waits (one flooding client cannot take a whole worker)',
+  ),
+  upgradeTimeout: setting(
+    'upgrade-timeout',
+    'GWC_UPGRADE_TIMEOUT',
+    numeric(z.coerce.number().positive()).default(10),
+    'seconds a WebSocket upgrade waits for onWebSocketConnect\'s verdict before it is refused (503)',
   ),
   webRoot: setting(
     'web-root',
@@ -76,6 +101,7 @@ export const gatewaySettings = {
       .transform((value) => (value === 'chat' ? assetPath('runtime', 'web', 'chat') : value)),
     'folder served over HTTP on the client port (websocket only); "chat": the bundled chat page',
   ),
+  ...clientTlsSettings,
   ...metricsSettings(9272),
 };
 

@@ -1,3 +1,4 @@
+import type { ClientEvent } from '../wire/types.js';
 import type { ClientTransport } from './client-transport.js';
 
 /** One client connection and what the gateway knows of it. */
@@ -10,6 +11,10 @@ export class Client {
   silentIntervals = 0;
   /** The worker this client's events go to (sticky routing). */
   workerKey: string | undefined;
+  /** Events sent to a worker and not yet acknowledged. */
+  inFlight = 0;
+  /** Events held, in order, until a worker can take them; the client is not read from meanwhile. */
+  waiting: ClientEvent[] | undefined;
   closing = false;
   /** Start and count of the current one-second window of the message rate limit. */
   rateWindowStart = 0;
@@ -17,7 +22,8 @@ export class Client {
 
   constructor(
     readonly id: string,
-    readonly transport: ClientTransport,
+    /** Replaced once when a WebSocket upgrade that awaited a worker's verdict completes. */
+    public transport: ClientTransport,
   ) {}
 }
 

@@ -11,6 +11,9 @@ export interface ClientTransport {
   close(code?: number, reason?: string): void;
   /** Drops the connection at once. */
   destroy(): void;
+  /** Stops and restarts reading from the client: how a busy worker slows its clients down. */
+  pause(): void;
+  resume(): void;
 }
 
 export interface UpgradeRequest {
@@ -18,11 +21,25 @@ export interface UpgradeRequest {
   headers: Record<string, string>;
 }
 
+/** An upgrade waiting for a worker's verdict: status 0 completes it, any other is the HTTP status it is refused with. */
+export interface UpgradeCheck {
+  client: ClientHandle;
+  verdict: Promise<{ status: number; reason?: string }>;
+}
+
 /** What a protocol listener reports to the gateway. */
 export interface ClientSink {
   /** False when a new connection must be refused (the connection limit, a stopping gateway). */
   canAccept(): boolean;
   opened(transport: ClientTransport, upgrade?: UpgradeRequest): ClientHandle;
+  /**
+   * Undefined when upgrades need no verdict; otherwise the client is opened on `pending` (which holds what is
+   * sent to it) and the listener completes the upgrade with upgraded(), or answers with the refusal's status.
+   */
+  checkUpgrade(pending: ClientTransport, upgrade: UpgradeRequest): UpgradeCheck | undefined;
+  upgraded(handle: ClientHandle, transport: ClientTransport): void;
+  /** The connection closed while its upgrade waited for a verdict. */
+  abandoned(handle: ClientHandle): void;
   message(handle: ClientHandle, data: Buffer, binary: boolean): void;
   /** Traffic that is not a message but proves the client alive (a pong). */
   alive(handle: ClientHandle): void;

@@ -1,18 +1,35 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { FastCounter } from '../observability/fast-counter.js';
 
-export function createGatewayMetrics(registry: Registry, sizes: { connections: () => number; workers: () => number; pending: () => number }) {
+export interface GatewaySizes {
+  connections: () => number;
+  workers: () => number;
+  pending: () => number;
+  unacknowledged: () => number;
+  redelivered: () => number;
+}
+
+export function createGatewayMetrics(registry: Registry, sizes: GatewaySizes) {
   const registers = [registry];
   new Gauge({ name: 'gwc_gateway_connections', help: 'Client connections open', registers, collect() { this.set(sizes.connections()); } });
   new Gauge({ name: 'gwc_gateway_workers', help: 'Workers connected', registers, collect() { this.set(sizes.workers()); } });
   new Gauge({
     name: 'gwc_gateway_pending_events',
-    help: 'Client events held while no worker is connected',
+    help: 'Client events held in the gateway until a worker can take them (none connected, or busy)',
     registers,
     collect() {
       this.set(sizes.pending());
     },
   });
+  new Gauge({
+    name: 'gwc_gateway_unacknowledged_events',
+    help: 'Client events sent to workers and not yet acknowledged',
+    registers,
+    collect() {
+      this.set(sizes.unacknowledged());
+    },
+  });
+  new FastCounter('gwc_gateway_events_redelivered_total', 'Events redelivered after their worker went away unacknowledged', registry, sizes.redelivered);
   return {
     connectionsAccepted: new Counter({ name: 'gwc_gateway_connections_accepted_total', help: 'Client connections accepted', registers }),
     connectionsRefused: new Counter({

@@ -1,23 +1,24 @@
 import { randomInt } from 'node:crypto';
-import { createServer as createHttpServer } from 'node:http';
-import { createServer as createNetServer, type Server, type Socket } from 'node:net';
+import type { Server, Socket } from 'node:net';
 import ipaddr from 'ipaddr.js';
 import { Registry } from 'prom-client';
 import type { Logger } from '../observability/log.js';
+import type { TlsFiles } from '../tls/tls-material.js';
 import { listen } from '../observability/health-server.js';
 import { formatAddress } from '../wire/address.js';
 import { encodeClientId } from '../wire/client-id.js';
 import { PeerConnection } from '../wire/peer-connection.js';
+import { plainTransport, type PeerTransport } from '../wire/peer-transport.js';
 import { ReconnectingPeer } from '../wire/reconnecting-peer.js';
-import { EventKind, Role, type ClientEvent, type Command, type Envelope } from '../wire/types.js';
+import { EventKind, Role, toNumber, type ClientEvent, type Command, type Envelope, type UpgradeVerdict } from '../wire/types.js';
 import { Client, ClientRegistry } from './client-registry.js';
-import type { ClientSink, ClientTransport, UpgradeRequest } from './client-transport.js';
+import type { ClientSink, ClientTransport, UpgradeCheck, UpgradeRequest } from './client-transport.js';
 import { executeCommand, type Delivery } from './command-executor.js';
+import { createClientServer } from './client-server.js';
+import { EventDelivery } from './event-delivery.js';
 import { createGatewayMetrics, type GatewayMetrics } from './gateway-metrics.js';
-import { Router, type RouterKind } from './router.js';
-import { staticFileHandler } from './static-files.js';
-import { createTcpListener } from './transports/tcp-listener.js';
-import { attachWebSocketListener } from './transports/websocket-listener.js';
+import type { RouterKind } from './router.js';
+import type { PendingUpgradeTransport } from './transports/pending-upgrade-transport.js';
 
 export interface GatewayOptions {
   name: string;
@@ -45,8 +46,18 @@ export interface GatewayOptions {
   allowedOrigins: string[];
   router: RouterKind;
   maxPendingEvents: number;
+  /** Unacknowledged events (count, body bytes) per worker, and per client, before clients wait. */
+  workerWindow: number;
+  workerWindowBytes: number;
+  clientWindow: number;
+  /** Seconds an upgrade waits for a worker's onWebSocketConnect verdict before it is refused with 503. */
+  upgradeTimeout: number;
   maxFrameBytes: number;
   webRoot?: string | undefined;
+  /** Certificate files for clients (wss://, TLS for text and frame); plain when unset. */
+  tls?: TlsFiles | undefined;
+  /** How internal connections are made: plain TCP when unset, or mutual TLS. */
+  peerTransport?: PeerTransport;
   registry?: Registry;
 }
 
@@ -68,13 +79,14 @@ export class Gateway implements ClientSink, Delivery {
   readonly clients = new ClientRegistry();
   readonly registry: Registry;
   readonly internalAddress: string;
-  private readonly router: Router;
-  private readonly workers = new Map<string, PeerConnection>();
+  private readonly delivery: EventDelivery;
   private readonly peers = new Set<PeerConnection>();
-  private pending: Array<{ client: Client; event: ClientEvent }> = [];
+  /** Upgrades waiting for a worker's verdict, by the sequence of their WEBSOCKET_CONNECT event. */
+  private readonly verdicts = new Map<number, (verdict: UpgradeVerdict) => void>();
   private nextConnection = randomInt(2 ** 32);
   private nextWorkerKey = 0;
-  private sequence = 0;
+  /** Starts from the clock, so a restarted gateway at the same address does not reuse message ids. */
+  private sequence = Date.now() * 1000;
   private clientServer: Server | undefined;
   private internalServer: Server | undefined;
   private registerLink: ReconnectingPeer | undefined;
@@ -87,13 +99,21 @@ export class Gateway implements ClientSink, Delivery {
   constructor(private readonly options: GatewayOptions) {
     this.log = options.log;
     this.registry = options.registry ?? new Registry();
-    this.router = new Router(options.router);
+    this.delivery = new EventDelivery({
+      router: options.router,
+      window: options.workerWindow,
+      windowBytes: options.workerWindowBytes,
+      clientWindow: options.clientWindow,
+      maxWaiting: options.maxPendingEvents,
+    });
     this.internalAddress = formatAddress(ipaddr.parse(options.lanIp).toString(), options.internalPort);
     this.pingData = options.pingData ? Buffer.from(options.pingData) : undefined;
     this.metrics = createGatewayMetrics(this.registry, {
       connections: () => this.clients.size,
-      workers: () => this.router.workerCount,
-      pending: () => this.pending.length,
+      workers: () => this.delivery.workerCount,
+      pending: () => this.delivery.waiting,
+      unacknowledged: () => this.delivery.unacknowledged,
+      redelivered: () => this.delivery.stats.redelivered,
     });
   }
 
@@ -103,21 +123,17 @@ export class Gateway implements ClientSink, Delivery {
 
   async start(): Promise<void> {
     const { options } = this;
-    this.internalServer = createNetServer((socket) => this.acceptPeer(socket));
+    this.internalServer = (options.peerTransport ?? plainTransport).createServer((socket) => this.acceptPeer(socket));
     await listen(this.internalServer, options.internalPort, options.internalHost ?? options.lanIp);
 
-    if (options.protocol === 'websocket') {
-      const serveStatic = staticFileHandler(options.webRoot);
-      const http = createHttpServer((req, res) => void serveStatic(req, res));
-      attachWebSocketListener(http, this, { maxPayload: options.maxPayload, allowedOrigins: options.allowedOrigins });
-      this.clientServer = http;
-    } else {
-      this.clientServer = createTcpListener(options.protocol, this, options.maxPayload);
-    }
+    this.clientServer = createClientServer({ ...options, log: this.log, registry: this.registry }, this);
     await listen(this.clientServer, options.port, options.host);
     this.accepting = true;
 
-    this.registerLink = new ReconnectingPeer(options.registerAddress, this.peerOptions(Role.Gateway));
+    this.registerLink = new ReconnectingPeer(options.registerAddress, {
+      ...this.peerOptions(Role.Gateway),
+      transport: options.peerTransport,
+    });
     this.registerLink.on('ready', () => {
       this.registerLink!.send({ announce: { address: this.internalAddress } });
       this.metrics.registerConnected.set(1);
@@ -182,11 +198,57 @@ export class Gateway implements ClientSink, Delivery {
   }
 
   opened(transport: ClientTransport, upgrade?: UpgradeRequest): Client {
+    const client = this.newClient(transport);
+    if (upgrade) this.dispatch(client, EventKind.WebSocketConnect, undefined, false, upgrade);
+    return client;
+  }
+
+  /**
+   * When workers decide upgrades (their handler has onWebSocketConnect), the client exists from here on but the
+   * upgrade completes only on the verdict: onConnect and onWebSocketConnect run first, as in GatewayWorker.
+   */
+  checkUpgrade(transport: ClientTransport, upgrade: UpgradeRequest): UpgradeCheck | undefined {
+    if (!this.delivery.decidesUpgrades) return undefined;
+    const client = this.newClient(transport);
+    const sequence = this.sequence + 1;
+    const verdict = new Promise<UpgradeVerdict>((resolve) => {
+      const timer = setTimeout(() => settle({ sequence, status: 503, reason: 'no verdict from a worker in time' }), this.options.upgradeTimeout * 1000);
+      const settle = (verdict: UpgradeVerdict) => {
+        clearTimeout(timer);
+        this.verdicts.delete(sequence);
+        if (verdict.status !== 0) this.refuseUpgrade(client, verdict);
+        resolve(verdict);
+      };
+      this.verdicts.set(sequence, settle);
+    });
+    this.dispatch(client, EventKind.WebSocketConnect, undefined, false, upgrade, true);
+    return { client, verdict };
+  }
+
+  upgraded(client: Client, transport: ClientTransport): void {
+    if (this.clients.get(client.id) !== client) return transport.destroy();
+    (client.transport as PendingUpgradeTransport).handOver(transport);
+    client.transport = transport;
+  }
+
+  /** The client went away while its upgrade waited for a verdict. */
+  abandoned(client: Client): void {
+    this.log.info('client left before its upgrade was decided', { clientId: client.id });
+    this.closed(client);
+  }
+
+  private refuseUpgrade(client: Client, verdict: UpgradeVerdict): void {
+    if (verdict.status < 400 || verdict.status > 599) verdict.status = 403;
+    this.metrics.connectionsRefused.inc({ reason: verdict.status === 503 ? 'verdict-timeout' : 'handler' });
+    this.log.info('WebSocket upgrade refused', { clientId: client.id, status: verdict.status, reason: verdict.reason ?? '' });
+    this.closed(client);
+  }
+
+  private newClient(transport: ClientTransport): Client {
     const client = new Client(this.newClientId(), transport);
     this.clients.add(client);
     this.metrics.connectionsAccepted.inc();
     this.dispatch(client, EventKind.Connect);
-    if (upgrade) this.dispatch(client, EventKind.WebSocketConnect, undefined, false, upgrade);
     return client;
   }
 
@@ -286,28 +348,34 @@ export class Gateway implements ClientSink, Delivery {
     conn.on('ready', () => {
       if (conn.remoteRole !== Role.Worker) return;
       workerKey = `${conn.remoteName}#${++this.nextWorkerKey}`;
-      this.workers.set(workerKey, conn);
-      this.router.add(workerKey);
-      this.log.info('worker connected', { worker: conn.remoteName, workers: this.router.workerCount });
-      this.flushPending();
+      this.delivery.addWorker(workerKey, conn);
+      this.log.info('worker connected', { worker: conn.remoteName, workers: this.delivery.workerCount });
     });
     conn.on('envelope', (envelope: Envelope) => {
       if (envelope.command) this.onCommand(conn, envelope.command);
-      else if (envelope.drain && workerKey !== undefined) this.drainWorker(conn, workerKey);
+      else if (workerKey === undefined) return;
+      else if (envelope.ack) this.delivery.acknowledged(workerKey, envelope.ack.sequences ?? []);
+      else if (envelope.verdict) this.verdicts.get(toNumber(envelope.verdict.sequence))?.(envelope.verdict);
+      else if (envelope.drain) this.drainWorker(conn, workerKey);
     });
     conn.on('close', (reason: string) => {
       this.peers.delete(conn);
       if (workerKey === undefined) return;
-      this.workers.delete(workerKey);
-      this.router.remove(workerKey);
-      this.log.info('worker disconnected', { worker: conn.remoteName, reason, workers: this.router.workerCount });
+      const before = this.delivery.stats.redelivered;
+      this.delivery.removeWorker(workerKey);
+      this.log.info('worker disconnected', {
+        worker: conn.remoteName,
+        reason,
+        workers: this.delivery.workerCount,
+        redelivered: this.delivery.stats.redelivered - before,
+      });
     });
   }
 
-  /** A stopping worker gets no new events; its clients move to other workers with their next event. */
+  /** A stopping worker gets no new events; its clients move to other workers once it has finished theirs. */
   private drainWorker(conn: PeerConnection, workerKey: string): void {
-    this.router.remove(workerKey);
-    this.log.info('worker draining', { worker: conn.remoteName, workers: this.router.workerCount });
+    this.delivery.drainWorker(workerKey);
+    this.log.info('worker draining', { worker: conn.remoteName, workers: this.delivery.workerCount });
     conn.send({ drain: {} });
   }
 
@@ -325,7 +393,7 @@ export class Gateway implements ClientSink, Delivery {
 
   // ---- events to workers ----
 
-  private dispatch(client: Client, kind: EventKind, body?: Buffer, binary = false, upgrade?: UpgradeRequest): void {
+  private dispatch(client: Client, kind: EventKind, body?: Buffer, binary = false, upgrade?: UpgradeRequest, awaitsVerdict = false): void {
     const event: ClientEvent = {
       kind,
       clientId: client.id,
@@ -341,29 +409,11 @@ export class Gateway implements ClientSink, Delivery {
     if (upgrade) {
       event.url = upgrade.url;
       event.headers = upgrade.headers;
+      event.awaitsVerdict = awaitsVerdict;
     }
-    const workerKey = this.router.pick(client);
-    if (workerKey !== undefined) {
-      this.workers.get(workerKey)!.send({ event });
-      return;
-    }
-    if (this.pending.length >= this.options.maxPendingEvents) {
-      this.metrics.connectionsRefused.inc({ reason: 'no-worker' });
-      if (kind !== EventKind.Close) client.transport.close(CLOSE_TRY_AGAIN_LATER, 'no worker available');
-      return;
-    }
-    this.pending.push({ client, event });
-  }
-
-  private flushPending(): void {
-    const pending = this.pending;
-    this.pending = [];
-    for (const { client, event } of pending) {
-      const workerKey = this.router.pick(client)!;
-      // A session written while the event waited travels with it.
-      if (event.kind !== EventKind.Close) event.session = client.session;
-      this.workers.get(workerKey)!.send({ event });
-    }
+    if (this.delivery.dispatch(client, event)) return;
+    this.metrics.connectionsRefused.inc({ reason: 'no-worker' });
+    client.transport.close(CLOSE_TRY_AGAIN_LATER, 'no worker available');
   }
 
   private newClientId(): string {
@@ -377,6 +427,8 @@ export class Gateway implements ClientSink, Delivery {
   private heartbeat(): void {
     const limit = this.options.pingNotResponseLimit;
     for (const client of this.clients.clients.values()) {
+      // A client held back while its worker is busy is not read from, so its silence proves nothing.
+      if (client.waiting) continue;
       if (limit > 0 && client.silentIntervals >= limit) {
         this.metrics.connectionsRefused.inc({ reason: 'heartbeat-timeout' });
         client.transport.destroy();

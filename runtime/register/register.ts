@@ -1,8 +1,9 @@
-import { createServer, type Server } from 'node:net';
+import type { Server } from 'node:net';
 import { Gauge, Registry } from 'prom-client';
 import type { Logger } from '../observability/log.js';
 import { listen } from '../observability/health-server.js';
 import { PeerConnection } from '../wire/peer-connection.js';
+import { plainTransport, type PeerTransport } from '../wire/peer-transport.js';
 import { Role, type Envelope } from '../wire/types.js';
 
 export interface RegisterOptions {
@@ -13,6 +14,8 @@ export interface RegisterOptions {
   name: string;
   log: Logger;
   registry?: Registry;
+  /** Plain TCP when unset, or mutual TLS. */
+  peerTransport?: PeerTransport;
 }
 
 /**
@@ -37,7 +40,7 @@ export class Register {
 
   async start(): Promise<void> {
     const { log } = this.options;
-    this.server = createServer((socket) => this.accept(socket));
+    this.server = (this.options.peerTransport ?? plainTransport).createServer((socket) => this.accept(socket));
     await listen(this.server, this.options.port, this.options.host);
     this.listening = true;
     log.info('ready', { host: this.options.host, port: this.options.port });

@@ -1,4 +1,5 @@
 import { gatewaySettings } from '../config/role-settings.js';
+import { clientTlsFiles } from '../config/tls-settings.js';
 import { Gateway } from '../gateway/gateway.js';
 import type { RoleDefinition } from './run-role.js';
 
@@ -6,7 +7,7 @@ export const gatewayRole: RoleDefinition<typeof gatewaySettings> = {
   role: 'gateway',
   summary: 'Holds client connections, forwards their events to workers, and carries out Gateway API commands.',
   settings: gatewaySettings,
-  async create(settings, { log, secret, registry }) {
-    return new Gateway({ ...settings, secret, log, registry });
+  async create(settings, { log, secret, registry, peerTransport }) {
+    return new Gateway({ ...settings, secret, log, registry, peerTransport, tls: clientTlsFiles('gateway', settings) });
   },
 };

@@ -3,6 +3,8 @@ import { commonSettings } from '../config/common-settings.js';
 import { ConfigError, helpText, loadSettings, resolveSecret, type SettingSpecs, type SettingValues } from '../config/settings.js';
 import { startHealthServer } from '../observability/health-server.js';
 import { createLogger, type Logger } from '../observability/log.js';
+import { internalTransport } from '../tls/internal-transport.js';
+import type { PeerTransport } from '../wire/peer-transport.js';
 
 export interface RoleProcess {
   readonly ready: boolean;
@@ -14,11 +16,19 @@ export interface RoleProcess {
 
 type BaseSpecs = typeof commonSettings & { metricsHost: SettingSpecs[string]; metricsPort: SettingSpecs[string] };
 
+export interface RoleContext {
+  log: Logger;
+  secret: Buffer;
+  registry: Registry;
+  /** How this role listens and dials internally: plain TCP, or mutual TLS (--internal-tls-*). */
+  peerTransport: PeerTransport;
+}
+
 export interface RoleDefinition<S extends SettingSpecs> {
   role: string;
   summary: string;
   settings: S;
-  create(settings: SettingValues<S>, context: { log: Logger; secret: Buffer; registry: Registry }): Promise<RoleProcess>;
+  create(settings: SettingValues<S>, context: RoleContext): Promise<RoleProcess>;
 }
 
 /**
@@ -52,7 +62,8 @@ export async function runRole<S extends SettingSpecs & BaseSpecs>(definition: Ro
 
   let instance: RoleProcess;
   try {
-    instance = await definition.create(settings, { log, secret, registry });
+    const peerTransport = internalTransport(definition.role, settings, log, registry);
+    instance = await definition.create(settings, { log, secret, registry, peerTransport });
     await instance.start();
     const metricsPort = settings.metricsPort as number;
     if (metricsPort > 0) {

@@ -2,7 +2,10 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /** Challenge-response on the shared secret: each side proves it holds the secret over both nonces. */
 export const NONCE_BYTES = 32;
-export const PROTOCOL_VERSION = 1;
+/** 2: workers acknowledge events (EventAck), gateways redeliver unacknowledged ones. */
+export const PROTOCOL_VERSION = 2;
+/** A Hello feature: this worker's handler decides WebSocket upgrades (it has onWebSocketConnect). */
+export const FEATURE_UPGRADE_VERDICTS = 'upgrade-verdicts';
 
 export function newNonce(): Buffer {
   return randomBytes(NONCE_BYTES);

@@ -14,6 +14,8 @@ export interface PeerOptions {
   /** Our role and name, sent in Hello when we dial. */
   role: Role;
   name: string;
+  /** Sent in Hello when we dial: what our side offers (see Hello.features in gwc.proto). */
+  features?: string[];
   /** Roles allowed to connect when we accept. */
   acceptRoles?: Role[];
   handshakeTimeoutMs?: number;
@@ -27,6 +29,10 @@ const HANDSHAKE_MAX_FRAME = 1024;
 /** A batch this large goes out at once, so the peer can start on it while we keep producing. */
 const FLUSH_AT_BYTES = 32 * 1024;
 
+/** whenDrained() waits only when more than this is queued. */
+const DRAINED_BELOW_BYTES = 1024 * 1024;
+const RESOLVED = Promise.resolve();
+
 type Phase = 'awaiting-hello' | 'awaiting-challenge' | 'awaiting-auth' | 'awaiting-welcome' | 'ready' | 'closed';
 
 /**
@@ -37,6 +43,7 @@ type Phase = 'awaiting-hello' | 'awaiting-challenge' | 'awaiting-auth' | 'awaiti
 export class PeerConnection extends EventEmitter {
   remoteRole: Role = Role.Unspecified;
   remoteName = '';
+  remoteFeatures: readonly string[] = [];
   closeReason = '';
   private phase: Phase;
   private readonly decoder = new FrameDecoder(HANDSHAKE_MAX_FRAME);
@@ -45,6 +52,7 @@ export class PeerConnection extends EventEmitter {
   private outbox: Buffer[] = [];
   private outboxBytes = 0;
   private flushScheduled = false;
+  private drained: Promise<void> | undefined;
   private handshakeTimer: NodeJS.Timeout | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private lastReceived = Date.now();
@@ -63,7 +71,7 @@ export class PeerConnection extends EventEmitter {
     socket.on('close', () => this.close(this.closeReason || 'connection closed by peer'));
     this.handshakeTimer = setTimeout(() => this.close('handshake timed out'), options.handshakeTimeoutMs ?? 5000);
     if (dialing) {
-      this.writeNow({ hello: { role: options.role, name: options.name, nonce: this.ourNonce, version: PROTOCOL_VERSION } });
+      this.writeNow({ hello: { role: options.role, name: options.name, nonce: this.ourNonce, version: PROTOCOL_VERSION, features: options.features ?? [] } });
     }
   }
 
@@ -78,6 +86,24 @@ export class PeerConnection extends EventEmitter {
   /** Bytes queued but not yet taken by the kernel: the basis for flow control. */
   get pendingBytes(): number {
     return this.outboxBytes + this.socket.writableLength;
+  }
+
+  /** Resolves once the socket has taken what is queued (at once when little is): lets a producer slow down. */
+  whenDrained(): Promise<void> {
+    if (this.pendingBytes <= DRAINED_BELOW_BYTES || this.phase === 'closed') return RESOLVED;
+    this.flush();
+    // One promise for every waiter, so a thousand awaiting handlers add one listener, not a thousand.
+    this.drained ??= new Promise((resolve) => {
+      const done = () => {
+        this.socket.off('drain', done);
+        this.off('close', done);
+        this.drained = undefined;
+        resolve();
+      };
+      this.socket.on('drain', done);
+      this.on('close', done);
+    });
+    return this.drained;
   }
 
   send(envelope: Envelope): void {
@@ -162,6 +188,7 @@ export class PeerConnection extends EventEmitter {
         }
         this.remoteRole = hello.role;
         this.remoteName = hello.name;
+        this.remoteFeatures = hello.features ?? [];
         this.theirNonce = Buffer.from(hello.nonce ?? []);
         this.writeNow({ challenge: { nonce: this.ourNonce, proof: serverProof(secret, this.theirNonce, this.ourNonce) } });
         this.phase = 'awaiting-auth';

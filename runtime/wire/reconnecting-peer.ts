@@ -1,8 +1,13 @@
 import { EventEmitter } from 'node:events';
-import { connect } from 'node:net';
 import { parseAddress } from './address.js';
 import { PeerConnection, type PeerOptions } from './peer-connection.js';
+import { plainTransport, type PeerTransport } from './peer-transport.js';
 import type { Envelope } from './types.js';
+
+export interface DialOptions extends PeerOptions {
+  /** Plain TCP when unset. */
+  transport?: PeerTransport | undefined;
+}
 
 export interface BackoffOptions {
   initialMs?: number;
@@ -24,7 +29,7 @@ export class ReconnectingPeer extends EventEmitter {
 
   constructor(
     readonly address: string,
-    private readonly options: PeerOptions,
+    private readonly options: DialOptions,
     private readonly backoff: BackoffOptions = {},
   ) {
     super();
@@ -78,7 +83,7 @@ export class ReconnectingPeer extends EventEmitter {
       this.options.log.error('cannot dial', { address: this.address, error });
       return;
     }
-    const socket = connect({ host: target.host, port: target.port });
+    const socket = (this.options.transport ?? plainTransport).connect(target.host, target.port);
     const conn = new PeerConnection(socket, true, this.options);
     this.current = conn;
     let wasReady = false;

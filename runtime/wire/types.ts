@@ -43,6 +43,7 @@ export interface Hello {
   name: string;
   nonce: Uint8Array;
   version: number;
+  features?: string[];
 }
 export interface Challenge {
   nonce: Uint8Array;
@@ -72,9 +73,15 @@ export interface ClientEvent {
   headers?: Record<string, string>;
   sequence?: Uint64;
   redelivery?: boolean;
+  awaitsVerdict?: boolean;
 }
 export interface EventAck {
+  sequences: Uint64[];
+}
+export interface UpgradeVerdict {
   sequence: Uint64;
+  status: number;
+  reason?: string;
 }
 export interface Command {
   op: Op;
@@ -127,6 +134,7 @@ export interface Envelope {
   ack?: EventAck;
   heartbeat?: Record<string, never>;
   drain?: Record<string, never>;
+  verdict?: UpgradeVerdict;
 }
 
 export type EnvelopeKind = keyof Envelope;

@@ -3,6 +3,8 @@ import { ClusterConnection } from '../client/cluster-connection.js';
 import { GatewayClient } from '../client/gateway-client.js';
 import { FastCounter } from '../observability/fast-counter.js';
 import type { Logger } from '../observability/log.js';
+import type { PeerTransport } from '../wire/peer-transport.js';
+import { FEATURE_UPGRADE_VERDICTS } from '../wire/handshake.js';
 import { Role, type Envelope } from '../wire/types.js';
 import { EventDispatcher } from './event-dispatcher.js';
 import type { Handler, WorkerInfo } from './handler.js';
@@ -21,6 +23,8 @@ export interface BusinessWorkerOptions {
   processTimeout: number;
   maxFrameBytes: number;
   registry?: Registry;
+  /** Plain TCP when unset, or mutual TLS. */
+  peerTransport?: PeerTransport;
 }
 
 /** Connects to every gateway the Register lists and runs the handler module for their clients' events. */
@@ -41,9 +45,13 @@ export class BusinessWorker {
       role: Role.Worker,
       log: options.log,
       maxFrameBytes: options.maxFrameBytes,
+      transport: options.peerTransport,
+      features: options.handler.onWebSocketConnect ? [FEATURE_UPGRADE_VERDICTS] : [],
     });
     this.gateway = new GatewayClient(this.cluster);
-    this.dispatcher = new EventDispatcher(options.handler, this.gateway, options.log, options.processTimeout * 1000);
+    this.dispatcher = new EventDispatcher(options.handler, this.gateway, options.log, options.processTimeout * 1000, (address, envelope) =>
+      this.cluster.link(address).send(envelope),
+    );
     this.info = { name: options.name, gateway: this.gateway, log: options.log };
     this.cluster.on('envelope', (address: string, envelope: Envelope) => {
       if (envelope.event) this.dispatcher.dispatch(address, envelope.event);
@@ -70,6 +78,7 @@ export class BusinessWorker {
   async stop(): Promise<void> {
     await this.drainGateways(DRAIN_CONFIRM_TIMEOUT_MS);
     await this.dispatcher.idle(FINISH_TIMEOUT_MS);
+    this.dispatcher.flushAcks();
     this.cluster.stop();
     this.dispatcher.stop();
     try {

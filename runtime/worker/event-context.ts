@@ -12,6 +12,7 @@ export class ClientEventContext implements EventContext {
     readonly remotePort: number,
     private readonly gatewayAddress: string,
     private readonly sequence: Uint64 | undefined,
+    readonly redelivery: boolean,
   ) {}
 
   /** `<gateway address>/<sequence>`: built on first use, as most handlers never ask. */

@@ -1,8 +1,10 @@
 import type { GatewayApi, Session } from '../client/gateway-api.js';
 import type { Logger } from '../observability/log.js';
-import { EventKind, type ClientEvent } from '../wire/types.js';
+import { EventKind, toNumber, type ClientEvent, type Envelope } from '../wire/types.js';
+import { AckBatcher } from './ack-batcher.js';
 import { ClientEventContext } from './event-context.js';
 import type { Handler } from './handler.js';
+import { RefuseConnection } from './refuse-connection.js';
 
 interface Running {
   event: ClientEvent;
@@ -17,24 +19,30 @@ export interface DispatchStats {
 }
 
 const EMPTY_SESSION = '';
+const ACCEPT = { status: 0, reason: '' };
 
 /**
  * Runs handler callbacks for client events: one client's events strictly one after another (in arrival
  * order), different clients concurrently. A callback that throws is logged with the client id; one that runs
- * past `processTimeoutMs` is reported once, as GatewayWorker's processTimeout does.
+ * past `processTimeoutMs` is reported once, as GatewayWorker's processTimeout does. Every event is
+ * acknowledged to its gateway once its callback has returned or thrown; until then the gateway keeps it to
+ * redeliver should this worker die.
  */
 export class EventDispatcher {
   readonly stats: DispatchStats = { handled: 0, failed: 0, slow: 0 };
   private readonly queues = new Map<string, ClientEvent[]>();
   private readonly running = new Map<string, Running>();
   private readonly slowTimer: NodeJS.Timeout;
+  private readonly acks: AckBatcher;
 
   constructor(
     private readonly handler: Handler,
     private readonly gateway: GatewayApi,
     private readonly log: Logger,
     private readonly processTimeoutMs: number,
+    private readonly sendToGateway: (gatewayAddress: string, envelope: Envelope) => void,
   ) {
+    this.acks = new AckBatcher(sendToGateway);
     this.slowTimer = setInterval(() => this.reportSlow(), Math.min(1000, processTimeoutMs));
     this.slowTimer.unref();
   }
@@ -67,6 +75,11 @@ export class EventDispatcher {
     clearInterval(this.slowTimer);
   }
 
+  /** Acknowledges now what is handled, rather than at the end of this event-loop turn. */
+  flushAcks(): void {
+    this.acks.flush();
+  }
+
   private async drain(gatewayAddress: string, clientId: string, queue: ClientEvent[]): Promise<void> {
     while (queue.length > 0) {
       const event = queue[0]!;
@@ -78,6 +91,7 @@ export class EventDispatcher {
         this.stats.failed++;
         this.log.error('handler threw', { clientId, event: EventKind[event.kind], error });
       }
+      this.acks.add(gatewayAddress, toNumber(event.sequence));
       queue.shift();
     }
     this.running.delete(clientId);
@@ -96,12 +110,14 @@ export class EventDispatcher {
       event.remotePort ?? 0,
       gatewayAddress,
       event.sequence,
+      event.redelivery === true,
     );
     switch (event.kind) {
       case EventKind.Connect:
         await handler.onConnect?.(event.clientId, ctx);
         break;
       case EventKind.WebSocketConnect:
+        if (event.awaitsVerdict) return this.decideUpgrade(gatewayAddress, event, ctx, sessionText);
         await handler.onWebSocketConnect?.(event.clientId, { url: event.url ?? '/', headers: { ...event.headers } }, ctx);
         break;
       case EventKind.Message: {
@@ -115,6 +131,28 @@ export class EventDispatcher {
         return;
     }
     await this.saveSession(ctx, sessionText);
+  }
+
+  /**
+   * The gateway holds this upgrade until we answer: accepted when onWebSocketConnect returns (its session
+   * changes saved first, so they are in place before the client can send), refused with the status of a
+   * RefuseConnection it throws, or 500 for any other error.
+   */
+  private async decideUpgrade(gatewayAddress: string, event: ClientEvent, ctx: ClientEventContext, sessionText: string): Promise<void> {
+    let verdict = ACCEPT;
+    try {
+      await this.handler.onWebSocketConnect?.(event.clientId, { url: event.url ?? '/', headers: { ...event.headers } }, ctx);
+      await this.saveSession(ctx, sessionText);
+    } catch (error) {
+      if (error instanceof RefuseConnection) {
+        verdict = { status: error.status, reason: error.reason };
+      } else {
+        this.stats.failed++;
+        this.log.error('onWebSocketConnect threw: upgrade refused', { clientId: event.clientId, error });
+        verdict = { status: 500, reason: 'connection check failed' };
+      }
+    }
+    this.sendToGateway(gatewayAddress, { verdict: { sequence: event.sequence ?? 0, ...verdict } });
   }
 
   /** Writes the session back only when the callback changed it. */

@@ -18,6 +18,8 @@ export interface EventContext {
   remotePort: number;
   /** Stable id of this client event; the same on a redelivery. */
   messageId: string;
+  /** True when this event was already sent to a worker that died before finishing it: skip it if `messageId` was seen. */
+  redelivery: boolean;
   sendToCurrentClient(message: MessageData): Promise<void>;
   closeCurrentClient(message?: MessageData): Promise<void>;
   destroyCurrentClient(): Promise<void>;

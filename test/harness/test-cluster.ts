@@ -15,6 +15,8 @@ export interface ClusterLayout {
   handler?: string;
   gatewayArgs?: string[];
   workerArgs?: string[];
+  /** Environment variables for every process (e.g. GWC_INTERNAL_TLS_*). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export const REGISTER_PORT = 1236;
@@ -63,6 +65,7 @@ export class TestCluster {
     return new RoleProcess('register', ['register', '--host', this.ip(1), '--port', String(REGISTER_PORT), '--metrics-host', this.ip(1)], {
       GWC_SECRET: TEST_SECRET,
       GWC_NAME: 'register',
+      ...this.layout.env,
     });
   }
 
@@ -70,13 +73,13 @@ export class TestCluster {
     const ip = this.gatewayIp(index);
     const args = ['gateway', '--register-address', this.registerAddress, '--host', ip, '--lan-ip', ip, '--metrics-host', ip,
       '--protocol', this.layout.protocol ?? 'websocket', ...(this.layout.gatewayArgs ?? []), ...extraArgs];
-    return new RoleProcess(`gateway${index}`, args, { GWC_SECRET: TEST_SECRET, GWC_NAME: `gateway${index}` });
+    return new RoleProcess(`gateway${index}`, args, { GWC_SECRET: TEST_SECRET, GWC_NAME: `gateway${index}`, ...this.layout.env });
   }
 
   startWorker(index: number, extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}): RoleProcess {
     const args = ['worker', '--register-address', this.registerAddress, '--handler', this.layout.handler ?? fixtureHandler,
       '--metrics-host', this.ip(20 + index), ...(this.layout.workerArgs ?? []), ...extraArgs];
-    return new RoleProcess(`worker${index}`, args, { GWC_SECRET: TEST_SECRET, GWC_NAME: `worker${index}`, ...env });
+    return new RoleProcess(`worker${index}`, args, { GWC_SECRET: TEST_SECRET, GWC_NAME: `worker${index}`, ...this.layout.env, ...env });
   }
 
   /** A process that is stopped with the cluster. */

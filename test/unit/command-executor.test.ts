@@ -37,6 +37,8 @@ const untouchedTransport: ClientTransport = {
   ping: () => assert.fail('executor must not ping'),
   close: () => assert.fail('executor must go through Delivery'),
   destroy: () => assert.fail('executor must go through Delivery'),
+  pause: () => assert.fail('executor must not pause clients'),
+  resume: () => assert.fail('executor must not resume clients'),
 };
 
 let registry: ClientRegistry;

@@ -1,4 +1,5 @@
 import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type Server as TlsServer, type TlsOptions } from 'node:tls';
 import { FrameDecoder, encodeFrame } from '../../wire/frame-codec.js';
 import type { ClientHandle, ClientSink, ClientTransport } from '../client-transport.js';
 import { LineSplitter, type MessageSplitter } from './line-splitter.js';
@@ -45,30 +46,46 @@ class TcpTransport implements ClientTransport {
   destroy(): void {
     this.socket.destroy();
   }
+
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
+  }
 }
 
-/** Splits a byte stream into messages, or throws on a message over the limit. */
-export function createTcpListener(protocol: TcpProtocol, sink: ClientSink, maxPayload: number): Server {
-  return createServer((socket) => {
-    if (!sink.canAccept()) {
+/**
+ * Splits a byte stream into messages, or throws on a message over the limit. With `tls` (certificate and key) the
+ * server is a tls.Server: each client is handled once its handshake is done ('secureConnection').
+ */
+export function createTcpListener(protocol: TcpProtocol, sink: ClientSink, maxPayload: number): Server;
+export function createTcpListener(protocol: TcpProtocol, sink: ClientSink, maxPayload: number, tls: TlsOptions): TlsServer;
+export function createTcpListener(protocol: TcpProtocol, sink: ClientSink, maxPayload: number, tls?: TlsOptions): Server {
+  const onSocket = (socket: Socket) => acceptClient(socket, protocol, sink, maxPayload);
+  return tls ? createTlsServer(tls, onSocket) : createServer(onSocket);
+}
+
+function acceptClient(socket: Socket, protocol: TcpProtocol, sink: ClientSink, maxPayload: number): void {
+  if (!sink.canAccept()) {
+    socket.destroy();
+    return;
+  }
+  socket.setNoDelay(true);
+  const splitter: MessageSplitter = protocol === 'frame' ? new FrameDecoder(maxPayload, true) : new LineSplitter(maxPayload);
+  const handle: ClientHandle = sink.opened(new TcpTransport(socket, protocol));
+  socket.on('data', (chunk: Buffer) => {
+    let messages: Buffer[];
+    try {
+      messages = splitter.push(chunk);
+    } catch (error) {
+      sink.rejected((error as Error).message, `${socket.remoteAddress}:${socket.remotePort}`);
       socket.destroy();
       return;
     }
-    socket.setNoDelay(true);
-    const splitter: MessageSplitter = protocol === 'frame' ? new FrameDecoder(maxPayload, true) : new LineSplitter(maxPayload);
-    const handle: ClientHandle = sink.opened(new TcpTransport(socket, protocol));
-    socket.on('data', (chunk: Buffer) => {
-      let messages: Buffer[];
-      try {
-        messages = splitter.push(chunk);
-      } catch (error) {
-        sink.rejected((error as Error).message, `${socket.remoteAddress}:${socket.remotePort}`);
-        socket.destroy();
-        return;
-      }
-      for (const message of messages) sink.message(handle, message, protocol === 'frame');
-    });
-    socket.on('error', () => socket.destroy());
-    socket.on('close', () => sink.closed(handle));
+    for (const message of messages) sink.message(handle, message, protocol === 'frame');
   });
+  socket.on('error', () => socket.destroy());
+  socket.on('close', () => sink.closed(handle));
 }

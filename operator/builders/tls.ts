@@ -1,0 +1,55 @@
+/**
+ * TLS Secrets in the pods: spec.gateway.tlsSecretName (a kubernetes.io/tls Secret) for the gateways' clients, and
+ * spec.internalTls.secretName (tls.crt, tls.key, ca.crt, as cert-manager writes it) for every internal connection.
+ * Whole-Secret volumes, never subPath mounts: only those are updated in place when the Secret is renewed, and the
+ * runtime re-reads the files when they change.
+ */
+import type { GatewayClusterObject } from './cluster-object.js';
+import type { Component } from './labels.js';
+import type { RoleVolumes } from './volumes.js';
+
+export const CLIENT_TLS_MOUNT = '/etc/gwc/client-tls';
+export const INTERNAL_TLS_MOUNT = '/etc/gwc/internal-tls';
+
+interface TlsSecret {
+  volume: string;
+  secretName: string;
+  mountPath: string;
+  /** Environment variable → key of the Secret. */
+  files: Record<string, string>;
+}
+
+function tlsSecrets(cluster: GatewayClusterObject, component: Component): TlsSecret[] {
+  const { spec } = cluster;
+  const secrets: TlsSecret[] = [];
+  if (component === 'gateway' && spec.gateway.tlsSecretName) {
+    secrets.push({
+      volume: 'client-tls',
+      secretName: spec.gateway.tlsSecretName,
+      mountPath: CLIENT_TLS_MOUNT,
+      files: { GWC_TLS_CERT: 'tls.crt', GWC_TLS_KEY: 'tls.key' },
+    });
+  }
+  if (spec.internalTls) {
+    secrets.push({
+      volume: 'internal-tls',
+      secretName: spec.internalTls.secretName,
+      mountPath: INTERNAL_TLS_MOUNT,
+      files: { GWC_INTERNAL_TLS_CERT: 'tls.crt', GWC_INTERNAL_TLS_KEY: 'tls.key', GWC_INTERNAL_TLS_CA: 'ca.crt' },
+    });
+  }
+  return secrets;
+}
+
+export function tlsVolumes(cluster: GatewayClusterObject, component: Component): RoleVolumes {
+  const secrets = tlsSecrets(cluster, component);
+  return {
+    // 0400 as for the shared secret: the private key is for the container's user (and, through fsGroup, its group).
+    volumes: secrets.map((s) => ({ name: s.volume, secret: { secretName: s.secretName, defaultMode: 0o400 } })),
+    mounts: secrets.map((s) => ({ name: s.volume, mountPath: s.mountPath, readOnly: true })),
+  };
+}
+
+export function tlsEnv(cluster: GatewayClusterObject, component: Component): Array<{ name: string; value: string }> {
+  return tlsSecrets(cluster, component).flatMap((s) => Object.entries(s.files).map(([name, key]) => ({ name, value: `${s.mountPath}/${key}` })));
+}

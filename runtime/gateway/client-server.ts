@@ -1,0 +1,56 @@
+import { createServer as createHttpServer, type RequestListener } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { Server } from 'node:net';
+import type { Server as TlsServer } from 'node:tls';
+import type { Registry } from 'prom-client';
+import { openTlsFiles } from '../config/tls-settings.js';
+import type { Logger } from '../observability/log.js';
+import { reportHandshakeFailures } from '../tls/handshake-failures.js';
+import type { TlsFiles } from '../tls/tls-material.js';
+import { tlsReloadCounter } from '../tls/tls-reloader.js';
+import type { ClientSink } from './client-transport.js';
+import { staticFileHandler } from './static-files.js';
+import { createTcpListener } from './transports/tcp-listener.js';
+import { attachWebSocketListener, type WebSocketListenerOptions } from './transports/websocket-listener.js';
+
+export interface ClientServerOptions extends WebSocketListenerOptions {
+  protocol: 'websocket' | 'text' | 'frame';
+  webRoot?: string | undefined;
+  /** Certificate files: with them, https + wss:// for websocket and TLS for text and frame, reloaded on change. */
+  tls?: TlsFiles | undefined;
+  log: Logger;
+  registry: Registry;
+}
+
+/** The server clients connect to (not yet listening): HTTP + WebSocket, or raw TCP; over TLS when given files. */
+export function createClientServer(options: ClientServerOptions, sink: ClientSink): Server {
+  if (!options.tls) return plainServer(options, sink);
+  const reloads = tlsReloadCounter(options.registry, 'gwc_gateway_tls_reloads_total', 'Reloads of the client TLS certificate files, by result');
+  const reloader = openTlsFiles('gateway', options.tls, { log: options.log.child({ tls: 'client' }), reloads });
+  const server = tlsServer(options, sink, reloader.material);
+  reportHandshakeFailures(server, (reason, remote) => sink.rejected(`TLS handshake failed: ${reason}`, remote));
+  // New connections get the new certificate; the ones already open keep theirs.
+  reloader.start((material) => server.setSecureContext(material));
+  server.once('close', () => reloader.stop());
+  return server;
+}
+
+function plainServer(options: ClientServerOptions, sink: ClientSink): Server {
+  if (options.protocol !== 'websocket') return createTcpListener(options.protocol, sink, options.maxPayload);
+  const http = createHttpServer(staticFiles(options));
+  attachWebSocketListener(http, sink, options);
+  return http;
+}
+
+function tlsServer(options: ClientServerOptions, sink: ClientSink, material: { cert: string | Buffer; key: string | Buffer }): TlsServer {
+  const secure = { cert: material.cert, key: material.key };
+  if (options.protocol !== 'websocket') return createTcpListener(options.protocol, sink, options.maxPayload, secure);
+  const https = createHttpsServer(secure, staticFiles(options));
+  attachWebSocketListener(https, sink, options);
+  return https;
+}
+
+function staticFiles(options: ClientServerOptions): RequestListener {
+  const serveStatic = staticFileHandler(options.webRoot);
+  return (req, res) => void serveStatic(req, res);
+}

@@ -1,0 +1,199 @@
+import type { PeerConnection } from '../wire/peer-connection.js';
+import { EventKind, toNumber, type ClientEvent, type Uint64 } from '../wire/types.js';
+import type { Client } from './client-registry.js';
+import { Router, type RouterKind } from './router.js';
+import { WorkerLink } from './worker-link.js';
+
+export interface EventDeliveryOptions {
+  router: RouterKind;
+  /** Events, and bytes of message bodies, a worker may hold unacknowledged; past either, its clients wait. */
+  window: number;
+  windowBytes: number;
+  /** Unacknowledged events one client may have, so one flooding client cannot take a worker's whole window. */
+  clientWindow: number;
+  /** Events held in the gateway across all clients before new clients' events are refused. */
+  maxWaiting: number;
+}
+
+export interface DeliveryStats {
+  redelivered: number;
+}
+
+/**
+ * Gets every client event to a worker's handler, in order per client, at least once.
+ *
+ * Each event stays with the gateway until its worker acknowledges it. When a worker's connection is lost, its
+ * unacknowledged events go, in order and marked as redeliveries, to another worker, ahead of the client's later
+ * events. A worker holds at most `window` unacknowledged events: past that its clients' events wait here and
+ * those clients are paused, so a slow worker slows its inputs down rather than growing anyone's memory. A
+ * draining worker finishes its clients' events before their next ones go elsewhere.
+ */
+export class EventDelivery {
+  readonly stats: DeliveryStats = { redelivered: 0 };
+  private readonly links = new Map<string, WorkerLink>();
+  private readonly router: Router;
+  /** Clients waiting for any worker at all. */
+  private readonly unrouted = new Set<Client>();
+  private waitingCount = 0;
+
+  constructor(private readonly options: EventDeliveryOptions) {
+    this.router = new Router(options.router);
+  }
+
+  get workerCount(): number {
+    return this.router.workerCount;
+  }
+
+  /** Events held in the gateway, waiting for a worker. */
+  get waiting(): number {
+    return this.waitingCount;
+  }
+
+  get unacknowledged(): number {
+    let count = 0;
+    for (const link of this.links.values()) count += link.unacked.size;
+    return count;
+  }
+
+  /** True once any worker that decides WebSocket upgrades has connected. */
+  decidesUpgrades = false;
+
+  addWorker(key: string, conn: PeerConnection): void {
+    const link = new WorkerLink(key, conn);
+    this.links.set(key, link);
+    this.router.add(key);
+    if (link.decidesUpgrades) this.decidesUpgrades = true;
+    this.retry(this.unrouted);
+  }
+
+  /** The worker gets nothing new; its clients move on once it has acknowledged their earlier events. */
+  drainWorker(key: string): void {
+    const link = this.links.get(key);
+    if (!link) return;
+    link.draining = true;
+    this.router.remove(key);
+    this.retry(link.blocked);
+  }
+
+  /** The worker is gone: what it did not acknowledge goes to other workers, ahead of what its clients sent since. */
+  removeWorker(key: string): void {
+    const link = this.links.get(key);
+    if (!link) return;
+    this.links.delete(key);
+    this.router.remove(key);
+    const byClient = new Map<Client, ClientEvent[]>();
+    for (const { client, event } of link.unacked.values()) {
+      event.redelivery = true;
+      const events = byClient.get(client);
+      if (events) events.push(event);
+      else byClient.set(client, [event]);
+    }
+    this.stats.redelivered += link.unacked.size;
+    link.unacked.clear();
+    link.unackedBytes = 0;
+    for (const [client, events] of byClient) {
+      client.inFlight -= events.length;
+      client.waiting = client.waiting ? events.concat(client.waiting) : events;
+      this.waitingCount += events.length;
+      this.block(client, null);
+    }
+    for (const client of link.blocked) this.block(client, null);
+    link.blocked.clear();
+    this.retry(this.unrouted);
+  }
+
+  acknowledged(key: string, sequences: Uint64[]): void {
+    const link = this.links.get(key);
+    if (!link) return;
+    for (const sequence of sequences) {
+      const number = toNumber(sequence);
+      const entry = link.unacked.get(number);
+      if (!entry) continue;
+      link.unacked.delete(number);
+      link.unackedBytes -= entry.event.body?.length ?? 0;
+      entry.client.inFlight--;
+    }
+    if (link.blocked.size > 0) this.retry(link.blocked);
+  }
+
+  /**
+   * Sends the event to the client's worker, or holds it. Returns false, holding nothing, when the gateway
+   * already holds `maxWaiting` events: the caller refuses the client.
+   */
+  dispatch(client: Client, event: ClientEvent): boolean {
+    if (client.waiting === undefined) {
+      const blocker = this.trySend(client, event);
+      if (blocker === true) return true;
+      if (this.waitingCount >= this.options.maxWaiting && event.kind !== EventKind.Close) return false;
+      client.waiting = [event];
+      this.waitingCount++;
+      this.block(client, blocker);
+      return true;
+    }
+    if (this.waitingCount >= this.options.maxWaiting && event.kind !== EventKind.Close) return false;
+    client.waiting.push(event);
+    this.waitingCount++;
+    return true;
+  }
+
+  /** Sends, or names what the client waits on: a full or draining worker, or null when there is no worker. */
+  private trySend(client: Client, event: ClientEvent): true | WorkerLink | null {
+    const link = this.target(client);
+    if (link === null || link.draining || this.full(link, client)) return link;
+    link.conn.send({ event });
+    link.unacked.set(toNumber(event.sequence), { client, event });
+    link.unackedBytes += event.body?.length ?? 0;
+    client.inFlight++;
+    client.workerKey = link.key;
+    return true;
+  }
+
+  private full(link: WorkerLink, client: Client): boolean {
+    const { window, windowBytes, clientWindow } = this.options;
+    return link.unacked.size >= window || link.unackedBytes >= windowBytes || client.inFlight >= clientWindow;
+  }
+
+  private target(client: Client): WorkerLink | null {
+    if (this.options.router === 'sticky' && client.workerKey !== undefined) {
+      const current = this.links.get(client.workerKey);
+      // A draining worker still finishing this client's events keeps it until it has: order per client holds.
+      if (current && (!current.draining || client.inFlight > 0)) return current;
+    }
+    const key = this.router.pick(client);
+    return key === undefined ? null : (this.links.get(key) ?? null);
+  }
+
+  private block(client: Client, on: WorkerLink | null): void {
+    const set = on === null ? this.unrouted : on.blocked;
+    if (set.has(client)) return;
+    set.add(client);
+    client.transport.pause();
+  }
+
+  /** Sends what the clients in `set` hold, as far as their workers take it. */
+  private retry(set: Set<Client>): void {
+    if (set.size === 0) return;
+    const clients = [...set];
+    set.clear();
+    for (const client of clients) {
+      const waiting = client.waiting;
+      if (!waiting) continue;
+      let blocker: true | WorkerLink | null = true;
+      while (waiting.length > 0) {
+        const event = waiting[0]!;
+        // A session written while the event waited travels with it.
+        if (event.kind !== EventKind.Close) event.session = client.session;
+        blocker = this.trySend(client, event);
+        if (blocker !== true) break;
+        waiting.shift();
+        this.waitingCount--;
+      }
+      if (blocker !== true) {
+        (blocker === null ? this.unrouted : blocker.blocked).add(client);
+        continue;
+      }
+      client.waiting = undefined;
+      client.transport.resume();
+    }
+  }
+}

@@ -1,0 +1,30 @@
+import { FEATURE_UPGRADE_VERDICTS } from '../wire/handshake.js';
+import type { PeerConnection } from '../wire/peer-connection.js';
+import type { ClientEvent } from '../wire/types.js';
+import type { Client } from './client-registry.js';
+
+export interface Unacked {
+  client: Client;
+  event: ClientEvent;
+}
+
+/** A connected worker as the gateway sees it: the events it has not acknowledged, and the clients waiting on it. */
+export class WorkerLink {
+  /** By sequence; a Map keeps insertion order, which is sequence order. */
+  readonly unacked = new Map<number, Unacked>();
+  /** Body bytes of the unacknowledged events. */
+  unackedBytes = 0;
+  /** Clients whose next event waits for this worker: its window is full, or it is draining their earlier events. */
+  readonly blocked = new Set<Client>();
+  /** Stopping: it gets no new clients or events, but finishes (and acknowledges) what it has. */
+  draining = false;
+
+  constructor(
+    readonly key: string,
+    readonly conn: PeerConnection,
+  ) {}
+
+  get decidesUpgrades(): boolean {
+    return this.conn.remoteFeatures.includes(FEATURE_UPGRADE_VERDICTS);
+  }
+}
