@@ -3,6 +3,10 @@ import { assetPath } from '../assets.js';
 import { FRAME_HEADER_BYTES } from './frame-codec.js';
 import type { Envelope, EnvelopeKind } from './types.js';
 
+// uint64 fields (event sequences, counts) stay below 2^53, so they decode as plain numbers rather than a Long
+// object each: acknowledgements carry many of them, and this is the hot path.
+protobuf.util.Long = null as unknown as typeof protobuf.util.Long;
+protobuf.configure();
 const root = protobuf.loadSync(assetPath('runtime', 'proto', 'gwc.proto'));
 const EnvelopeType = root.lookupType('gwc.Envelope');
 

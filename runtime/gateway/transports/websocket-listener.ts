@@ -1,7 +1,7 @@
-import { STATUS_CODES, type IncomingHttpHeaders, type Server } from 'node:http';
+import { STATUS_CODES, type IncomingHttpHeaders, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { ClientHandle, ClientSink, ClientTransport } from '../client-transport.js';
+import type { ClientHandle, ClientSink, ClientTransport, UpgradeCheck } from '../client-transport.js';
 import { PendingUpgradeTransport } from './pending-upgrade-transport.js';
 import { coalesceWrites } from './write-coalescer.js';
 
@@ -54,7 +54,7 @@ export interface WebSocketListenerOptions {
 export function attachWebSocketListener(server: Server, sink: ClientSink, options: WebSocketListenerOptions): WebSocketServer {
   const { maxPayload, allowedOrigins } = options;
   const wss = new WebSocketServer({ noServer: true, maxPayload, perMessageDeflate: false, clientTracking: false });
-  server.on('upgrade', (req, socket: Duplex, head: Buffer) => {
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     if (allowedOrigins.length > 0 && !allowedOrigins.includes(req.headers.origin ?? '')) {
       sink.rejectedUpgrade('origin', `${req.socket.remoteAddress}:${req.socket.remotePort} (Origin: ${req.headers.origin ?? 'none'})`);
       refuse(socket, 403, '');
@@ -64,50 +64,68 @@ export function attachWebSocketListener(server: Server, sink: ClientSink, option
       refuse(socket, 503, '');
       return;
     }
-    const remoteAddress = req.socket.remoteAddress ?? '';
-    const remotePort = req.socket.remotePort ?? 0;
     const upgrade = { url: req.url ?? '/', headers: flattenHeaders(req.headers) };
-    const complete = (opened: (transport: WebSocketTransport) => ClientHandle, early: Buffer) =>
-      wss.handleUpgrade(req, socket, early, (ws) => {
-        const handle = opened(new WebSocketTransport(ws, socket, remoteAddress, remotePort));
-        ws.on('message', (data: Buffer, isBinary: boolean) => sink.message(handle, data, isBinary));
-        ws.on('pong', () => sink.alive(handle));
-        ws.on('error', (error) => sink.rejected(error.message, `${remoteAddress}:${remotePort}`));
-        ws.on('close', () => sink.closed(handle));
-      });
-
-    const check = sink.checkUpgrade(new PendingUpgradeTransport(remoteAddress, remotePort), upgrade);
+    const check = sink.checkUpgrade(new PendingUpgradeTransport(req.socket.remoteAddress ?? '', req.socket.remotePort ?? 0), upgrade);
     if (!check) {
-      complete((transport) => sink.opened(transport, upgrade), head);
+      wss.handleUpgrade(req, socket, head, (ws) => serve(ws, socket, req, sink, (transport) => sink.opened(transport, upgrade)));
       return;
     }
-    // Read while the verdict is pending, or a client that gives up would never be noticed; anything it sends
-    // early is kept for the WebSocket (a client that sends much before the upgrade is answered is dropped).
-    const early = [head];
-    let earlyBytes = head.length;
-    const hold = (chunk: Buffer) => {
-      early.push(chunk);
-      earlyBytes += chunk.length;
-      if (earlyBytes > maxPayload) socket.destroy();
-    };
-    const abandoned = () => {
-      socket.off('data', hold).off('end', abandoned).off('close', abandoned);
-      socket.destroy();
-      sink.abandoned(check.client);
-    };
-    socket.on('data', hold).once('end', abandoned).once('close', abandoned);
-    void check.verdict.then(({ status, reason }) => {
-      if (socket.destroyed) return;
-      // The WebSocket takes over reading in this same tick, so no chunk can fall between the two listeners.
-      socket.off('data', hold).off('end', abandoned).off('close', abandoned);
-      if (status !== 0) return refuse(socket, status, reason ?? '');
-      complete((transport) => {
-        sink.upgraded(check.client, transport);
-        return check.client;
-      }, Buffer.concat(early, earlyBytes));
-    });
+    awaitVerdict(check, socket, head, maxPayload, sink, (early) =>
+      wss.handleUpgrade(req, socket, early, (ws) =>
+        serve(ws, socket, req, sink, (transport) => {
+          sink.upgraded(check.client, transport);
+          return check.client;
+        }),
+      ),
+    );
   });
   return wss;
+}
+
+/**
+ * Wires an upgraded WebSocket to the gateway. A function of its own so that the listeners, which live as long as
+ * the connection, hold only what they use and not the upgrade request (a few KiB per idle connection).
+ */
+function serve(ws: WebSocket, socket: Duplex, req: IncomingMessage, sink: ClientSink, opened: (transport: ClientTransport) => ClientHandle): void {
+  const remoteAddress = req.socket.remoteAddress ?? '';
+  const remotePort = req.socket.remotePort ?? 0;
+  const handle = opened(new WebSocketTransport(ws, socket, remoteAddress, remotePort));
+  listen(ws, sink, handle, `${remoteAddress}:${remotePort}`);
+}
+
+function listen(ws: WebSocket, sink: ClientSink, handle: ClientHandle, remote: string): void {
+  ws.on('message', (data: Buffer, isBinary: boolean) => sink.message(handle, data, isBinary));
+  ws.on('pong', () => sink.alive(handle));
+  ws.on('error', (error) => sink.rejected(error.message, remote));
+  ws.on('close', () => sink.closed(handle));
+}
+
+/**
+ * Holds the upgrade until the verdict: refused with its status, or completed with `upgrade(early)`. The socket is
+ * read meanwhile, or a client that gives up would never be noticed; what it sends early is kept for the
+ * WebSocket (a client sending more than a message's worth before the answer is dropped).
+ */
+function awaitVerdict(check: UpgradeCheck, socket: Duplex, head: Buffer, maxPayload: number, sink: ClientSink, upgrade: (early: Buffer) => void): void {
+  const early = [head];
+  let earlyBytes = head.length;
+  const hold = (chunk: Buffer) => {
+    early.push(chunk);
+    earlyBytes += chunk.length;
+    if (earlyBytes > maxPayload) socket.destroy();
+  };
+  const abandoned = () => {
+    socket.off('data', hold).off('end', abandoned).off('close', abandoned);
+    socket.destroy();
+    sink.abandoned(check.client);
+  };
+  socket.on('data', hold).once('end', abandoned).once('close', abandoned);
+  void check.verdict.then(({ status, reason }) => {
+    if (socket.destroyed) return;
+    // The WebSocket takes over reading in this same tick, so no chunk can fall between the two listeners.
+    socket.off('data', hold).off('end', abandoned).off('close', abandoned);
+    if (status !== 0) return refuse(socket, status, reason ?? '');
+    upgrade(Buffer.concat(early, earlyBytes));
+  });
 }
 
 /** Answers an upgrade request with an HTTP error status and `reason` as a plain-text body. */
