@@ -1,3 +1,4 @@
+import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { GatewayClient } from '../../runtime/client/gateway-client.js';
 import { RoleProcess } from './role-process.js';
@@ -116,4 +117,12 @@ export class TestCluster {
     for (const client of this.apiClients) client.close();
     await Promise.all(this.all().map((process) => process.stop('SIGKILL')));
   }
+}
+
+/** A cluster started before the tests of the enclosing suite and stopped after them. */
+export function clusterForSuite(layout: ClusterLayout): TestCluster {
+  const cluster = new TestCluster(layout);
+  before(() => cluster.start());
+  after(() => cluster.stop());
+  return cluster;
 }

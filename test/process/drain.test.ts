@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { scrapeMetric } from '../harness/metrics.js';
-import { TestCluster } from '../harness/test-cluster.js';
+import { TestCluster, clusterForSuite } from '../harness/test-cluster.js';
 import { WsTestClient } from '../harness/test-clients.js';
 import { waitFor } from '../harness/wait.js';
 
@@ -12,15 +12,7 @@ interface Reply {
 }
 
 describe('a worker stopped with SIGTERM drains', () => {
-  const cluster = new TestCluster({ subnet: 28, gateways: 1, workers: 2 });
-
-  before(async () => {
-    await cluster.start();
-  });
-
-  after(async () => {
-    await cluster.stop();
-  });
+  const cluster = clusterForSuite({ subnet: 28, gateways: 1, workers: 2 });
 
   it('finishes the events it has (its handlers still reach the gateways), takes no new ones, and exits 0', async () => {
     const client = await WsTestClient.open(cluster.gatewayUrl(0));

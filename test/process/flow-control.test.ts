@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { metricValue } from '../harness/metrics.js';
-import { TestCluster } from '../harness/test-cluster.js';
+import { TestCluster, clusterForSuite } from '../harness/test-cluster.js';
 import { WsTestClient } from '../harness/test-clients.js';
 import { waitFor } from '../harness/wait.js';
 
@@ -12,19 +12,11 @@ async function metrics(url: string): Promise<string> {
 }
 
 describe('flow control between clients, gateways and workers', () => {
-  const cluster = new TestCluster({
+  const cluster = clusterForSuite({
     subnet: 35,
     gateways: 1,
     workers: 1,
     gatewayArgs: ['--client-window', String(CLIENT_WINDOW), '--worker-window', '32', '--max-send-buffer', String(64 * 1024 * 1024)],
-  });
-
-  before(async () => {
-    await cluster.start();
-  });
-
-  after(async () => {
-    await cluster.stop();
   });
 
   it('a slow worker slows its client down: events wait unread at the client, not in gateway or worker memory', async () => {

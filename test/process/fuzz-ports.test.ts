@@ -1,9 +1,9 @@
 /** Property-based: arbitrary bytes thrown at a gateway's client and internal ports and the Register's port. */
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { CLIENT_PORT, INTERNAL_PORT, REGISTER_PORT, TestCluster } from '../harness/test-cluster.js';
+import { CLIENT_PORT, INTERNAL_PORT, REGISTER_PORT, clusterForSuite } from '../harness/test-cluster.js';
 import { WsTestClient } from '../harness/test-clients.js';
 
 /** Connects, writes the chunks, and waits until the server closes or 300 ms pass; never fails itself. */
@@ -25,15 +25,7 @@ function throwBytes(host: string, port: number, chunks: Uint8Array[]): Promise<v
 }
 
 describe('fuzz: arbitrary bytes on every listening port', () => {
-  const cluster = new TestCluster({ subnet: 27, gateways: 1, workers: 1 });
-
-  before(async () => {
-    await cluster.start();
-  });
-
-  after(async () => {
-    await cluster.stop();
-  });
+  const cluster = clusterForSuite({ subnet: 27, gateways: 1, workers: 1 });
 
   it('leaves every process alive and serving', async () => {
     const gateway = cluster.gatewayIp(0);

@@ -1,21 +1,13 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { TestCluster } from '../harness/test-cluster.js';
+import { describe, it } from 'node:test';
+import { clusterForSuite } from '../harness/test-cluster.js';
 import { WsTestClient } from '../harness/test-clients.js';
 import { waitFor } from '../harness/wait.js';
 
 const CLIENTS = 20;
 
 describe('a gateway stopped with SIGTERM drains', () => {
-  const cluster = new TestCluster({ subnet: 30, gateways: 1, workers: 1, gatewayArgs: ['--drain-seconds', '2'] });
-
-  before(async () => {
-    await cluster.start();
-  });
-
-  after(async () => {
-    await cluster.stop();
-  });
+  const cluster = clusterForSuite({ subnet: 30, gateways: 1, workers: 1, gatewayArgs: ['--drain-seconds', '2'] });
 
   it('leaves the Register first, then closes its clients with 1012 spread over the drain, and exits 0', async () => {
     const clients = await Promise.all(Array.from({ length: CLIENTS }, () => WsTestClient.open(cluster.gatewayUrl(0))));

@@ -1,28 +1,20 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { scrapeMetric } from '../harness/metrics.js';
-import { TestCluster } from '../harness/test-cluster.js';
+import { TestCluster, clusterForSuite } from '../harness/test-cluster.js';
 import { WsTestClient } from '../harness/test-clients.js';
 import { waitFor } from '../harness/wait.js';
 
 const LIMIT = 20;
 
 describe('client limits: message rate and WebSocket origin', () => {
-  const cluster = new TestCluster({
+  const cluster = clusterForSuite({
     subnet: 31,
     gateways: 1,
     workers: 1,
     gatewayArgs: ['--max-messages-per-second', String(LIMIT), '--allowed-origins', 'https://good.example, https://also.example'],
   });
   const good = { headers: { origin: 'https://good.example' } };
-
-  before(async () => {
-    await cluster.start();
-  });
-
-  after(async () => {
-    await cluster.stop();
-  });
 
   const metric = (name: string) => scrapeMetric(`http://${cluster.gatewayIp(0)}:9272/metrics`, name);
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { scrapeMetric } from '../harness/metrics.js';
-import { TestCluster } from '../harness/test-cluster.js';
+import { TestCluster, clusterForSuite } from '../harness/test-cluster.js';
 import { WsTestClient } from '../harness/test-clients.js';
 import { waitFor } from '../harness/wait.js';
 
@@ -34,16 +34,8 @@ async function whoami(client: WsTestClient, id: string): Promise<string> {
 }
 
 describe('no lost client messages when a worker dies', () => {
-  const cluster = new TestCluster({ subnet: 34, gateways: 1, workers: 2 });
+  const cluster = clusterForSuite({ subnet: 34, gateways: 1, workers: 2 });
   const gatewayMetrics = () => `http://${cluster.gatewayIp(0)}:9272/metrics`;
-
-  before(async () => {
-    await cluster.start();
-  });
-
-  after(async () => {
-    await cluster.stop();
-  });
 
   it('redelivers what a SIGKILLed worker had not acknowledged to another worker, flagged, with the same ids, in order', async () => {
     const client = await WsTestClient.open(cluster.gatewayUrl(0));

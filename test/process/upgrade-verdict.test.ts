@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import WebSocket from 'ws';
 import { scrapeMetric } from '../harness/metrics.js';
-import { TestCluster } from '../harness/test-cluster.js';
+import { TestCluster, clusterForSuite } from '../harness/test-cluster.js';
 import { WsTestClient } from '../harness/test-clients.js';
 import { waitFor, withTimeout } from '../harness/wait.js';
 
@@ -23,16 +23,8 @@ async function attempt(url: string): Promise<{ opened: boolean; status?: number;
 }
 
 describe('onWebSocketConnect decides the upgrade', () => {
-  const cluster = new TestCluster({ subnet: 36, gateways: 1, workers: 1, gatewayArgs: ['--upgrade-timeout', '1'] });
+  const cluster = clusterForSuite({ subnet: 36, gateways: 1, workers: 1, gatewayArgs: ['--upgrade-timeout', '1'] });
   const metrics = () => `http://${cluster.gatewayIp(0)}:9272/metrics`;
-
-  before(async () => {
-    await cluster.start();
-  });
-
-  after(async () => {
-    await cluster.stop();
-  });
 
   it('refuses with the status a RefuseConnection carries, and the client never becomes a WebSocket', async () => {
     const watcher = await WsTestClient.open(cluster.gatewayUrl(0));
