@@ -83,7 +83,14 @@ export class GatewayClient implements GatewayApi {
   // ---- sending ----
 
   sendToClient(clientId: string, message: MessageData): Promise<void> {
-    return this.toClients([clientId], { op: Op.SendToClient, body: bodyBytes(message), binary: isBinary(message) });
+    const address = gatewayAddressOf(String(clientId));
+    if (address === undefined) return Promise.reject(new Error(`invalid client id: ${JSON.stringify(clientId)}`));
+    return this.sendToClientAt(address, clientId, message);
+  }
+
+  /** sendToClient for a client whose gateway is known already (a handler's current client): the id is not parsed. */
+  sendToClientAt(gatewayAddress: string, clientId: string, message: MessageData): Promise<void> {
+    return this.sendTo(gatewayAddress, { op: Op.SendToClient, clientIds: [clientId], body: bodyBytes(message), binary: isBinary(message) });
   }
 
   async sendToAll(message: MessageData, clientIds?: string[] | null, excludeClientIds?: string[] | null): Promise<void> {

@@ -182,7 +182,7 @@ export class EventDelivery {
       while (waiting.length > 0) {
         const event = waiting[0]!;
         // A session written while the event waited travels with it.
-        if (event.kind !== EventKind.Close) event.session = client.session;
+        if (event.kind !== EventKind.Close && client.session.length > 0) event.session = client.session;
         blocker = this.trySend(client, event);
         if (blocker !== true) break;
         waiting.shift();

@@ -394,18 +394,17 @@ export class Gateway implements ClientSink, Delivery {
   // ---- events to workers ----
 
   private dispatch(client: Client, kind: EventKind, body?: Buffer, binary = false, upgrade?: UpgradeRequest, awaitsVerdict = false): void {
+    // Fields at their zero value are left out: protobufjs would encode them (an empty session, binary false).
     const event: ClientEvent = {
       kind,
       clientId: client.id,
       sequence: ++this.sequence,
-      session: client.session,
       remoteAddress: client.transport.remoteAddress,
       remotePort: client.transport.remotePort,
     };
-    if (body) {
-      event.body = body;
-      event.binary = binary;
-    }
+    if (client.session.length > 0) event.session = client.session;
+    if (body) event.body = body;
+    if (binary) event.binary = true;
     if (upgrade) {
       event.url = upgrade.url;
       event.headers = upgrade.headers;

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import type { Logger } from '../observability/log.js';
-import { decodeEnvelope, encodeEnvelopeFrame, envelopeKind } from './envelope-codec.js';
+import { FrameBatch, decodeEnvelope, encodeEnvelopeFrame, envelopeKind } from './envelope-codec.js';
 import { FrameDecoder } from './frame-codec.js';
 import { PROTOCOL_VERSION, clientProof, newNonce, proofsMatch, serverProof } from './handshake.js';
 import { Role, type Envelope } from './types.js';
@@ -49,8 +49,7 @@ export class PeerConnection extends EventEmitter {
   private readonly decoder = new FrameDecoder(HANDSHAKE_MAX_FRAME);
   private readonly ourNonce = newNonce();
   private theirNonce: Uint8Array = Buffer.alloc(0);
-  private outbox: Buffer[] = [];
-  private outboxBytes = 0;
+  private readonly outbox = new FrameBatch();
   private flushScheduled = false;
   private drained: Promise<void> | undefined;
   private handshakeTimer: NodeJS.Timeout | undefined;
@@ -85,7 +84,7 @@ export class PeerConnection extends EventEmitter {
 
   /** Bytes queued but not yet taken by the kernel: the basis for flow control. */
   get pendingBytes(): number {
-    return this.outboxBytes + this.socket.writableLength;
+    return this.outbox.bytes + this.socket.writableLength;
   }
 
   /** Resolves once the socket has taken what is queued (at once when little is): lets a producer slow down. */
@@ -108,10 +107,8 @@ export class PeerConnection extends EventEmitter {
 
   send(envelope: Envelope): void {
     if (this.phase !== 'ready') return;
-    const frame = encodeEnvelopeFrame(envelope);
-    this.outbox.push(frame);
-    this.outboxBytes += frame.length;
-    if (this.outboxBytes >= FLUSH_AT_BYTES) {
+    this.outbox.add(envelope);
+    if (this.outbox.bytes >= FLUSH_AT_BYTES) {
       this.flush();
     } else if (!this.flushScheduled) {
       this.flushScheduled = true;
@@ -137,12 +134,9 @@ export class PeerConnection extends EventEmitter {
   }
 
   private flush(): void {
-    if (this.outbox.length === 0 || this.socket.destroyed) return;
-    const data = this.outbox.length === 1 ? this.outbox[0]! : Buffer.concat(this.outbox, this.outboxBytes);
-    this.outbox = [];
-    this.outboxBytes = 0;
+    if (this.outbox.empty || this.socket.destroyed) return;
     this.lastSent = Date.now();
-    this.socket.write(data);
+    this.socket.write(this.outbox.take());
   }
 
   private writeNow(envelope: Envelope): void {

@@ -1,4 +1,5 @@
-import type { GatewayApi, MessageData, Session } from '../client/gateway-api.js';
+import type { MessageData, Session } from '../client/gateway-api.js';
+import type { GatewayClient } from '../client/gateway-client.js';
 import { toNumber, type Uint64 } from '../wire/types.js';
 import type { EventContext } from './handler.js';
 
@@ -7,7 +8,7 @@ export class ClientEventContext implements EventContext {
   constructor(
     readonly clientId: string,
     public session: Session,
-    readonly gateway: GatewayApi,
+    readonly gateway: GatewayClient,
     readonly remoteAddress: string,
     readonly remotePort: number,
     private readonly gatewayAddress: string,
@@ -21,7 +22,7 @@ export class ClientEventContext implements EventContext {
   }
 
   sendToCurrentClient(message: MessageData): Promise<void> {
-    return this.gateway.sendToClient(this.clientId, message);
+    return this.gateway.sendToClientAt(this.gatewayAddress, this.clientId, message);
   }
 
   closeCurrentClient(message?: MessageData): Promise<void> {

@@ -1,4 +1,5 @@
-import type { GatewayApi, Session } from '../client/gateway-api.js';
+import type { Session } from '../client/gateway-api.js';
+import type { GatewayClient } from '../client/gateway-client.js';
 import type { Logger } from '../observability/log.js';
 import { EventKind, toNumber, type ClientEvent, type Envelope } from '../wire/types.js';
 import { AckBatcher } from './ack-batcher.js';
@@ -6,9 +7,12 @@ import { ClientEventContext } from './event-context.js';
 import type { Handler } from './handler.js';
 import { RefuseConnection } from './refuse-connection.js';
 
-interface Running {
-  event: ClientEvent;
+/** One client's events, the first of which is running. */
+interface ClientQueue {
+  events: ClientEvent[];
+  /** When the running event started. */
   startedAt: number;
+  /** Whether the running event was reported as slow. */
   reported: boolean;
 }
 
@@ -30,14 +34,13 @@ const ACCEPT = { status: 0, reason: '' };
  */
 export class EventDispatcher {
   readonly stats: DispatchStats = { handled: 0, failed: 0, slow: 0 };
-  private readonly queues = new Map<string, ClientEvent[]>();
-  private readonly running = new Map<string, Running>();
+  private readonly queues = new Map<string, ClientQueue>();
   private readonly slowTimer: NodeJS.Timeout;
   private readonly acks: AckBatcher;
 
   constructor(
     private readonly handler: Handler,
-    private readonly gateway: GatewayApi,
+    private readonly gateway: GatewayClient,
     private readonly log: Logger,
     private readonly processTimeoutMs: number,
     private readonly sendToGateway: (gatewayAddress: string, envelope: Envelope) => void,
@@ -50,17 +53,17 @@ export class EventDispatcher {
   /** Events queued or running. */
   get inFlight(): number {
     let count = 0;
-    for (const queue of this.queues.values()) count += queue.length;
+    for (const queue of this.queues.values()) count += queue.events.length;
     return count;
   }
 
   dispatch(gatewayAddress: string, event: ClientEvent): void {
     const queue = this.queues.get(event.clientId);
     if (queue) {
-      queue.push(event);
+      queue.events.push(event);
       return;
     }
-    const fresh = [event];
+    const fresh: ClientQueue = { events: [event], startedAt: 0, reported: false };
     this.queues.set(event.clientId, fresh);
     void this.drain(gatewayAddress, event.clientId, fresh);
   }
@@ -80,10 +83,12 @@ export class EventDispatcher {
     this.acks.flush();
   }
 
-  private async drain(gatewayAddress: string, clientId: string, queue: ClientEvent[]): Promise<void> {
-    while (queue.length > 0) {
-      const event = queue[0]!;
-      this.running.set(clientId, { event, startedAt: Date.now(), reported: false });
+  private async drain(gatewayAddress: string, clientId: string, queue: ClientQueue): Promise<void> {
+    const events = queue.events;
+    while (events.length > 0) {
+      const event = events[0]!;
+      queue.startedAt = Date.now();
+      queue.reported = false;
       try {
         await this.handle(gatewayAddress, event);
         this.stats.handled++;
@@ -92,15 +97,14 @@ export class EventDispatcher {
         this.log.error('handler threw', { clientId, event: EventKind[event.kind], error });
       }
       this.acks.add(gatewayAddress, toNumber(event.sequence));
-      queue.shift();
+      events.shift();
     }
-    this.running.delete(clientId);
     this.queues.delete(clientId);
   }
 
   private async handle(gatewayAddress: string, event: ClientEvent): Promise<void> {
     const handler = this.handler;
-    const sessionText = event.session && event.session.length > 0 ? Buffer.from(event.session).toString('utf8') : EMPTY_SESSION;
+    const sessionText = event.session && event.session.length > 0 ? asBuffer(event.session).toString('utf8') : EMPTY_SESSION;
     const session = sessionText === EMPTY_SESSION ? {} : (JSON.parse(sessionText) as Session);
     const ctx = new ClientEventContext(
       event.clientId,
@@ -130,7 +134,8 @@ export class EventDispatcher {
         await handler.onClose?.(event.clientId, ctx);
         return;
     }
-    await this.saveSession(ctx, sessionText);
+    const saving = this.saveSession(ctx, sessionText);
+    if (saving) await saving;
   }
 
   /**
@@ -155,24 +160,24 @@ export class EventDispatcher {
     this.sendToGateway(gatewayAddress, { verdict: { sequence: event.sequence ?? 0, ...verdict } });
   }
 
-  /** Writes the session back only when the callback changed it. */
-  private async saveSession(ctx: ClientEventContext, before: string): Promise<void> {
+  /** Writes the session back only when the callback changed it; undefined (no promise to await) when it did not. */
+  private saveSession(ctx: ClientEventContext, before: string): Promise<void> | undefined {
     const session = ctx.session;
-    if (before === EMPTY_SESSION && (session === null || typeof session !== 'object' || Object.keys(session).length === 0)) return;
+    if (before === EMPTY_SESSION && (session === null || typeof session !== 'object' || Object.keys(session).length === 0)) return undefined;
     const after = JSON.stringify(session ?? {});
-    if (after !== before) await this.gateway.setSession(ctx.clientId, JSON.parse(after) as Session);
+    return after === before ? undefined : this.gateway.setSession(ctx.clientId, JSON.parse(after) as Session);
   }
 
   private reportSlow(): void {
     const now = Date.now();
-    for (const [clientId, running] of this.running) {
-      if (running.reported || now - running.startedAt < this.processTimeoutMs) continue;
-      running.reported = true;
+    for (const [clientId, queue] of this.queues) {
+      if (queue.reported || now - queue.startedAt < this.processTimeoutMs) continue;
+      queue.reported = true;
       this.stats.slow++;
       this.log.warn('processTimeout: handler still running', {
         clientId,
-        event: EventKind[running.event.kind],
-        elapsedMs: now - running.startedAt,
+        event: EventKind[queue.events[0]!.kind],
+        elapsedMs: now - queue.startedAt,
         processTimeoutMs: this.processTimeoutMs,
       });
     }

@@ -11,7 +11,8 @@ export interface Pair<T> {
 
 export interface BenchResults {
   config: Record<string, unknown>;
-  echo?: Pair<EchoResult> & { ratio: number; meetsTarget: boolean };
+  /** `ratio`: of the two systems' rates over all their slices; `roundRatios`: of each round's two slices. */
+  echo?: Pair<EchoResult> & { ratio: number; roundRatios: number[]; meetsTarget: boolean };
   memory?: Pair<MemoryResult> & { meetsTarget: boolean };
   fanout?: Pair<FanoutResult> & { ratio: number };
 }
@@ -20,7 +21,8 @@ export function summarize(config: Record<string, unknown>, echo?: Pair<EchoResul
   const results: BenchResults = { config };
   if (echo) {
     const ratio = echo.gwc.roundTripsPerSecond / echo.plain.roundTripsPerSecond;
-    results.echo = { ...echo, ratio, meetsTarget: ratio >= TARGETS.echoRatioMin };
+    const roundRatios = echo.gwc.sliceRates.map((rate, i) => rate / echo.plain.sliceRates[i]!);
+    results.echo = { ...echo, ratio, roundRatios, meetsTarget: ratio >= TARGETS.echoRatioMin };
   }
   if (memory) results.memory = { ...memory, meetsTarget: memory.gwc.rssPerConnection <= TARGETS.rssPerIdleConnectionMaxBytes };
   if (fanout) results.fanout = { ...fanout, ratio: fanout.gwc.deliveriesPerSecond / fanout.plain.deliveriesPerSecond };
@@ -57,9 +59,13 @@ export function formatReport(results: BenchResults): string {
   const line = (row: string[]) => row.map((cell, col) => cell.padEnd(widths[col]!)).join(' | ');
   const out = [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('-|-'), ...rows.slice(1).map(line)];
   if (echo) {
+    const sorted = [...echo.roundRatios].sort((a, b) => a - b);
+    const middle = sorted[Math.floor((sorted.length - 1) / 2)]!;
+    out.push('', `Echo in ${sorted.length} rounds of one slice per system (rates over all slices above); the rounds' own ratios: ` +
+      `lowest ${sorted[0]!.toFixed(2)}, median ${middle.toFixed(2)}, highest ${sorted.at(-1)!.toFixed(2)}`);
     const pct = (share: number) => `${(share * 100).toFixed(0)}%`;
     const cpu = (r: EchoResult) => `${Object.entries(r.cpu).map(([label, share]) => `${label} ${pct(share)}`).join(', ')} (machine ${pct(r.machineCpu)})`;
-    out.push('', 'CPU during the echo window (100% = one core; "machine" also counts the kernel and any other load):');
+    out.push('', 'CPU during the echo slices (100% = one core; "machine" also counts the kernel and any other load):');
     out.push(`  GWC:   ${cpu(echo.gwc)}`, `  plain: ${cpu(echo.plain)}`);
   }
   if (memory && !(memory.gwc.settled && memory.plain.settled)) out.push('note: RSS did not settle within 30 s in every memory run');

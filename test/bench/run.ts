@@ -2,8 +2,11 @@
  * Benchmark: GatewayCluster (Register + Gateway + Worker, one process each) against a single-process plain
  * `ws` echo server, measured in the same run and reported as ratios. Not part of `npm test`.
  *
- *   npm run bench -- [--json results.json] [--only echo,memory,fanout] [--measure-s 10] [--warmup-s 3]
- *                    [--echo-generators 1] [--cpu-prof <dir>]
+ *   npm run bench -- [--json results.json] [--only echo,memory,fanout] [--measure-s 6] [--warmup-s 2]
+ *                    [--echo-rounds 8] [--echo-generators 1] [--cpu-prof <dir>: profiles of the echo's servers]
+ *
+ * The echo starts both systems and loads them in turn, `--echo-rounds` slices each of `--warmup-s` + `--measure-s`
+ * (see runEchoInterleaved); memory and fan-out run on each system in turn, each freshly started.
  *
  * Every child runs in its own process group, killed when this process exits, fails or is interrupted.
  */
@@ -11,19 +14,20 @@ import { mkdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { installCleanup, stopAll } from './processes.js';
 import { formatReport, summarize, writeJson, type Pair } from './report.js';
-import { runEcho, runFanout, runMemory } from './scenarios.js';
+import { runEchoInterleaved, runFanout, runMemory } from './scenarios.js';
 import { startTarget, type Target } from './targets.js';
 
 const { values } = parseArgs({
   options: {
     json: { type: 'string' },
     only: { type: 'string', default: 'echo,memory,fanout' },
-    'measure-s': { type: 'string', default: '10' },
-    'warmup-s': { type: 'string', default: '3' },
+    'measure-s': { type: 'string', default: '3' },
+    'warmup-s': { type: 'string', default: '1' },
     clients: { type: 'string', default: '500' },
     'in-flight': { type: 'string', default: '4' },
     size: { type: 'string', default: '64' },
     'echo-generators': { type: 'string', default: '1' },
+    'echo-rounds': { type: 'string', default: '8' },
     'idle-connections': { type: 'string', default: '10000' },
     'fanout-clients': { type: 'string', default: '5000' },
     broadcasts: { type: 'string', default: '100' },
@@ -39,6 +43,7 @@ const config = {
     warmupMs: Number(values['warmup-s']) * 1000,
     measureMs: Number(values['measure-s']) * 1000,
     generators: Number(values['echo-generators']),
+    rounds: Math.max(1, Number(values['echo-rounds'])),
   },
   memory: { connections: Number(values['idle-connections']), generators: 2 },
   fanout: { clients: Number(values['fanout-clients']), broadcasts: Number(values.broadcasts), size: Number(values.size), generators: 2 },
@@ -51,7 +56,7 @@ if (cpuProfDir) mkdirSync(cpuProfDir, { recursive: true });
 async function both<T>(what: string, maxConnections: number, scenario: (target: Target) => Promise<T>): Promise<Pair<T>> {
   const run = async (name: 'gwc' | 'plain') => {
     process.stderr.write(`${what}: ${name}...\n`);
-    const target = await startTarget(name, { maxConnections, ...(cpuProfDir && what === 'echo' ? { cpuProfDir } : {}) });
+    const target = await startTarget(name, { maxConnections });
     try {
       return await scenario(target);
     } finally {
@@ -61,10 +66,27 @@ async function both<T>(what: string, maxConnections: number, scenario: (target: 
   return { gwc: await run('gwc'), plain: await run('plain') };
 }
 
+/** Both systems up at once (for the interleaved echo). */
+async function bothUp<T>(maxConnections: number, scenario: (targets: Pair<Target>) => Promise<T>): Promise<T> {
+  const profile = cpuProfDir ? { cpuProfDir } : {};
+  const gwc = await startTarget('gwc', { maxConnections, ...profile });
+  try {
+    const plain = await startTarget('plain', { maxConnections, ...profile });
+    try {
+      return await scenario({ gwc, plain });
+    } finally {
+      await plain.stop();
+    }
+  } finally {
+    await gwc.stop();
+  }
+}
+
 async function main(): Promise<void> {
   installCleanup();
   const started = Date.now();
-  const echo = only.has('echo') ? await both('echo', config.echo.clients, (t) => runEcho(t, config.echo)) : undefined;
+  const progress = (line: string) => process.stderr.write(`${line}\n`);
+  const echo = only.has('echo') ? await bothUp(config.echo.clients, (targets) => runEchoInterleaved(targets, config.echo, progress)) : undefined;
   const memory = only.has('memory') ? await both('memory', config.memory.connections, (t) => runMemory(t, config.memory)) : undefined;
   const fanout = only.has('fanout') ? await both('fanout', config.fanout.clients, (t) => runFanout(t, config.fanout)) : undefined;
   const results = summarize(config, echo, memory, fanout);

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { waitFor } from '../harness/wait.js';
 import { LatencyHistogram } from './latency-histogram.js';
 import { BenchProcess, cpuSeconds, machineCpuSeconds, rssBytes, type Line } from './processes.js';
+import type { Pair } from './report.js';
 import type { Target } from './targets.js';
 
 const generatorScript = fileURLToPath(new URL('./load-generator.js', import.meta.url));
@@ -47,47 +48,110 @@ export interface EchoConfig {
   warmupMs: number;
   measureMs: number;
   generators: number;
+  /** Slices per system. */
+  rounds: number;
 }
 
 export interface EchoResult {
+  /** Replies in all of this system's slices over their total time. */
   roundTripsPerSecond: number;
+  /** Each slice's rate, in the order run. */
+  sliceRates: number[];
   p50Ms: number;
   p99Ms: number;
-  /** CPU used during the measurement window, as a share of one core, per process label. */
+  /** CPU used during the slices, as a share of one core, per process label. */
   cpu: Record<string, number>;
-  /** The whole machine's busy CPU in the window (share of one core): well above the sum of `cpu` means other load. */
+  /** The whole machine's busy CPU in the slices (share of one core): well above the sum of `cpu` means other load. */
   machineCpu: number;
   outOfOrder: number;
 }
 
-export async function runEcho(target: Target, config: EchoConfig): Promise<EchoResult> {
-  const generators = await startGenerators(config.generators, config.clients, target.url);
-  try {
-    const watched = [...target.servers, ...generators];
-    for (const g of generators) g.send({ op: 'echo', inFlight: config.inFlight, size: config.size, warmupMs: config.warmupMs, measureMs: config.measureMs });
+/** One system under echo load in slices: its generators stay connected between them. */
+class EchoLoad {
+  private replies = 0;
+  private seconds = 0;
+  private outOfOrder = 0;
+  private machineBusy = 0;
+  private readonly sliceRates: number[] = [];
+  private readonly cpu = new Map<string, number>();
+  private readonly histogram = new LatencyHistogram();
+
+  private constructor(
+    private readonly target: Target,
+    private readonly generators: BenchProcess[],
+  ) {}
+
+  static async open(target: Target, config: EchoConfig): Promise<EchoLoad> {
+    return new EchoLoad(target, await startGenerators(config.generators, config.clients, target.url));
+  }
+
+  /** Load for warmupMs, then measureMs counted; every reply must come back before the next slice. */
+  async slice(config: EchoConfig): Promise<number> {
+    const watched = [...this.target.servers, ...this.generators];
+    const marks = this.generators.map((g) => g.lines.length);
+    for (const g of this.generators) g.send({ op: 'echo', inFlight: config.inFlight, size: config.size, warmupMs: config.warmupMs, measureMs: config.measureMs });
     await sleep(config.warmupMs);
     const before = watched.map((p) => cpuSeconds(p.pid));
     const machineBefore = machineCpuSeconds();
     const started = Date.now();
     await sleep(config.measureMs);
     const seconds = (Date.now() - started) / 1000;
-    const cpu = Object.fromEntries(watched.map((p, i) => [p.label, (cpuSeconds(p.pid) - before[i]!) / seconds]));
-    const machineCpu = (machineCpuSeconds().busy - machineBefore.busy) / seconds;
-    const results = await Promise.all(generators.map((g) => g.waitForLine({ event: 'echo-result' }, 30_000)));
-    const histogram = new LatencyHistogram();
+    watched.forEach((p, i) => this.cpu.set(p.label, (this.cpu.get(p.label) ?? 0) + cpuSeconds(p.pid) - before[i]!));
+    this.machineBusy += machineCpuSeconds().busy - machineBefore.busy;
+    this.seconds += seconds;
+    const results = await Promise.all(this.generators.map((g, i) => g.waitForLine({ event: 'echo-result' }, 30_000, marks[i])));
     let rate = 0;
-    let outOfOrder = 0;
     for (const r of results) {
       if (Number(r.undrained) > 0 || Number(r.unexpectedCloses) > 0) {
-        throw new Error(`echo on ${target.name}: ${String(r.undrained)} replies never came, ${String(r.unexpectedCloses)} connections closed`);
+        throw new Error(`echo on ${this.target.name}: ${String(r.undrained)} replies never came, ${String(r.unexpectedCloses)} connections closed`);
       }
       rate += (Number(r.replies) / Number(r.windowMs)) * 1000;
-      outOfOrder += Number(r.outOfOrder);
-      histogram.merge(new LatencyHistogram(r.histogram as number[]));
+      this.replies += (Number(r.replies) / Number(r.windowMs)) * 1000 * seconds;
+      this.outOfOrder += Number(r.outOfOrder);
+      this.histogram.merge(new LatencyHistogram(r.histogram as number[]));
     }
-    return { roundTripsPerSecond: rate, p50Ms: histogram.quantileMs(0.5), p99Ms: histogram.quantileMs(0.99), cpu, machineCpu, outOfOrder };
+    this.sliceRates.push(rate);
+    return rate;
+  }
+
+  result(): EchoResult {
+    const share = (cpuSeconds: number) => cpuSeconds / this.seconds;
+    return {
+      roundTripsPerSecond: this.replies / this.seconds,
+      sliceRates: this.sliceRates,
+      p50Ms: this.histogram.quantileMs(0.5),
+      p99Ms: this.histogram.quantileMs(0.99),
+      cpu: Object.fromEntries([...this.cpu].map(([label, seconds]) => [label, share(seconds)])),
+      machineCpu: share(this.machineBusy),
+      outOfOrder: this.outOfOrder,
+    };
+  }
+
+  close(): Promise<void> {
+    return stopGenerators(this.generators);
+  }
+}
+
+/**
+ * The echo on both systems, both up at once but loaded one at a time, in short alternating slices (GWC, plain,
+ * plain, GWC, ...). On the shared machine this was made on, the same CPU-bound loop takes from 40 to 90 ms from
+ * one second to the next; slices a few seconds apart see the same machine, and many of them average it out.
+ */
+export async function runEchoInterleaved(targets: Pair<Target>, config: EchoConfig, progress: (line: string) => void): Promise<Pair<EchoResult>> {
+  const gwc = await EchoLoad.open(targets.gwc, config);
+  let plain: EchoLoad | undefined;
+  try {
+    plain = await EchoLoad.open(targets.plain, config);
+    for (let round = 0; round < config.rounds; round++) {
+      const order = round % 2 === 0 ? [gwc, plain] : [plain, gwc];
+      const rates = [];
+      for (const load of order) rates.push(Math.round(await load.slice(config)));
+      progress(`echo round ${round + 1} of ${config.rounds}: ${round % 2 === 0 ? 'GWC' : 'plain'} ${rates[0]}, then ${round % 2 === 0 ? 'plain' : 'GWC'} ${rates[1]} round trips/s`);
+    }
+    return { gwc: gwc.result(), plain: plain.result() };
   } finally {
-    await stopGenerators(generators);
+    await gwc.close();
+    await plain?.close();
   }
 }
 
