@@ -70,6 +70,8 @@ const CLOSE_GRACE_MS = 2000;
 /** Closing clients during a drain happens at most this often. */
 const DRAIN_BATCH_MS = 100;
 const CLOSE_TRY_AGAIN_LATER = 1013;
+/** After its clients are closed, how long a stopping gateway waits for workers to handle what they sent. */
+const FINISH_EVENTS_MS = 5000;
 
 /**
  * Holds client connections, forwards their events to workers and carries out commands from workers and
@@ -153,14 +155,16 @@ export class Gateway implements ClientSink, Delivery {
     });
   }
 
-  /** How long stop() may take: the drain, then a few seconds for the last closes. */
+  /** How long stop() may take: the drain, then a few seconds for the last closes and handlers. */
   get stopTimeoutMs(): number {
-    return this.options.drainSeconds * 1000 + 10_000;
+    return this.options.drainSeconds * 1000 + 3000 + FINISH_EVENTS_MS + 2000;
   }
 
   /**
    * Stops accepting, leaves the Register, then closes clients with 1012 in batches spread over drainSeconds (so
-   * their reconnects do not all land on the other gateways at once), then the internal connections.
+   * their reconnects do not all land on the other gateways at once). What their clients sent before is still
+   * handled: the worker connections stay up until every event held here has gone to a worker and every worker
+   * has acknowledged what it got (or FINISH_EVENTS_MS pass).
    */
   async stop(): Promise<void> {
     this.accepting = false;
@@ -170,6 +174,8 @@ export class Gateway implements ClientSink, Delivery {
     await this.closeClientsOver(this.options.drainSeconds * 1000);
     await waitUntil(() => this.clients.size === 0, 3000);
     for (const client of [...this.clients.clients.values()]) client.transport.destroy();
+    const finished = await waitUntil(() => this.delivery.waiting === 0 && this.delivery.unacknowledged === 0, FINISH_EVENTS_MS);
+    if (!finished) this.log.warn('stopping with events not handled', { waiting: this.delivery.waiting, unacknowledged: this.delivery.unacknowledged });
     for (const peer of this.peers) peer.close('gateway stopping');
     this.internalServer?.close();
     await closed;
@@ -439,7 +445,12 @@ export class Gateway implements ClientSink, Delivery {
   }
 }
 
-async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<void> {
+/** True once `condition` holds, false when `timeoutMs` passed first. */
+async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
-  while (!condition() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  while (!condition()) {
+    if (Date.now() >= deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return true;
 }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { scrapeMetric } from '../harness/metrics.js';
 import { clusterForSuite } from '../harness/test-cluster.js';
 import { WsTestClient } from '../harness/test-clients.js';
 import { waitFor } from '../harness/wait.js';
@@ -29,5 +30,27 @@ describe('a gateway stopped with SIGTERM drains', () => {
     assert.ok(spread >= 1200, `closes spread over ${spread} ms (drain of 2 s)`);
     assert.ok(Math.max(...times) > leftAt, 'the last clients closed after the gateway had left the Register');
     assert.equal(gateway.exit?.code, 0);
+  });
+});
+
+describe('a gateway stopped with SIGTERM finishes what its clients sent', () => {
+  const cluster = clusterForSuite({ subnet: 37, gateways: 1, workers: 1, gatewayArgs: ['--drain-seconds', '0', '--client-window', '1'] });
+
+  it('keeps its worker connections until the events it still held are handled, then exits 0', async () => {
+    const workerMetrics = `http://${cluster.ip(20)}:9300/metrics`;
+    const handled = () => scrapeMetric(workerMetrics, 'gwc_worker_events_handled_total');
+    const inFlight = () => scrapeMetric(workerMetrics, 'gwc_worker_events_in_flight');
+    const client = await WsTestClient.open(cluster.gatewayUrl(0));
+    await waitFor('the connect events handled', async () => (await inFlight()) === 0, 5000);
+    const before = await handled();
+    // A client window of 1: the gateway sends the worker one event of this client at a time and holds the others.
+    for (let n = 0; n < 3; n++) client.send(JSON.stringify({ op: 'slow', id: `s${n}`, ms: 400 }));
+    await waitFor('the first slow event running', async () => (await inFlight()) === 1, 5000);
+    const gateway = cluster.gateways[0]!;
+    await gateway.stop('SIGTERM', 20_000);
+    assert.equal(gateway.exit?.code, 0);
+    // Three messages and the close, all handled by the time the gateway had gone.
+    assert.equal(await handled(), before + 4);
+    assert.equal(client.closeCode, 1012);
   });
 });
