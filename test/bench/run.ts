@@ -3,7 +3,7 @@
  * `ws` echo server, measured in the same run and reported as ratios. Not part of `npm test`.
  *
  *   npm run bench -- [--json results.json] [--only echo,memory,fanout] [--measure-s 6] [--warmup-s 2]
- *                    [--echo-rounds 8] [--echo-generators 1] [--cpu-prof <dir>: profiles of the echo's servers]
+ *                    [--echo-rounds 10] [--echo-generators 1] [--cpu-prof <dir>: profiles of the echo's servers]
  *
  * The echo starts both systems and loads them in turn, `--echo-rounds` slices each of `--warmup-s` + `--measure-s`
  * (see runEchoInterleaved); memory and fan-out run on each system in turn, each freshly started.
@@ -27,7 +27,7 @@ const { values } = parseArgs({
     'in-flight': { type: 'string', default: '4' },
     size: { type: 'string', default: '64' },
     'echo-generators': { type: 'string', default: '1' },
-    'echo-rounds': { type: 'string', default: '8' },
+    'echo-rounds': { type: 'string', default: '10' },
     'idle-connections': { type: 'string', default: '10000' },
     'fanout-clients': { type: 'string', default: '5000' },
     broadcasts: { type: 'string', default: '100' },

@@ -85,8 +85,8 @@ class EchoLoad {
     return new EchoLoad(target, await startGenerators(config.generators, config.clients, target.url));
   }
 
-  /** Load for warmupMs, then measureMs counted; every reply must come back before the next slice. */
-  async slice(config: EchoConfig): Promise<number> {
+  /** Load for warmupMs, then measureMs counted (when `counted`); every reply must come back before the next slice. */
+  async slice(config: EchoConfig, counted = true): Promise<number> {
     const watched = [...this.target.servers, ...this.generators];
     const marks = this.generators.map((g) => g.lines.length);
     for (const g of this.generators) g.send({ op: 'echo', inFlight: config.inFlight, size: config.size, warmupMs: config.warmupMs, measureMs: config.measureMs });
@@ -96,20 +96,25 @@ class EchoLoad {
     const started = Date.now();
     await sleep(config.measureMs);
     const seconds = (Date.now() - started) / 1000;
-    watched.forEach((p, i) => this.cpu.set(p.label, (this.cpu.get(p.label) ?? 0) + cpuSeconds(p.pid) - before[i]!));
-    this.machineBusy += machineCpuSeconds().busy - machineBefore.busy;
-    this.seconds += seconds;
+    const cpu = watched.map((p, i) => cpuSeconds(p.pid) - before[i]!);
+    const machineBusy = machineCpuSeconds().busy - machineBefore.busy;
     const results = await Promise.all(this.generators.map((g, i) => g.waitForLine({ event: 'echo-result' }, 30_000, marks[i])));
     let rate = 0;
+    const histogram = new LatencyHistogram();
     for (const r of results) {
       if (Number(r.undrained) > 0 || Number(r.unexpectedCloses) > 0) {
         throw new Error(`echo on ${this.target.name}: ${String(r.undrained)} replies never came, ${String(r.unexpectedCloses)} connections closed`);
       }
       rate += (Number(r.replies) / Number(r.windowMs)) * 1000;
-      this.replies += (Number(r.replies) / Number(r.windowMs)) * 1000 * seconds;
       this.outOfOrder += Number(r.outOfOrder);
-      this.histogram.merge(new LatencyHistogram(r.histogram as number[]));
+      histogram.merge(new LatencyHistogram(r.histogram as number[]));
     }
+    if (!counted) return rate;
+    watched.forEach((p, i) => this.cpu.set(p.label, (this.cpu.get(p.label) ?? 0) + cpu[i]!));
+    this.machineBusy += machineBusy;
+    this.seconds += seconds;
+    this.replies += rate * seconds;
+    this.histogram.merge(histogram);
     this.sliceRates.push(rate);
     return rate;
   }
@@ -142,6 +147,8 @@ export async function runEchoInterleaved(targets: Pair<Target>, config: EchoConf
   let plain: EchoLoad | undefined;
   try {
     plain = await EchoLoad.open(targets.plain, config);
+    // A first slice each, not counted, so that no counted slice runs code the JIT has not compiled yet.
+    for (const load of [gwc, plain]) await load.slice(config, false);
     for (let round = 0; round < config.rounds; round++) {
       const order = round % 2 === 0 ? [gwc, plain] : [plain, gwc];
       const rates = [];

@@ -32,7 +32,8 @@ export class RoleProcess {
       if (process.env.GWC_TEST_VERBOSE) process.stderr.write(`[${label}] ${line}\n`);
     });
     createInterface({ input: this.child.stderr! }).on('line', (line) => this.stderr.push(line));
-    this.child.on('exit', (code, signal) => (this.exit = { code, signal }));
+    // 'close' comes after the output streams have ended, so every line the process wrote is in `logs` by then.
+    this.child.on('close', (code, signal) => (this.exit = { code, signal }));
   }
 
   get alive(): boolean {
@@ -46,8 +47,9 @@ export class RoleProcess {
   /** Waits for a log line whose msg equals `msg` and whose other fields match `fields`, counting from `after`. */
   async waitForLog(msg: string, fields: Record<string, unknown> = {}, timeoutMs = 10_000, after = 0): Promise<LogRecord> {
     return waitFor(`${this.label} to log "${msg}" ${JSON.stringify(fields)}`, () => {
-      if (this.exit) throw new Error(`${this.label} exited (${JSON.stringify(this.exit)}): ${this.stderr.join(' | ')}`);
-      return this.logs.slice(after).find((record) => record.msg === msg && Object.entries(fields).every(([k, v]) => record[k] === v));
+      const found = this.logs.slice(after).find((record) => record.msg === msg && Object.entries(fields).every(([k, v]) => record[k] === v));
+      if (!found && this.exit) throw new Error(`${this.label} exited (${JSON.stringify(this.exit)}): ${this.stderr.join(' | ')}`);
+      return found;
     }, timeoutMs);
   }
 
@@ -55,10 +57,10 @@ export class RoleProcess {
     return this.logs.some((record) => record.msg === msg && Object.entries(fields).every(([k, v]) => record[k] === v));
   }
 
-  /** Sends `signal` and waits for the exit; SIGKILL after `timeoutMs`. */
+  /** Sends `signal` and waits for the exit (and the last of its output); SIGKILL after `timeoutMs`. */
   async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 8000): Promise<void> {
     if (this.exit) return;
-    const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+    const exited = new Promise<void>((resolve) => this.child.once('close', () => resolve()));
     this.child.kill(signal);
     const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
     await exited;

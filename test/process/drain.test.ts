@@ -40,7 +40,7 @@ describe('a worker stopped with SIGTERM drains', () => {
     assert.equal(after.worker, other.label);
     await stopped;
     assert.equal(stopping.exit?.code, 0);
-    assert.ok(cluster.gateways[0]!.hasLog('worker draining'));
+    await cluster.gateways[0]!.waitForLog('worker draining', {}, 5000);
     client.close();
   });
 });

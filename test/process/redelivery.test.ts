@@ -60,7 +60,7 @@ describe('no lost client messages when a worker dies', () => {
     assert.equal(replies[0]!.result.messageId, firstTry.result.messageId, 'a redelivery keeps its message id');
     assert.equal(new Set(replies.map((r) => r.result.messageId)).size, 25);
     assert.equal(await scrapeMetric(gatewayMetrics(), 'gwc_gateway_events_redelivered_total'), 20);
-    assert.ok(cluster.gateways[0]!.hasLog('worker disconnected', { redelivered: 20 }));
+    await cluster.gateways[0]!.waitForLog('worker disconnected', { redelivered: 20 }, 5000);
     client.close();
   });
 

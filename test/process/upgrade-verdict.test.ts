@@ -57,7 +57,7 @@ describe('onWebSocketConnect decides the upgrade', () => {
   it('refuses with 500 when onWebSocketConnect throws, and 503 when it takes longer than --upgrade-timeout', async () => {
     const failed = await attempt(`${cluster.gatewayUrl(0)}?throw=1`);
     assert.deepEqual([failed.opened, failed.status], [false, 500]);
-    assert.ok(cluster.workers[0]!.hasLog('onWebSocketConnect threw: upgrade refused'));
+    await cluster.workers[0]!.waitForLog('onWebSocketConnect threw: upgrade refused', {}, 5000);
     const slow = await attempt(`${cluster.gatewayUrl(0)}?delay=3000`);
     assert.deepEqual([slow.opened, slow.status], [false, 503]);
     assert.equal(await scrapeMetric(metrics(), 'gwc_gateway_connections_refused_total{reason="verdict-timeout",role="gateway"}'), 1);
