@@ -70,6 +70,8 @@ const CLOSE_GRACE_MS = 2000;
 /** Closing clients during a drain happens at most this often. */
 const DRAIN_BATCH_MS = 100;
 const CLOSE_TRY_AGAIN_LATER = 1013;
+/** After the drain, how long a stopping gateway waits for its clients' connections to end. */
+const CLIENTS_GONE_MS = 3000;
 /** After its clients are closed, how long a stopping gateway waits for workers to handle what they sent. */
 const FINISH_EVENTS_MS = 5000;
 
@@ -157,7 +159,7 @@ export class Gateway implements ClientSink, Delivery {
 
   /** How long stop() may take: the drain, then a few seconds for the last closes and handlers. */
   get stopTimeoutMs(): number {
-    return this.options.drainSeconds * 1000 + 3000 + FINISH_EVENTS_MS + 2000;
+    return this.options.drainSeconds * 1000 + CLIENTS_GONE_MS + FINISH_EVENTS_MS + 2000;
   }
 
   /**
@@ -172,7 +174,7 @@ export class Gateway implements ClientSink, Delivery {
     this.registerLink?.stop('gateway stopping');
     const closed = new Promise<void>((resolve) => (this.clientServer ? this.clientServer.close(() => resolve()) : resolve()));
     await this.closeClientsOver(this.options.drainSeconds * 1000);
-    await waitUntil(() => this.clients.size === 0, 3000);
+    await waitUntil(() => this.clients.size === 0, CLIENTS_GONE_MS);
     for (const client of [...this.clients.clients.values()]) client.transport.destroy();
     const finished = await waitUntil(() => this.delivery.waiting === 0 && this.delivery.unacknowledged === 0, FINISH_EVENTS_MS);
     if (!finished) this.log.warn('stopping with events not handled', { waiting: this.delivery.waiting, unacknowledged: this.delivery.unacknowledged });

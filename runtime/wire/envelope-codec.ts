@@ -14,14 +14,6 @@ export function encodeEnvelope(envelope: Envelope): Uint8Array {
   return EnvelopeType.encode(envelope).finish();
 }
 
-/** One length-delimited frame (see frame-codec.ts) holding `envelope`, encoded in place: no second buffer and copy. */
-export function encodeEnvelopeFrame(envelope: Envelope): Buffer {
-  const writer = protobuf.Writer.create().fixed32(0); // room for the length, filled in below
-  const frame = EnvelopeType.encode(envelope, writer).finish() as Buffer;
-  frame.writeUInt32BE(frame.length - FRAME_HEADER_BYTES, 0);
-  return frame;
-}
-
 /** A batch's writer keeps its grown buffer for the next batch, unless it grew past this. */
 const KEEP_BUFFER_BYTES = 1024 * 1024;
 
@@ -60,6 +52,13 @@ export class FrameBatch {
     }
     return frames;
   }
+}
+
+/** One length-delimited frame (see frame-codec.ts) holding `envelope`. */
+export function encodeEnvelopeFrame(envelope: Envelope): Buffer {
+  const batch = new FrameBatch();
+  batch.add(envelope);
+  return batch.take();
 }
 
 const WIRE_LENGTH_DELIMITED = 2;

@@ -2,7 +2,7 @@
  * Benchmark: GatewayCluster (Register + Gateway + Worker, one process each) against a single-process plain
  * `ws` echo server, measured in the same run and reported as ratios. Not part of `npm test`.
  *
- *   npm run bench -- [--json results.json] [--only echo,memory,fanout] [--measure-s 6] [--warmup-s 2]
+ *   npm run bench -- [--json results.json] [--only echo,memory,fanout] [--measure-s 3] [--warmup-s 1]
  *                    [--echo-rounds 10] [--echo-generators 1] [--cpu-prof <dir>: profiles of the echo's servers]
  *
  * The echo starts both systems and loads them in turn, `--echo-rounds` slices each of `--warmup-s` + `--measure-s`

@@ -77,7 +77,7 @@ class EchoLoad {
   private readonly histogram = new LatencyHistogram();
 
   private constructor(
-    private readonly target: Target,
+    readonly target: Target,
     private readonly generators: BenchProcess[],
   ) {}
 
@@ -152,8 +152,8 @@ export async function runEchoInterleaved(targets: Pair<Target>, config: EchoConf
     for (let round = 0; round < config.rounds; round++) {
       const order = round % 2 === 0 ? [gwc, plain] : [plain, gwc];
       const rates = [];
-      for (const load of order) rates.push(Math.round(await load.slice(config)));
-      progress(`echo round ${round + 1} of ${config.rounds}: ${round % 2 === 0 ? 'GWC' : 'plain'} ${rates[0]}, then ${round % 2 === 0 ? 'plain' : 'GWC'} ${rates[1]} round trips/s`);
+      for (const load of order) rates.push(`${load.target.name} ${Math.round(await load.slice(config))}`);
+      progress(`echo round ${round + 1} of ${config.rounds}: ${rates.join(', then ')} round trips/s`);
     }
     return { gwc: gwc.result(), plain: plain.result() };
   } finally {
