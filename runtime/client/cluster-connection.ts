@@ -18,7 +18,8 @@ export interface ClusterConnectionOptions {
 }
 
 /**
- * A subscription to the Register plus one connection per Gateway it lists.
+ * A subscription to the Register plus one connection per Gateway it lists. Only gateways the Register announced
+ * are ever dialled: a client id names a gateway address, and a client may make one up.
  *
  * A gateway missing from a list is not dropped while its connection is healthy: a freshly restarted Register
  * pushes partial lists until every gateway has re-announced. A link is stopped once it is down and its
@@ -48,7 +49,7 @@ export class ClusterConnection extends EventEmitter {
   }
 
   start(): this {
-    const link = new ReconnectingPeer(this.options.registerAddress, this.peerOptions);
+    const link = new ReconnectingPeer(this.options.registerAddress, Role.Register, this.peerOptions);
     link.on('ready', () => {
       this.options.log.info('subscribed to register', { register: this.options.registerAddress });
       link.send({ subscribe: {} });
@@ -78,11 +79,13 @@ export class ClusterConnection extends EventEmitter {
     });
   }
 
-  /** Every gateway that commands should reach: the listed ones and any still connected. */
+  get log(): Logger {
+    return this.options.log;
+  }
+
+  /** Every gateway that commands should reach: the listed ones and any still connected (each has a link). */
   targets(): string[] {
-    const all = new Set(this.listed);
-    for (const [address, link] of this.links) if (link.ready) all.add(address);
-    return [...all];
+    return [...this.links.keys()];
   }
 
   connectedCount(): number {
@@ -91,11 +94,14 @@ export class ClusterConnection extends EventEmitter {
     return count;
   }
 
-  /** The link to one gateway, dialled on demand (client ids name gateways the list may not have yet). */
-  link(address: string): ReconnectingPeer {
-    let link = this.links.get(address);
-    if (link) return link;
-    link = new ReconnectingPeer(address, this.peerOptions);
+  /** The link to a gateway of the current list (or one still connected from an earlier list); undefined for any other address. */
+  link(address: string): ReconnectingPeer | undefined {
+    return this.links.get(address);
+  }
+
+  private addLink(address: string): void {
+    if (this.links.has(address)) return;
+    const link = new ReconnectingPeer(address, Role.Gateway, this.peerOptions);
     this.links.set(address, link);
     link.on('ready', () => {
       this.options.log.info('gateway connected', { gateway: address });
@@ -106,12 +112,12 @@ export class ClusterConnection extends EventEmitter {
       if (wasReady) this.emit('gateway-down', address);
       if (!this.listed.has(address)) this.drop(address, reason);
     });
-    return link.start();
+    link.start();
   }
 
   private updateGateways(addresses: string[]): void {
     this.listed = new Set(addresses);
-    for (const address of addresses) this.link(address);
+    for (const address of addresses) this.addLink(address);
     for (const [address, link] of this.links) if (!this.listed.has(address) && !link.ready) this.drop(address, 'gateway left');
     if (!this.listReceived) {
       this.listReceived = true;

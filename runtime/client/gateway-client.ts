@@ -4,6 +4,7 @@ import { checkTlsMaterial } from '../tls/tls-material.js';
 import { MutualTlsTransport } from '../wire/mutual-tls-transport.js';
 import { gatewayAddressOf } from '../wire/client-id.js';
 import { Op, Role, toNumber, type Command, type Envelope, type Reply } from '../wire/types.js';
+import type { ReconnectingPeer } from '../wire/reconnecting-peer.js';
 import { ClusterConnection } from './cluster-connection.js';
 import type { ClientSessions, GatewayApi, MessageData, Session } from './gateway-api.js';
 
@@ -283,15 +284,26 @@ export class GatewayClient implements GatewayApi {
   private liveTargets(): string[] {
     return this.cluster.targets().filter((address) => {
       const link = this.cluster.link(address);
-      return link.ready || !link.hasBeenReady;
+      return link !== undefined && (link.ready || !link.hasBeenReady);
     });
   }
 
   private readonly sendToBound = this.sendTo.bind(this);
   private readonly requestBound = this.request.bind(this);
 
-  private sendTo(address: string, command: Command): Promise<void> {
+  /**
+   * The link to a gateway the Register announced. Any other address (a client id can name any) gets no connection:
+   * the caller does nothing, as for a client that is not online.
+   */
+  private linkTo(address: string, command: Command): ReconnectingPeer | undefined {
     const link = this.cluster.link(address);
+    if (!link) this.cluster.log.debug('not a gateway of this cluster: command dropped', { gateway: address, op: Op[command.op] });
+    return link;
+  }
+
+  private sendTo(address: string, command: Command): Promise<void> {
+    const link = this.linkTo(address, command);
+    if (!link) return RESOLVED;
     // Resolves at once unless the gateway is not keeping up: then a caller that awaits slows down with it.
     if (link.send({ command })) return link.current!.whenDrained();
     return link.whenReady(this.timeoutMs).then(() => {
@@ -299,8 +311,10 @@ export class GatewayClient implements GatewayApi {
     });
   }
 
-  private async request(address: string, command: Command): Promise<Reply> {
-    const link = this.cluster.link(address);
+  /** The gateway's answer, or undefined when `address` is not a gateway of this cluster. */
+  private async request(address: string, command: Command): Promise<Reply | undefined> {
+    const link = this.linkTo(address, command);
+    if (!link) return undefined;
     if (!link.ready) await link.whenReady(this.timeoutMs);
     const requestId = (this.nextRequestId = (this.nextRequestId % 0xffffffff) + 1);
     const reply = new Promise<Reply>((resolve, reject) => {
@@ -336,7 +350,7 @@ export class GatewayClient implements GatewayApi {
     const address = gatewayAddressOf(String(clientId));
     if (address === undefined) throw new Error(`invalid client id: ${JSON.stringify(clientId)}`);
     const reply = await this.request(address, { op: Op.GetClients, clientIds: [clientId], withSession, withUid });
-    return reply.clients?.[0];
+    return reply?.clients?.[0];
   }
 
   private async sessions(command: Command): Promise<ClientSessions> {
@@ -395,6 +409,7 @@ export class GatewayClient implements GatewayApi {
 }
 
 const ACKNOWLEDGED = true;
+const RESOLVED = Promise.resolve();
 
 class GatewayLostError extends Error {}
 

@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { assetPath } from '../assets.js';
 import { commonSettings, metricsSettings, registerAddressSetting } from './common-settings.js';
-import { numeric, portSchema, positiveInt, setting } from './settings.js';
+import { addressListSchema, numeric, portSchema, positiveInt, setting } from './settings.js';
 import { clientTlsSettings } from './tls-settings.js';
 
 const ipSchema = z.string().refine((value) => isIP(value) !== 0, 'expected an IPv4 or IPv6 address');
@@ -12,6 +12,13 @@ export const registerSettings = {
   ...commonSettings,
   host: setting('host', 'GWC_HOST', z.string().default('0.0.0.0'), 'bind address'),
   port: setting('port', 'GWC_PORT', portSchema.default(1236), 'port gateways, workers and API clients connect to'),
+  addresses: setting(
+    'register-address',
+    'GWC_REGISTER_ADDRESS',
+    addressListSchema,
+    'the address(es) gateways, workers and API clients dial to reach this Register, comma-separated; a handshake that names another is refused ' +
+      '(default: host:port; with a wildcard host, any of this host\'s IPs on port)',
+  ),
   ...metricsSettings(9236),
 };
 
@@ -33,7 +40,18 @@ export const gatewaySettings = {
   ),
   pingData: setting('ping-data', 'GWC_PING_DATA', z.string().default(''), 'heartbeat message sent to clients (empty: WebSocket ping frames)'),
   maxPayload: setting('max-payload', 'GWC_MAX_PAYLOAD', positiveInt.default(1024 * 1024), 'largest client message in bytes'),
-  maxConnections: setting('max-connections', 'GWC_MAX_CONNECTIONS', positiveInt.default(100_000), 'client connections accepted at once'),
+  maxConnections: setting(
+    'max-connections',
+    'GWC_MAX_CONNECTIONS',
+    positiveInt.optional(),
+    'client connections accepted at once; past it, 503 (default, and at most: the open-file limit less a reserve for internal links and health checks)',
+  ),
+  handshakeTimeout: setting(
+    'handshake-timeout',
+    'GWC_HANDSHAKE_TIMEOUT',
+    numeric(z.coerce.number().positive()).default(10),
+    'seconds a client connection may take to complete its TLS handshake and HTTP upgrade request before it is closed',
+  ),
   maxMessagesPerSecond: setting(
     'max-messages-per-second',
     'GWC_MAX_MESSAGES_PER_SECOND',
@@ -114,6 +132,12 @@ export const workerSettings = {
     'GWC_PROCESS_TIMEOUT',
     numeric(z.coerce.number().positive()).default(30),
     'seconds after which a running handler is reported as slow',
+  ),
+  abandonTimeout: setting(
+    'abandon-timeout',
+    'GWC_ABANDON_TIMEOUT',
+    numeric(z.coerce.number().min(0)).default(60),
+    'seconds after which a handler still running is given up: its event is acknowledged and the client\'s next one runs (0: never)',
   ),
   ...metricsSettings(9300),
 };

@@ -32,6 +32,13 @@ export const addressSchema = z
   .string()
   .regex(/^(\[[0-9a-fA-F:.]+\]|[^:[\]\s]+):\d{1,5}$/, 'expected host:port (IPv6 as [addr]:port)');
 
+/** Comma-separated host:port addresses; empty gives an empty list. */
+export const addressListSchema = z
+  .string()
+  .default('')
+  .transform((value) => value.split(',').map((address) => address.trim()).filter(Boolean))
+  .pipe(z.array(addressSchema));
+
 /** Flags win over environment variables, which win over defaults. */
 export function loadSettings<S extends SettingSpecs>(
   role: string,

@@ -18,6 +18,8 @@ export interface ClientServerOptions extends WebSocketListenerOptions {
   webRoot?: string | undefined;
   /** Certificate files: with them, https + wss:// for websocket and TLS for text and frame, reloaded on change. */
   tls?: TlsFiles | undefined;
+  /** A connection that has not finished its TLS handshake and HTTP request by then is closed. */
+  handshakeTimeoutMs: number;
   log: Logger;
   registry: Registry;
 }
@@ -37,17 +39,22 @@ export function createClientServer(options: ClientServerOptions, sink: ClientSin
 
 function plainServer(options: ClientServerOptions, sink: ClientSink): Server {
   if (options.protocol !== 'websocket') return createTcpListener(options.protocol, sink, options.maxPayload);
-  const http = createHttpServer(staticFiles(options));
+  const http = createHttpServer(httpTimeouts(options.handshakeTimeoutMs), staticFiles(options));
   attachWebSocketListener(http, sink, options);
   return http;
 }
 
 function tlsServer(options: ClientServerOptions, sink: ClientSink, material: { cert: string | Buffer; key: string | Buffer }): TlsServer {
-  const secure = { cert: material.cert, key: material.key };
+  const secure = { cert: material.cert, key: material.key, handshakeTimeout: options.handshakeTimeoutMs };
   if (options.protocol !== 'websocket') return createTcpListener(options.protocol, sink, options.maxPayload, secure);
-  const https = createHttpsServer(secure, staticFiles(options));
+  const https = createHttpsServer({ ...secure, ...httpTimeouts(options.handshakeTimeoutMs) }, staticFiles(options));
   attachWebSocketListener(https, sink, options);
   return https;
+}
+
+/** A connection that stays silent, or stops half-way through its request (an upgrade, say), is answered 408 and closed. */
+function httpTimeouts(timeoutMs: number) {
+  return { headersTimeout: timeoutMs, requestTimeout: timeoutMs, connectionsCheckingInterval: Math.min(1000, timeoutMs / 2) };
 }
 
 function staticFiles(options: ClientServerOptions): RequestListener {

@@ -6,10 +6,14 @@ import { WorkerLink } from './worker-link.js';
 
 export interface EventDeliveryOptions {
   router: RouterKind;
-  /** Events, and bytes of message bodies, a worker may hold unacknowledged; past either, its clients wait. */
+  /**
+   * Events, and bytes of message bodies, a worker may hold unacknowledged, shared fairly among the clients holding
+   * them; past either, their clients wait. A client holding nothing there may still send one event, up to twice
+   * these, so that clients whose handlers never return cannot shut a fresh one out.
+   */
   window: number;
   windowBytes: number;
-  /** Unacknowledged events one client may have, so one flooding client cannot take a worker's whole window. */
+  /** Unacknowledged events one client may have, whatever its share. */
   clientWindow: number;
   /** Events held in the gateway across all clients before new clients' events are refused. */
   maxWaiting: number;
@@ -25,8 +29,9 @@ export interface DeliveryStats {
  * Each event stays with the gateway until its worker acknowledges it. When a worker's connection is lost, its
  * unacknowledged events go, in order and marked as redeliveries, to another worker, ahead of the client's later
  * events. A worker holds at most `window` unacknowledged events: past that its clients' events wait here and
- * those clients are paused, so a slow worker slows its inputs down rather than growing anyone's memory. A
- * draining worker finishes its clients' events before their next ones go elsewhere.
+ * those clients are paused, so a slow worker slows its inputs down rather than growing anyone's memory. No client
+ * holds more than its fair share of that window (see `full`). A draining worker finishes its clients' events before
+ * their next ones go elsewhere.
  */
 export class EventDelivery {
   readonly stats: DeliveryStats = { redelivered: 0 };
@@ -91,6 +96,7 @@ export class EventDelivery {
     this.stats.redelivered += link.unacked.size;
     link.unacked.clear();
     link.unackedBytes = 0;
+    link.holdings.clear();
     for (const [client, events] of byClient) {
       client.inFlight -= events.length;
       client.waiting = client.waiting ? events.concat(client.waiting) : events;
@@ -110,7 +116,9 @@ export class EventDelivery {
       const entry = link.unacked.get(number);
       if (!entry) continue;
       link.unacked.delete(number);
-      link.unackedBytes -= entry.event.body?.length ?? 0;
+      const bytes = entry.event.body?.length ?? 0;
+      link.unackedBytes -= bytes;
+      link.release(entry.client, bytes);
       entry.client.inFlight--;
     }
     if (link.blocked.size > 0) this.retry(link.blocked);
@@ -142,15 +150,29 @@ export class EventDelivery {
     if (link === null || link.draining || this.full(link, client)) return link;
     link.conn.send({ event });
     link.unacked.set(toNumber(event.sequence), { client, event });
-    link.unackedBytes += event.body?.length ?? 0;
+    const bytes = event.body?.length ?? 0;
+    link.unackedBytes += bytes;
+    link.hold(client, bytes);
     client.inFlight++;
     client.workerKey = link.key;
     return true;
   }
 
+  /**
+   * Whether the client must wait for this worker. A client that holds events there gets at most its fair share of
+   * half the window, divided among the clients holding events and one yet to come: the other half stays for clients
+   * that come later. A client that holds none may always send one, as long as the worker holds less than twice its window: events
+   * already sent cannot be taken back, so a few clients whose handlers never return (and took their shares before
+   * others came) cannot keep a fresh client out. Past twice the window every slot is another client's single event.
+   */
   private full(link: WorkerLink, client: Client): boolean {
     const { window, windowBytes, clientWindow } = this.options;
-    return link.unacked.size >= window || link.unackedBytes >= windowBytes || client.inFlight >= clientWindow;
+    if (client.inFlight >= clientWindow) return true;
+    const holding = link.holdings.get(client);
+    if (holding === undefined) return link.unacked.size >= 2 * window || link.unackedBytes >= 2 * windowBytes;
+    if (link.unacked.size >= window || link.unackedBytes >= windowBytes) return true;
+    const shares = 2 * (link.holdings.size + 1);
+    return holding.events >= Math.floor(window / shares) || holding.bytes >= windowBytes / shares;
   }
 
   private target(client: Client): WorkerLink | null {

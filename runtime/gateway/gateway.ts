@@ -4,10 +4,12 @@ import ipaddr from 'ipaddr.js';
 import { Registry } from 'prom-client';
 import type { Logger } from '../observability/log.js';
 import type { TlsFiles } from '../tls/tls-material.js';
+import { openFileLimit } from '../config/open-file-limit.js';
 import { listen } from '../observability/health-server.js';
 import { formatAddress } from '../wire/address.js';
 import { encodeClientId } from '../wire/client-id.js';
-import { PeerConnection } from '../wire/peer-connection.js';
+import { announcedAddress } from '../wire/own-address.js';
+import { PeerConnection, type OwnAddress } from '../wire/peer-connection.js';
 import { plainTransport, type PeerTransport } from '../wire/peer-transport.js';
 import { ReconnectingPeer } from '../wire/reconnecting-peer.js';
 import { EventKind, Role, toNumber, type ClientEvent, type Command, type Envelope, type UpgradeVerdict } from '../wire/types.js';
@@ -15,6 +17,7 @@ import { Client, ClientRegistry } from './client-registry.js';
 import type { ClientSink, ClientTransport, UpgradeCheck, UpgradeRequest } from './client-transport.js';
 import { executeCommand, type Delivery } from './command-executor.js';
 import { createClientServer } from './client-server.js';
+import { connectionLimits, type ConnectionLimits } from './connection-limits.js';
 import { EventDelivery } from './event-delivery.js';
 import { createGatewayMetrics, type GatewayMetrics } from './gateway-metrics.js';
 import type { RouterKind } from './router.js';
@@ -35,7 +38,10 @@ export interface GatewayOptions {
   pingNotResponseLimit: number;
   pingData: string;
   maxPayload: number;
-  maxConnections: number;
+  /** Unset: as many as the open-file limit allows (connection-limits.ts). */
+  maxConnections?: number | undefined;
+  /** Seconds a client may take over its TLS handshake and HTTP upgrade request. */
+  handshakeTimeout: number;
   /** A client with more than this many bytes unread is closed (CLOSE_SEND_BUFFER_FULL) instead of buffered further. */
   maxSendBuffer: number;
   /** On stop, clients are closed over this many seconds rather than all at once. */
@@ -83,6 +89,8 @@ export class Gateway implements ClientSink, Delivery {
   readonly clients = new ClientRegistry();
   readonly registry: Registry;
   readonly internalAddress: string;
+  /** Workers and API clients dial the address this gateway announces, and no other. */
+  private readonly ownAddress: OwnAddress;
   private readonly delivery: EventDelivery;
   private readonly peers = new Set<PeerConnection>();
   /** Upgrades waiting for a worker's verdict, by the sequence of their WEBSOCKET_CONNECT event. */
@@ -98,6 +106,7 @@ export class Gateway implements ClientSink, Delivery {
   private readonly pingData: Buffer | undefined;
   private readonly metrics: GatewayMetrics;
   private readonly log: Logger;
+  private readonly limits: ConnectionLimits;
   private accepting = false;
 
   constructor(private readonly options: GatewayOptions) {
@@ -111,7 +120,9 @@ export class Gateway implements ClientSink, Delivery {
       maxWaiting: options.maxPendingEvents,
     });
     this.internalAddress = formatAddress(ipaddr.parse(options.lanIp).toString(), options.internalPort);
+    this.ownAddress = announcedAddress(this.internalAddress);
     this.pingData = options.pingData ? Buffer.from(options.pingData) : undefined;
+    this.limits = connectionLimits(options.maxConnections, openFileLimit());
     this.metrics = createGatewayMetrics(this.registry, {
       connections: () => this.clients.size,
       workers: () => this.delivery.workerCount,
@@ -130,11 +141,15 @@ export class Gateway implements ClientSink, Delivery {
     this.internalServer = (options.peerTransport ?? plainTransport).createServer((socket) => this.acceptPeer(socket));
     await listen(this.internalServer, options.internalPort, options.internalHost ?? options.lanIp);
 
-    this.clientServer = createClientServer({ ...options, log: this.log, registry: this.registry }, this);
+    if (this.limits.lowered) {
+      this.log.warn('max-connections lowered to fit the open-file limit', { ...this.limits.lowered, maxConnections: this.limits.clients });
+    }
+    this.clientServer = createClientServer({ ...options, handshakeTimeoutMs: options.handshakeTimeout * 1000, log: this.log, registry: this.registry }, this);
+    if (this.limits.sockets !== undefined) this.clientServer.maxConnections = this.limits.sockets;
     await listen(this.clientServer, options.port, options.host);
     this.accepting = true;
 
-    this.registerLink = new ReconnectingPeer(options.registerAddress, {
+    this.registerLink = new ReconnectingPeer(options.registerAddress, Role.Register, {
       ...this.peerOptions(Role.Gateway),
       transport: options.peerTransport,
     });
@@ -154,6 +169,7 @@ export class Gateway implements ClientSink, Delivery {
       host: options.host,
       port: options.port,
       internalAddress: this.internalAddress,
+      maxConnections: this.limits.clients,
     });
   }
 
@@ -198,7 +214,7 @@ export class Gateway implements ClientSink, Delivery {
 
   canAccept(): boolean {
     if (!this.accepting) return false;
-    if (this.clients.size >= this.options.maxConnections) {
+    if (this.clients.size >= this.limits.clients) {
       this.metrics.connectionsRefused.inc({ reason: 'max-connections' });
       return false;
     }
@@ -350,7 +366,7 @@ export class Gateway implements ClientSink, Delivery {
   }
 
   private acceptPeer(socket: Socket): void {
-    const conn = new PeerConnection(socket, false, { ...this.peerOptions(Role.Gateway), acceptRoles: [Role.Worker, Role.Api] });
+    const conn = new PeerConnection(socket, { accept: this.ownAddress }, this.peerOptions(Role.Gateway));
     this.peers.add(conn);
     let workerKey: string | undefined;
     conn.on('ready', () => {

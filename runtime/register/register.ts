@@ -2,13 +2,16 @@ import type { Server } from 'node:net';
 import { Gauge, Registry } from 'prom-client';
 import type { Logger } from '../observability/log.js';
 import { listen } from '../observability/health-server.js';
-import { PeerConnection } from '../wire/peer-connection.js';
+import { listeningAddress } from '../wire/own-address.js';
+import { PeerConnection, type OwnAddress } from '../wire/peer-connection.js';
 import { plainTransport, type PeerTransport } from '../wire/peer-transport.js';
 import { Role, type Envelope } from '../wire/types.js';
 
 export interface RegisterOptions {
   host: string;
   port: number;
+  /** The addresses dialers use to reach this Register (a Service name, say); empty: the address it listens on. */
+  addresses: readonly string[];
   secret: Buffer;
   maxFrameBytes: number;
   name: string;
@@ -31,9 +34,11 @@ export class Register {
   readonly registry: Registry;
   private readonly gatewayGauge: Gauge;
   private readonly subscriberGauge: Gauge;
+  private readonly ownAddress: OwnAddress;
 
   constructor(private readonly options: RegisterOptions) {
     this.registry = options.registry ?? new Registry();
+    this.ownAddress = listeningAddress(options.host, options.port, options.addresses);
     this.gatewayGauge = new Gauge({ name: 'gwc_register_gateways', help: 'Gateways announced', registers: [this.registry] });
     this.subscriberGauge = new Gauge({ name: 'gwc_register_subscribers', help: 'Workers and API clients subscribed', registers: [this.registry] });
   }
@@ -58,13 +63,12 @@ export class Register {
 
   private accept(socket: import('node:net').Socket): void {
     const { log } = this.options;
-    const conn = new PeerConnection(socket, false, {
+    const conn = new PeerConnection(socket, { accept: this.ownAddress }, {
       secret: this.options.secret,
       maxFrameBytes: this.options.maxFrameBytes,
       log,
-      role: Role.Unspecified,
+      role: Role.Register,
       name: this.options.name,
-      acceptRoles: [Role.Gateway, Role.Worker, Role.Api],
     });
     conn.on('envelope', (envelope: Envelope) => this.onEnvelope(conn, envelope));
     conn.on('close', () => {
@@ -79,16 +83,15 @@ export class Register {
     });
   }
 
+  /** Only gateways announce and only workers and API clients subscribe: the connection refuses anything else (role-messages.ts). */
   private onEnvelope(conn: PeerConnection, envelope: Envelope): void {
-    if (envelope.announce && conn.remoteRole === Role.Gateway) {
+    if (envelope.announce) {
       this.gateways.set(conn, envelope.announce.address);
       this.options.log.info('gateway joined', { address: envelope.announce.address, peer: conn.remoteName });
       this.schedulePush();
     } else if (envelope.subscribe) {
       this.subscribers.add(conn);
       conn.send({ gatewayList: { addresses: this.gatewayAddresses() } });
-    } else {
-      this.options.log.warn('unexpected message ignored', { peer: conn.remoteName, role: Role[conn.remoteRole] });
     }
     this.updateGauges();
   }

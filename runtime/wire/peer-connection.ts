@@ -3,8 +3,9 @@ import type { Socket } from 'node:net';
 import type { Logger } from '../observability/log.js';
 import { FrameBatch, decodeEnvelope, encodeEnvelopeFrame, envelopeKind } from './envelope-codec.js';
 import { FrameDecoder } from './frame-codec.js';
-import { PROTOCOL_VERSION, clientProof, newNonce, proofsMatch, serverProof } from './handshake.js';
-import { Role, type Envelope } from './types.js';
+import { PROTOCOL_VERSION, channelBindingOf, dialerProof, listenerProof, newNonce, proofsMatch, type Transcript } from './handshake.js';
+import { dialersOf, receivable } from './role-messages.js';
+import { Role, type Envelope, type EnvelopeKind } from './types.js';
 
 export interface PeerOptions {
   secret: Buffer;
@@ -16,11 +17,26 @@ export interface PeerOptions {
   name: string;
   /** Sent in Hello when we dial: what our side offers (see Hello.features in gwc.proto). */
   features?: string[];
-  /** Roles allowed to connect when we accept. */
-  acceptRoles?: Role[];
   handshakeTimeoutMs?: number;
   /** Heartbeats go out when idle this long; a peer silent for three intervals is dropped. */
   heartbeatMs?: number;
+}
+
+/** Which end of the connection we are: the dialer names where it meant to go; the listener knows where it is. */
+export type PeerSide = { dial: DialTarget } | { accept: OwnAddress };
+
+export interface DialTarget {
+  /** The address dialed, as the Register listed it or as configured. */
+  address: string;
+  /** The role expected there. */
+  role: Role;
+}
+
+export interface OwnAddress {
+  /** Whether a dialer that dialed `target` meant to reach us. */
+  matches(target: string): boolean;
+  /** For log lines and refusals. */
+  description: string;
 }
 
 /** Before authentication nobody gets to make us buffer much. */
@@ -48,7 +64,10 @@ export class PeerConnection extends EventEmitter {
   private phase: Phase;
   private readonly decoder = new FrameDecoder(HANDSHAKE_MAX_FRAME);
   private readonly ourNonce = newNonce();
-  private theirNonce: Uint8Array = Buffer.alloc(0);
+  /** Filled in as the handshake goes; both proofs are computed over all of it. */
+  private transcript: Transcript | undefined;
+  /** What the peer may send once authenticated (role-messages.ts). */
+  private receives: ReadonlySet<EnvelopeKind> = new Set();
   private readonly outbox = new FrameBatch();
   private flushScheduled = false;
   private drained: Promise<void> | undefined;
@@ -59,19 +78,25 @@ export class PeerConnection extends EventEmitter {
 
   constructor(
     readonly socket: Socket,
-    readonly dialing: boolean,
+    private readonly side: PeerSide,
     private readonly options: PeerOptions,
   ) {
     super();
-    this.phase = dialing ? 'awaiting-challenge' : 'awaiting-hello';
+    this.phase = 'dial' in side ? 'awaiting-challenge' : 'awaiting-hello';
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (error) => this.close(`socket error: ${error.message}`));
     socket.on('close', () => this.close(this.closeReason || 'connection closed by peer'));
     this.handshakeTimer = setTimeout(() => this.close('handshake timed out'), options.handshakeTimeoutMs ?? 5000);
-    if (dialing) {
-      this.writeNow({ hello: { role: options.role, name: options.name, nonce: this.ourNonce, version: PROTOCOL_VERSION, features: options.features ?? [] } });
+    if ('dial' in side) {
+      this.remoteRole = side.dial.role;
+      const { role, name, features = [] } = options;
+      this.writeNow({ hello: { role, name, nonce: this.ourNonce, version: PROTOCOL_VERSION, features, target: side.dial.address } });
     }
+  }
+
+  get dialing(): boolean {
+    return 'dial' in this.side;
   }
 
   get ready(): boolean {
@@ -162,7 +187,12 @@ export class PeerConnection extends EventEmitter {
         return;
       }
       if (this.phase === 'ready') {
-        if (envelopeKind(envelope) !== 'heartbeat') this.emit('envelope', envelope);
+        const kind = envelopeKind(envelope);
+        if (kind === undefined || !this.receives.has(kind)) {
+          this.refuse(`unexpected ${kind ?? 'empty envelope'} from a ${Role[this.remoteRole]} (to a ${Role[this.options.role]})`);
+          return;
+        }
+        if (kind !== 'heartbeat') this.emit('envelope', envelope);
       } else {
         this.handshakeStep(envelope);
       }
@@ -176,24 +206,35 @@ export class PeerConnection extends EventEmitter {
       case 'awaiting-hello': {
         const hello = envelope.hello;
         if (!hello) return this.refuse('expected Hello');
-        if (hello.version !== PROTOCOL_VERSION) return this.refuse(`unsupported protocol version ${hello.version}`);
-        if (this.options.acceptRoles && !this.options.acceptRoles.includes(hello.role)) {
-          return this.refuse(`role ${Role[hello.role] ?? hello.role} may not connect here`);
+        if (hello.version !== PROTOCOL_VERSION) {
+          return this.refuse(`unsupported protocol version ${hello.version}: this ${Role[this.options.role]} speaks version ${PROTOCOL_VERSION}`);
         }
+        if (!dialersOf(this.options.role).includes(hello.role)) return this.refuse(`role ${Role[hello.role] ?? hello.role} may not connect here`);
+        const own = (this.side as { accept: OwnAddress }).accept;
         this.remoteRole = hello.role;
         this.remoteName = hello.name;
+        if (!own.matches(hello.target ?? '')) {
+          return this.refuse(`dialed ${JSON.stringify(hello.target ?? '')}, which is not this ${Role[this.options.role]} (${own.description}): relayed or misdirected`);
+        }
         this.remoteFeatures = hello.features ?? [];
-        this.theirNonce = Buffer.from(hello.nonce ?? []);
-        this.writeNow({ challenge: { nonce: this.ourNonce, proof: serverProof(secret, this.theirNonce, this.ourNonce) } });
+        this.transcript = {
+          dialerRole: hello.role,
+          listenerRole: this.options.role,
+          target: hello.target,
+          dialerNonce: Buffer.from(hello.nonce ?? []),
+          listenerNonce: this.ourNonce,
+          channelBinding: channelBindingOf(this.socket),
+        };
+        this.writeNow({ challenge: { nonce: this.ourNonce, proof: listenerProof(secret, this.transcript), role: this.options.role } });
         this.phase = 'awaiting-auth';
         return;
       }
       case 'awaiting-auth': {
-        // A dialer with another secret rejects our Challenge first; say so here too, not just "expected Auth".
+        // A dialer that rejects our Challenge (another secret, or a relayed handshake) says so: log its reason.
         if (envelope.refused) return this.refuse(`peer refused our challenge: ${envelope.refused.reason}`);
         if (!envelope.auth) return this.refuse('expected Auth');
-        if (!proofsMatch(clientProof(secret, this.theirNonce, this.ourNonce), envelope.auth.proof)) {
-          return this.refuse('authentication failed: wrong shared secret');
+        if (!proofsMatch(dialerProof(secret, this.transcript!), envelope.auth.proof)) {
+          return this.refuse('authentication failed: wrong shared secret, or a handshake relayed from another connection');
         }
         this.writeNow({ welcome: {} });
         return this.becomeReady();
@@ -202,10 +243,22 @@ export class PeerConnection extends EventEmitter {
         if (envelope.refused) return this.close(`refused by peer: ${envelope.refused.reason}`);
         const challenge = envelope.challenge;
         if (!challenge) return this.refuse('expected Challenge');
-        if (!proofsMatch(serverProof(secret, this.ourNonce, challenge.nonce), challenge.proof)) {
-          return this.refuse('authentication failed: peer does not hold the shared secret');
+        const dial = (this.side as { dial: DialTarget }).dial;
+        if (challenge.role !== dial.role) {
+          return this.refuse(`expected a ${Role[dial.role]} at ${dial.address}, reached a ${Role[challenge.role] ?? challenge.role}`);
         }
-        this.writeNow({ auth: { proof: clientProof(secret, this.ourNonce, challenge.nonce) } });
+        this.transcript = {
+          dialerRole: this.options.role,
+          listenerRole: dial.role,
+          target: dial.address,
+          dialerNonce: this.ourNonce,
+          listenerNonce: Buffer.from(challenge.nonce ?? []),
+          channelBinding: channelBindingOf(this.socket),
+        };
+        if (!proofsMatch(listenerProof(secret, this.transcript), challenge.proof)) {
+          return this.refuse(`authentication failed: the peer at ${dial.address} does not hold the shared secret, or relays another connection's handshake`);
+        }
+        this.writeNow({ auth: { proof: dialerProof(secret, this.transcript) } });
         this.phase = 'awaiting-welcome';
         return;
       }
@@ -219,6 +272,7 @@ export class PeerConnection extends EventEmitter {
 
   private becomeReady(): void {
     clearTimeout(this.handshakeTimer);
+    this.receives = receivable(this.remoteRole, this.options.role);
     this.decoder.maxFrameBytes = this.options.maxFrameBytes;
     this.phase = 'ready';
     const heartbeatMs = this.options.heartbeatMs ?? 10_000;

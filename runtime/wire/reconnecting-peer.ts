@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { parseAddress } from './address.js';
 import { PeerConnection, type PeerOptions } from './peer-connection.js';
 import { plainTransport, type PeerTransport } from './peer-transport.js';
-import type { Envelope } from './types.js';
+import type { Envelope, Role } from './types.js';
 
 export interface DialOptions extends PeerOptions {
   /** Plain TCP when unset. */
@@ -15,7 +15,7 @@ export interface BackoffOptions {
 }
 
 /**
- * Keeps one authenticated connection to `address` alive, redialling with jittered exponential backoff.
+ * Keeps one authenticated connection to the `peerRole` at `address` alive, redialling with jittered exponential backoff.
  * Events: 'ready' (conn), 'envelope' (env), 'down' (reason, wasReady) after every closed attempt.
  */
 export class ReconnectingPeer extends EventEmitter {
@@ -29,6 +29,7 @@ export class ReconnectingPeer extends EventEmitter {
 
   constructor(
     readonly address: string,
+    readonly peerRole: Role,
     private readonly options: DialOptions,
     private readonly backoff: BackoffOptions = {},
   ) {
@@ -84,7 +85,7 @@ export class ReconnectingPeer extends EventEmitter {
       return;
     }
     const socket = (this.options.transport ?? plainTransport).connect(target.host, target.port);
-    const conn = new PeerConnection(socket, true, this.options);
+    const conn = new PeerConnection(socket, { dial: { address: this.address, role: this.peerRole } }, this.options);
     this.current = conn;
     let wasReady = false;
     conn.on('ready', () => {

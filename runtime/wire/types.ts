@@ -4,6 +4,7 @@ export enum Role {
   Gateway = 1,
   Worker = 2,
   Api = 3,
+  Register = 4,
 }
 
 export enum EventKind {
@@ -44,10 +45,12 @@ export interface Hello {
   nonce: Uint8Array;
   version: number;
   features?: string[];
+  target: string;
 }
 export interface Challenge {
   nonce: Uint8Array;
   proof: Uint8Array;
+  role: Role;
 }
 export interface Auth {
   proof: Uint8Array;

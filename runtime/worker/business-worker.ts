@@ -20,7 +20,9 @@ export interface BusinessWorkerOptions {
   log: Logger;
   registerAddress: string;
   handler: Handler;
+  /** Seconds: a callback running this long is reported; one running `abandonTimeout` is given up (0: never). */
   processTimeout: number;
+  abandonTimeout: number;
   maxFrameBytes: number;
   registry?: Registry;
   /** Plain TCP when unset, or mutual TLS. */
@@ -49,14 +51,20 @@ export class BusinessWorker {
       features: options.handler.onWebSocketConnect ? [FEATURE_UPGRADE_VERDICTS] : [],
     });
     this.gateway = new GatewayClient(this.cluster);
-    this.dispatcher = new EventDispatcher(options.handler, this.gateway, options.log, options.processTimeout * 1000, (address, envelope) =>
-      this.cluster.link(address).send(envelope),
-    );
+    const timeouts = { processTimeoutMs: options.processTimeout * 1000, abandonTimeoutMs: options.abandonTimeout * 1000 };
+    this.dispatcher = new EventDispatcher(options.handler, this.gateway, options.log, timeouts, (address, envelope) => this.toGateway(address, envelope));
     this.info = { name: options.name, gateway: this.gateway, log: options.log };
     this.cluster.on('envelope', (address: string, envelope: Envelope) => {
       if (envelope.event) this.dispatcher.dispatch(address, envelope.event);
     });
     this.defineMetrics();
+  }
+
+  /** An ack or verdict goes back to the gateway the event came from; one that has gone since is not dialled again. */
+  private toGateway(address: string, envelope: Envelope): void {
+    const link = this.cluster.link(address);
+    if (link) link.send(envelope);
+    else this.options.log.debug('gateway gone: answer dropped', { gateway: address, kind: Object.keys(envelope)[0] });
   }
 
   /** Ready once started and connected to at least one gateway. */
@@ -89,7 +97,7 @@ export class BusinessWorker {
   }
 
   private async drainGateways(timeoutMs: number): Promise<void> {
-    const waiting = new Set(this.cluster.targets().filter((address) => this.cluster.link(address).ready));
+    const waiting = new Set(this.cluster.targets().filter((address) => this.cluster.link(address)?.ready));
     if (waiting.size === 0) return;
     const confirmed = new Promise<void>((resolve) => {
       const onEnvelope = (address: string, envelope: Envelope) => {
@@ -103,7 +111,7 @@ export class BusinessWorker {
         resolve();
       }, timeoutMs).unref();
     });
-    for (const address of waiting) this.cluster.link(address).send({ drain: {} });
+    for (const address of waiting) this.cluster.link(address)?.send({ drain: {} });
     await confirmed;
     if (waiting.size > 0) this.options.log.warn('gateways did not confirm the drain', { gateways: [...waiting] });
     this.options.log.info('drained', { inFlight: this.dispatcher.inFlight });
@@ -115,6 +123,7 @@ export class BusinessWorker {
     new FastCounter('gwc_worker_events_handled_total', 'Client events handled', registry, () => stats.handled);
     new FastCounter('gwc_worker_handler_errors_total', 'Handler callbacks that threw', registry, () => stats.failed);
     new FastCounter('gwc_worker_slow_events_total', 'Handler callbacks that ran past processTimeout', registry, () => stats.slow);
+    new FastCounter('gwc_worker_events_abandoned_total', 'Events given up after abandonTimeout (their callbacks never returned in time)', registry, () => stats.abandoned);
     new Gauge({ name: 'gwc_worker_gateways', help: 'Gateways connected', registers: [registry], collect() { this.set(cluster.connectedCount()); } });
     new Gauge({ name: 'gwc_worker_events_in_flight', help: 'Events queued or running', registers: [registry], collect() { this.set(dispatcher.inFlight); } });
   }

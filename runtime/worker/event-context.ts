@@ -3,6 +3,11 @@ import type { GatewayClient } from '../client/gateway-client.js';
 import { toNumber, type Uint64 } from '../wire/types.js';
 import type { EventContext } from './handler.js';
 
+/** `<gateway address>/<sequence>`: the id of one client event, the same on a redelivery. */
+export function messageIdOf(gatewayAddress: string, sequence: Uint64 | undefined): string {
+  return `${gatewayAddress}/${toNumber(sequence)}`;
+}
+
 /** The `ctx` a handler callback receives; methods live on the prototype so an event costs one small object. */
 export class ClientEventContext implements EventContext {
   constructor(
@@ -16,9 +21,9 @@ export class ClientEventContext implements EventContext {
     readonly redelivery: boolean,
   ) {}
 
-  /** `<gateway address>/<sequence>`: built on first use, as most handlers never ask. */
+  /** Built on first use, as most handlers never ask. */
   get messageId(): string {
-    return `${this.gatewayAddress}/${toNumber(this.sequence)}`;
+    return messageIdOf(this.gatewayAddress, this.sequence);
   }
 
   sendToCurrentClient(message: MessageData): Promise<void> {

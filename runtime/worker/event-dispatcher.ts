@@ -3,23 +3,34 @@ import type { GatewayClient } from '../client/gateway-client.js';
 import type { Logger } from '../observability/log.js';
 import { EventKind, toNumber, type ClientEvent, type Envelope } from '../wire/types.js';
 import { AckBatcher } from './ack-batcher.js';
-import { ClientEventContext } from './event-context.js';
+import { ClientEventContext, messageIdOf } from './event-context.js';
 import type { Handler } from './handler.js';
 import { RefuseConnection } from './refuse-connection.js';
 
 /** One client's events, the first of which is running. */
 interface ClientQueue {
+  gatewayAddress: string;
   events: ClientEvent[];
   /** When the running event started. */
   startedAt: number;
   /** Whether the running event was reported as slow. */
   reported: boolean;
+  /** Which run of the queue is current: an abandoned event's callback belongs to an earlier one. */
+  run: number;
 }
 
 export interface DispatchStats {
   handled: number;
   failed: number;
   slow: number;
+  abandoned: number;
+}
+
+export interface DispatchTimeouts {
+  /** A callback running this long is reported once, as GatewayWorker's processTimeout. */
+  processTimeoutMs: number;
+  /** A callback running this long is given up: its event is acknowledged and the client's next one runs (0: never). */
+  abandonTimeoutMs: number;
 }
 
 const EMPTY_SESSION = '';
@@ -28,25 +39,32 @@ const ACCEPT = { status: 0, reason: '' };
 /**
  * Runs handler callbacks for client events: one client's events strictly one after another (in arrival
  * order), different clients concurrently. A callback that throws is logged with the client id; one that runs
- * past `processTimeoutMs` is reported once, as GatewayWorker's processTimeout does. Every event is
- * acknowledged to its gateway once its callback has returned or thrown; until then the gateway keeps it to
- * redeliver should this worker die.
+ * past `processTimeoutMs` is reported once, as GatewayWorker's processTimeout does, and one still running after
+ * `abandonTimeoutMs` is given up (GatewayWorker's processTimeoutHandler): its event is acknowledged and the
+ * client's next event runs, while the callback goes on unobserved (its session changes are no longer saved).
+ * Every other event is acknowledged to its gateway once its callback has returned or thrown; until then the
+ * gateway keeps it to redeliver should this worker die.
  */
 export class EventDispatcher {
-  readonly stats: DispatchStats = { handled: 0, failed: 0, slow: 0 };
+  readonly stats: DispatchStats = { handled: 0, failed: 0, slow: 0, abandoned: 0 };
   private readonly queues = new Map<string, ClientQueue>();
   private readonly slowTimer: NodeJS.Timeout;
   private readonly acks: AckBatcher;
+  private readonly processTimeoutMs: number;
+  private readonly abandonTimeoutMs: number;
 
   constructor(
     private readonly handler: Handler,
     private readonly gateway: GatewayClient,
     private readonly log: Logger,
-    private readonly processTimeoutMs: number,
+    timeouts: DispatchTimeouts,
     private readonly sendToGateway: (gatewayAddress: string, envelope: Envelope) => void,
   ) {
+    this.processTimeoutMs = timeouts.processTimeoutMs;
+    this.abandonTimeoutMs = timeouts.abandonTimeoutMs;
     this.acks = new AckBatcher(sendToGateway);
-    this.slowTimer = setInterval(() => this.reportSlow(), Math.min(1000, processTimeoutMs));
+    const checkEvery = Math.min(1000, this.processTimeoutMs, this.abandonTimeoutMs || Infinity);
+    this.slowTimer = setInterval(() => this.checkRunning(), checkEvery);
     this.slowTimer.unref();
   }
 
@@ -63,9 +81,9 @@ export class EventDispatcher {
       queue.events.push(event);
       return;
     }
-    const fresh: ClientQueue = { events: [event], startedAt: 0, reported: false };
+    const fresh: ClientQueue = { gatewayAddress, events: [event], startedAt: 0, reported: false, run: 0 };
     this.queues.set(event.clientId, fresh);
-    void this.drain(gatewayAddress, event.clientId, fresh);
+    void this.drain(event.clientId, fresh);
   }
 
   /** Resolves when nothing is queued or running (or after `timeoutMs`). */
@@ -83,16 +101,18 @@ export class EventDispatcher {
     this.acks.flush();
   }
 
-  private async drain(gatewayAddress: string, clientId: string, queue: ClientQueue): Promise<void> {
-    const events = queue.events;
+  private async drain(clientId: string, queue: ClientQueue): Promise<void> {
+    const { events, gatewayAddress, run } = queue;
     while (events.length > 0) {
       const event = events[0]!;
       queue.startedAt = Date.now();
       queue.reported = false;
       try {
-        await this.handle(gatewayAddress, event);
+        await this.handle(gatewayAddress, event, queue, run);
+        if (queue.run !== run) return; // given up meanwhile: acknowledged, and the queue went on without it
         this.stats.handled++;
       } catch (error) {
+        if (queue.run !== run) return;
         this.stats.failed++;
         this.log.error('handler threw', { clientId, event: EventKind[event.kind], error });
       }
@@ -102,7 +122,7 @@ export class EventDispatcher {
     this.queues.delete(clientId);
   }
 
-  private async handle(gatewayAddress: string, event: ClientEvent): Promise<void> {
+  private async handle(gatewayAddress: string, event: ClientEvent, queue: ClientQueue, run: number): Promise<void> {
     const handler = this.handler;
     const sessionText = event.session && event.session.length > 0 ? asBuffer(event.session).toString('utf8') : EMPTY_SESSION;
     const session = sessionText === EMPTY_SESSION ? {} : (JSON.parse(sessionText) as Session);
@@ -134,6 +154,7 @@ export class EventDispatcher {
         await handler.onClose?.(event.clientId, ctx);
         return;
     }
+    if (queue.run !== run) return;
     const saving = this.saveSession(ctx, sessionText);
     if (saving) await saving;
   }
@@ -168,19 +189,41 @@ export class EventDispatcher {
     return after === before ? undefined : this.gateway.setSession(ctx.clientId, JSON.parse(after) as Session);
   }
 
-  private reportSlow(): void {
+  private checkRunning(): void {
     const now = Date.now();
     for (const [clientId, queue] of this.queues) {
-      if (queue.reported || now - queue.startedAt < this.processTimeoutMs) continue;
+      const elapsedMs = now - queue.startedAt;
+      if (this.abandonTimeoutMs > 0 && elapsedMs >= this.abandonTimeoutMs) {
+        this.abandon(clientId, queue, elapsedMs);
+        continue;
+      }
+      if (queue.reported || elapsedMs < this.processTimeoutMs) continue;
       queue.reported = true;
       this.stats.slow++;
       this.log.warn('processTimeout: handler still running', {
         clientId,
         event: EventKind[queue.events[0]!.kind],
-        elapsedMs: now - queue.startedAt,
+        elapsedMs,
         processTimeoutMs: this.processTimeoutMs,
       });
     }
+  }
+
+  /** Gives up the running event: acknowledged as done, and the client's next events run in a new run of its queue. */
+  private abandon(clientId: string, queue: ClientQueue, elapsedMs: number): void {
+    const event = queue.events.shift()!;
+    this.stats.abandoned++;
+    this.log.warn('abandonTimeout: handler given up, its event acknowledged', {
+      clientId,
+      event: EventKind[event.kind],
+      messageId: messageIdOf(queue.gatewayAddress, event.sequence),
+      elapsedMs,
+      abandonTimeoutMs: this.abandonTimeoutMs,
+    });
+    this.acks.add(queue.gatewayAddress, toNumber(event.sequence));
+    queue.run++;
+    if (queue.events.length === 0) this.queues.delete(clientId);
+    else void this.drain(clientId, queue);
   }
 }
 

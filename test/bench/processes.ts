@@ -1,3 +1,4 @@
+import { openFileLimit } from '../../runtime/config/open-file-limit.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -67,7 +68,7 @@ export class BenchProcess {
   checkFileLimit(): void {
     const wanted = this.options.nofile;
     if (!wanted) return;
-    const soft = openFileLimit(this.pid);
+    const soft = openFileLimit(this.pid) ?? 0;
     if (soft < wanted) {
       throw new Error(
         `${this.label}: open-file limit is ${soft} but ${wanted} is needed (hard limit ${hardFileLimit()}); ` +
@@ -153,11 +154,6 @@ export function machineCpuSeconds(): { busy: number; total: number } {
   const total = fields.reduce((sum, n) => sum + n, 0);
   const idle = fields[3]! + fields[4]!; // idle + iowait
   return { busy: (total - idle) / 100, total: total / 100 };
-}
-
-function openFileLimit(pid: number): number {
-  const match = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync(`/proc/${pid}/limits`, 'utf8'));
-  return match?.[1] === 'unlimited' ? Infinity : Number(match?.[1] ?? 0);
 }
 
 function hardFileLimit(): string {

@@ -18,11 +18,13 @@ export class RoleProcess {
     readonly label: string,
     args: string[],
     env: NodeJS.ProcessEnv = {},
+    /** An open-file limit for the process (as `ulimit -n` sets it). */
+    fileLimit?: number,
   ) {
-    this.child = spawn(process.execPath, [cliPath, ...args], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const command = [process.execPath, cliPath, ...args];
+    this.child = fileLimit === undefined
+      ? spawn(command[0]!, command.slice(1), { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn('bash', ['-c', `ulimit -n ${fileLimit} && exec "$@"`, 'bash', ...command], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     createInterface({ input: this.child.stdout! }).on('line', (line) => {
       try {
         this.logs.push(JSON.parse(line) as LogRecord);

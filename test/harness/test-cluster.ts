@@ -18,6 +18,8 @@ export interface ClusterLayout {
   workerArgs?: string[];
   /** Environment variables for every process (e.g. GWC_INTERNAL_TLS_*). */
   env?: NodeJS.ProcessEnv;
+  /** The gateways' open-file limit (`ulimit -n`). */
+  gatewayFileLimit?: number;
 }
 
 export const REGISTER_PORT = 1236;
@@ -70,11 +72,11 @@ export class TestCluster {
     });
   }
 
-  startGateway(index: number, extraArgs: string[] = []): RoleProcess {
+  startGateway(index: number, extraArgs: string[] = [], fileLimit = this.layout.gatewayFileLimit): RoleProcess {
     const ip = this.gatewayIp(index);
     const args = ['gateway', '--register-address', this.registerAddress, '--host', ip, '--lan-ip', ip, '--metrics-host', ip,
       '--protocol', this.layout.protocol ?? 'websocket', ...(this.layout.gatewayArgs ?? []), ...extraArgs];
-    return new RoleProcess(`gateway${index}`, args, { GWC_SECRET: TEST_SECRET, GWC_NAME: `gateway${index}`, ...this.layout.env });
+    return new RoleProcess(`gateway${index}`, args, { GWC_SECRET: TEST_SECRET, GWC_NAME: `gateway${index}`, ...this.layout.env }, fileLimit);
   }
 
   startWorker(index: number, extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}): RoleProcess {

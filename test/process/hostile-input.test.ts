@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { ClusterConnection } from '../../runtime/client/cluster-connection.js';
 import { GatewayClient } from '../../runtime/client/gateway-client.js';
 import { createLogger } from '../../runtime/observability/log.js';
 import { encodeEnvelope } from '../../runtime/wire/envelope-codec.js';
 import { encodeFrame } from '../../runtime/wire/frame-codec.js';
-import { Role } from '../../runtime/wire/types.js';
+import { ReconnectingPeer } from '../../runtime/wire/reconnecting-peer.js';
+import { Op, Role } from '../../runtime/wire/types.js';
 import { RoleProcess } from '../harness/role-process.js';
 import { CLIENT_PORT, INTERNAL_PORT, REGISTER_PORT, TestCluster } from '../harness/test-cluster.js';
 import { TcpTestClient, WsTestClient, type TestClient } from '../harness/test-clients.js';
@@ -129,17 +129,17 @@ describe('hostile input', () => {
       const client = await WsTestClient.open(cluster.gatewayUrl(0));
       const { clientId } = await client.request<{ clientId: string }>('whoami', {}, 10_000);
       const mark = cluster.gateways[0]!.logs.length;
-      const connection = new ClusterConnection({
-        registerAddress: cluster.registerAddress, secret: Buffer.from(WRONG_SECRET), name: 'intruder-direct',
-        role: Role.Worker, log: silentLog, maxFrameBytes: 1024 * 1024,
-      });
-      const intruder = new GatewayClient(connection, { requestTimeoutMs: 2000 });
+      // The gateway's address is in the client id; an intruder dials it directly, as a worker with another secret.
+      const intruder = new ReconnectingPeer(`${cluster.gatewayIp(0)}:${INTERNAL_PORT}`, Role.Gateway, {
+        secret: Buffer.from(WRONG_SECRET), name: 'intruder-direct', role: Role.Worker, log: silentLog, maxFrameBytes: 1024 * 1024,
+      }).start();
       try {
-        await assert.rejects(intruder.sendToClient(clientId, 'sneaky'), /no connection/);
+        await assert.rejects(intruder.whenReady(2000), /no connection/);
+        assert.equal(intruder.send({ command: { op: Op.SendToClient, clientIds: [clientId], body: Buffer.from('sneaky') } }), false);
         const refusal = await cluster.gateways[0]!.waitForLog('internal connection refused', { peerName: 'intruder-direct' }, 10_000, mark);
         assert.match(String(refusal.reason), /authentication/i);
       } finally {
-        intruder.close();
+        intruder.stop();
       }
       await assertEchoes(client, 'after the intruder');
       assert.equal(client.inbox.includes('sneaky'), false);
@@ -166,7 +166,7 @@ describe('hostile input', () => {
   });
 
   describe('garbage on the internal ports', () => {
-    const hugeHello = encodeEnvelope({ hello: { role: Role.Worker, name: 'x'.repeat(100_000), nonce: randomBytes(32), version: 1 } });
+    const hugeHello = encodeEnvelope({ hello: { role: Role.Worker, name: 'x'.repeat(100_000), nonce: randomBytes(32), version: 1, target: '' } });
     const cases: Array<[string, Buffer[]]> = [
       ['random garbage', [randomBytes(4096)]],
       ['a frame header declaring 2 GiB', [frameHeader(2 ** 31)]],

@@ -5,7 +5,8 @@ import { after, afterEach, describe, it } from 'node:test';
 import { createLogger } from '../../runtime/observability/log.js';
 import { decodeEnvelope, encodeEnvelope } from '../../runtime/wire/envelope-codec.js';
 import { FrameDecoder, encodeFrame } from '../../runtime/wire/frame-codec.js';
-import { NONCE_BYTES, PROTOCOL_VERSION, clientProof, newNonce, proofsMatch, serverProof } from '../../runtime/wire/handshake.js';
+import { NONCE_BYTES, PROTOCOL_VERSION, dialerProof, listenerProof, newNonce, proofsMatch, type Transcript } from '../../runtime/wire/handshake.js';
+import { announcedAddress } from '../../runtime/wire/own-address.js';
 import { PeerConnection, type PeerOptions } from '../../runtime/wire/peer-connection.js';
 import { Op, Role, type Envelope } from '../../runtime/wire/types.js';
 import { waitFor } from '../harness/wait.js';
@@ -47,25 +48,32 @@ function options(overrides: Partial<PeerOptions> = {}): PeerOptions {
 
 interface PeerServer {
   port: number;
+  /** host:port, the address it accepts being dialled at. */
+  address: string;
   accepted: Tracked[];
 }
 
+/** A listener (a gateway unless `overrides.role` says otherwise) at its own 127.0.0.1 port. */
 async function startPeerServer(overrides: Partial<PeerOptions> = {}): Promise<PeerServer> {
   const accepted: Tracked[] = [];
+  let own = announcedAddress('127.0.0.1:1');
   const server = createServer((socket) => {
     sockets.add(socket);
-    accepted.push(track(new PeerConnection(socket, false, options({ role: Role.Gateway, name: 'test-server', ...overrides }))));
+    accepted.push(track(new PeerConnection(socket, { accept: own }, options({ role: Role.Gateway, name: 'test-server', ...overrides }))));
   });
   servers.add(server);
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
-  return { port: (server.address() as AddressInfo).port, accepted };
+  const port = (server.address() as AddressInfo).port;
+  own = announcedAddress(`127.0.0.1:${port}`);
+  return { port, address: `127.0.0.1:${port}`, accepted };
 }
 
-function dial(port: number, overrides: Partial<PeerOptions> = {}): Tracked {
+/** Dials `port` as a worker that means to reach a gateway at `target` (the address really dialled by default). */
+function dial(port: number, overrides: Partial<PeerOptions> = {}, target = { address: `127.0.0.1:${port}`, role: Role.Gateway }): Tracked {
   const socket = connect(port, '127.0.0.1');
   sockets.add(socket);
-  return track(new PeerConnection(socket, true, options(overrides)));
+  return track(new PeerConnection(socket, { dial: target }, options(overrides)));
 }
 
 async function nthAccepted(server: PeerServer, index: number): Promise<Tracked> {
@@ -180,7 +188,7 @@ describe('PeerConnection handshake over loopback', () => {
   it('refuses an Auth whose proof is wrong, telling the client why', async () => {
     const server = await startPeerServer();
     const raw = await RawClient.connect(server.port);
-    raw.send({ hello: { role: Role.Worker, name: 'forger', nonce: newNonce(), version: PROTOCOL_VERSION } });
+    raw.send({ hello: { role: Role.Worker, name: 'forger', nonce: newNonce(), version: PROTOCOL_VERSION, target: server.address } });
     await raw.next('challenge');
     raw.send({ auth: { proof: newNonce() } });
     const refused = await raw.next('refused');
@@ -192,7 +200,7 @@ describe('PeerConnection handshake over loopback', () => {
   });
 
   it('refuses a role that is not accepted here, on both sides', async () => {
-    const server = await startPeerServer({ acceptRoles: [Role.Worker, Role.Api] });
+    const server = await startPeerServer();
     const client = dial(server.port, { role: Role.Gateway });
     const clientReason = await closeReasonOf(client, 'client');
     const accepted = await nthAccepted(server, 0);
@@ -205,7 +213,7 @@ describe('PeerConnection handshake over loopback', () => {
   it('refuses an unsupported protocol version', async () => {
     const server = await startPeerServer();
     const raw = await RawClient.connect(server.port);
-    raw.send({ hello: { role: Role.Worker, name: 'future', nonce: newNonce(), version: PROTOCOL_VERSION + 1 } });
+    raw.send({ hello: { role: Role.Worker, name: 'future', nonce: newNonce(), version: PROTOCOL_VERSION + 1, target: server.address } });
     assert.match((await raw.next('refused')).reason, /unsupported protocol version/);
     assert.equal(raw.envelopes.some((envelope) => envelope.challenge), false);
   });
@@ -215,13 +223,13 @@ describe('PeerConnection handshake over loopback', () => {
     const fake = createServer((socket) => {
       sockets.add(socket);
       socket.on('error', () => {});
-      socket.once('data', () => socket.write(encodeFrame(encodeEnvelope({ challenge: { nonce: newNonce(), proof: newNonce() } }))));
+      socket.once('data', () => socket.write(encodeFrame(encodeEnvelope({ challenge: { nonce: newNonce(), proof: newNonce(), role: Role.Gateway } }))));
     });
     servers.add(fake);
     fake.listen(0, '127.0.0.1');
     await once(fake, 'listening');
     const client = dial((fake.address() as AddressInfo).port);
-    assert.match(await closeReasonOf(client, 'client'), /peer does not hold the shared secret/);
+    assert.match(await closeReasonOf(client, 'client'), /does not hold the shared secret/);
     assert.equal(client.ready, false);
   });
 });
@@ -315,7 +323,7 @@ describe('PeerConnection protocol violations', () => {
   it('closes a client that stops after Hello when the handshake times out', async () => {
     const server = await startPeerServer({ handshakeTimeoutMs: 200 });
     const raw = await RawClient.connect(server.port);
-    raw.send({ hello: { role: Role.Worker, name: 'stalls', nonce: newNonce(), version: PROTOCOL_VERSION } });
+    raw.send({ hello: { role: Role.Worker, name: 'stalls', nonce: newNonce(), version: PROTOCOL_VERSION, target: server.address } });
     await raw.next('challenge');
     const accepted = await nthAccepted(server, 0);
     assert.equal(await closeReasonOf(accepted, 'server side'), 'handshake timed out');
@@ -337,18 +345,24 @@ describe('PeerConnection protocol violations', () => {
 });
 
 describe('handshake proofs', () => {
-  const clientNonce = newNonce();
-  const serverNonce = newNonce();
+  const transcript: Transcript = {
+    dialerRole: Role.Worker,
+    listenerRole: Role.Gateway,
+    target: '10.1.2.3:2900',
+    dialerNonce: newNonce(),
+    listenerNonce: newNonce(),
+    channelBinding: Buffer.alloc(0),
+  };
 
   it('uses 32-byte nonces that differ each time', () => {
-    assert.equal(clientNonce.length, NONCE_BYTES);
+    assert.equal(transcript.dialerNonce.length, NONCE_BYTES);
     assert.equal(NONCE_BYTES, 32);
-    assert.ok(!clientNonce.equals(serverNonce));
+    assert.ok(!Buffer.from(transcript.dialerNonce).equals(transcript.listenerNonce));
   });
 
   it('never contains or equals the secret', () => {
     for (const secret of [SECRET, Buffer.alloc(16, 0x61), Buffer.alloc(64, 0x62)]) {
-      for (const proof of [serverProof(secret, clientNonce, serverNonce), clientProof(secret, clientNonce, serverNonce)]) {
+      for (const proof of [listenerProof(secret, transcript), dialerProof(secret, transcript)]) {
         assert.equal(proof.length, 32);
         assert.ok(!proof.equals(secret));
         assert.ok(!proof.includes(secret));
@@ -357,27 +371,45 @@ describe('handshake proofs', () => {
     }
   });
 
-  it('differs between the client and server labels over the same nonces', () => {
-    assert.ok(!serverProof(SECRET, clientNonce, serverNonce).equals(clientProof(SECRET, clientNonce, serverNonce)));
+  it('differs by direction: the dialer and listener labels over the same transcript', () => {
+    assert.ok(!listenerProof(SECRET, transcript).equals(dialerProof(SECRET, transcript)));
   });
 
-  it('depends on the secret and on both nonces', () => {
-    const base = clientProof(SECRET, clientNonce, serverNonce);
-    assert.ok(base.equals(clientProof(Buffer.from(SECRET), clientNonce, serverNonce)), 'deterministic');
-    assert.ok(!base.equals(clientProof(OTHER_SECRET, clientNonce, serverNonce)));
-    assert.ok(!base.equals(clientProof(SECRET, newNonce(), serverNonce)));
-    assert.ok(!base.equals(clientProof(SECRET, clientNonce, newNonce())));
-    assert.ok(!base.equals(clientProof(SECRET, serverNonce, clientNonce)), 'nonce order matters');
+  it('is deterministic, and depends on the secret', () => {
+    assert.ok(dialerProof(SECRET, transcript).equals(dialerProof(Buffer.from(SECRET), { ...transcript })));
+    assert.ok(!dialerProof(SECRET, transcript).equals(dialerProof(OTHER_SECRET, transcript)));
   });
+
+  // Each binding: change one field of the transcript and both proofs change.
+  const changes: Array<[string, Partial<Transcript>]> = [
+    ['the dialer role', { dialerRole: Role.Api }],
+    ['the listener role', { listenerRole: Role.Register }],
+    ['the roles swapped', { dialerRole: Role.Gateway, listenerRole: Role.Worker }],
+    ['the dialed address', { target: '10.1.2.4:2900' }],
+    ['the dialed port', { target: '10.1.2.3:2901' }],
+    ['the dialer nonce', { dialerNonce: newNonce() }],
+    ['the listener nonce', { listenerNonce: newNonce() }],
+    ['the nonces swapped', { dialerNonce: transcript.listenerNonce, listenerNonce: transcript.dialerNonce }],
+    ['the TLS channel binding', { channelBinding: newNonce() }],
+    // Length prefixes: moving bytes from one field into its neighbour is another transcript.
+    ['bytes moved between fields', { target: '10.1.2.3:290', dialerNonce: Buffer.concat([Buffer.from('0'), transcript.dialerNonce]) }],
+  ];
+  for (const [what, change] of changes) {
+    it(`binds ${what}`, () => {
+      const other = { ...transcript, ...change };
+      assert.ok(!listenerProof(SECRET, transcript).equals(listenerProof(SECRET, other)));
+      assert.ok(!dialerProof(SECRET, transcript).equals(dialerProof(SECRET, other)));
+    });
+  }
 
   it('proofsMatch accepts only the exact proof', () => {
-    const expected = serverProof(SECRET, clientNonce, serverNonce);
+    const expected = listenerProof(SECRET, transcript);
     assert.equal(proofsMatch(expected, Buffer.from(expected)), true);
     assert.equal(proofsMatch(expected, undefined), false);
     assert.equal(proofsMatch(expected, new Uint8Array(0)), false);
     assert.equal(proofsMatch(expected, expected.subarray(0, 31)), false);
     assert.equal(proofsMatch(expected, Buffer.concat([expected, Buffer.from([0])])), false);
-    assert.equal(proofsMatch(expected, clientProof(SECRET, clientNonce, serverNonce)), false);
+    assert.equal(proofsMatch(expected, dialerProof(SECRET, transcript)), false);
   });
 });
 
