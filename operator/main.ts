@@ -22,6 +22,9 @@ export async function runOperator(argv: string[]): Promise<void> {
   let settings;
   try {
     settings = loadSettings('operator', operatorSettings, argv, process.env);
+    if (settings.leaderElect && settings.renewDeadline >= settings.leaseDuration) {
+      throw new ConfigError(`operator: --renew-deadline (${settings.renewDeadline}) must be shorter than --lease-duration (${settings.leaseDuration})`);
+    }
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`${error.message}\n`);
@@ -35,7 +38,21 @@ export async function runOperator(argv: string[]): Promise<void> {
 
   const kc = new KubeConfig();
   kc.loadFromDefault();
-  const client = new KubeClient(kc);
+  const userAgent = `gateway-cluster-operator/${settings.identity}`;
+  const election = settings.leaderElect
+    ? new LeaderElection({
+        client: new KubeClient(kc, { userAgent: `${userAgent} (leader election)` }),
+        namespace: settings.leaderElectionNamespace,
+        name: settings.leaseName,
+        identity: settings.identity,
+        leaseDurationSeconds: settings.leaseDuration,
+        renewDeadlineSeconds: settings.renewDeadline,
+        retryPeriodMs: settings.retryPeriod * 1000,
+      })
+    : undefined;
+  // With leader election, every request of the controller must finish within the leader's renew deadline, and none
+  // is sent after it: a leader that was paused (SIGSTOP, a long GC) stops without writing.
+  const client = new KubeClient(kc, { userAgent, ...(election ? { budgetMs: () => election.remainingMs() } : {}) });
   const controller = new Controller({ client, log, concurrency: settings.concurrency, ...(settings.namespace ? { namespace: settings.namespace } : {}) });
   let started = false;
   const startController = async () => {
@@ -52,9 +69,6 @@ export async function runOperator(argv: string[]): Promise<void> {
     }
   };
 
-  const election = settings.leaderElect
-    ? new LeaderElection({ client, namespace: settings.leaderElectionNamespace, name: settings.leaseName, identity: settings.identity })
-    : undefined;
   if (election) {
     election.on('leading', () => {
       log.info('became leader', { lease: `${settings.leaderElectionNamespace}/${settings.leaseName}` });

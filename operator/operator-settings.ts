@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { logLevelSchema, portSchema, positiveInt, setting } from '../runtime/config/settings.js';
+import { logLevelSchema, numeric, portSchema, positiveInt, setting } from '../runtime/config/settings.js';
+import { DEFAULT_LEASE_SECONDS, DEFAULT_RENEW_DEADLINE_SECONDS } from './controller/leader-election.js';
 
 const bool = z.enum(['true', 'false']).transform((value) => value === 'true');
 
@@ -14,6 +15,19 @@ export const operatorSettings = {
     'namespace of the leader Lease (the pod namespace in a cluster)',
   ),
   leaseName: setting('lease-name', 'GWC_LEASE_NAME', z.string().min(1).default('gateway-cluster-operator'), 'name of the leader Lease'),
+  leaseDuration: setting(
+    'lease-duration',
+    'GWC_LEASE_DURATION',
+    numeric(z.coerce.number().positive()).default(DEFAULT_LEASE_SECONDS),
+    'seconds a Lease nobody renews stays taken, as the other candidates count them',
+  ),
+  renewDeadline: setting(
+    'renew-deadline',
+    'GWC_RENEW_DEADLINE',
+    numeric(z.coerce.number().positive()).default(DEFAULT_RENEW_DEADLINE_SECONDS),
+    'seconds the leader goes on after its last successful renewal was sent; must be shorter than --lease-duration',
+  ),
+  retryPeriod: setting('retry-period', 'GWC_RETRY_PERIOD', numeric(z.coerce.number().positive()).default(2), 'seconds between renewals, and between looks at the Lease'),
   identity: setting('identity', 'POD_NAME', z.string().min(1).default(`${hostname()}-${process.pid}`), 'this candidate\'s name in the Lease'),
   concurrency: setting('concurrency', 'GWC_CONCURRENCY', positiveInt.default(2), 'GatewayClusters reconciled at once'),
   logLevel: setting('log-level', 'GWC_LOG_LEVEL', logLevelSchema.default('info'), 'debug, info, warn or error'),

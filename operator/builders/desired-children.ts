@@ -5,6 +5,7 @@
  */
 import type { BuildContext, GatewayClusterObject, KubeObject } from './cluster-object.js';
 import { gatewayChildren } from './gateway.js';
+import { networkPolicies } from './network-policy.js';
 import { podDisruptionBudgets } from './pdb.js';
 import { registerChildren } from './register.js';
 import { serviceMonitors } from './service-monitor.js';
@@ -15,6 +16,7 @@ export type { BuildContext, ChildMetadata, GatewayClusterObject, KubeObject } fr
 export { labelsFor, MANAGED_BY, selectorFor, selectorLabels, type Component } from './labels.js';
 export { childNames, type ChildNames } from './names.js';
 export { generatedSecret, GENERATED_SECRET_KEY } from './secret.js';
+export { API_CLIENT_LABEL } from './network-policy.js';
 
 /** Services before the workloads that use them; optional objects last. */
 export function desiredChildren(cluster: GatewayClusterObject, ctx: BuildContext): KubeObject[] {
@@ -23,6 +25,7 @@ export function desiredChildren(cluster: GatewayClusterObject, ctx: BuildContext
     ...gatewayChildren(cluster, ctx),
     ...workerChildren(cluster, ctx),
     ...podDisruptionBudgets(cluster),
+    ...networkPolicies(cluster),
     ...serviceMonitors(cluster, ctx),
   ];
 }

@@ -11,6 +11,7 @@ export interface ChildNames {
   pdbGateway: string;
   pdbWorker: string;
   serviceMonitor: string;
+  networkPolicy: string;
 }
 
 export function childNames(cluster: string): ChildNames {
@@ -26,5 +27,6 @@ export function childNames(cluster: string): ChildNames {
     pdbGateway: `${cluster}-gateway`,
     pdbWorker: `${cluster}-worker`,
     serviceMonitor: cluster,
+    networkPolicy: `${cluster}-internal`,
   };
 }

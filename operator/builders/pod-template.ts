@@ -53,6 +53,8 @@ export function podTemplate(cluster: GatewayClusterObject, component: Component,
       ...scheduling,
       securityContext: copy(pod.securityContext) ?? defaultPodSecurityContext(),
       terminationGracePeriodSeconds: graceSeconds(cluster, component),
+      // No role talks to the Kubernetes API: a compromised pod gets no token to try.
+      automountServiceAccountToken: false,
       // Service link variables (<SVC>_PORT=tcp://...) could collide with GWC_* settings: a Service named gwc sets GWC_PORT.
       enableServiceLinks: false,
       containers: [roleContainer(cluster, component, ctx, mounts)],

@@ -27,6 +27,8 @@ export function roleEnv(cluster: GatewayClusterObject, component: Component, ctx
     // Each pod binds its own IP, never 0.0.0.0 (under the test kubelet every pod shares the loopback interface).
     expanded('GWC_METRICS_HOST', '$(POD_IP)'),
     literal('GWC_METRICS_PORT', METRICS_PORTS[component]),
+    // Where gateways and workers reach the Register, and the one address the Register accepts being dialled at.
+    literal('GWC_REGISTER_ADDRESS', registerAddress(cluster)),
     ...tlsEnv(cluster, component),
   ];
   switch (component) {
@@ -43,7 +45,6 @@ function gatewayEnv(cluster: GatewayClusterObject): EnvVar[] {
   const g = cluster.spec.gateway;
   return [
     expanded('GWC_HOST', '$(POD_IP)'),
-    literal('GWC_REGISTER_ADDRESS', registerAddress(cluster)),
     // The address workers reach this gateway on, announced to the Register and encoded in client ids.
     expanded('GWC_LAN_IP', '$(POD_IP)'),
     literal('GWC_PROTOCOL', g.protocol),
@@ -53,7 +54,7 @@ function gatewayEnv(cluster: GatewayClusterObject): EnvVar[] {
     literal('GWC_PING_NOT_RESPONSE_LIMIT', g.pingNotResponseLimit),
     ...(g.pingData !== undefined ? [literal('GWC_PING_DATA', g.pingData)] : []),
     literal('GWC_MAX_PAYLOAD', g.maxPayload),
-    literal('GWC_MAX_CONNECTIONS', g.maxConnections),
+    ...(g.maxConnections !== undefined ? [literal('GWC_MAX_CONNECTIONS', g.maxConnections)] : []),
     literal('GWC_MAX_SEND_BUFFER', g.maxSendBuffer),
     literal('GWC_DRAIN_SECONDS', g.drainSeconds),
     literal('GWC_MAX_MESSAGES_PER_SECOND', g.maxMessagesPerSecond),
@@ -72,9 +73,9 @@ function workerHandler(cluster: GatewayClusterObject): string {
 function workerEnv(cluster: GatewayClusterObject): EnvVar[] {
   const w = cluster.spec.worker;
   return [
-    literal('GWC_REGISTER_ADDRESS', registerAddress(cluster)),
     literal('GWC_HANDLER', workerHandler(cluster)),
     literal('GWC_PROCESS_TIMEOUT', w.processTimeout),
+    literal('GWC_ABANDON_TIMEOUT', w.abandonTimeout),
     // The user's variables last, as given (they may refer to ours with $(VAR)).
     ...copy((w.env ?? []) as EnvVar[]),
   ];

@@ -35,7 +35,7 @@ export class Controller {
       StatefulSet: this.watch(RESOURCE_TYPES.StatefulSet, MANAGED_BY_SELECTOR),
       Service: this.watch(RESOURCE_TYPES.Service, MANAGED_BY_SELECTOR),
       PodDisruptionBudget: this.watch(RESOURCE_TYPES.PodDisruptionBudget, MANAGED_BY_SELECTOR),
-      Secret: this.watch(RESOURCE_TYPES.Secret, MANAGED_BY_SELECTOR),
+      NetworkPolicy: this.watch(RESOURCE_TYPES.NetworkPolicy, MANAGED_BY_SELECTOR),
       Pod: this.watch(RESOURCE_TYPES.Pod, MANAGED_BY_SELECTOR),
     };
     const reconciler = new Reconciler({

@@ -35,7 +35,7 @@ export interface ChildInformers {
   StatefulSet: Informer;
   Service: Informer;
   PodDisruptionBudget: Informer;
-  Secret: Informer;
+  NetworkPolicy: Informer;
   Pod: Informer;
   ServiceMonitor?: Informer;
 }
@@ -129,7 +129,8 @@ export class Reconciler {
     }
     const name = childNames(cluster.metadata.name).secret;
     const key = GENERATED_SECRET_KEY;
-    if (paused || this.deps.children.Secret.get(namespace, name)) return { name, key };
+    // Read by name, not watched: the operator may not list or watch Secrets (see the chart's RBAC).
+    if (paused || (await this.exists(objectPath(RESOURCE_TYPES.Secret, namespace, name)))) return { name, key };
     try {
       await this.deps.client.create(collectionPath(RESOURCE_TYPES.Secret, namespace), generatedSecret(object, randomBytes(32).toString('hex')));
       await this.deps.events.record(cluster, 'Normal', 'Created', `created Secret ${name} with a generated shared secret`);
@@ -137,6 +138,16 @@ export class Reconciler {
       if (!isConflict(error)) throw error; // it exists: our cache is behind
     }
     return { name, key };
+  }
+
+  private async exists(path: string): Promise<boolean> {
+    try {
+      await this.deps.client.get(path);
+      return true;
+    } catch (error) {
+      if (isNotFound(error)) return false;
+      throw error;
+    }
   }
 
   private async checkHandlerConfigMap(namespace: string, spec: GatewayClusterSpec): Promise<string | undefined> {
@@ -175,12 +186,13 @@ export class Reconciler {
 
   /**
    * Deletes children that only exist for some specs (a PodDisruptionBudget above one replica, a ServiceMonitor when
-   * asked) once the spec no longer wants them. Workloads, Services and the Secret are never deleted here.
+   * asked, the NetworkPolicy unless turned off) once the spec no longer wants them. Workloads, Services and the
+   * Secret are never deleted here.
    */
   private async pruneOptionalChildren(cluster: KubeObject, desired: KubeObject[]): Promise<string[]> {
     const problems: string[] = [];
     const wanted = new Set(desired.map((child) => `${child.kind}/${child.metadata.name}`));
-    for (const kind of ['PodDisruptionBudget', 'ServiceMonitor'] as const) {
+    for (const kind of ['PodDisruptionBudget', 'NetworkPolicy', 'ServiceMonitor'] as const) {
       const informer = this.deps.children[kind];
       if (!informer) continue;
       for (const live of informer.items()) {

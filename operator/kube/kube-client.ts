@@ -32,6 +32,20 @@ export class KubeApiError extends Error {
 
 export const FIELD_MANAGER = 'gateway-cluster-operator';
 const WRITE_LOG_LENGTH = 200;
+const DEFAULT_TIMEOUT_MS = 30_000;
+
+export interface KubeClientOptions {
+  /**
+   * Asked before every request: the milliseconds it may take at most. At 0 or below nothing is sent (a leader whose
+   * renew deadline has passed must not write). No limit but the default timeout when unset.
+   */
+  budgetMs?: () => number;
+  /** Sent as User-Agent, so the API server's audit log tells processes apart. */
+  userAgent?: string;
+}
+
+/** A request refused before it was sent: the process is not (or no longer) allowed to act. */
+export class RequestNotAllowedError extends Error {}
 
 /**
  * Plain-JSON requests to the API server with the kubeconfig's credentials. client-node's typed APIs re-serialize
@@ -43,7 +57,10 @@ export class KubeClient {
   /** The latest writes, `METHOD path` (bounded: the operator runs for months). */
   readonly writeLog: string[] = [];
 
-  constructor(readonly kc: KubeConfig) {}
+  constructor(
+    readonly kc: KubeConfig,
+    private readonly options: KubeClientOptions = {},
+  ) {}
 
   get server(): string {
     const cluster = this.kc.getCurrentCluster();
@@ -51,18 +68,32 @@ export class KubeClient {
     return cluster.server;
   }
 
-  async request<T>(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<T> {
+  async request<T>(method: string, path: string, body?: unknown, contentType = 'application/json', timeoutMs = DEFAULT_TIMEOUT_MS): Promise<T> {
+    const url = new URL(this.server + path);
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (this.options.userAgent) headers['user-agent'] = this.options.userAgent;
+    const options: Parameters<typeof request>[1] = { method, headers };
+    await this.kc.applyToHTTPSOptions(options);
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    if (payload !== undefined) Object.assign(options.headers!, { 'content-type': contentType, 'content-length': Buffer.byteLength(payload) });
+    // Asked in the same turn as the request is written: after an await, a process paused meanwhile would send late.
+    const budget = this.options.budgetMs?.();
+    if (budget !== undefined && budget <= 0) throw new RequestNotAllowedError(`${method} ${path}: not sent, the leader lease's renew deadline has passed`);
+    const timeout = Math.max(1, Math.floor(Math.min(timeoutMs, budget ?? Infinity)));
     if (method !== 'GET') {
       this.writes++;
       this.writeLog.push(`${method} ${path}`);
       if (this.writeLog.length > WRITE_LOG_LENGTH) this.writeLog.shift();
     }
-    const url = new URL(this.server + path);
-    const options: Parameters<typeof request>[1] = { method, headers: { accept: 'application/json' }, timeout: 30_000 };
-    await this.kc.applyToHTTPSOptions(options);
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    if (payload !== undefined) Object.assign(options.headers!, { 'content-type': contentType, 'content-length': Buffer.byteLength(payload) });
-    return new Promise<T>((resolve, reject) => {
+    const answer = new Promise<T>((resolve, reject) => {
+      // A deadline for the whole exchange, not just for a silent socket.
+      const timer = setTimeout(() => req.destroy(new Error(`${method} ${path}: timed out after ${timeout} ms`)), timeout);
+      const settle = <A extends unknown[]>(done: (...args: A) => void) => (...args: A) => {
+        clearTimeout(timer);
+        done(...args);
+      };
+      resolve = settle(resolve);
+      reject = settle(reject);
       const req = request(url, options, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -81,11 +112,11 @@ export class KubeClient {
         });
         res.on('error', reject);
       });
-      req.on('timeout', () => req.destroy(new Error(`${method} ${path}: timed out`)));
       req.on('error', reject);
       if (payload !== undefined) req.write(payload);
       req.end();
     });
+    return answer;
   }
 
   get<T = KubeObject>(path: string): Promise<T> {

@@ -32,7 +32,12 @@ const gateway = z
     pingNotResponseLimit: z.number().int().min(0).default(0).describe('close a client silent for this many intervals (0: never)'),
     pingData: z.string().optional().describe('heartbeat message sent to clients; WebSocket ping frames when unset'),
     maxPayload: z.number().int().min(1).max(64 * 1024 * 1024).default(1024 * 1024).describe('largest client message in bytes'),
-    maxConnections: z.number().int().min(1).default(100_000),
+    maxConnections: z
+      .number()
+      .int()
+      .min(1)
+      .optional()
+      .describe('client connections a gateway pod accepts at once (past it, 503); by default, as many as its open-file limit allows with room kept for internal links and probes'),
     maxMessagesPerSecond: z.number().int().min(0).default(0).describe('a client sending more messages in one second is closed (0: no limit)'),
     allowedOrigins: z
       .array(z.string().min(1).regex(/^[^,\s]+$/, 'one origin, without commas or spaces'))
@@ -89,6 +94,12 @@ const worker = z
     replicas: z.number().int().min(0).max(1000).default(1),
     handler: handler.prefault({}),
     processTimeout: z.number().int().min(1).default(30).describe('seconds after which a running handler is reported as slow'),
+    abandonTimeout: z
+      .number()
+      .int()
+      .min(0)
+      .default(60)
+      .describe('seconds after which a handler still running is given up: its event is acknowledged and the client\'s next one runs (0: never)'),
     env: z.array(kubeObject()).optional().describe('extra environment variables (Kubernetes EnvVar) for the handler'),
     resources: resources.optional(),
   })
@@ -124,6 +135,20 @@ const metrics = z
     ],
   });
 
+const networkPolicy = z
+  .object({
+    enabled: z.boolean().default(true).describe('create a NetworkPolicy keeping the Register and gateway internal ports to the cluster\'s own pods'),
+    internalFrom: z
+      .array(kubeObject())
+      .optional()
+      .describe('more NetworkPolicyPeers that may reach the Register and the gateways\' internal port (API clients elsewhere); pods labelled gatewaycluster.dev/api-client=<cluster name> in this namespace always may'),
+    metricsFrom: z
+      .array(kubeObject())
+      .optional()
+      .describe('NetworkPolicyPeers that may reach the metrics ports (/metrics, /healthz, /readyz); anyone when unset'),
+  })
+  .describe('who may reach which port of the cluster\'s pods; the client port is always open');
+
 export const gatewayClusterSpec = z.object({
   image: z.string().min(1).default(DEFAULT_IMAGE),
   imagePullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']).default('IfNotPresent'),
@@ -141,6 +166,7 @@ export const gatewayClusterSpec = z.object({
   worker: worker.prefault({}),
   pod: pod.optional(),
   metrics: metrics.prefault({}),
+  networkPolicy: networkPolicy.prefault({}),
   paused: z.boolean().default(false).describe('stop changing the children (as the gatewaycluster.dev/paused annotation does)'),
 });
 

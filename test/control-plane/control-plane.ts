@@ -23,12 +23,34 @@ export interface ControlPlane {
   readonly token: string;
   /** The CA that signed the API server's certificate. */
   readonly ca: Buffer;
+  /** Every write request the API server received so far (its audit log), oldest first. */
+  auditedWrites(): AuditedWrite[];
   /** The admin kubeconfig. */
   kubeConfig(): KubeConfig;
   /** A kubeconfig trusting this CA with another bearer token (a service account's) or another address (a proxy). */
   kubeConfigFor(options: { token?: string; server?: string }): KubeConfig;
   stop(): Promise<void>;
 }
+
+/** One write request as the API server's audit log recorded it. */
+export interface AuditedWrite {
+  verb: string;
+  uri: string;
+  userAgent: string;
+  /** Epoch ms at which the API server received it. */
+  receivedAt: number;
+  status: number;
+}
+
+/** The audit policy: metadata of every request that can change something, nothing of reads. */
+const AUDIT_POLICY = `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+  - level: Metadata
+    verbs: [create, update, patch, delete, deletecollection]
+  - level: None
+`;
 
 export interface ControlPlaneOptions {
   /** Where to keep everything (created when missing); a fresh temp folder by default. */
@@ -67,6 +89,9 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   const token = randomBytes(24).toString('hex');
   const tokenFile = path.join(pkiDir, 'tokens.csv');
   writeFileSync(tokenFile, `${token},admin,admin,"system:masters"\n`);
+  const auditPolicy = path.join(dir, 'audit-policy.yaml');
+  const auditLog = path.join(logDir, 'audit.log');
+  writeFileSync(auditPolicy, AUDIT_POLICY);
 
   const [etcdPort, etcdPeerPort, apiPort, kcmPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
   const server = `https://127.0.0.1:${apiPort}`;
@@ -115,6 +140,9 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       `--service-account-key-file=${pki.serviceAccountPub}`,
       `--service-account-signing-key-file=${pki.serviceAccountKey}`,
       '--enable-priority-and-fairness=false',
+      `--audit-policy-file=${auditPolicy}`,
+      `--audit-log-path=${auditLog}`,
+      '--audit-log-mode=blocking',
       '--v=0',
     ], path.join(logDir, 'kube-apiserver.log'));
     processes.push(apiserver);
@@ -153,6 +181,9 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     server,
     token,
     ca,
+    auditedWrites() {
+      return readAuditLog(auditLog);
+    },
     kubeConfig() {
       const kc = new KubeConfig();
       kc.loadFromFile(kubeconfigPath);
@@ -170,6 +201,26 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     },
     stop,
   };
+}
+
+function readAuditLog(file: string): AuditedWrite[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return [];
+  }
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as { verb: string; requestURI: string; userAgent?: string; requestReceivedTimestamp: string; responseStatus?: { code?: number } })
+    .map((event) => ({
+      verb: event.verb,
+      uri: event.requestURI,
+      userAgent: event.userAgent ?? '',
+      receivedAt: Date.parse(event.requestReceivedTimestamp),
+      status: event.responseStatus?.code ?? 0,
+    }));
 }
 
 function kubeconfig(server: string, ca: Buffer, token: string): string {

@@ -57,12 +57,13 @@ describe('builders: the set of children', () => {
       'apps/v1 StatefulSet chat-gateway',
       'v1 Service chat-worker-headless',
       'apps/v1 StatefulSet chat-worker',
+      'networking.k8s.io/v1 NetworkPolicy chat-internal',
     ]);
   });
 
   it('puts namespace, labels and the controller owner reference on every child', () => {
     const children = build({ gateway: { replicas: 3 }, worker: { replicas: 2 }, metrics: { serviceMonitor: { enabled: true } } });
-    assert.equal(children.length, 10);
+    assert.equal(children.length, 11);
     for (const child of children) {
       assert.equal(child.metadata.namespace, 'apps', child.metadata.name);
       assert.deepEqual(child.metadata.ownerReferences, [
@@ -88,6 +89,7 @@ describe('builders: the set of children', () => {
       pdbGateway: 'chat-gateway',
       pdbWorker: 'chat-worker',
       serviceMonitor: 'chat',
+      networkPolicy: 'chat-internal',
     });
     assert.deepEqual(labelsFor('chat', 'worker'), {
       'app.kubernetes.io/name': 'gateway-cluster',
@@ -215,10 +217,11 @@ describe('builders: environment', () => {
     assert.equal(find(other, 'StatefulSet', 'chat-worker').spec.template.spec.volumes[0].secret.secretName, 'mine');
   });
 
-  it('register: its port and metrics port', () => {
+  it('register: its port, metrics port, and the address dialers use for it (the one it accepts being dialled at)', () => {
     const env = envOf(registerContainer(build({ register: { port: 4000 } })));
     assert.equal(env.GWC_PORT, '4000');
     assert.equal(env.GWC_METRICS_PORT, '9236');
+    assert.equal(env.GWC_REGISTER_ADDRESS, 'chat-register.apps.svc:4000');
   });
 
   it('gateway: lanIp from the downward API, the register address and every setting as a string', () => {
@@ -236,7 +239,8 @@ describe('builders: environment', () => {
     assert.equal(env.GWC_PING_INTERVAL, '25');
     assert.equal(env.GWC_PING_NOT_RESPONSE_LIMIT, '0');
     assert.equal(env.GWC_MAX_PAYLOAD, '1048576');
-    assert.equal(env.GWC_MAX_CONNECTIONS, '100000');
+    assert.equal(env.GWC_MAX_CONNECTIONS, undefined, 'unset: the runtime takes it from the open-file limit');
+    assert.equal(envOf(gatewayContainer(build({ gateway: { maxConnections: 500 } }))).GWC_MAX_CONNECTIONS, '500');
     assert.equal(env.GWC_MAX_SEND_BUFFER, '1048576');
     assert.equal(env.GWC_DRAIN_SECONDS, '10');
     assert.equal(env.GWC_MAX_MESSAGES_PER_SECOND, '0');
@@ -260,6 +264,7 @@ describe('builders: environment', () => {
     assert.equal(env.GWC_HANDLER, 'chat');
     assert.equal(env.GWC_REGISTER_ADDRESS, 'chat-register.apps.svc:1236');
     assert.equal(env.GWC_PROCESS_TIMEOUT, '5');
+    assert.equal(env.GWC_ABANDON_TIMEOUT, '60');
     assert.equal(env.GWC_METRICS_PORT, '9300');
     assert.equal(c.volumeMounts.length, 1);
   });
@@ -294,7 +299,7 @@ describe('builders: environment', () => {
     ];
     const env = workerContainer(build({ worker: { env: extra } })).env;
     assert.deepEqual(env.slice(-2), extra);
-    assert.equal(env[env.length - 3].name, 'GWC_PROCESS_TIMEOUT');
+    assert.equal(env[env.length - 3].name, 'GWC_ABANDON_TIMEOUT');
   });
 });
 

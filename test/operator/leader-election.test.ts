@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { LeaderElection } from '../../operator/controller/leader-election.js';
+import { KubeClient } from '../../operator/kube/kube-client.js';
 import { freePort } from '../control-plane/net-helpers.js';
 import { RoleProcess } from '../harness/role-process.js';
 import { waitFor } from '../harness/wait.js';
@@ -11,8 +13,8 @@ describe('two operator processes', () => {
   let fixture: OperatorFixture;
   const processes: RoleProcess[] = [];
 
-  const startOperator = (identity: string, metricsPort = 0) => {
-    const args = ['operator', '--metrics-host', '127.0.0.1', '--metrics-port', String(metricsPort), '--identity', identity];
+  const startOperator = (identity: string, metricsPort = 0, extraArgs: string[] = []) => {
+    const args = ['operator', '--metrics-host', '127.0.0.1', '--metrics-port', String(metricsPort), '--identity', identity, ...extraArgs];
     const operator = new RoleProcess(identity, args, { KUBECONFIG: fixture.controlPlane.kubeconfigPath });
     processes.push(operator);
     return operator;
@@ -66,5 +68,68 @@ describe('two operator processes', () => {
     await b.stop('SIGTERM');
     assert.equal(b.exit?.code, 0);
     assert.equal(await holder(), '');
+  });
+
+  it('a leader paused past its renew deadline (SIGSTOP) is replaced, and once resumed stops without writing', async () => {
+    const timing = ['--lease-duration', '4', '--renew-deadline', '2.5', '--retry-period', '0.5'];
+    const c = startOperator('operator-c', 0, timing);
+    await c.waitForLog('became leader', {}, 30_000);
+    const d = startOperator('operator-d', 0, timing);
+    await d.waitForLog('candidate for leadership', {}, 10_000);
+    await fixture.createCluster('leader-test', 'third', {});
+    await waitFor('the leader to deploy the third cluster', async () => Boolean(await fixture.read('/apis/apps/v1/namespaces/leader-test/statefulsets/third-gateway')), 30_000, 200);
+
+    process.kill(c.pid, 'SIGSTOP');
+    let resumedAt = 0;
+    try {
+      await d.waitForLog('became leader', {}, 30_000);
+      // Work the paused leader will find in its watches when it wakes: a new cluster, and a change to an old one.
+      await fixture.createCluster('leader-test', 'fourth', {});
+      await fixture.patchCluster('leader-test', 'third', { spec: { gateway: { replicas: 2 } } });
+      await waitFor('the new leader to deploy the fourth cluster', async () => Boolean(await fixture.read('/apis/apps/v1/namespaces/leader-test/statefulsets/fourth-gateway')), 30_000, 200);
+    } finally {
+      resumedAt = Date.now();
+      process.kill(c.pid, 'SIGCONT');
+    }
+    await waitFor('the old leader to exit', () => c.exit, 15_000);
+    assert.equal(c.exit!.code, 1);
+    assert.ok(c.hasLog('lost the leader lease; exiting'));
+
+    const writes = fixture.controlPlane.auditedWrites();
+    const byC = writes.filter((w) => w.userAgent.startsWith('gateway-cluster-operator/operator-c'));
+    const byD = writes.filter((w) => w.userAgent.startsWith('gateway-cluster-operator/operator-d'));
+    assert.ok(byC.length > 0 && byD.length > 0, 'the audit log tells the two processes apart');
+    const afterResume = byC.filter((w) => w.receivedAt >= resumedAt);
+    assert.deepEqual(afterResume, [], 'the resumed leader wrote nothing');
+    // Overlap: the new leader's first write (taking the Lease) came after the old leader's last one.
+    const lastOfC = Math.max(...byC.map((w) => w.receivedAt));
+    const firstOfD = Math.min(...byD.map((w) => w.receivedAt));
+    console.log(`leader overlap: old leader's last write ${firstOfD - lastOfC} ms before the new leader's first; writes after SIGCONT: ${afterResume.length}`);
+    assert.ok(lastOfC < firstOfD, `the old leader's last write (${new Date(lastOfC).toISOString()}) precedes the new one's first (${new Date(firstOfD).toISOString()})`);
+    await d.stop('SIGTERM');
+  });
+
+  it('a candidate judges expiry by when it saw the Lease change, on its own clock, not by the holder\'s timestamps', async () => {
+    // A holder whose clock is years behind: by its renewTime the lease expired long ago.
+    const client = new KubeClient(fixture.kc);
+    await client.create('/apis/coordination.k8s.io/v1/namespaces/default/leases', {
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: { name: 'skewed-holder' },
+      spec: { holderIdentity: 'ghost', leaseDurationSeconds: 2, renewTime: '2001-01-01T00:00:00.000000Z', acquireTime: '2001-01-01T00:00:00.000000Z' },
+    });
+    const election = new LeaderElection({ client, namespace: 'default', name: 'skewed-holder', identity: 'candidate', leaseDurationSeconds: 2, renewDeadlineSeconds: 1, retryPeriodMs: 100 });
+    const started = Date.now();
+    const leading = new Promise<number>((resolve) => election.once('leading', () => resolve(Date.now() - started)));
+    election.start();
+    try {
+      const tookMs = await leading;
+      assert.ok(tookMs >= 2000, `took over after ${tookMs} ms: a whole lease duration after first seeing it, whatever its renewTime says`);
+      assert.ok(tookMs < 6000, `took over after ${tookMs} ms`);
+      const lease = await fixture.read('/apis/coordination.k8s.io/v1/namespaces/default/leases/skewed-holder');
+      assert.equal(lease.spec.holderIdentity, 'candidate');
+    } finally {
+      await election.stop();
+    }
   });
 });

@@ -73,14 +73,15 @@ describe('operator reconcile on a real control plane', () => {
 
   it('follows spec changes: gateway replicas, image and ping settings', async () => {
     await fixture.patchCluster(ns, 'chat', { spec: { image: 'example/gwc:2', gateway: { replicas: 3, pingInterval: 7, pingData: '{"type":"ping"}' } } });
+    const image = (sts: any) => sts?.spec.template.spec.containers[0].image;
+    // One reconcile applies the children one after another: wait for each of them to show every change asserted.
     const gateway = await waitFor('the gateway StatefulSet to follow', async () => {
       const sts = await fixture.read(apps('statefulsets', 'chat-gateway'));
-      return sts.spec.replicas === 3 && env(sts, 'GWC_PING_INTERVAL') === '7' ? sts : undefined;
+      return sts.spec.replicas === 3 && env(sts, 'GWC_PING_INTERVAL') === '7' && image(sts) === 'example/gwc:2' ? sts : undefined;
     }, 30_000, 200);
-    assert.equal(gateway.spec.template.spec.containers[0].image, 'example/gwc:2');
     assert.equal(env(gateway, 'GWC_PING_DATA'), '{"type":"ping"}');
-    const worker = await fixture.read(apps('statefulsets', 'chat-worker'));
-    assert.equal(worker.spec.template.spec.containers[0].image, 'example/gwc:2');
+    await waitFor('the worker StatefulSet to take the image', async () => image(await fixture.read(apps('statefulsets', 'chat-worker'))) === 'example/gwc:2', 30_000, 200);
+    await waitFor('the register Deployment to take the image', async () => image(await fixture.read(apps('deployments', 'chat-register'))) === 'example/gwc:2', 30_000, 200);
   });
 
   it('scales workers with kubectl scale and reports it in status', async () => {

@@ -64,7 +64,13 @@ describe('the chart\'s RBAC is enough for the operator, and no more', () => {
       controller.stop();
     }
     assert.equal(canI('ops', 'delete', 'deployments', '-n', 'ops'), 'no');
-    assert.equal(canI('ops', 'update', 'secrets', '-n', 'ops'), 'no');
+    // Secrets: read one by name, create the generated one; never list, watch, change or delete any.
+    assert.equal(canI('ops', 'get', 'secrets', '-n', 'ops'), 'yes');
+    assert.equal(canI('ops', 'create', 'secrets', '-n', 'ops'), 'yes');
+    for (const verb of ['list', 'watch', 'update', 'patch', 'delete']) assert.equal(canI('ops', verb, 'secrets', '-n', 'ops'), 'no', `${verb} secrets`);
+    assert.equal(canI('ops', 'get', 'secrets', '-n', 'default'), 'no', 'no Secret outside its namespace');
+    assert.equal(canI('ops', 'create', 'networkpolicies', '-n', 'ops'), 'yes');
+    assert.ok(await fixture.read('/apis/networking.k8s.io/v1/namespaces/ops/networkpolicies/chat-internal'), 'NetworkPolicy created with the chart\'s RBAC');
     assert.equal(canI('ops', 'list', 'secrets', '-n', 'default'), 'no');
     assert.equal(canI('ops', 'create', 'statefulsets', '-n', 'default'), 'no');
     assert.equal(canI('ops', 'create', 'statefulsets', '-n', 'ops'), 'yes');
@@ -83,6 +89,8 @@ describe('the chart\'s RBAC is enough for the operator, and no more', () => {
       controller.stop();
     }
     assert.equal(canI('ops-wide', 'delete', 'statefulsets', '-A'), 'no');
+    assert.equal(canI('ops-wide', 'list', 'secrets', '-A'), 'no');
+    assert.equal(canI('ops-wide', 'watch', 'secrets', '-A'), 'no');
     assert.equal(canI('ops-wide', 'create', 'statefulsets', '-n', 'team-a'), 'yes');
   });
 });
