@@ -1,14 +1,19 @@
 /**
  * Runs every compiled test file (dist/test/**\/*.test.js) with node's test runner.
  * Arguments filter the files by substring: `npm test -- process` runs the process-level tests only.
+ * The files under node/ and e2e/ run pods: for them the test node is brought up first (unless one is running
+ * already, from `npm run testcluster -- up`) and taken down after, and the host must then be as it was before.
  */
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runningPid } from './control-plane/testcluster-state.js';
+import { hostSnapshot, snapshotDifferences } from './node/host-snapshot.js';
 
 const testRoot = path.dirname(fileURLToPath(import.meta.url));
 const filters = process.argv.slice(2);
+const testcluster = path.join(testRoot, 'control-plane', 'testcluster.js');
 
 function findTests(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
@@ -25,5 +30,30 @@ if (files.length === 0) {
   console.error(`no test files match ${filters.join(' ')}`);
   process.exit(1);
 }
+
+const needsNode = files.some((file) => /^(node|e2e)[/\\]/.test(path.relative(testRoot, file)));
+const bringUp = needsNode && runningPid() === undefined;
+const before = bringUp ? hostSnapshot() : undefined;
+if (bringUp) {
+  const started = Date.now();
+  const up = spawnSync(process.execPath, [testcluster, 'up'], { stdio: 'inherit' });
+  if (up.status !== 0) process.exit(up.status ?? 1);
+  console.log(`test node up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+
 const result = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-reporter=spec', ...files], { stdio: 'inherit' });
-process.exit(result.status ?? 1);
+let status = result.status ?? 1;
+
+if (bringUp) {
+  const started = Date.now();
+  const down = spawnSync(process.execPath, [testcluster, 'down'], { stdio: 'inherit' });
+  console.log(`test node down in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  const differences = snapshotDifferences(before!, hostSnapshot());
+  if (down.status !== 0 || differences.length > 0) {
+    console.error(`the test node did not leave the machine as it was:\n${differences.join('\n\n')}`);
+    status = status || 1;
+  } else {
+    console.log('the machine is as it was before the test node: interfaces, routes, rules, nftables, mounts, paths, cgroups');
+  }
+}
+process.exit(status);

@@ -2,7 +2,7 @@
 import { clientServicePort, METRICS_PORTS } from './addresses.js';
 import type { BuildContext, GatewayClusterObject, KubeObject } from './cluster-object.js';
 import { childNames } from './names.js';
-import { headlessService, roleService, samePort } from './service.js';
+import { headlessService, roleService, namedPort } from './service.js';
 import { roleStatefulSet } from './stateful-set.js';
 
 export function gatewayStatefulSet(cluster: GatewayClusterObject, ctx: BuildContext): KubeObject {
@@ -11,7 +11,7 @@ export function gatewayStatefulSet(cluster: GatewayClusterObject, ctx: BuildCont
 }
 
 export function gatewayHeadlessService(cluster: GatewayClusterObject): KubeObject {
-  const ports = [samePort('internal', cluster.spec.gateway.internalPort), samePort('metrics', METRICS_PORTS.gateway)];
+  const ports = [namedPort('internal', cluster.spec.gateway.internalPort), namedPort('metrics', METRICS_PORTS.gateway)];
   return headlessService(cluster, childNames(cluster.metadata.name).gatewayHeadless, 'gateway', ports);
 }
 
@@ -20,7 +20,7 @@ export function gatewayClientService(cluster: GatewayClusterObject): KubeObject 
   const { service: settings, clientPort } = cluster.spec.gateway;
   const object = roleService(cluster, childNames(cluster.metadata.name).gatewayClient, 'gateway', {
     type: settings.type,
-    ports: [{ name: 'client', port: clientServicePort(cluster), targetPort: clientPort, protocol: 'TCP' }],
+    ports: [namedPort('client', clientServicePort(cluster))],
   });
   if (settings.annotations && Object.keys(settings.annotations).length > 0) object.metadata.annotations = { ...settings.annotations };
   return object;

@@ -4,7 +4,7 @@ import { roleMetadata, type BuildContext, type GatewayClusterObject, type KubeOb
 import { selectorLabels } from './labels.js';
 import { childNames } from './names.js';
 import { podTemplate } from './pod-template.js';
-import { roleService, samePort } from './service.js';
+import { roleService, namedPort } from './service.js';
 
 export function registerDeployment(cluster: GatewayClusterObject, ctx: BuildContext): KubeObject {
   return {
@@ -24,7 +24,7 @@ export function registerDeployment(cluster: GatewayClusterObject, ctx: BuildCont
 export function registerService(cluster: GatewayClusterObject): KubeObject {
   return roleService(cluster, childNames(cluster.metadata.name).registerService, 'register', {
     type: 'ClusterIP',
-    ports: [samePort('register', cluster.spec.register.port), samePort('metrics', METRICS_PORTS.register)],
+    ports: [namedPort('register', cluster.spec.register.port), namedPort('metrics', METRICS_PORTS.register)],
   });
 }
 

@@ -24,8 +24,6 @@ export function roleEnv(cluster: GatewayClusterObject, component: Component, ctx
   const common = [
     expanded('GWC_NAME', '$(POD_NAME)'),
     literal('GWC_SECRET_FILE', `${SECRET_MOUNT}/${ctx.secretKey}`),
-    // Each pod binds its own IP, never 0.0.0.0 (under the test kubelet every pod shares the loopback interface).
-    expanded('GWC_METRICS_HOST', '$(POD_IP)'),
     literal('GWC_METRICS_PORT', METRICS_PORTS[component]),
     // Where gateways and workers reach the Register, and the one address the Register accepts being dialled at.
     literal('GWC_REGISTER_ADDRESS', registerAddress(cluster)),
@@ -33,7 +31,7 @@ export function roleEnv(cluster: GatewayClusterObject, component: Component, ctx
   ];
   switch (component) {
     case 'register':
-      return [...downward, ...common, expanded('GWC_HOST', '$(POD_IP)'), literal('GWC_PORT', cluster.spec.register.port)];
+      return [...downward, ...common, literal('GWC_PORT', cluster.spec.register.port)];
     case 'gateway':
       return [...downward, field('POD_IPS', 'status.podIPs'), ...common, ...gatewayEnv(cluster)];
     case 'worker':
@@ -44,7 +42,6 @@ export function roleEnv(cluster: GatewayClusterObject, component: Component, ctx
 function gatewayEnv(cluster: GatewayClusterObject): EnvVar[] {
   const g = cluster.spec.gateway;
   return [
-    expanded('GWC_HOST', '$(POD_IP)'),
     // The address workers reach this gateway on, announced to the Register and encoded in client ids.
     expanded('GWC_LAN_IP', '$(POD_IP)'),
     literal('GWC_PROTOCOL', g.protocol),

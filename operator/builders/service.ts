@@ -5,12 +5,13 @@ import { selectorLabels, type Component } from './labels.js';
 export interface ServicePort {
   name: string;
   port: number;
-  targetPort: number;
+  /** The container port of the same name: the Service follows the pods' ports, whatever number they have. */
+  targetPort: string;
   protocol: 'TCP';
 }
 
-/** A port whose targetPort is the same number (the test kubelet does not translate ports). */
-export const samePort = (name: string, port: number): ServicePort => ({ name, port, targetPort: port, protocol: 'TCP' });
+/** A Service port sending to the pods' container port named `name`. */
+export const namedPort = (name: string, port: number): ServicePort => ({ name, port, targetPort: name, protocol: 'TCP' });
 
 export function roleService(cluster: GatewayClusterObject, name: string, component: Component, spec: Record<string, unknown>): KubeObject {
   return {

@@ -2,7 +2,7 @@
 import { METRICS_PORTS } from './addresses.js';
 import type { BuildContext, GatewayClusterObject, KubeObject } from './cluster-object.js';
 import { childNames } from './names.js';
-import { headlessService, samePort } from './service.js';
+import { headlessService, namedPort } from './service.js';
 import { roleStatefulSet } from './stateful-set.js';
 
 export function workerStatefulSet(cluster: GatewayClusterObject, ctx: BuildContext): KubeObject {
@@ -11,7 +11,7 @@ export function workerStatefulSet(cluster: GatewayClusterObject, ctx: BuildConte
 }
 
 export function workerHeadlessService(cluster: GatewayClusterObject): KubeObject {
-  return headlessService(cluster, childNames(cluster.metadata.name).workerHeadless, 'worker', [samePort('metrics', METRICS_PORTS.worker)]);
+  return headlessService(cluster, childNames(cluster.metadata.name).workerHeadless, 'worker', [namedPort('metrics', METRICS_PORTS.worker)]);
 }
 
 export function workerChildren(cluster: GatewayClusterObject, ctx: BuildContext): KubeObject[] {

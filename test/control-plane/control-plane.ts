@@ -1,7 +1,7 @@
 /**
  * A real Kubernetes control plane for tests: etcd, kube-apiserver and kube-controller-manager built from Go
  * modules (see build-binaries.sh), on loopback with random free ports and TLS, an admin token and a kubeconfig.
- * Nothing runs pods here: test/kubelet/ has the process kubelet for that.
+ * With `node`, it serves the test node (test/node), where pods run; without, nothing runs pods.
  */
 import { KubeConfig } from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
@@ -12,7 +12,7 @@ import { waitFor } from '../harness/wait.js';
 import { BinaryProcess } from './binary-process.js';
 import { ensureBinaries } from './binaries.js';
 import { freePort, httpsGet } from './net-helpers.js';
-import { createPki } from './pki.js';
+import { createPki, pkiPaths, type Pki } from './pki.js';
 
 export interface ControlPlane {
   /** Data, certificates, logs and the kubeconfig live here; removed by stop(). */
@@ -27,6 +27,9 @@ export interface ControlPlane {
   auditedWrites(): AuditedWrite[];
   /** The admin kubeconfig. */
   kubeConfig(): KubeConfig;
+  /** Writes a kubeconfig file for one of the NodeServing users; returns its path. */
+  writeKubeconfigFor(user: string): string;
+  readonly pki: Pki;
   /** A kubeconfig trusting this CA with another bearer token (a service account's) or another address (a proxy). */
   kubeConfigFor(options: { token?: string; server?: string }): KubeConfig;
   stop(): Promise<void>;
@@ -56,6 +59,18 @@ export interface ControlPlaneOptions {
   /** Where to keep everything (created when missing); a fresh temp folder by default. */
   dir?: string;
   log?: (line: string) => void;
+  /** Serve a node (test/node): listen where its pods and kubelet reach it, and authorize kubelets as nodes. */
+  node?: NodeServing;
+}
+
+export interface NodeServing {
+  address: string;
+  port: number;
+  serviceRange: string;
+  /** The kubernetes Service's IP (the first of the range): in the serving certificate, as pods dial it. */
+  serviceIp: string;
+  /** Users with a bearer token each (kubelet, kube-proxy, scheduler): name -> groups. */
+  users: Record<string, string[]>;
 }
 
 /** Controllers the tests rely on; the namespace controller lets deleted namespaces finish terminating. */
@@ -84,17 +99,26 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   mkdirSync(pkiDir, { recursive: true });
   mkdirSync(logDir, { recursive: true });
   const started = Date.now();
-  const pki = createPki(pkiDir);
+  const node = options.node;
+  const pki = createPki(pkiDir, node ? [node.address, node.serviceIp] : []);
   const ca = readFileSync(pki.caCert);
   const token = randomBytes(24).toString('hex');
   const tokenFile = path.join(pkiDir, 'tokens.csv');
-  writeFileSync(tokenFile, `${token},admin,admin,"system:masters"\n`);
+  const userTokens = new Map(Object.keys(node?.users ?? {}).map((user) => [user, randomBytes(24).toString('hex')]));
+  const tokenLines = [`${token},admin,admin,"system:masters"`];
+  for (const [user, userToken] of userTokens) {
+    const groups = node!.users[user]!;
+    tokenLines.push(`${userToken},${user},${user}${groups.length > 0 ? `,"${groups.join(',')}"` : ''}`);
+  }
+  writeFileSync(tokenFile, tokenLines.join('\n') + '\n');
   const auditPolicy = path.join(dir, 'audit-policy.yaml');
   const auditLog = path.join(logDir, 'audit.log');
   writeFileSync(auditPolicy, AUDIT_POLICY);
 
-  const [etcdPort, etcdPeerPort, apiPort, kcmPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
-  const server = `https://127.0.0.1:${apiPort}`;
+  const [etcdPort, etcdPeerPort, freeApiPort, kcmPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+  const apiAddress = node?.address ?? '127.0.0.1';
+  const apiPort = node?.port ?? freeApiPort;
+  const server = `https://${apiAddress}:${apiPort}`;
   const kubeconfigPath = path.join(dir, 'kubeconfig');
   writeFileSync(kubeconfigPath, kubeconfig(server, ca, token));
 
@@ -126,15 +150,23 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     const apiserver = new BinaryProcess('kube-apiserver', binaries.kubeApiserver, [
       `--etcd-servers=http://127.0.0.1:${etcdPort}`,
       `--secure-port=${apiPort}`,
-      '--bind-address=127.0.0.1',
-      '--advertise-address=127.0.0.1',
+      `--bind-address=${apiAddress}`,
+      `--advertise-address=${apiAddress}`,
       `--cert-dir=${pkiDir}`,
       `--tls-cert-file=${pki.servingCert}`,
       `--tls-private-key-file=${pki.servingKey}`,
       `--client-ca-file=${pki.caCert}`,
       `--token-auth-file=${tokenFile}`,
-      '--authorization-mode=RBAC',
-      '--service-cluster-ip-range=10.0.0.0/24',
+      ...(node
+        ? [
+            '--authorization-mode=Node,RBAC',
+            '--enable-admission-plugins=NodeRestriction',
+            `--service-cluster-ip-range=${node.serviceRange}`,
+            `--kubelet-client-certificate=${pki.kubeletClientCert}`,
+            `--kubelet-client-key=${pki.kubeletClientKey}`,
+            '--kubelet-preferred-address-types=InternalIP',
+          ]
+        : ['--authorization-mode=RBAC', '--service-cluster-ip-range=10.0.0.0/24']),
       '--allow-privileged=true',
       '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
       `--service-account-key-file=${pki.serviceAccountPub}`,
@@ -159,7 +191,8 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       `--secure-port=${kcmPort}`,
       '--bind-address=127.0.0.1',
       '--leader-elect=false',
-      `--controllers=${CONTROLLERS.join(',')}`,
+      // With a node, its lifecycle controller lifts the not-ready taint the kubelet registers it with.
+      `--controllers=${[...CONTROLLERS, ...(node ? ['node-lifecycle-controller'] : [])].join(',')}`,
       `--service-account-private-key-file=${pki.serviceAccountKey}`,
       `--root-ca-file=${pki.caCert}`,
       '--v=0',
@@ -175,6 +208,23 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     throw error;
   }
 
+  return controlPlaneIn(dir, server, token, userTokens, stop);
+}
+
+/** A control plane another process started in `dir` (the test node's): the same handle, and stop() leaves it running. */
+export function connectControlPlane(dir: string): ControlPlane {
+  const tokens = readFileSync(path.join(dir, 'pki', 'tokens.csv'), 'utf8').trim().split('\n').map((line) => line.split(','));
+  const admin = tokens.find((fields) => fields[1] === 'admin')![0]!;
+  const users = new Map(tokens.filter((fields) => fields[1] !== 'admin').map((fields) => [fields[1]!, fields[0]!]));
+  const server = (JSON.parse(readFileSync(path.join(dir, 'kubeconfig'), 'utf8')) as { clusters: Array<{ cluster: { server: string } }> }).clusters[0]!.cluster.server;
+  return controlPlaneIn(dir, server, admin, users, async () => {});
+}
+
+function controlPlaneIn(dir: string, server: string, token: string, userTokens: Map<string, string>, stop: () => Promise<void>): ControlPlane {
+  const pkiDir = path.join(dir, 'pki');
+  const pki = pkiPaths(pkiDir);
+  const ca = readFileSync(pki.caCert);
+  const kubeconfigPath = path.join(dir, 'kubeconfig');
   return {
     dir,
     kubeconfigPath,
@@ -182,7 +232,15 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     token,
     ca,
     auditedWrites() {
-      return readAuditLog(auditLog);
+      return readAuditLog(path.join(dir, 'logs', 'audit.log'));
+    },
+    pki,
+    writeKubeconfigFor(user) {
+      const userToken = userTokens.get(user);
+      if (!userToken) throw new Error(`no token for ${user}`);
+      const file = path.join(pkiDir, `${user.replaceAll(':', '-')}.kubeconfig`);
+      writeFileSync(file, kubeconfig(server, ca, userToken));
+      return file;
     },
     kubeConfig() {
       const kc = new KubeConfig();

@@ -1,10 +1,11 @@
 /**
- * Keeps a test control plane running in the background for `npm run testcluster -- up`; SIGTERM stops it and
- * removes its data. Writes <dir>/ready (the kubeconfig path) once everything answers, or <dir>/failed.
+ * Keeps the test node running in the background for `npm run testcluster -- up`; SIGTERM takes it down and leaves
+ * the machine as it was. Writes <dir>/ready (the kubeconfig path) once everything answers, or <dir>/failed.
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { startControlPlane } from './control-plane.js';
+import { startTestNode, stopTestNode } from '../node/test-node.js';
+import { nodeDir } from './testcluster-state.js';
 
 const dir = process.argv[2];
 if (!dir) {
@@ -15,8 +16,8 @@ if (!dir) {
 const log = (line: string) => console.log(`${new Date().toISOString()} ${line}`);
 
 try {
-  const controlPlane = await startControlPlane({ dir, log });
-  // The control plane's processes do not hold the event loop open (see BinaryProcess): this does, until SIGTERM.
+  const node = await startTestNode(nodeDir, log);
+  // The node's processes do not hold the event loop open (see BinaryProcess): this does, until SIGTERM.
   const keepAlive = setInterval(() => {}, 60_000);
   let stopping = false;
   const stop = async () => {
@@ -24,13 +25,15 @@ try {
     stopping = true;
     log('stopping');
     clearInterval(keepAlive);
-    await controlPlane.stop();
+    await stopTestNode(nodeDir, node);
+    log('stopped');
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop());
   process.on('SIGINT', () => void stop());
-  writeFileSync(path.join(dir, 'ready'), controlPlane.kubeconfigPath);
-  log(`ready: KUBECONFIG=${controlPlane.kubeconfigPath}`);
+  writeFileSync(path.join(dir, 'timings.json'), JSON.stringify(node.timings));
+  writeFileSync(path.join(dir, 'ready'), node.kubeconfigPath);
+  log(`ready: KUBECONFIG=${node.kubeconfigPath}`);
 } catch (error) {
   writeFileSync(path.join(dir, 'failed'), String((error as Error).message));
   log(`failed: ${(error as Error).message}`);

@@ -1,31 +1,21 @@
 /**
- * npm run testcluster -- up     starts the test control plane in the background; last line: KUBECONFIG=<path>
- * npm run testcluster -- down   stops it and removes its data
+ * npm run testcluster -- up     starts the test node (test/node) in the background; last line: KUBECONFIG=<path>
+ * npm run testcluster -- down   takes it down and leaves the machine as it was
  * npm run testcluster -- status says whether one is running
- * The same code the tests use (control-plane.ts); state lives under ${GWC_CACHE_DIR:-~/.cache/gateway-cluster}/testcluster.
+ * The same code the tests use; state lives under ${GWC_CACHE_DIR:-~/.cache/gateway-cluster}/testcluster.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { waitFor } from '../harness/wait.js';
+import { projectImage } from '../image/project-image.js';
+import { stopTestNode } from '../node/test-node.js';
 import { ensureBinaries } from './binaries.js';
+import { nodeDir, pidFile, runningPid, testclusterDir } from './testcluster-state.js';
 
-const stateDir = path.join(process.env.GWC_CACHE_DIR ?? path.join(homedir(), '.cache/gateway-cluster'), 'testcluster');
-const pidFile = path.join(stateDir, 'daemon.pid');
+const stateDir = testclusterDir;
 const daemonScript = fileURLToPath(new URL('./testcluster-daemon.js', import.meta.url));
-
-function runningPid(): number | undefined {
-  if (!existsSync(pidFile)) return undefined;
-  const pid = Number(readFileSync(pidFile, 'utf8'));
-  try {
-    process.kill(pid, 0);
-    return pid;
-  } catch {
-    return undefined;
-  }
-}
 
 async function up(): Promise<void> {
   if (runningPid()) {
@@ -34,18 +24,20 @@ async function up(): Promise<void> {
   }
   rmSync(stateDir, { recursive: true, force: true });
   mkdirSync(stateDir, { recursive: true });
-  ensureBinaries(); // builds here, in the foreground, so its progress is visible
+  // Built here, in the foreground, so their progress is visible.
+  ensureBinaries();
+  projectImage();
   const out = openSync(path.join(stateDir, 'daemon.log'), 'a');
   const daemon = spawn(process.execPath, [daemonScript, stateDir], { detached: true, stdio: ['ignore', out, out] });
   writeFileSync(pidFile, String(daemon.pid));
   daemon.unref();
   const readyFile = path.join(stateDir, 'ready');
   const failedFile = path.join(stateDir, 'failed');
-  const deadline = Date.now() + 120_000;
+  const deadline = Date.now() + 300_000;
   while (!existsSync(readyFile)) {
     if (existsSync(failedFile)) throw new Error(readFileSync(failedFile, 'utf8'));
     if (!runningPid()) throw new Error(`the daemon exited; see ${path.join(stateDir, 'daemon.log')}`);
-    if (Date.now() > deadline) throw new Error(`not ready after 120 s; see ${path.join(stateDir, 'daemon.log')}`);
+    if (Date.now() > deadline) throw new Error(`not ready after 300 s; see ${path.join(stateDir, 'daemon.log')}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   console.log(`KUBECONFIG=${readFileSync(readyFile, 'utf8')}`);
@@ -55,8 +47,10 @@ async function down(): Promise<void> {
   const pid = runningPid();
   if (pid) {
     process.kill(pid, 'SIGTERM');
-    await waitFor('the test control plane to stop', () => runningPid() === undefined, 30_000, 100);
+    await waitFor('the test node to stop', () => runningPid() === undefined, 120_000, 100);
   }
+  // Also when the daemon died: whatever it left goes.
+  await stopTestNode(nodeDir);
   rmSync(stateDir, { recursive: true, force: true });
   console.log(pid ? 'stopped' : 'not running');
 }

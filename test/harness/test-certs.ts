@@ -29,12 +29,13 @@ export class TestCa {
     openssl(['req', '-x509', '-new', '-key', this.key, '-subj', `/CN=${name}`, '-days', '2', '-out', this.cert], dir);
   }
 
-  /** A certificate for `commonName` valid for the given IPs (as server and as client), in `<dir>/<folder>/`. */
-  issue(folder: string, commonName: string, ips: string[] = ['127.0.0.1']): IssuedCert {
+  /** A certificate for `commonName` valid for the given IPs and DNS names (as server and as client), in `<dir>/<folder>/`. */
+  issue(folder: string, commonName: string, ips: string[] = ['127.0.0.1'], names: string[] = []): IssuedCert {
     const out = path.join(this.dir, folder);
     mkdirSync(out, { recursive: true });
     const file = (name: string) => path.join(out, name);
-    writeFileSync(file('ext.cnf'), `subjectAltName=${ips.map((ip) => `IP:${ip}`).join(',')}\nextendedKeyUsage=serverAuth,clientAuth\n`);
+    const altNames = [...ips.map((ip) => `IP:${ip}`), ...names.map((name) => `DNS:${name}`)];
+    writeFileSync(file('ext.cnf'), `subjectAltName=${altNames.join(',')}\nextendedKeyUsage=serverAuth,clientAuth\n`);
     openssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'tls.key'], out);
     openssl(['req', '-new', '-key', 'tls.key', '-subj', `/CN=${commonName}`, '-out', 'tls.csr'], out);
     openssl(['x509', '-req', '-in', 'tls.csr', '-CA', this.cert, '-CAkey', this.key, '-CAcreateserial', '-days', '2',

@@ -1,26 +1,18 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { repoRoot } from '../control-plane/binaries.js';
+import { buildah, projectImage } from './project-image.js';
 
-/** Builds the project's Dockerfile with buildah (no Docker engine here) from locally made bases, and runs it. */
-const env = { ...process.env, STORAGE_DRIVER: 'vfs', BUILDAH_ISOLATION: 'chroot' };
-const tag = `localhost/gateway-cluster:test-${process.pid}`;
-
-function buildah(...args: string[]): string {
-  return execFileSync('buildah', args, { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 * 1024 * 1024 });
-}
-
+/** The project's Dockerfile built with buildah from locally made bases (project-image.ts), and run. */
 describe('the container image', () => {
+  let tag: string;
   let container: string;
   let entrypoint: string[];
 
   before(() => {
-    const [runtimeBase, buildBase] = execFileSync('bash', [path.join(repoRoot, 'test/image/make-base-images.sh')], { env, encoding: 'utf8' }).trim().split('\n');
-    buildah('bud', '--layers=false', '-q', '--build-arg', `BUILD_IMAGE=${buildBase}`, '--build-arg', `BASE_IMAGE=${runtimeBase}`,
-      '-t', tag, '-f', path.join(repoRoot, 'Dockerfile'), repoRoot);
+    tag = projectImage();
     const config = JSON.parse(buildah('inspect', '--type', 'image', tag)) as { OCIv1: { config: { Entrypoint: string[]; User: string } } };
     entrypoint = config.OCIv1.config.Entrypoint;
     container = buildah('from', tag).trim();
@@ -28,7 +20,6 @@ describe('the container image', () => {
 
   after(() => {
     if (container) buildah('rm', container);
-    buildah('rmi', '-f', tag);
   });
 
   /** What `docker run IMAGE <args>` prints: the image's entrypoint with these arguments. */

@@ -193,7 +193,7 @@ describe('builders: workloads', () => {
 });
 
 describe('builders: environment', () => {
-  it('every role: POD_IP and POD_NAME first, its own IP to bind, the secret file from a read-only Secret volume', () => {
+  it('every role: POD_IP and POD_NAME first, the secret file from a read-only Secret volume, every address bound (port-forward reaches them)', () => {
     const children = build();
     for (const [kind, name] of [['Deployment', 'chat-register'], ['StatefulSet', 'chat-gateway'], ['StatefulSet', 'chat-worker']] as const) {
       const pod = find(children, kind, name).spec.template.spec;
@@ -204,14 +204,13 @@ describe('builders: environment', () => {
       ]);
       const env = envOf(c);
       assert.equal(env.GWC_NAME, '$(POD_NAME)');
-      assert.equal(env.GWC_METRICS_HOST, '$(POD_IP)');
+      assert.equal(env.GWC_METRICS_HOST, undefined, 'the runtime default 0.0.0.0');
+      assert.equal(env.GWC_HOST, undefined, 'the runtime default 0.0.0.0');
       assert.equal(env.GWC_SECRET_FILE, '/etc/gwc/secret/secret');
       for (const e of c.env) assert.ok(e.valueFrom !== undefined || typeof e.value === 'string', `${e.name} is not a string`);
       assert.deepEqual(pod.volumes[0], { name: 'secret', secret: { secretName: 'chat-secret', defaultMode: 0o400 } });
       assert.deepEqual(c.volumeMounts[0], { name: 'secret', mountPath: '/etc/gwc/secret', readOnly: true });
     }
-    assert.equal(envOf(registerContainer(children)).GWC_HOST, '$(POD_IP)');
-    assert.equal(envOf(gatewayContainer(children)).GWC_HOST, '$(POD_IP)');
     const other = desiredChildren(cluster(), { ...ctx, secretName: 'mine', secretKey: 'token' });
     assert.equal(envOf(workerContainer(other)).GWC_SECRET_FILE, '/etc/gwc/secret/token');
     assert.equal(find(other, 'StatefulSet', 'chat-worker').spec.template.spec.volumes[0].secret.secretName, 'mine');
@@ -308,8 +307,8 @@ describe('builders: Services', () => {
     const service = find(build({ register: { port: 4000 } }), 'Service', 'chat-register');
     assert.equal(service.spec.type, 'ClusterIP');
     assert.deepEqual(service.spec.ports, [
-      { name: 'register', port: 4000, targetPort: 4000, protocol: 'TCP' },
-      { name: 'metrics', port: 9236, targetPort: 9236, protocol: 'TCP' },
+      { name: 'register', port: 4000, targetPort: 'register', protocol: 'TCP' },
+      { name: 'metrics', port: 9236, targetPort: 'metrics', protocol: 'TCP' },
     ]);
   });
 
@@ -321,13 +320,13 @@ describe('builders: Services', () => {
     assert.deepEqual(gateway.spec.ports.map((p: any) => [p.name, p.port]), [['internal', 2900], ['metrics', 9272]]);
     const worker = find(children, 'Service', 'chat-worker-headless');
     assert.equal(worker.spec.clusterIP, 'None');
-    assert.deepEqual(worker.spec.ports, [{ name: 'metrics', port: 9300, targetPort: 9300, protocol: 'TCP' }]);
+    assert.deepEqual(worker.spec.ports, [{ name: 'metrics', port: 9300, targetPort: 'metrics', protocol: 'TCP' }]);
   });
 
   it('client Service: ClusterIP on the client port by default', () => {
     const service = find(build(), 'Service', 'chat-gateway');
     assert.equal(service.spec.type, 'ClusterIP');
-    assert.deepEqual(service.spec.ports, [{ name: 'client', port: 7272, targetPort: 7272, protocol: 'TCP' }]);
+    assert.deepEqual(service.spec.ports, [{ name: 'client', port: 7272, targetPort: 'client', protocol: 'TCP' }]);
     assert.ok(!('annotations' in service.metadata));
   });
 
@@ -336,17 +335,21 @@ describe('builders: Services', () => {
     const service = find(build({ gateway: { clientPort: 8000, service: { type: 'LoadBalancer', port: 443, annotations } } }), 'Service', 'chat-gateway');
     assert.equal(service.spec.type, 'LoadBalancer');
     assert.deepEqual(service.metadata.annotations, annotations);
-    assert.deepEqual(service.spec.ports, [{ name: 'client', port: 443, targetPort: 8000, protocol: 'TCP' }]);
+    assert.deepEqual(service.spec.ports, [{ name: 'client', port: 443, targetPort: 'client', protocol: 'TCP' }]);
+    assert.deepEqual(gatewayContainer(build({ gateway: { clientPort: 8000 } })).ports[0], { name: 'client', containerPort: 8000, protocol: 'TCP' });
     assert.equal(find(build({ gateway: { service: { type: 'NodePort' } } }), 'Service', 'chat-gateway').spec.type, 'NodePort');
   });
 
-  it('every Service port equals its targetPort', () => {
-    const specs: GatewayClusterSpecInput[] = [{}, { register: { port: 5000 }, gateway: { clientPort: 9000, internalPort: 9001, service: { type: 'NodePort' } } }];
+  it('every Service port targets a container port, by name, that the pods it selects have', () => {
+    const specs: GatewayClusterSpecInput[] = [{}, { register: { port: 5000 }, gateway: { clientPort: 9000, internalPort: 9001, service: { type: 'NodePort', port: 80 } } }];
     for (const spec of specs) {
-      const services = build(spec).filter((c) => c.kind === 'Service');
+      const children = build(spec);
+      const services = children.filter((c) => c.kind === 'Service') as any[];
       assert.equal(services.length, 4);
       for (const service of services) {
-        for (const port of (service.spec as any).ports) assert.equal(port.port, port.targetPort, `${service.metadata.name} port ${port.name}`);
+        const workload = children.find((c) => c.kind !== 'Service' && (c.spec as any)?.selector?.matchLabels?.['app.kubernetes.io/component'] === service.spec.selector['app.kubernetes.io/component']) as any;
+        const names = workload.spec.template.spec.containers[0].ports.map((p: { name: string }) => p.name);
+        for (const port of service.spec.ports) assert.ok(names.includes(port.targetPort), `${service.metadata.name} port ${port.name} -> ${port.targetPort}`);
       }
     }
   });

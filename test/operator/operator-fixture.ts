@@ -5,18 +5,21 @@ import { GROUP, PLURAL, VERSION } from '../../operator/crd/gateway-cluster-crd.j
 import { crdPath } from '../../operator/crd/write-crd.js';
 import { isNotFound, KubeClient, type KubeObject } from '../../operator/kube/kube-client.js';
 import { createLogger } from '../../runtime/observability/log.js';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { ensureBinaries, repoRoot } from '../control-plane/binaries.js';
-import { ProcessKubelet, projectImageMap } from '../kubelet/process-kubelet.js';
-import { startControlPlane, type ControlPlane } from '../control-plane/control-plane.js';
+import { ensureBinaries } from '../control-plane/binaries.js';
+import { connectControlPlane, startControlPlane, type ControlPlane } from '../control-plane/control-plane.js';
+import { nodeControlPlaneDir, readyKubeconfig } from '../control-plane/testcluster-state.js';
 import { waitFor } from '../harness/wait.js';
 
-/** A control plane with the CRD installed, and helpers to run in-process controllers against it. */
+/**
+ * A control plane with the CRD installed, and helpers to run in-process controllers against it: a fresh one of its
+ * own (start), or the running test node's (onNode), where pods really run.
+ */
 export class OperatorFixture {
   /** The test's own reads; controllers get clients of their own (their writes are counted). */
   private readonly reader: KubeClient;
+  /** On the shared node: what this test made, removed again by stop(). */
+  private readonly namespaces: string[] = [];
+  private shared = false;
 
   private constructor(
     readonly controlPlane: ControlPlane,
@@ -37,6 +40,24 @@ export class OperatorFixture {
     } catch (error) {
       await controlPlane.stop();
       throw error;
+    }
+    return fixture;
+  }
+
+  /**
+   * The test node's control plane (npm test brings the node up for the files under test/node and test/e2e).
+   * `installCrd: false` leaves the CRD to the test (helm install does it).
+   */
+  static async onNode({ installCrd = true } = {}): Promise<OperatorFixture> {
+    if (readyKubeconfig() === undefined) {
+      throw new Error('no test node is running: run these tests with `npm test -- node` (which brings it up) or after `npm run testcluster -- up`');
+    }
+    const controlPlane = connectControlPlane(nodeControlPlaneDir);
+    const fixture = new OperatorFixture(controlPlane, controlPlane.kubeConfig());
+    fixture.shared = true;
+    if (installCrd) {
+      fixture.kubectl('apply', '--server-side', '--force-conflicts', '-f', crdPath);
+      await fixture.waitForCrd(`${PLURAL}.${GROUP}`);
     }
     return fixture;
   }
@@ -76,25 +97,14 @@ export class OperatorFixture {
   /** A namespace whose default ServiceAccount exists (pods are refused until it does). */
   async createNamespace(name: string): Promise<void> {
     await this.core.createNamespace({ body: { metadata: { name } } });
+    this.namespaces.push(name);
     await waitFor(`the default ServiceAccount of ${name}`, () => this.core.readNamespacedServiceAccount({ namespace: name, name: 'default' }), 30_000, 200);
   }
 
-  /** A process kubelet running the pods of `namespace`, the project image mapped to this checkout's runtime. */
-  async startKubelet(namespace: string | string[], ipBase: string): Promise<ProcessKubelet> {
-    const namespaces = Array.isArray(namespace) ? namespace : [namespace];
-    const kubelet = new ProcessKubelet({
-      kubeConfig: this.kc,
-      nodeName: `node-${namespaces[0]}`,
-      namespaces,
-      images: projectImageMap(repoRoot),
-      ipBase,
-      workDir: mkdtempSync(path.join(tmpdir(), `gwc-kubelet-${namespaces[0]}-`)),
-      log: (line) => {
-        if (process.env.GWC_TEST_VERBOSE) console.error(line);
-      },
-    });
-    await kubelet.start();
-    return kubelet;
+  /** The IP of a running pod, as the kubelet reported it. */
+  async podIp(namespace: string, name: string): Promise<string> {
+    const pod = await waitFor(`pod ${namespace}/${name} to have an IP`, async () => (await this.read(`/api/v1/namespaces/${namespace}/pods/${name}`))?.status?.podIP, 60_000, 200);
+    return pod as string;
   }
 
   async createCluster(namespace: string, name: string, spec: unknown, annotations?: Record<string, string>): Promise<void> {
@@ -133,7 +143,13 @@ export class OperatorFixture {
     }, timeoutMs, 200);
   }
 
+  /** A fresh control plane goes; on the shared node, the namespaces this test made go, and with them their pods. */
   async stop(): Promise<void> {
-    await this.controlPlane.stop();
+    if (!this.shared) return this.controlPlane.stop();
+    for (const namespace of this.namespaces) this.kubectl('delete', 'namespace', namespace, '--wait=false', '--ignore-not-found');
+    await waitFor(`namespaces ${this.namespaces.join(', ')} to be gone`, async () => {
+      const left = await Promise.all(this.namespaces.map((namespace) => this.read(`/api/v1/namespaces/${namespace}`)));
+      return left.every((namespace) => namespace === undefined);
+    }, 180_000, 500);
   }
 }

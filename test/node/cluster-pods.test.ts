@@ -1,0 +1,124 @@
+/**
+ * A GatewayCluster whose pods really run: the operator in this process, the pods on the test node (the real kubelet,
+ * containerd, CNI, kube-proxy and CoreDNS) from the project's own image.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import WebSocket from 'ws';
+import type { Controller } from '../../operator/controller/controller.js';
+import { DEFAULT_IMAGE } from '../../operator/spec/gateway-cluster-spec.js';
+import { waitFor } from '../harness/wait.js';
+import { OperatorFixture } from '../operator/operator-fixture.js';
+import { POD_SUBNET } from './node-layout.js';
+
+const ns = 'pods-test';
+
+/** Sends `text` over a fresh WebSocket to `url` and resolves with the first reply. */
+function echoOnce(url: string, text: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url);
+    const timer = setTimeout(() => reject(new Error(`no reply from ${url}`)), 10_000);
+    ws.on('open', () => ws.send(text));
+    ws.on('message', (data) => {
+      clearTimeout(timer);
+      ws.close();
+      resolve(data.toString());
+    });
+    ws.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+  });
+}
+
+const podSubnetPrefix = POD_SUBNET.split('.').slice(0, 3).join('.') + '.';
+
+describe('a GatewayCluster whose pods really run (the test node)', () => {
+  let fixture: OperatorFixture;
+  let controller: Controller;
+  const exec = (pod: string, script: string) => fixture.kubectl('-n', ns, 'exec', pod, '-c', 'gwc', '--', 'node', '-e', script).trim();
+
+  before(async () => {
+    fixture = await OperatorFixture.onNode();
+    await fixture.createNamespace(ns);
+    ({ controller } = await fixture.startController(ns));
+  });
+
+  after(async () => {
+    controller?.stop();
+    await fixture?.stop();
+  });
+
+  it('becomes Ready with every pod ready, and echoes through the gateway pod and its Service', async () => {
+    await fixture.createCluster(ns, 'echo', {
+      image: DEFAULT_IMAGE,
+      imagePullPolicy: 'Never',
+      gateway: { replicas: 1, service: { port: 80 } },
+      worker: { replicas: 2, handler: { module: 'echo' } },
+    });
+    const { cluster } = await fixture.waitForCondition(ns, 'echo', 'Ready', 'True', 120_000);
+    assert.equal(cluster.status!.gatewaysReady, '1/1');
+    assert.equal(cluster.status!.workersReady, '2/2');
+    assert.deepEqual(cluster.status!.register, { replicas: 1, ready: 1 });
+    await waitFor('Progressing to settle', async () => {
+      const now = await fixture.getCluster(ns, 'echo');
+      return now.status!.conditions.find((c: { type: string }) => c.type === 'Progressing').status === 'False';
+    }, 30_000, 200);
+
+    const table = fixture.kubectl('-n', ns, 'get', 'gwc', 'echo').trim().split('\n');
+    assert.match(table[0]!, /^NAME\s+READY\s+GATEWAYS\s+WORKERS\s+ADDRESS\s+AGE$/);
+    assert.match(table[1]!, new RegExp(`^echo\\s+True\\s+1/1\\s+2/2\\s+echo-gateway\\.${ns}\\.svc:80\\s+\\S+$`));
+
+    const gatewayIp = await fixture.podIp(ns, 'echo-gateway-0');
+    assert.ok(gatewayIp.startsWith(podSubnetPrefix), `the gateway has a pod IP on the node's bridge: ${gatewayIp}`);
+    assert.equal(await echoOnce(`ws://${gatewayIp}:7272/`, 'hello through the pod IP'), 'hello through the pod IP');
+    // The client Service listens on 80 and sends to the pods' port named client (7272): kube-proxy translates.
+    const service = await fixture.read(`/api/v1/namespaces/${ns}/services/echo-gateway`);
+    assert.equal(service.spec.ports[0].port, 80);
+    assert.equal(await echoOnce(`ws://${service.spec.clusterIP}:80/`, 'hello through the Service'), 'hello through the Service');
+    const slices = await fixture.read(`/apis/discovery.k8s.io/v1/namespaces/${ns}/endpointslices?labelSelector=kubernetes.io/service-name=echo-gateway`);
+    assert.deepEqual(slices.items.flatMap((slice: any) => slice.endpoints.flatMap((e: any) => e.addresses)), [gatewayIp], 'EndpointSlices list the gateway pod');
+  });
+
+  it('runs the image as its non-root user, with a read-only view of the mounted Secret', () => {
+    const report = JSON.parse(exec('echo-gateway-0', `
+      const fs = require('fs');
+      const file = '/etc/gwc/secret/secret';
+      let write = 'allowed';
+      try { fs.writeFileSync(file, 'x'); } catch (e) { write = e.code; }
+      let create = 'allowed';
+      try { fs.writeFileSync('/etc/gwc/secret/new', 'x'); } catch (e) { create = e.code; }
+      const stat = fs.statSync(file);
+      console.log(JSON.stringify({ uid: process.getuid(), gid: process.getgid(), groups: process.getgroups(), readable: fs.readFileSync(file, 'utf8').length,
+        mode: (stat.mode & 0o777).toString(8), fileGid: stat.gid, write, create, pid1: fs.readFileSync('/proc/1/cmdline', 'utf8').split('\\0')[0] }));
+    `)) as Record<string, unknown>;
+    assert.equal(report.uid, 65532, 'the image\'s user');
+    assert.equal(report.gid, 65532);
+    assert.ok((report.readable as number) >= 16, 'the shared secret can be read');
+    assert.equal(report.mode, '440', 'defaultMode 0400, plus group read for the fsGroup');
+    assert.ok((report.groups as number[]).includes(report.fileGid as number), 'readable through the fsGroup');
+    assert.equal(report.write, 'EROFS');
+    assert.equal(report.create, 'EROFS');
+    assert.equal(report.pid1, 'node', 'node is PID 1 of the container: signals reach it directly');
+  });
+
+  it('a gateway reaches the Register by its DNS name, which CoreDNS resolves to the Register Service', async () => {
+    const register = await fixture.read(`/api/v1/namespaces/${ns}/services/echo-register`);
+    const resolved = exec('echo-gateway-0', `require('dns').lookup('echo-register.${ns}.svc', (e, a) => console.log(e ? e.code : a))`);
+    assert.equal(resolved, register.spec.clusterIP);
+    const logs = fixture.kubectl('-n', ns, 'logs', 'echo-gateway-0', '-c', 'gwc');
+    assert.match(logs, new RegExp(`"msg":"announced to register","register":"echo-register\\.${ns}\\.svc:1236"`));
+    const outside = exec('echo-gateway-0', `require('dns').lookup('example.com', (e, a) => console.log(e ? e.code : a))`);
+    assert.match(outside, /^(ENOTFOUND|EAI_AGAIN|ESERVFAIL)$/, 'names outside the cluster are not resolved: no query leaves the node');
+  });
+
+  it('reports a cluster whose image never starts as Degraded with a Warning event', async () => {
+    await fixture.createCluster(ns, 'broken', { image: 'registry.example/nope:1' });
+    const { condition } = await fixture.waitForCondition(ns, 'broken', 'Degraded', 'True', 120_000);
+    assert.match(condition.message, /ErrImagePull|ImagePullBackOff/);
+    const events = await fixture.core.listNamespacedEvent({ namespace: ns, fieldSelector: 'involvedObject.name=broken' });
+    assert.ok(events.items.some((e) => e.type === 'Warning' && /ErrImagePull|ImagePullBackOff/.test(e.message ?? '')));
+    const ready = (await fixture.getCluster(ns, 'broken')).status!.conditions.find((c: { type: string }) => c.type === 'Ready');
+    assert.equal(ready.status, 'False');
+  });
+});

@@ -1,0 +1,3 @@
+module gatewaycluster.dev/test-node/pause
+
+go 1.24
