@@ -22,8 +22,9 @@ import { POD_SUBNET } from '../node/node-layout.js';
 import { run } from '../node/run-command.js';
 import { OperatorFixture } from '../operator/operator-fixture.js';
 
-const system = 'gwc-system';
 const ns = 'demo';
+/** The operator watches its own namespace only (a Role, not a ClusterRole), so it leaves the clusters of the other node tests alone. */
+const system = ns;
 const podSubnetPrefix = POD_SUBNET.split('.').slice(0, 3).join('.') + '.';
 
 /** A chat user: a WebSocket to `url` (a gateway pod, or the client Service), logged in to the lobby. */
@@ -42,11 +43,11 @@ function metric(ip: string, port: number, name: string): Promise<number> {
   return scrapeMetric(`http://${ip}:${port}/metrics`, name);
 }
 
-/** Containers the node's containerd runs, but the cluster DNS. */
-function containersBesidesDns(): string[] {
+/** Containers the node's containerd runs for this test's namespace. */
+function containersOfTheTest(): string[] {
   const listing = run(ensureBinaries().crictl, ['--runtime-endpoint', `unix://${path.join(nodeDir, 'containerd', 'containerd.sock')}`, 'ps', '-o', 'json']);
   const containers = (JSON.parse(listing) as { containers: Array<{ labels: Record<string, string> }> }).containers;
-  return containers.map((c) => `${c.labels['io.kubernetes.pod.namespace']}/${c.labels['io.kubernetes.pod.name']}`).filter((name) => !name.startsWith('kube-system/'));
+  return containers.map((c) => `${c.labels['io.kubernetes.pod.namespace']}/${c.labels['io.kubernetes.pod.name']}`).filter((name) => name.startsWith(`${ns}/`));
 }
 
 describe('helm install, kubectl apply, scale, survive (on the test node)', () => {
@@ -66,7 +67,6 @@ describe('helm install, kubectl apply, scale, survive (on the test node)', () =>
 
   before(async () => {
     fixture = await OperatorFixture.onNode({ installCrd: false });
-    await fixture.createNamespace(system);
     await fixture.createNamespace(ns);
     certs = mkdtempSync(path.join(tmpdir(), 'gwc-e2e-certs-'));
   });
@@ -79,7 +79,7 @@ describe('helm install, kubectl apply, scale, survive (on the test node)', () =>
 
   it('helm install runs the operator as a pod with its ServiceAccount, with its CRD', async () => {
     // No --wait: Helm 4's status watcher never saw the Deployment become available here (it does, in seconds).
-    fixture.helm('install', 'gwc', path.join(repoRoot, 'charts/gateway-cluster'), '-n', system, '--set', 'replicaCount=1');
+    fixture.helm('install', 'gwc', path.join(repoRoot, 'charts/gateway-cluster'), '-n', system, '--set', 'replicaCount=1', '--set', 'watch.allNamespaces=false');
     await waitFor('the operator Deployment to be available', async () => {
       const deployment = await fixture.read(`/apis/apps/v1/namespaces/${system}/deployments/gwc-gateway-cluster`);
       return deployment?.status?.availableReplicas === 1;
@@ -232,8 +232,8 @@ describe('helm install, kubectl apply, scale, survive (on the test node)', () =>
     fixture.kubectl('-n', ns, 'delete', 'gwc', 'chat', '--wait=true', '--timeout=120s');
     fixture.helm('uninstall', 'gwc', '-n', system);
     await waitFor('every pod gone and every container stopped', async () => {
-      const pods = await Promise.all([ns, system].map((namespace) => fixture.core.listNamespacedPod({ namespace })));
-      return pods.every((list) => list.items.length === 0) && containersBesidesDns().length === 0;
+      const pods = await fixture.core.listNamespacedPod({ namespace: ns });
+      return pods.items.length === 0 && containersOfTheTest().length === 0;
     }, 180_000, 500);
     const leftovers = fixture.kubectl('get', 'deployments,statefulsets,services,secrets,poddisruptionbudgets,networkpolicies,serviceaccounts,roles,rolebindings',
       '-n', ns, '-l', 'app.kubernetes.io/managed-by=gateway-cluster-operator', '-o', 'name').trim();
