@@ -21,6 +21,13 @@ export function reservedDescriptors(fileLimit: number): number {
   return Math.min(1024, Math.max(64, Math.floor(fileLimit / 10)));
 }
 
+/** The smallest open-file limit at which a gateway takes `clients` clients by default. */
+export function fileLimitFor(clients: number): number {
+  let limit = clients + 64;
+  while (limit - reservedDescriptors(limit) < clients) limit++;
+  return limit;
+}
+
 export function connectionLimits(requested: number | undefined, fileLimit: number | undefined): ConnectionLimits {
   if (fileLimit === undefined || fileLimit === Infinity) return { clients: requested ?? FALLBACK_MAX_CONNECTIONS, sockets: undefined };
   const reserved = reservedDescriptors(fileLimit);

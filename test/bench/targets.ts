@@ -2,6 +2,7 @@
  * The two systems under test, started fresh for each scenario: GatewayCluster (Register + Gateway + Worker
  * running the bundled echo handler, one process each) and the single-process plain `ws` echo server.
  */
+import { fileLimitFor } from '../../runtime/gateway/connection-limits.js';
 import { fileURLToPath } from 'node:url';
 import { GatewayClient } from '../../runtime/client/gateway-client.js';
 import { metricValue } from '../harness/metrics.js';
@@ -50,7 +51,7 @@ async function startGwc(options: TargetOptions): Promise<Target> {
   try {
     await register.waitForLine({ msg: 'ready' });
     const gateway = new BenchProcess('gateway', cli, ['gateway', '--register-address', registerAddress, '--host', ip(10), '--lan-ip', ip(10),
-      '--metrics-host', ip(10), '--name', 'gateway'], { env, nofile: options.maxConnections + 1000, nodeFlags: profile });
+      '--metrics-host', ip(10), '--name', 'gateway'], { env, nofile: fileLimitFor(options.maxConnections), nodeFlags: profile });
     processes.push(gateway);
     const worker = new BenchProcess('worker', cli, ['worker', '--register-address', registerAddress, '--handler', 'echo',
       '--metrics-host', ip(20), '--name', 'worker'], { env, nodeFlags: profile });
