@@ -85,15 +85,8 @@ export class KubeClient {
       this.writeLog.push(`${method} ${path}`);
       if (this.writeLog.length > WRITE_LOG_LENGTH) this.writeLog.shift();
     }
+    let timer: NodeJS.Timeout | undefined;
     const answer = new Promise<T>((resolve, reject) => {
-      // A deadline for the whole exchange, not just for a silent socket.
-      const timer = setTimeout(() => req.destroy(new Error(`${method} ${path}: timed out after ${timeout} ms`)), timeout);
-      const settle = <A extends unknown[]>(done: (...args: A) => void) => (...args: A) => {
-        clearTimeout(timer);
-        done(...args);
-      };
-      resolve = settle(resolve);
-      reject = settle(reject);
       const req = request(url, options, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -113,10 +106,12 @@ export class KubeClient {
         res.on('error', reject);
       });
       req.on('error', reject);
+      // A deadline for the whole exchange, not just for a silent socket.
+      timer = setTimeout(() => req.destroy(new Error(`${method} ${path}: timed out after ${timeout} ms`)), timeout);
       if (payload !== undefined) req.write(payload);
       req.end();
     });
-    return answer;
+    return answer.finally(() => clearTimeout(timer));
   }
 
   get<T = KubeObject>(path: string): Promise<T> {
