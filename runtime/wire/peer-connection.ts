@@ -95,10 +95,6 @@ export class PeerConnection extends EventEmitter {
     }
   }
 
-  get dialing(): boolean {
-    return 'dial' in this.side;
-  }
-
   get ready(): boolean {
     return this.phase === 'ready';
   }
