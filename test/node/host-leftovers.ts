@@ -42,27 +42,18 @@ function readPreexisting(dir: string): Preexisting {
   }
 }
 
-/** Every process whose command line mentions `marker` (the node's folder), children first to be safe with SIGKILL. */
-export function killProcessesMentioning(marker: string): void {
-  for (const pid of readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))) {
-    if (Number(pid) === process.pid) continue;
-    let cmdline: string;
+/**
+ * Kills (SIGKILL) every process of the node but this one: those whose command line mentions its folder (its
+ * components, containerd's shims) and those in a pod's cgroup (a container whose shim is gone keeps running).
+ */
+export function killNodeProcesses(dir: string): void {
+  for (const pid of readdirSync('/proc').filter((entry) => /^\d+$/.test(entry)).map(Number)) {
+    if (pid === process.pid) continue;
     try {
-      cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      const ours = readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir) || /\/kubepods/.test(readFileSync(`/proc/${pid}/cgroup`, 'utf8'));
+      if (ours) process.kill(pid, 'SIGKILL');
     } catch {
-      continue;
-    }
-    if (cmdline.includes(marker)) attempt('kill', ['-9', pid]);
-  }
-}
-
-/** Every process in a pod's cgroup (a container whose shim is gone keeps running otherwise). */
-export function killPodProcesses(): void {
-  for (const pid of readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))) {
-    try {
-      if (/\/kubepods/.test(readFileSync(`/proc/${pid}/cgroup`, 'utf8'))) attempt('kill', ['-9', pid]);
-    } catch {
-      // gone
+      // gone meanwhile
     }
   }
 }

@@ -16,7 +16,7 @@ import { imageArchive, projectImage } from '../image/project-image.js';
 import { clusterDnsManifests } from './cluster-dns.js';
 import { PAUSE_IMAGE, startContainerd, CNI_PLUGIN_DIR, type Containerd } from './containerd.js';
 import { hostNetworkDown, hostNetworkUp } from './host-network.js';
-import { killPodProcesses, killProcessesMentioning, recordPreexisting, removeLeftovers, unmountUnder } from './host-leftovers.js';
+import { killNodeProcesses, recordPreexisting, removeLeftovers, unmountUnder } from './host-leftovers.js';
 import { API_PORT, HOST_IP, KUBERNETES_SERVICE_IP, NODE_NAME, SERVICE_RANGE } from './node-layout.js';
 import { NODE_USERS, startKubelet, startKubeProxy, startScheduler } from './node-components.js';
 import { scratchImage } from './node-images.js';
@@ -144,8 +144,7 @@ export async function stopTestNode(dir: string, node?: TestNode): Promise<void> 
     await stopProcesses(node.processes, node.controlPlane);
     await node.containerd.stop();
   }
-  killProcessesMentioning(dir);
-  killPodProcesses();
+  killNodeProcesses(dir);
   if (existsSync(dir)) {
     removeLeftovers(dir);
     unmountUnder(dir);
