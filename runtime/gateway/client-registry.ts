@@ -7,6 +7,8 @@ export class Client {
   readonly groups = new Set<string>();
   /** The session as JSON bytes; empty when none was ever set. */
   session: Buffer = EMPTY;
+  /** Times the session was written: a worker tells the newest session it has seen by it. */
+  sessionVersion = 0;
   /** Heartbeat intervals since the client last sent anything. */
   silentIntervals = 0;
   /** The worker this client's events go to (sticky routing). */

@@ -6,6 +6,8 @@ export interface Delivery {
   deliver(client: Client, data: Buffer, binary: boolean): void;
   close(client: Client, data: Buffer | undefined, binary: boolean): void;
   destroy(client: Client): void;
+  /** The client's session was written (and its version moved on). */
+  sessionChanged(client: Client): void;
 }
 
 /**
@@ -73,7 +75,7 @@ export function executeCommand(command: Command, registry: ClientRegistry, deliv
       return undefined;
     case Op.SetSession:
     case Op.UpdateSession:
-      return storeSession(command, target());
+      return storeSession(command, target(), delivery);
     case Op.GetClients: {
       const clients = command.groups?.length
         ? union(command.groups, (group) => registry.groupClients(group))
@@ -144,7 +146,7 @@ function groupInfo(group: string, members: Set<Client>, withMembers: boolean): G
   return info;
 }
 
-function storeSession(command: Command, client: Client | undefined): Omit<Reply, 'requestId'> | undefined {
+function storeSession(command: Command, client: Client | undefined, delivery: Delivery): Omit<Reply, 'requestId'> | undefined {
   if (!client) return undefined;
   let incoming: unknown;
   try {
@@ -157,5 +159,7 @@ function storeSession(command: Command, client: Client | undefined): Omit<Reply,
     incoming = { ...(JSON.parse(client.session.toString('utf8')) as object), ...incoming };
   }
   client.session = Buffer.from(JSON.stringify(incoming));
+  client.sessionVersion++;
+  delivery.sessionChanged(client);
   return undefined;
 }

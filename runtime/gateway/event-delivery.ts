@@ -1,5 +1,5 @@
 import type { PeerConnection } from '../wire/peer-connection.js';
-import { EventKind, toNumber, type ClientEvent, type Uint64 } from '../wire/types.js';
+import { EventKind, toNumber, type ClientEvent, type Envelope, type Uint64 } from '../wire/types.js';
 import type { Client } from './client-registry.js';
 import { Router, type RouterKind } from './router.js';
 import { WorkerLink } from './worker-link.js';
@@ -125,6 +125,21 @@ export class EventDelivery {
   }
 
   /**
+   * The client's session was written: the workers holding its events (which carry the session as it was when they
+   * were sent) get the new one, ahead of anything the gateway sends them later. Events still waiting here take it
+   * when they are sent.
+   */
+  sessionChanged(client: Client): void {
+    if (client.inFlight === 0) return;
+    let update: Envelope | undefined;
+    for (const link of this.links.values()) {
+      if (!link.takesSessionUpdates || !link.holdings.has(client)) continue;
+      update ??= { sessionUpdate: { clientId: client.id, session: client.session, sessionVersion: client.sessionVersion } };
+      link.conn.send(update);
+    }
+  }
+
+  /**
    * Sends the event to the client's worker, or holds it. Returns false, holding nothing, when the gateway
    * already holds `maxWaiting` events: the caller refuses the client.
    */
@@ -204,7 +219,10 @@ export class EventDelivery {
       while (waiting.length > 0) {
         const event = waiting[0]!;
         // A session written while the event waited travels with it.
-        if (event.kind !== EventKind.Close && client.session.length > 0) event.session = client.session;
+        if (client.sessionVersion > (event.sessionVersion ?? 0)) {
+          event.session = client.session;
+          event.sessionVersion = client.sessionVersion;
+        }
         blocker = this.trySend(client, event);
         if (blocker !== true) break;
         waiting.shift();

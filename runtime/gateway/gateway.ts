@@ -353,6 +353,10 @@ export class Gateway implements ClientSink, Delivery {
     client.transport.destroy();
   }
 
+  sessionChanged(client: Client): void {
+    this.delivery.sessionChanged(client);
+  }
+
   // ---- internal connections ----
 
   private peerOptions(role: Role) {
@@ -426,7 +430,10 @@ export class Gateway implements ClientSink, Delivery {
       remoteAddress: client.transport.remoteAddress,
       remotePort: client.transport.remotePort,
     };
-    if (client.session.length > 0) event.session = client.session;
+    if (client.sessionVersion > 0) {
+      event.session = client.session;
+      event.sessionVersion = client.sessionVersion;
+    }
     if (body) event.body = body;
     if (binary) event.binary = true;
     if (upgrade) {

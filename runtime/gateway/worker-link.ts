@@ -1,4 +1,4 @@
-import { FEATURE_UPGRADE_VERDICTS } from '../wire/handshake.js';
+import { FEATURE_SESSION_UPDATES, FEATURE_UPGRADE_VERDICTS } from '../wire/handshake.js';
 import type { PeerConnection } from '../wire/peer-connection.js';
 import type { ClientEvent } from '../wire/types.js';
 import type { Client } from './client-registry.js';
@@ -51,5 +51,9 @@ export class WorkerLink {
 
   get decidesUpgrades(): boolean {
     return this.conn.remoteFeatures.includes(FEATURE_UPGRADE_VERDICTS);
+  }
+
+  get takesSessionUpdates(): boolean {
+    return this.conn.remoteFeatures.includes(FEATURE_SESSION_UPDATES);
   }
 }

@@ -12,6 +12,8 @@ export const NONCE_BYTES = 32;
 export const PROTOCOL_VERSION = 3;
 /** A Hello feature: this worker's handler decides WebSocket upgrades (it has onWebSocketConnect). */
 export const FEATURE_UPGRADE_VERDICTS = 'upgrade-verdicts';
+/** A Hello feature: this worker takes SessionUpdate envelopes and runs events with the newest session it has seen. */
+export const FEATURE_SESSION_UPDATES = 'session-updates';
 
 /** Everything both ends of one handshake must agree on; a proof covers all of it. */
 export interface Transcript {

@@ -9,7 +9,7 @@ const MAY_SEND: Readonly<Record<Role, Partial<Record<Role, readonly EnvelopeKind
   [Role.Gateway]: {
     [Role.Register]: ['announce'],
     // drain: the confirmation that it routes nothing more to a draining worker.
-    [Role.Worker]: ['event', 'reply', 'drain'],
+    [Role.Worker]: ['event', 'reply', 'drain', 'sessionUpdate'],
     [Role.Api]: ['reply'],
   },
   [Role.Worker]: {

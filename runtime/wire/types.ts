@@ -77,6 +77,12 @@ export interface ClientEvent {
   sequence?: Uint64;
   redelivery?: boolean;
   awaitsVerdict?: boolean;
+  sessionVersion?: number;
+}
+export interface SessionUpdate {
+  clientId: string;
+  session: Uint8Array;
+  sessionVersion: number;
 }
 export interface EventAck {
   sequences: Uint64[];
@@ -138,6 +144,7 @@ export interface Envelope {
   heartbeat?: Record<string, never>;
   drain?: Record<string, never>;
   verdict?: UpgradeVerdict;
+  sessionUpdate?: SessionUpdate;
 }
 
 export type EnvelopeKind = keyof Envelope;

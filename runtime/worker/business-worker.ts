@@ -4,7 +4,7 @@ import { GatewayClient } from '../client/gateway-client.js';
 import { FastCounter } from '../observability/fast-counter.js';
 import type { Logger } from '../observability/log.js';
 import type { PeerTransport } from '../wire/peer-transport.js';
-import { FEATURE_UPGRADE_VERDICTS } from '../wire/handshake.js';
+import { FEATURE_SESSION_UPDATES, FEATURE_UPGRADE_VERDICTS } from '../wire/handshake.js';
 import { Role, type Envelope } from '../wire/types.js';
 import { EventDispatcher } from './event-dispatcher.js';
 import type { Handler, WorkerInfo } from './handler.js';
@@ -48,7 +48,7 @@ export class BusinessWorker {
       log: options.log,
       maxFrameBytes: options.maxFrameBytes,
       transport: options.peerTransport,
-      features: options.handler.onWebSocketConnect ? [FEATURE_UPGRADE_VERDICTS] : [],
+      features: options.handler.onWebSocketConnect ? [FEATURE_SESSION_UPDATES, FEATURE_UPGRADE_VERDICTS] : [FEATURE_SESSION_UPDATES],
     });
     this.gateway = new GatewayClient(this.cluster);
     const timeouts = { processTimeoutMs: options.processTimeout * 1000, abandonTimeoutMs: options.abandonTimeout * 1000 };
@@ -56,6 +56,7 @@ export class BusinessWorker {
     this.info = { name: options.name, gateway: this.gateway, log: options.log };
     this.cluster.on('envelope', (address: string, envelope: Envelope) => {
       if (envelope.event) this.dispatcher.dispatch(address, envelope.event);
+      else if (envelope.sessionUpdate) this.dispatcher.sessionUpdated(address, envelope.sessionUpdate);
     });
     this.defineMetrics();
   }

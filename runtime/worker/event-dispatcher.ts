@@ -1,7 +1,7 @@
 import type { Session } from '../client/gateway-api.js';
 import type { GatewayClient } from '../client/gateway-client.js';
 import type { Logger } from '../observability/log.js';
-import { EventKind, toNumber, type ClientEvent, type Envelope } from '../wire/types.js';
+import { EventKind, toNumber, type ClientEvent, type Envelope, type SessionUpdate } from '../wire/types.js';
 import { AckBatcher } from './ack-batcher.js';
 import { ClientEventContext, messageIdOf } from './event-context.js';
 import type { Handler } from './handler.js';
@@ -11,6 +11,12 @@ import { RefuseConnection } from './refuse-connection.js';
 interface ClientQueue {
   gatewayAddress: string;
   events: ClientEvent[];
+  /**
+   * The newest session known for the client (JSON text, EMPTY_SESSION for none) and the gateway's version of it:
+   * what the last callback left, or a newer one from an event or a SessionUpdate (someone else wrote it since).
+   */
+  session: string;
+  sessionVersion: number;
   /** When the running event started. */
   startedAt: number;
   /** Whether the running event was reported as slow. */
@@ -79,11 +85,27 @@ export class EventDispatcher {
     const queue = this.queues.get(event.clientId);
     if (queue) {
       queue.events.push(event);
+      takeNewer(queue, event.session, event.sessionVersion);
       return;
     }
-    const fresh: ClientQueue = { gatewayAddress, events: [event], startedAt: 0, reported: false, run: 0 };
+    const fresh: ClientQueue = {
+      gatewayAddress,
+      events: [event],
+      session: EMPTY_SESSION,
+      sessionVersion: 0,
+      startedAt: 0,
+      reported: false,
+      run: 0,
+    };
+    takeNewer(fresh, event.session, event.sessionVersion);
     this.queues.set(event.clientId, fresh);
     void this.drain(event.clientId, fresh);
+  }
+
+  /** A session written on the gateway while this worker holds the client's events. */
+  sessionUpdated(gatewayAddress: string, update: SessionUpdate): void {
+    const queue = this.queues.get(update.clientId);
+    if (queue && queue.gatewayAddress === gatewayAddress) takeNewer(queue, update.session, update.sessionVersion);
   }
 
   /** Resolves when nothing is queued or running (or after `timeoutMs`). */
@@ -124,7 +146,7 @@ export class EventDispatcher {
 
   private async handle(gatewayAddress: string, event: ClientEvent, queue: ClientQueue, run: number): Promise<void> {
     const handler = this.handler;
-    const sessionText = event.session && event.session.length > 0 ? asBuffer(event.session).toString('utf8') : EMPTY_SESSION;
+    const sessionText = queue.session;
     const session = sessionText === EMPTY_SESSION ? {} : (JSON.parse(sessionText) as Session);
     const ctx = new ClientEventContext(
       event.clientId,
@@ -141,7 +163,7 @@ export class EventDispatcher {
         await handler.onConnect?.(event.clientId, ctx);
         break;
       case EventKind.WebSocketConnect:
-        if (event.awaitsVerdict) return this.decideUpgrade(gatewayAddress, event, ctx, sessionText);
+        if (event.awaitsVerdict) return this.decideUpgrade(gatewayAddress, event, ctx, queue, sessionText);
         await handler.onWebSocketConnect?.(event.clientId, { url: event.url ?? '/', headers: { ...event.headers } }, ctx);
         break;
       case EventKind.Message: {
@@ -155,8 +177,7 @@ export class EventDispatcher {
         return;
     }
     if (queue.run !== run) return;
-    const saving = this.saveSession(ctx, sessionText);
-    if (saving) await saving;
+    await this.saveSession(ctx, queue, sessionText);
   }
 
   /**
@@ -164,11 +185,11 @@ export class EventDispatcher {
    * changes saved first, so they are in place before the client can send), refused with the status of a
    * RefuseConnection it throws, or 500 for any other error.
    */
-  private async decideUpgrade(gatewayAddress: string, event: ClientEvent, ctx: ClientEventContext, sessionText: string): Promise<void> {
+  private async decideUpgrade(gatewayAddress: string, event: ClientEvent, ctx: ClientEventContext, queue: ClientQueue, given: string): Promise<void> {
     let verdict = ACCEPT;
     try {
       await this.handler.onWebSocketConnect?.(event.clientId, { url: event.url ?? '/', headers: { ...event.headers } }, ctx);
-      await this.saveSession(ctx, sessionText);
+      await this.saveSession(ctx, queue, given);
     } catch (error) {
       if (error instanceof RefuseConnection) {
         verdict = { status: error.status, reason: error.reason };
@@ -181,12 +202,20 @@ export class EventDispatcher {
     this.sendToGateway(gatewayAddress, { verdict: { sequence: event.sequence ?? 0, ...verdict } });
   }
 
-  /** Writes the session back only when the callback changed it; undefined (no promise to await) when it did not. */
-  private saveSession(ctx: ClientEventContext, before: string): Promise<void> | undefined {
+  /**
+   * Writes the session back when the callback changed it from `before` (what it was given), and keeps it as the
+   * client's newest: the client's next event runs with it, even when that event left the gateway before this write
+   * arrived there (the gateway's SessionUpdate for the write comes before its reply). A callback that left the
+   * session as it was given writes nothing, so it does not undo what others wrote meanwhile.
+   */
+  private async saveSession(ctx: ClientEventContext, queue: ClientQueue, before: string): Promise<void> {
     const session = ctx.session;
-    if (before === EMPTY_SESSION && (session === null || typeof session !== 'object' || Object.keys(session).length === 0)) return undefined;
+    if (before === EMPTY_SESSION && (session === null || typeof session !== 'object' || Object.keys(session).length === 0)) return;
     const after = JSON.stringify(session ?? {});
-    return after === before ? undefined : this.gateway.setSession(ctx.clientId, JSON.parse(after) as Session);
+    if (after === before) return;
+    await this.gateway.setSession(ctx.clientId, JSON.parse(after) as Session);
+    // Where the gateway has gone or dropped the client, its onClose must still see what this callback left.
+    if (queue.session === before) queue.session = after;
   }
 
   private checkRunning(): void {
@@ -225,6 +254,13 @@ export class EventDispatcher {
     if (queue.events.length === 0) this.queues.delete(clientId);
     else void this.drain(clientId, queue);
   }
+}
+
+/** Takes the session an event or SessionUpdate carries when the gateway wrote it after the one the queue has. */
+function takeNewer(queue: ClientQueue, session: Uint8Array | undefined, version: number | undefined): void {
+  if (version === undefined || version <= queue.sessionVersion) return;
+  queue.sessionVersion = version;
+  queue.session = session && session.length > 0 ? asBuffer(session).toString('utf8') : EMPTY_SESSION;
 }
 
 /** protobufjs gives Buffers on Node; wrap anything else without copying. */

@@ -7,7 +7,7 @@ import { Op, toNumber, type Command } from '../../runtime/wire/types.js';
 
 /** A fake of the transport side: records what the executor asks it to do, in order. */
 class FakeDelivery implements Delivery {
-  readonly calls: Array<{ kind: 'deliver' | 'close' | 'destroy'; clientId: string; data?: string; binary?: boolean }> = [];
+  readonly calls: Array<{ kind: 'deliver' | 'close' | 'destroy' | 'session'; clientId: string; data?: string; binary?: boolean }> = [];
 
   deliver(client: Client, data: Buffer, binary: boolean): void {
     this.calls.push({ kind: 'deliver', clientId: client.id, data: data.toString(), binary });
@@ -19,6 +19,10 @@ class FakeDelivery implements Delivery {
 
   destroy(client: Client): void {
     this.calls.push({ kind: 'destroy', clientId: client.id });
+  }
+
+  sessionChanged(client: Client): void {
+    this.calls.push({ kind: 'session', clientId: client.id, data: client.session.toString() });
   }
 
   deliveredTo(): string[] {
@@ -198,6 +202,20 @@ describe('executeCommand: sessions', () => {
     assert.deepEqual(sessionOf(a!), { x: 1, y: 2 });
     run({ op: Op.SetSession, clientIds: ['a'], session: body('{"z":3}') });
     assert.deepEqual(sessionOf(a!), { z: 3 });
+  });
+
+  it('moves the session version on with every write and reports each write, in order', () => {
+    const [a] = addClients('a');
+    assert.equal(a!.sessionVersion, 0);
+    run({ op: Op.SetSession, clientIds: ['a'], session: body('{"x":1}') });
+    run({ op: Op.UpdateSession, clientIds: ['a'], session: body('{"y":2}') });
+    assert.equal(a!.sessionVersion, 2);
+    assert.deepEqual(
+      delivery.calls.filter((call) => call.kind === 'session').map((call) => call.data),
+      ['{"x":1}', '{"x":1,"y":2}'],
+    );
+    run({ op: Op.SetSession, clientIds: ['a'], session: body('[1]') });
+    assert.equal(a!.sessionVersion, 2, 'a refused write is no write');
   });
 
   it('updates a session by merging into it', () => {

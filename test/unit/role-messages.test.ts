@@ -33,11 +33,12 @@ const SAMPLES: Record<Exclude<EnvelopeKind, 'heartbeat'>, Envelope> = {
   ack: { ack: { sequences: [1, 2] } },
   drain: { drain: {} },
   verdict: { verdict: { sequence: 1, status: 0 } },
+  sessionUpdate: { sessionUpdate: { clientId: '0a0000090b5400000001', session: Buffer.from('{}'), sessionVersion: 1 } },
 };
 
 /** [dialer, listener, what the dialer may send, what the listener may send back]. */
 const LINKS: Array<[Role, Role, EnvelopeKind[], EnvelopeKind[]]> = [
-  [Role.Worker, Role.Gateway, ['command', 'ack', 'verdict', 'drain'], ['event', 'reply', 'drain']],
+  [Role.Worker, Role.Gateway, ['command', 'ack', 'verdict', 'drain'], ['event', 'reply', 'drain', 'sessionUpdate']],
   [Role.Api, Role.Gateway, ['command'], ['reply']],
   [Role.Gateway, Role.Register, ['announce'], []],
   [Role.Worker, Role.Register, ['subscribe'], ['gatewayList']],
