@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { apiRole } from './roles/api-role.js';
 import { gatewayRole } from './roles/gateway-role.js';
 import { runLocalCluster } from './roles/local-cluster.js';
 import { registerRole } from './roles/register-role.js';
@@ -11,7 +12,8 @@ Commands:
   register   run the Register (directory of gateways)
   gateway    run a Gateway (holds client connections)
   worker     run a BusinessWorker (runs your handler module)
-  local      run all three on loopback with the demo chat
+  api        serve the Gateway API over HTTP/JSON for any backend
+  local      run a whole cluster on loopback with the demo chat
   operator   run the Kubernetes operator (reconciles GatewayCluster resources)
 
 Run "gwc <command> --help" for the options of each.
@@ -27,6 +29,9 @@ switch (command) {
     break;
   case 'worker':
     await runRole(workerRole, args);
+    break;
+  case 'api':
+    await runRole(apiRole, args);
     break;
   case 'local':
     await runLocalCluster(args);

@@ -68,6 +68,11 @@ export class ClusterConnection extends EventEmitter {
   }
 
   /** Resolves once the Register has sent its first gateway list (rejects after `timeoutMs`). */
+  /** Whether the Register has sent the gateway list at least once. */
+  get hasList(): boolean {
+    return this.listReceived;
+  }
+
   whenListed(timeoutMs: number): Promise<void> {
     if (this.listReceived) return Promise.resolve();
     return new Promise((resolve, reject) => {

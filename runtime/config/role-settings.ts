@@ -141,3 +141,20 @@ export const workerSettings = {
   ),
   ...metricsSettings(9300),
 };
+
+export const apiSettings = {
+  ...commonSettings,
+  registerAddress: registerAddressSetting,
+  host: setting('host', 'GWC_HOST', z.string().default('0.0.0.0'), 'bind address of the HTTP API'),
+  port: setting('port', 'GWC_PORT', portSchema.default(7280), 'port of the HTTP API'),
+  apiKey: setting('api-key', 'GWC_API_KEY', z.string().optional(), 'API key(s) a request must carry as "Authorization: Bearer <key>", comma-separated (at least 16 characters each)'),
+  apiKeyFile: setting('api-key-file', 'GWC_API_KEY_FILE', z.string().optional(), 'file of API keys, one per line; re-read when it changes, so keys rotate without a restart'),
+  maxBodyBytes: setting('max-body-bytes', 'GWC_MAX_BODY_BYTES', positiveInt.default(1024 * 1024), 'largest request body in bytes; past it, 413'),
+  requestTimeout: setting(
+    'request-timeout',
+    'GWC_REQUEST_TIMEOUT',
+    numeric(z.coerce.number().positive()).default(30),
+    'seconds a request may take to arrive in full before it is answered 408',
+  ),
+  ...metricsSettings(9280),
+};
