@@ -5,6 +5,9 @@ import { commonSettings, metricsSettings, registerAddressSetting } from './commo
 import { addressListSchema, numeric, portSchema, positiveInt, setting } from './settings.js';
 import { clientTlsSettings } from './tls-settings.js';
 
+/** Pages shipped in runtime/web: the chat handler's, and a WebSocket console for any other handler. */
+export const BUNDLED_PAGES = ['chat', 'console'];
+
 const ipSchema = z.string().refine((value) => isIP(value) !== 0, 'expected an IPv4 or IPv6 address');
 const nonNegativeInt = numeric(z.coerce.number().int().min(0));
 
@@ -116,8 +119,8 @@ export const gatewaySettings = {
     z
       .string()
       .optional()
-      .transform((value) => (value === 'chat' ? assetPath('runtime', 'web', 'chat') : value)),
-    'folder served over HTTP on the client port (websocket only); "chat": the bundled chat page',
+      .transform((value) => (value !== undefined && BUNDLED_PAGES.includes(value) ? assetPath('runtime', 'web', value) : value)),
+    `folder served over HTTP on the client port (websocket only); a bundled page: ${BUNDLED_PAGES.join(', ')}`,
   ),
   ...clientTlsSettings,
   ...metricsSettings(9272),

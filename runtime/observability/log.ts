@@ -1,4 +1,9 @@
-/** Structured JSON-line logging to stdout: one object per line, always with time, level, role and msg. */
+import { formatLogRecord, logsAsText } from './log-format.js';
+
+/**
+ * Structured logging to stdout: one JSON object per line, always with time, level, role and msg; as readable text
+ * instead on a terminal (see logsAsText).
+ */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type LogFields = Record<string, unknown>;
 
@@ -17,12 +22,14 @@ function serializeError(value: unknown): unknown {
   return value;
 }
 
-export function createLogger(base: LogFields, minLevel: LogLevel = 'info', write: (line: string) => void = defaultWrite): Logger {
+export function createLogger(base: LogFields, minLevel: LogLevel = 'info', write?: (line: string) => void): Logger {
+  const out = write ?? defaultWrite;
+  const asText = write === undefined && logsAsText();
   const emit = (level: LogLevel, msg: string, fields?: LogFields) => {
     if (levelRank[level] < levelRank[minLevel]) return;
     const record: LogFields = { time: new Date().toISOString(), level, ...base, msg };
     if (fields) for (const [key, value] of Object.entries(fields)) record[key] = serializeError(value);
-    write(JSON.stringify(record) + '\n');
+    out(asText ? formatLogRecord(record) : JSON.stringify(record) + '\n');
   };
   return {
     debug: (msg, fields) => emit('debug', msg, fields),

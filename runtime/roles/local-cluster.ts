@@ -3,90 +3,197 @@ import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { assetPath } from '../assets.js';
+import { BUNDLED_PAGES } from '../config/role-settings.js';
 import { ConfigError, helpText, loadSettings, portSchema, setting } from '../config/settings.js';
+import { formatLogRecord, logsAsText } from '../observability/log-format.js';
 import { createLogger } from '../observability/log.js';
 import { formatAddress } from '../wire/address.js';
+import { resolveHandlerPath } from '../worker/handler-loader.js';
+import { watchFile } from './file-watch.js';
 
 const localSettings = {
   host: setting('host', 'GWC_LOCAL_HOST', z.string().default('127.0.0.1'), 'loopback address every process binds to'),
   port: setting('port', 'GWC_LOCAL_PORT', portSchema.default(7272), 'client port of the gateway (web page and WebSocket)'),
   registerPort: setting('register-port', 'GWC_LOCAL_REGISTER_PORT', portSchema.default(1236), 'port of the Register'),
+  apiPort: setting('api-port', 'GWC_LOCAL_API_PORT', portSchema.default(7280), 'port of the HTTP API (0: no API)'),
   handler: setting('handler', 'GWC_HANDLER', z.string().min(1).default('chat'), 'handler module: a bundled name (chat, echo) or a path'),
 };
+const WATCH_FLAG = '--watch';
+const WATCH_HELP = `  ${WATCH_FLAG}\n      restart the worker when the handler file changes; clients stay connected (the gateway holds them)\n`;
 
 const cliPath = fileURLToPath(new URL('../cli.js', import.meta.url));
+/** The log line with which each role says it can do its job. */
+const READY_LINE: Record<string, string> = { register: 'ready', gateway: 'ready', worker: 'gateway connected', api: 'ready' };
 
 /**
- * `gwc local`: a Register, a Gateway and a BusinessWorker as separate processes on one loopback address,
- * sharing a fresh random secret. Ctrl-C (or SIGTERM) stops all three.
+ * `gwc local`: a Register, a Gateway, a BusinessWorker and the HTTP API as separate processes on one loopback
+ * address, sharing a secret (GWC_SECRET, or a fresh random one) and an API key (GWC_API_KEY, or a fresh one); both
+ * are printed once when the cluster is ready. With --watch, a changed handler file starts a new worker, and the old
+ * one is drained once the new one is connected. Ctrl-C (or SIGTERM) stops everything.
  */
 export async function runLocalCluster(argv: string[]): Promise<void> {
   if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(helpText('local', 'Starts a whole cluster on loopback: Register, Gateway and Worker.', localSettings));
+    process.stdout.write(helpText('local', 'Starts a whole cluster on loopback: Register, Gateway, Worker and HTTP API.', localSettings) + WATCH_HELP);
     return;
   }
+  const watching = argv.includes(WATCH_FLAG);
   let settings;
+  let handlerFile: string;
   try {
-    settings = loadSettings('local', localSettings, argv, process.env);
+    settings = loadSettings('local', localSettings, argv.filter((arg) => arg !== WATCH_FLAG), process.env);
+    handlerFile = resolveHandlerPath(settings.handler);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(error.message + '\n');
     process.exit(2);
   }
   const log = createLogger({ role: 'local' });
-  const { host, port, registerPort, handler } = settings;
+  const asText = logsAsText();
+  const { host, port, registerPort, apiPort, handler } = settings;
   const registerAddress = formatAddress(host, registerPort);
-  const env = { ...process.env, GWC_SECRET: randomBytes(24).toString('base64url') };
-  const common = ['--register-address', registerAddress];
+  const secret = process.env.GWC_SECRET || randomBytes(24).toString('base64url');
+  const apiKey = process.env.GWC_API_KEY || randomBytes(24).toString('base64url');
+  const env = { ...process.env, GWC_SECRET: secret, GWC_API_KEY: apiKey, GWC_LOG_FORMAT: 'json' };
+  const common = ['--register-address', registerAddress, '--metrics-host', host];
+  const page = BUNDLED_PAGES.includes(handler) ? handler : 'console';
 
-  const roles: Array<[string, string[]]> = [
-    ['register', ['--host', host, '--port', String(registerPort), '--metrics-host', host]],
-    [
-      'gateway',
-      [...common, '--host', host, '--port', String(port), '--lan-ip', host, '--metrics-host', host,
-        ...(handler === 'chat' ? ['--web-root', assetPath('runtime', 'web', 'chat')] : [])],
-    ],
-    ['worker', [...common, '--handler', handler, '--metrics-host', host]],
-  ];
+  const roleArgs: Record<string, string[]> = {
+    register: ['--host', host, '--port', String(registerPort), '--metrics-host', host],
+    gateway: [...common, '--host', host, '--port', String(port), '--lan-ip', host, '--web-root', page],
+    worker: [...common, '--handler', handler],
+    ...(apiPort > 0 ? { api: [...common, '--host', host, '--port', String(apiPort)] } : {}),
+  };
 
-  const children: ChildProcess[] = [];
-  const awaited = new Set(['register:ready', 'gateway:ready', 'worker:gateway connected']);
+  const running = new Set<ChildProcess>();
+  /** Workers replaced by a reload: their exit is expected. */
+  const retired = new WeakSet<ChildProcess>();
   let stopping = false;
+  let workerGeneration = 0;
+
+  const relay = (line: string) => {
+    if (!asText) return void process.stdout.write(line + '\n');
+    const record = parseRecord(line);
+    process.stdout.write(record ? formatLogRecord(record) : line + '\n');
+  };
+
+  /** Starts one role; `onReady` once it logs its ready line. */
+  const start = (role: string, onReady: () => void): ChildProcess => {
+    const name = role === 'worker' ? `worker-${++workerGeneration}` : role;
+    // A reloaded worker starts while the one before it still holds the metrics port: it serves none.
+    const extra = role === 'worker' && workerGeneration > 1 ? ['--metrics-port', '0'] : [];
+    const child = spawn(process.execPath, [cliPath, role, '--name', name, ...roleArgs[role]!, ...extra], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+    running.add(child);
+    let ready = false;
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      relay(line);
+      if (!ready && parseRecord(line)?.msg === READY_LINE[role]) {
+        ready = true;
+        onReady();
+      }
+    });
+    child.on('exit', (code, signal) => {
+      running.delete(child);
+      if (stopping || retired.has(child)) return;
+      log.error('a process of the local cluster exited', { role: name, code, signal });
+      stopAll('SIGTERM', 1);
+    });
+    return child;
+  };
 
   const stopAll = (signal: NodeJS.Signals, exitCode: number) => {
     if (!stopping) log.info('stopping local cluster', { signal });
     stopping = true;
-    for (const child of children) if (child.exitCode === null) child.kill(signal);
-    const pending = children.filter((child) => child.exitCode === null && child.signalCode === null);
-    if (pending.length === 0) process.exit(exitCode);
-    let left = pending.length;
-    for (const child of pending) child.once('exit', () => --left === 0 && process.exit(exitCode));
+    stopWatching();
+    if (running.size === 0) process.exit(exitCode);
+    for (const child of running) {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      child.once('exit', () => running.size === 0 && process.exit(exitCode));
+    }
   };
 
-  for (const [role, args] of roles) {
-    const child = spawn(process.execPath, [cliPath, role, ...args], { env, stdio: ['ignore', 'pipe', 'inherit'] });
-    children.push(child);
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      process.stdout.write(line + '\n');
-      const msg = readMessage(line);
-      if (msg && awaited.delete(`${role}:${msg}`) && awaited.size === 0) {
-        log.info('local cluster ready', { url: `http://${formatAddress(host, port)}/`, handler, register: registerAddress });
-      }
+  const waiting = new Set(Object.keys(roleArgs));
+  let worker: ChildProcess | undefined;
+  for (const role of Object.keys(roleArgs)) {
+    const child = start(role, () => {
+      waiting.delete(role);
+      if (waiting.size === 0) announce({ host, port, apiPort, registerAddress, handler, secret, apiKey, page, watching, asText, log });
     });
-    child.on('exit', (code, signal) => {
-      if (stopping) return;
-      log.error('a process of the local cluster exited', { role, code, signal });
-      stopAll('SIGTERM', 1);
-    });
+    if (role === 'worker') worker = child;
   }
+
+  let reloading: ChildProcess | undefined;
+  const reload = () => {
+    if (stopping) return;
+    if (reloading) retire(reloading); // a newer change came before the last one was ready
+    log.info('handler changed: starting a new worker', { handler: handlerFile });
+    const fresh = start('worker', () => {
+      if (reloading !== fresh) return;
+      reloading = undefined;
+      retired.delete(fresh);
+      const old = worker;
+      worker = fresh;
+      if (old) retire(old);
+      log.info('new worker connected; the previous one drains and stops', { handler: handlerFile });
+    });
+    reloading = fresh;
+    fresh.once('exit', (code) => {
+      if (reloading !== fresh || stopping) return;
+      reloading = undefined;
+      log.error('the new worker did not start (see its output above); the previous one keeps running', { code });
+    });
+    retired.add(fresh); // until it is ready, its exit is a failed reload, not the end of the cluster
+  };
+  const retire = (child: ChildProcess) => {
+    retired.add(child);
+    child.kill('SIGTERM');
+  };
+  const stopWatching = watching ? watchFile(handlerFile, reload) : () => {};
+
   process.on('SIGINT', () => stopAll('SIGINT', 0));
   process.on('SIGTERM', () => stopAll('SIGTERM', 0));
 }
 
-function readMessage(line: string): string | undefined {
+interface Announcement {
+  host: string;
+  port: number;
+  apiPort: number;
+  registerAddress: string;
+  handler: string;
+  secret: string;
+  apiKey: string;
+  page: string;
+  watching: boolean;
+  asText: boolean;
+  log: ReturnType<typeof createLogger>;
+}
+
+/** Says once where everything is, with the secret and API key (unless they came from the environment). */
+function announce(a: Announcement): void {
+  const url = `http://${formatAddress(a.host, a.port)}/`;
+  const apiUrl = a.apiPort > 0 ? `http://${formatAddress(a.host, a.apiPort)}/v1/` : undefined;
+  const key = process.env.GWC_API_KEY ? '(from GWC_API_KEY)' : a.apiKey;
+  const secret = process.env.GWC_SECRET ? '(from GWC_SECRET)' : a.secret;
+  const curl = apiUrl && `curl -H 'Authorization: Bearer ${a.apiKey}' -d '{"message":"hello from curl"}' ${apiUrl}sendToAll`;
+  if (!a.asText) {
+    a.log.info('local cluster ready', { url, handler: a.handler, register: a.registerAddress, api: apiUrl, apiKey: key, secret, curl, watching: a.watching });
+    return;
+  }
+  const lines = [
+    '',
+    `GatewayCluster is running on ${a.host} with the ${a.handler} handler${a.watching ? ' (reloaded when it changes)' : ''}:`,
+    `  ${a.page === 'chat' ? 'chat page' : 'console  '}    ${url}`,
+    ...(apiUrl ? [`  HTTP API     ${apiUrl}  (key ${key}; document at ${apiUrl}openapi.json)`, `  try          ${curl}`] : []),
+    `  Node client  GatewayClient.connect({ registerAddress: '${a.registerAddress}', secret: '${secret}' })`,
+    '  Ctrl-C stops it.',
+    '',
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+function parseRecord(line: string): Record<string, unknown> | undefined {
   try {
-    return (JSON.parse(line) as { msg?: string }).msg;
+    const value = JSON.parse(line) as unknown;
+    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined;
   } catch {
     return undefined;
   }

@@ -100,22 +100,30 @@ export class BusinessWorker {
   private async drainGateways(timeoutMs: number): Promise<void> {
     const waiting = new Set(this.cluster.targets().filter((address) => this.cluster.link(address)?.ready));
     if (waiting.size === 0) return;
+    let lost = 0;
     const confirmed = new Promise<void>((resolve) => {
-      const onEnvelope = (address: string, envelope: Envelope) => {
-        if (!envelope.drain || !waiting.delete(address) || waiting.size > 0) return;
+      const done = () => {
         this.cluster.off('envelope', onEnvelope);
+        this.cluster.off('gateway-down', onDown);
         resolve();
       };
+      const onEnvelope = (address: string, envelope: Envelope) => {
+        if (envelope.drain && waiting.delete(address) && waiting.size === 0) done();
+      };
+      // A gateway that went away (stopping too, say) sends this worker nothing more: there is nothing to wait for.
+      const onDown = (address: string) => {
+        if (!waiting.delete(address)) return;
+        lost++;
+        if (waiting.size === 0) done();
+      };
       this.cluster.on('envelope', onEnvelope);
-      setTimeout(() => {
-        this.cluster.off('envelope', onEnvelope);
-        resolve();
-      }, timeoutMs).unref();
+      this.cluster.on('gateway-down', onDown);
+      setTimeout(done, timeoutMs).unref();
     });
     for (const address of waiting) this.cluster.link(address)?.send({ drain: {} });
     await confirmed;
     if (waiting.size > 0) this.options.log.warn('gateways did not confirm the drain', { gateways: [...waiting] });
-    this.options.log.info('drained', { inFlight: this.dispatcher.inFlight });
+    this.options.log.info('drained', { inFlight: this.dispatcher.inFlight, gatewaysGone: lost });
   }
 
   private defineMetrics(): void {

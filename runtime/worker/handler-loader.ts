@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { register } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ConfigError } from '../config/settings.js';
@@ -18,9 +19,29 @@ export function resolveHandlerPath(spec: string): string {
   return file;
 }
 
+let hooksRegistered = false;
+
+/** From here on, `gateway-cluster` imported by any module is this package (see package-hooks.ts). */
+function resolvePackageForHandlers(): void {
+  if (hooksRegistered) return;
+  hooksRegistered = true;
+  register(new URL('./package-hooks.js', import.meta.url), { data: { packageUrl: new URL('../index.js', import.meta.url).href } });
+}
+
+/** Node.js strips TypeScript types itself from 22.18 and 23.6 on (process.features.typescript); before, it cannot. */
+function checkTypeScriptSupport(spec: string, file: string): void {
+  if (!/\.[cm]?ts$/.test(file) || (process.features as { typescript?: unknown }).typescript) return;
+  throw new ConfigError(
+    `worker: invalid setting --handler (GWC_HANDLER) = ${JSON.stringify(spec)}: a TypeScript handler needs Node.js 22.18 or newer ` +
+      `(this is ${process.version}; the image runs a newer one): compile it to .js (tsc) or run a newer Node.js`,
+  );
+}
+
 /** Imports a handler module; its callbacks come from the default export or from named exports. */
 export async function loadHandler(spec: string): Promise<Handler> {
   const file = resolveHandlerPath(spec);
+  checkTypeScriptSupport(spec, file);
+  resolvePackageForHandlers();
   let mod: Record<string, unknown>;
   try {
     mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;

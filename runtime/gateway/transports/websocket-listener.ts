@@ -128,14 +128,17 @@ function awaitVerdict(check: UpgradeCheck, socket: Duplex, head: Buffer, maxPayl
   });
 }
 
-/** Answers an upgrade request with an HTTP error status and `reason` as a plain-text body. */
+/**
+ * Answers an upgrade request with an HTTP error status and `reason` as a plain-text body, then closes the socket
+ * once the answer is written: a client that never closes its side must not hold the connection (nor a stop).
+ */
 function refuse(socket: Duplex, status: number, reason: string): void {
   const body = Buffer.from(reason);
   socket.write(
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Refused'}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n` +
       `Content-Length: ${body.length}\r\n\r\n`,
   );
-  socket.end(body);
+  socket.end(body, () => socket.destroy());
 }
 
 function flattenHeaders(headers: IncomingHttpHeaders): Record<string, string> {
