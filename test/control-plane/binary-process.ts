@@ -65,6 +65,9 @@ export class BinaryProcess {
   /** SIGTERM, then SIGKILL after `graceMs`. */
   async stop(graceMs = 5000): Promise<void> {
     if (this.exit) return;
+    // Unref'd so a forgotten process cannot hold the test open; while it is awaited, its exit must hold the loop
+    // (else, once the SIGKILL timer has fired, the loop ends with this promise pending).
+    this.child.ref();
     this.signal('SIGTERM');
     const timer = setTimeout(() => this.signal('SIGKILL'), graceMs);
     await this.exited;

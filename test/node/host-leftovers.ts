@@ -6,6 +6,7 @@
  */
 import { existsSync, readdirSync, readFileSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { waitFor } from '../harness/wait.js';
 import { attempt, run } from './run-command.js';
 
 /** Fixed paths outside the node's folder that its parts create. */
@@ -43,18 +44,39 @@ function readPreexisting(dir: string): Preexisting {
 }
 
 /**
- * Kills (SIGKILL) every process of the node but this one: those whose command line mentions its folder (its
- * components, containerd's shims) and those in a pod's cgroup (a container whose shim is gone keeps running).
+ * Kills (SIGKILL) every process of the node but this one, and waits until they are gone: those whose command line
+ * mentions its folder (its components, containerd's shims), CNI plugins (a DEL that outlives containerd writes
+ * /etc/cni/net.d/cni.lock after the leftovers are removed) and those in a pod's cgroup (a container whose shim is
+ * gone keeps running).
  */
-export function killNodeProcesses(dir: string): void {
-  for (const pid of readdirSync('/proc').filter((entry) => /^\d+$/.test(entry)).map(Number)) {
+export async function killNodeProcesses(dir: string, cniPluginDir: string): Promise<void> {
+  const killed: number[] = [];
+  for (const pid of processIds()) {
     if (pid === process.pid) continue;
     try {
-      const ours = readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir) || /\/kubepods/.test(readFileSync(`/proc/${pid}/cgroup`, 'utf8'));
-      if (ours) process.kill(pid, 'SIGKILL');
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      const ours = cmdline.includes(dir) || cmdline.startsWith(`${cniPluginDir}/`) || /\/kubepods/.test(readFileSync(`/proc/${pid}/cgroup`, 'utf8'));
+      if (ours) {
+        process.kill(pid, 'SIGKILL');
+        killed.push(pid);
+      }
     } catch {
       // gone meanwhile
     }
+  }
+  await waitFor('the node\'s killed processes to be gone', () => killed.every((pid) => !alive(pid)), 10_000, 50);
+}
+
+function processIds(): number[] {
+  return readdirSync('/proc').filter((entry) => /^\d+$/.test(entry)).map(Number);
+}
+
+/** A zombie is dead: only its parent's wait is missing. */
+function alive(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z /s.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
   }
 }
 

@@ -144,7 +144,7 @@ export async function stopTestNode(dir: string, node?: TestNode): Promise<void> 
     await stopProcesses(node.processes, node.controlPlane);
     await node.containerd.stop();
   }
-  killNodeProcesses(dir);
+  await killNodeProcesses(dir, CNI_PLUGIN_DIR);
   if (existsSync(dir)) {
     removeLeftovers(dir);
     unmountUnder(dir);
