@@ -4,7 +4,7 @@ import type { Component } from './labels.js';
 import { childNames } from './names.js';
 
 /** Where each role serves /metrics, /healthz and /readyz (the runtime's defaults). */
-export const METRICS_PORTS: Readonly<Record<Component, number>> = Object.freeze({ register: 9236, gateway: 9272, worker: 9300 });
+export const METRICS_PORTS: Readonly<Record<Component, number>> = Object.freeze({ register: 9236, gateway: 9272, worker: 9300, api: 9280 });
 
 /** `<name>-register.<namespace>.svc:<port>`: the register Service, given to every gateway and worker. */
 export function registerAddress(cluster: GatewayClusterObject): string {
@@ -15,6 +15,12 @@ export function registerAddress(cluster: GatewayClusterObject): string {
 /** The client Service's port: spec.gateway.service.port, or the gateway client port. */
 export function clientServicePort(cluster: GatewayClusterObject): number {
   return cluster.spec.gateway.service.port ?? cluster.spec.gateway.clientPort;
+}
+
+/** `http://<name>-api.<namespace>.svc:<port>/v1/`: where backends call the HTTP API. */
+export function apiUrl(cluster: GatewayClusterObject): string {
+  const { name, namespace } = cluster.metadata;
+  return `http://${childNames(name).api}.${namespace}.svc:${cluster.spec.api.service.port ?? cluster.spec.api.port}/v1/`;
 }
 
 /** `<name>-gateway.<namespace>.svc:<port>`: where clients connect (status.address). */

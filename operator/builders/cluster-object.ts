@@ -22,6 +22,9 @@ export interface BuildContext {
   /** The Secret holding the shared secret (spec.secretRef, or the generated `<name>-secret`), and its key. */
   secretName: string;
   secretKey: string;
+  /** The Secret holding the HTTP API's keys (spec.api.keySecretRef, or the generated `<name>-api-key`), and its key. */
+  apiKeySecretName: string;
+  apiKeySecretKey: string;
   /** Whether the ServiceMonitor CRD (monitoring.coreos.com/v1) is installed. */
   serviceMonitorAvailable: boolean;
 }

@@ -23,6 +23,8 @@ function containerPorts(cluster: GatewayClusterObject, component: Component) {
       return [tcp('client', cluster.spec.gateway.clientPort), tcp('internal', cluster.spec.gateway.internalPort), metrics];
     case 'worker':
       return [metrics];
+    case 'api':
+      return [tcp('api', cluster.spec.api.port), metrics];
   }
 }
 

@@ -1,7 +1,7 @@
 /** The labels of children and pods, and the selectors over them. */
-export type Component = 'register' | 'gateway' | 'worker';
+export type Component = 'register' | 'gateway' | 'worker' | 'api';
 
-export const COMPONENTS: readonly Component[] = Object.freeze(['register', 'gateway', 'worker'] as const);
+export const COMPONENTS: readonly Component[] = Object.freeze(['register', 'gateway', 'worker', 'api'] as const);
 export const MANAGED_BY = 'gateway-cluster-operator';
 
 /** name + instance: every object of one cluster (the ServiceMonitor selects its Services with these). */

@@ -12,6 +12,8 @@ export interface ChildNames {
   pdbWorker: string;
   serviceMonitor: string;
   networkPolicy: string;
+  api: string;
+  apiKeySecret: string;
 }
 
 export function childNames(cluster: string): ChildNames {
@@ -28,5 +30,7 @@ export function childNames(cluster: string): ChildNames {
     pdbWorker: `${cluster}-worker`,
     serviceMonitor: cluster,
     networkPolicy: `${cluster}-internal`,
+    api: `${cluster}-api`, // Deployment and its Service
+    apiKeySecret: `${cluster}-api-key`, // made once by the controller, like the shared secret
   };
 }

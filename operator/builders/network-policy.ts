@@ -15,7 +15,7 @@ export const API_CLIENT_LABEL = 'gatewaycluster.dev/api-client';
 const tcp = (port: number) => ({ protocol: 'TCP', port });
 
 export function networkPolicies(cluster: GatewayClusterObject): KubeObject[] {
-  const { networkPolicy, register, gateway } = cluster.spec;
+  const { networkPolicy, register, gateway, api } = cluster.spec;
   if (!networkPolicy.enabled) return [];
   const name = cluster.metadata.name;
   const internalFrom = [
@@ -35,7 +35,8 @@ export function networkPolicies(cluster: GatewayClusterObject): KubeObject[] {
         policyTypes: ['Ingress'],
         ingress: [
           { from: internalFrom, ports: [tcp(register.port), tcp(gateway.internalPort)] },
-          { ports: [tcp(gateway.clientPort)] },
+          // Clients, and backends calling the HTTP API (it checks their key).
+          { ports: [tcp(gateway.clientPort), ...(api.enabled ? [tcp(api.port)] : [])] },
           metricsRule,
         ],
       },

@@ -6,7 +6,7 @@ import { labelsFor, type Component } from './labels.js';
 import { roleVolumes } from './volumes.js';
 
 /** Seconds a pod has to stop; gateways say goodbye to their clients and drain, so they get longer. */
-export const GRACE_SECONDS: Readonly<Record<Component, number>> = Object.freeze({ register: 30, gateway: 60, worker: 30 });
+export const GRACE_SECONDS: Readonly<Record<Component, number>> = Object.freeze({ register: 30, gateway: 60, worker: 30, api: 30 });
 
 /** Gateways get their drain on top: the preStop pause, then the spread-out closes, then time to exit. */
 export function graceSeconds(cluster: GatewayClusterObject, component: Component): number {

@@ -6,7 +6,7 @@ import { METRICS_PORTS, registerAddress } from './addresses.js';
 import { copy, type BuildContext, type GatewayClusterObject } from './cluster-object.js';
 import type { Component } from './labels.js';
 import { tlsEnv } from './tls.js';
-import { HANDLER_MOUNT, SECRET_MOUNT } from './volumes.js';
+import { API_KEY_MOUNT, HANDLER_MOUNT, SECRET_MOUNT } from './volumes.js';
 
 export type EnvVar = { name: string; value?: string; valueFrom?: Record<string, unknown> } & Record<string, unknown>;
 
@@ -36,6 +36,9 @@ export function roleEnv(cluster: GatewayClusterObject, component: Component, ctx
       return [...downward, field('POD_IPS', 'status.podIPs'), ...common, ...gatewayEnv(cluster)];
     case 'worker':
       return [...downward, ...common, ...workerEnv(cluster)];
+    case 'api':
+      // A file, not a value: a Secret volume changes in place, so a rotated key is taken without a restart.
+      return [...downward, ...common, literal('GWC_PORT', cluster.spec.api.port), literal('GWC_API_KEY_FILE', `${API_KEY_MOUNT}/${ctx.apiKeySecretKey}`)];
   }
 }
 

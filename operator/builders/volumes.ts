@@ -5,6 +5,7 @@ import { tlsVolumes } from './tls.js';
 
 export const SECRET_MOUNT = '/etc/gwc/secret';
 export const HANDLER_MOUNT = '/etc/gwc/handler';
+export const API_KEY_MOUNT = '/etc/gwc/api-key';
 
 export interface RoleVolumes {
   volumes: Array<Record<string, unknown>>;
@@ -24,6 +25,10 @@ export function roleVolumes(cluster: GatewayClusterObject, component: Component,
   if (configMap) {
     volumes.push({ name: 'handler', configMap: { name: configMap.name } });
     mounts.push({ name: 'handler', mountPath: HANDLER_MOUNT, readOnly: true });
+  }
+  if (component === 'api') {
+    volumes.push({ name: 'api-key', secret: { secretName: ctx.apiKeySecretName, defaultMode: 0o400 } });
+    mounts.push({ name: 'api-key', mountPath: API_KEY_MOUNT, readOnly: true });
   }
   const tls = tlsVolumes(cluster, component);
   return { volumes: [...volumes, ...tls.volumes], mounts: [...mounts, ...tls.mounts] };

@@ -5,7 +5,9 @@ import {
   childNames,
   clientAddress,
   desiredChildren,
+  GENERATED_API_KEY_KEY,
   GENERATED_SECRET_KEY,
+  generatedApiKeySecret,
   generatedSecret,
   MANAGED_BY,
   registerAddress,
@@ -77,6 +79,8 @@ export class Reconciler {
 
     const secret = await this.checkSecret(cluster, object, paused);
     if (secret.problem) problems.push(secret.problem);
+    const apiKey = await this.checkApiKeySecret(cluster, object, paused);
+    if (apiKey?.problem) problems.push(apiKey.problem);
     const handlerProblem = await this.checkHandlerConfigMap(namespace, spec);
     if (handlerProblem) problems.push(handlerProblem);
     problems.push(...(await tlsSecretProblems(this.deps.client, namespace, spec)));
@@ -85,6 +89,8 @@ export class Reconciler {
       const desired = desiredChildren(object, {
         secretName: secret.name,
         secretKey: secret.key,
+        apiKeySecretName: apiKey?.name ?? '',
+        apiKeySecretKey: apiKey?.key ?? '',
         serviceMonitorAvailable: this.deps.children.ServiceMonitor !== undefined,
       });
       for (const child of desired) {
@@ -108,32 +114,57 @@ export class Reconciler {
     return degraded?.status === 'True' && degraded.message.split('; ').includes(problem);
   }
 
-  private async checkSecret(cluster: KubeObject, object: GatewayClusterObject, paused: boolean): Promise<SecretCheck> {
+  /** The shared secret: spec.secretRef, checked, or the generated `<name>-secret`, made once. */
+  private checkSecret(cluster: KubeObject, object: GatewayClusterObject, paused: boolean): Promise<SecretCheck> {
+    return this.checkSecretRef(cluster, paused, object.spec.secretRef, 'spec.secretRef', {
+      name: childNames(cluster.metadata.name).secret,
+      key: GENERATED_SECRET_KEY,
+      what: 'a generated shared secret',
+      make: () => generatedSecret(object, randomBytes(32).toString('hex')),
+    });
+  }
+
+  /** The HTTP API's keys: spec.api.keySecretRef, checked, or the generated `<name>-api-key`, made once. */
+  private checkApiKeySecret(cluster: KubeObject, object: GatewayClusterObject, paused: boolean): Promise<SecretCheck | undefined> {
+    if (!object.spec.api.enabled) return Promise.resolve(undefined);
+    return this.checkSecretRef(cluster, paused, object.spec.api.keySecretRef, 'spec.api.keySecretRef', {
+      name: childNames(cluster.metadata.name).apiKeySecret,
+      key: GENERATED_API_KEY_KEY,
+      what: 'a generated API key',
+      make: () => generatedApiKeySecret(object, randomBytes(24).toString('base64url')),
+    });
+  }
+
+  private async checkSecretRef(
+    cluster: KubeObject,
+    paused: boolean,
+    ref: { name: string; key: string } | undefined,
+    field: string,
+    generated: { name: string; key: string; what: string; make(): KubeObject },
+  ): Promise<SecretCheck> {
     const namespace = cluster.metadata.namespace!;
-    const { spec } = object;
-    if (spec.secretRef) {
-      const { name, key } = spec.secretRef;
+    if (ref) {
+      const { name, key } = ref;
       let secret: KubeObject;
       try {
         secret = await this.deps.client.get(objectPath(RESOURCE_TYPES.Secret, namespace, name));
       } catch (error) {
-        if (isNotFound(error)) return { name, key, problem: `Secret ${name} (spec.secretRef) not found` };
+        if (isNotFound(error)) return { name, key, problem: `Secret ${name} (${field}) not found` };
         throw error;
       }
       const value = (secret.data as Record<string, string> | undefined)?.[key];
-      if (value === undefined) return { name, key, problem: `Secret ${name} has no key ${key} (spec.secretRef.key)` };
-      if (Buffer.from(value, 'base64').length < MIN_SECRET_LENGTH) {
+      if (value === undefined) return { name, key, problem: `Secret ${name} has no key ${key} (${field}.key)` };
+      if (Buffer.from(value, 'base64').toString('utf8').trim().length < MIN_SECRET_LENGTH) {
         return { name, key, problem: `Secret ${name} key ${key} is shorter than ${MIN_SECRET_LENGTH} bytes` };
       }
       return { name, key };
     }
-    const name = childNames(cluster.metadata.name).secret;
-    const key = GENERATED_SECRET_KEY;
+    const { name, key } = generated;
     // Read by name, not watched: the operator may not list or watch Secrets (see the chart's RBAC).
     if (paused || (await this.exists(objectPath(RESOURCE_TYPES.Secret, namespace, name)))) return { name, key };
     try {
-      await this.deps.client.create(collectionPath(RESOURCE_TYPES.Secret, namespace), generatedSecret(object, randomBytes(32).toString('hex')));
-      await this.deps.events.record(cluster, 'Normal', 'Created', `created Secret ${name} with a generated shared secret`);
+      await this.deps.client.create(collectionPath(RESOURCE_TYPES.Secret, namespace), generated.make());
+      await this.deps.events.record(cluster, 'Normal', 'Created', `created Secret ${name} with ${generated.what}`);
     } catch (error) {
       if (!isConflict(error)) throw error; // it exists: our cache is behind
     }
@@ -186,18 +217,21 @@ export class Reconciler {
 
   /**
    * Deletes children that only exist for some specs (a PodDisruptionBudget above one replica, a ServiceMonitor when
-   * asked, the NetworkPolicy unless turned off) once the spec no longer wants them. Workloads, Services and the
-   * Secret are never deleted here.
+   * asked, the NetworkPolicy and the HTTP API unless turned off) once the spec no longer wants them. The register,
+   * gateway and worker workloads and Services, and the Secrets, are never deleted here.
    */
   private async pruneOptionalChildren(cluster: KubeObject, desired: KubeObject[]): Promise<string[]> {
     const problems: string[] = [];
     const wanted = new Set(desired.map((child) => `${child.kind}/${child.metadata.name}`));
-    for (const kind of ['PodDisruptionBudget', 'NetworkPolicy', 'ServiceMonitor'] as const) {
+    const api = childNames(cluster.metadata.name).api;
+    const optional = (kind: keyof ChildInformers, name: string) => (kind === 'Deployment' || kind === 'Service' ? name === api : true);
+    for (const kind of ['PodDisruptionBudget', 'NetworkPolicy', 'ServiceMonitor', 'Deployment', 'Service'] as const) {
       const informer = this.deps.children[kind];
       if (!informer) continue;
       for (const live of informer.items()) {
         const owned = live.metadata.ownerReferences?.some((ref) => ref.uid === cluster.metadata.uid && ref.controller);
-        if (!owned || live.metadata.namespace !== cluster.metadata.namespace || wanted.has(`${kind}/${live.metadata.name}`)) continue;
+        if (!owned || live.metadata.namespace !== cluster.metadata.namespace || !optional(kind, live.metadata.name)) continue;
+        if (wanted.has(`${kind}/${live.metadata.name}`)) continue;
         try {
           await this.deps.client.delete(objectPath(typeOf(live.apiVersion, live.kind), live.metadata.namespace!, live.metadata.name));
           await this.deps.events.record(cluster, 'Normal', 'Deleted', `deleted ${kind} ${live.metadata.name}: the spec no longer asks for it`);

@@ -105,6 +105,26 @@ const worker = z
   })
   .describe('the BusinessWorkers: they run the handler; scaled by the scale subresource');
 
+const api = z
+  .object({
+    enabled: z.boolean().default(true).describe('run the HTTP API (gwc api): the Gateway API over HTTP/JSON for backends in any language'),
+    replicas: z.number().int().min(0).max(100).default(1),
+    port: port.default(7280),
+    keySecretRef: z
+      .object({ name, key: z.string().min(1).default('keys') })
+      .optional()
+      .describe('a Secret holding the API keys, one per line (more than one for a rotation); one with a random key is generated when unset'),
+    service: z
+      .object({
+        type: z.enum(['ClusterIP', 'NodePort', 'LoadBalancer']).default('ClusterIP'),
+        port: port.optional().describe('port of the API Service; the API port when unset'),
+        annotations: stringMap().optional(),
+      })
+      .prefault({}),
+    resources: resources.optional(),
+  })
+  .describe('the HTTP API: POST /v1/<method> with Authorization: Bearer <key>; reaches the gateways through the Register');
+
 const pod = z
   .object({
     labels: stringMap().optional(),
@@ -164,6 +184,7 @@ export const gatewayClusterSpec = z.object({
   register: register.prefault({}),
   gateway: gateway.prefault({}),
   worker: worker.prefault({}),
+  api: api.prefault({}),
   pod: pod.optional(),
   metrics: metrics.prefault({}),
   networkPolicy: networkPolicy.prefault({}),

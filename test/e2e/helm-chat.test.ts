@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { ensureBinaries, repoRoot } from '../control-plane/binaries.js';
 import { freePort } from '../control-plane/net-helpers.js';
 import { nodeDir } from '../control-plane/testcluster-state.js';
@@ -111,6 +111,21 @@ describe('helm install, kubectl apply, scale, survive (on the test node)', () =>
     clients.push(carol);
     ann.send(JSON.stringify({ type: 'say', to: 'all', content: 'hello Carol' }));
     await carol.next((m) => m.includes('"content":"hello Carol"'), 10_000);
+  });
+
+  it('a backend pushes to a chat client with curl through the HTTP API Service, with the generated key', async () => {
+    const secret = await fixture.core.readNamespacedSecret({ namespace: ns, name: 'chat-api-key' });
+    const key = Buffer.from(secret.data!.keys!, 'base64').toString().trim();
+    const service = await fixture.read(`/api/v1/namespaces/${ns}/services/chat-api`);
+    const url = `http://${service.spec.clusterIP}:${service.spec.ports[0].port}/v1/sendToAll`;
+    const push = JSON.stringify({ message: JSON.stringify({ type: 'notice', content: 'pushed by curl' }) });
+    await waitFor('the API to answer', () => {
+      const answer = spawnSync('curl', ['-sS', '--max-time', '5', '-H', `Authorization: Bearer ${key}`, '-d', push, url], { encoding: 'utf8' });
+      return answer.stdout.includes('"result":null') ? answer.stdout : undefined;
+    }, 60_000, 500);
+    await ann.next((m) => m.includes('pushed by curl'), 10_000);
+    const refused = run('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '5', '-d', push, url]);
+    assert.equal(refused, '401', 'no key, no push');
   });
 
   it('kubectl port-forward to the client Service serves the chat page and its WebSocket, as the README says', async () => {

@@ -4,7 +4,7 @@ import { API_CLIENT_LABEL, desiredChildren, type GatewayClusterObject, type Kube
 import { API_VERSION, KIND } from '../../operator/crd/gateway-cluster-crd.js';
 import { gatewayClusterSpec, type GatewayClusterSpecInput } from '../../operator/spec/gateway-cluster-spec.js';
 
-const ctx = { secretName: 'chat-secret', secretKey: 'secret', serviceMonitorAvailable: false };
+const ctx = { secretName: 'chat-secret', secretKey: 'secret', apiKeySecretName: 'chat-api-key', apiKeySecretKey: 'keys', serviceMonitorAvailable: false };
 const build = (spec: GatewayClusterSpecInput = {}): KubeObject[] => {
   const cluster: GatewayClusterObject = { apiVersion: API_VERSION, kind: KIND, metadata: { name: 'chat', namespace: 'apps', uid: 'u-1' }, spec: gatewayClusterSpec.parse(spec) };
   return desiredChildren(cluster, ctx);
@@ -22,8 +22,8 @@ describe('builders: NetworkPolicy', () => {
     const [internal, client, metrics] = policy.spec.ingress;
     assert.deepEqual(internal.ports, [{ protocol: 'TCP', port: 1300 }, { protocol: 'TCP', port: 2950 }]);
     assert.deepEqual(internal.from, [{ podSelector: { matchLabels: instance } }, { podSelector: { matchLabels: { [API_CLIENT_LABEL]: 'chat' } } }]);
-    assert.deepEqual(client, { ports: [{ protocol: 'TCP', port: 8000 }] }, 'no from: anyone');
-    assert.deepEqual(metrics, { ports: [9236, 9272, 9300].map((port) => ({ protocol: 'TCP', port })) });
+    assert.deepEqual(client, { ports: [{ protocol: 'TCP', port: 8000 }, { protocol: 'TCP', port: 7280 }] }, 'no from: anyone (the API checks keys)');
+    assert.deepEqual(metrics, { ports: [9236, 9272, 9300, 9280].map((port) => ({ protocol: 'TCP', port })) });
   });
 
   it('adds the peers the spec names, for the internal and for the metrics ports', () => {
@@ -40,7 +40,7 @@ describe('builders: NetworkPolicy', () => {
 
   it('no operand pod gets a service account token', () => {
     const workloads = build().filter((c) => c.kind === 'Deployment' || c.kind === 'StatefulSet') as any[];
-    assert.equal(workloads.length, 3);
+    assert.equal(workloads.length, 4);
     for (const workload of workloads) assert.equal(workload.spec.template.spec.automountServiceAccountToken, false, workload.metadata.name);
   });
 });

@@ -8,7 +8,7 @@ import { gatewayClusterSpec, type GatewayClusterSpecInput } from '../../operator
 import { gatewaySettings, registerSettings } from '../../runtime/config/role-settings.js';
 import { loadSettings } from '../../runtime/config/settings.js';
 
-const ctx: BuildContext = { secretName: 'chat-secret', secretKey: 'secret', serviceMonitorAvailable: false };
+const ctx: BuildContext = { secretName: 'chat-secret', secretKey: 'secret', apiKeySecretName: 'chat-api-key', apiKeySecretKey: 'keys', serviceMonitorAvailable: false };
 const ROLES = { register: ['Deployment', 'chat-register'], gateway: ['StatefulSet', 'chat-gateway'], worker: ['StatefulSet', 'chat-worker'] } as const;
 const TLS_VARIABLES = /^GWC_(INTERNAL_)?TLS_/;
 

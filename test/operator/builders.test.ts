@@ -15,7 +15,7 @@ import { API_VERSION, KIND } from '../../operator/crd/gateway-cluster-crd.js';
 import { DEFAULT_IMAGE, gatewayClusterSpec, type GatewayClusterSpecInput } from '../../operator/spec/gateway-cluster-spec.js';
 
 const UID = '0b5d6a4e-1111-4222-8333-444455556666';
-const ctx: BuildContext = { secretName: 'chat-secret', secretKey: 'secret', serviceMonitorAvailable: true };
+const ctx: BuildContext = { secretName: 'chat-secret', secretKey: 'secret', apiKeySecretName: 'chat-api-key', apiKeySecretKey: 'keys', serviceMonitorAvailable: true };
 
 function cluster(spec: GatewayClusterSpecInput = {}, name = 'chat', namespace = 'apps'): GatewayClusterObject {
   return { apiVersion: API_VERSION, kind: KIND, metadata: { name, namespace, uid: UID, generation: 3 }, spec: gatewayClusterSpec.parse(spec) };
@@ -57,13 +57,15 @@ describe('builders: the set of children', () => {
       'apps/v1 StatefulSet chat-gateway',
       'v1 Service chat-worker-headless',
       'apps/v1 StatefulSet chat-worker',
+      'v1 Service chat-api',
+      'apps/v1 Deployment chat-api',
       'networking.k8s.io/v1 NetworkPolicy chat-internal',
     ]);
   });
 
   it('puts namespace, labels and the controller owner reference on every child', () => {
     const children = build({ gateway: { replicas: 3 }, worker: { replicas: 2 }, metrics: { serviceMonitor: { enabled: true } } });
-    assert.equal(children.length, 11);
+    assert.equal(children.length, 13);
     for (const child of children) {
       assert.equal(child.metadata.namespace, 'apps', child.metadata.name);
       assert.deepEqual(child.metadata.ownerReferences, [
@@ -85,6 +87,8 @@ describe('builders: the set of children', () => {
       gatewayClient: 'chat-gateway',
       worker: 'chat-worker',
       workerHeadless: 'chat-worker-headless',
+      api: 'chat-api',
+      apiKeySecret: 'chat-api-key',
       secret: 'chat-secret',
       pdbGateway: 'chat-gateway',
       pdbWorker: 'chat-worker',
@@ -345,7 +349,7 @@ describe('builders: Services', () => {
     for (const spec of specs) {
       const children = build(spec);
       const services = children.filter((c) => c.kind === 'Service') as any[];
-      assert.equal(services.length, 4);
+      assert.equal(services.length, 5);
       for (const service of services) {
         const workload = children.find((c) => c.kind !== 'Service' && (c.spec as any)?.selector?.matchLabels?.['app.kubernetes.io/component'] === service.spec.selector['app.kubernetes.io/component']) as any;
         const names = workload.spec.template.spec.containers[0].ports.map((p: { name: string }) => p.name);
@@ -394,7 +398,7 @@ describe('builders: optional children', () => {
     const withMetrics = children
       .filter((c) => c.kind === 'Service' && (c.spec as any).ports.some((p: any) => p.name === 'metrics'))
       .map((c) => c.metadata.name);
-    assert.deepEqual(withMetrics, ['chat-register', 'chat-gateway-headless', 'chat-worker-headless']);
+    assert.deepEqual(withMetrics, ['chat-register', 'chat-gateway-headless', 'chat-worker-headless', 'chat-api']);
     assert.ok(!('interval' in (monitors({ metrics: { serviceMonitor: { enabled: true } } })[0]!.spec as any).endpoints[0]));
   });
 });

@@ -41,6 +41,9 @@ describe('operator reconcile on a real control plane', () => {
       core('services', 'chat-gateway-headless'),
       core('secrets', 'chat-secret'),
       `/apis/policy/v1/namespaces/${ns}/poddisruptionbudgets/chat-gateway`,
+      apps('deployments', 'chat-api'),
+      core('services', 'chat-api'),
+      core('secrets', 'chat-api-key'),
     ];
     const children = await waitFor('every child to exist', async () => {
       const found = await Promise.all(paths.map((path) => fixture.read(path)));
@@ -60,6 +63,11 @@ describe('operator reconcile on a real control plane', () => {
     assert.equal(env(gateway, 'GWC_REGISTER_ADDRESS'), `chat-register.${ns}.svc:1236`);
     const secret = children[6];
     assert.ok(Buffer.from(secret.data.secret, 'base64').length >= 16, 'a generated shared secret');
+    const [api, apiService, apiKey] = children.slice(-3);
+    assert.equal(api.spec.replicas, 1, 'the HTTP API runs by default');
+    assert.equal(env(api, 'GWC_API_KEY_FILE'), '/etc/gwc/api-key/keys');
+    assert.equal(apiService.spec.ports[0].port, 7280);
+    assert.match(Buffer.from(apiKey.data.keys, 'base64').toString(), /^[\w-]{32}\n$/, 'a generated API key');
   });
 
   it('reports the scale subresource view and the client address in status', async () => {
@@ -82,6 +90,16 @@ describe('operator reconcile on a real control plane', () => {
     assert.equal(env(gateway, 'GWC_PING_DATA'), '{"type":"ping"}');
     await waitFor('the worker StatefulSet to take the image', async () => image(await fixture.read(apps('statefulsets', 'chat-worker'))) === 'example/gwc:2', 30_000, 200);
     await waitFor('the register Deployment to take the image', async () => image(await fixture.read(apps('deployments', 'chat-register'))) === 'example/gwc:2', 30_000, 200);
+  });
+
+  it('removes the HTTP API when spec.api is turned off, and brings it back', async () => {
+    const apiPaths = [apps('deployments', 'chat-api'), core('services', 'chat-api')];
+    await fixture.patchCluster(ns, 'chat', { spec: { api: { enabled: false } } });
+    await waitFor('the API Deployment and Service to be deleted', async () => (await Promise.all(apiPaths.map((p) => fixture.read(p)))).every((o) => o === undefined), 30_000, 200);
+    assert.ok(await fixture.read(core('secrets', 'chat-api-key')), 'the generated key stays, for when the API comes back');
+    assert.ok(await fixture.read(apps('statefulsets', 'chat-worker')), 'the other workloads stay');
+    await fixture.patchCluster(ns, 'chat', { spec: { api: { enabled: true } } });
+    await waitFor('the API Deployment and Service to be back', async () => (await Promise.all(apiPaths.map((p) => fixture.read(p)))).every(Boolean), 30_000, 200);
   });
 
   it('scales workers with kubectl scale and reports it in status', async () => {
