@@ -59,11 +59,15 @@ describe('the chart\'s RBAC is enough for the operator, and no more', () => {
         assert.ok(await fixture.read(`/apis/apps/v1/namespaces/ops/${child}`), `${child} created with the chart's RBAC`);
       }
       assert.ok(await fixture.read('/api/v1/namespaces/ops/secrets/chat-secret'));
+      assert.ok(await fixture.read('/api/v1/namespaces/ops/secrets/chat-api-key'), 'the generated API key Secret');
+      await waitFor('the API Deployment', () => fixture.read('/apis/apps/v1/namespaces/ops/deployments/chat-api'), 30_000, 200);
+      await fixture.patchCluster('ops', 'chat', { spec: { api: { enabled: false } } });
+      await waitFor('the API Deployment deleted with the chart\'s RBAC', async () => (await fixture.read('/apis/apps/v1/namespaces/ops/deployments/chat-api')) === undefined, 30_000, 200);
     } finally {
       await election.stop();
       controller.stop();
     }
-    assert.equal(canI('ops', 'delete', 'deployments', '-n', 'ops'), 'no');
+    assert.equal(canI('ops', 'delete', 'statefulsets', '-n', 'ops'), 'no');
     // Secrets: read one by name, create the generated one; never list, watch, change or delete any.
     assert.equal(canI('ops', 'get', 'secrets', '-n', 'ops'), 'yes');
     assert.equal(canI('ops', 'create', 'secrets', '-n', 'ops'), 'yes');
