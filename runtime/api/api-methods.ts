@@ -52,7 +52,8 @@ const idList = z.array(z.string());
 const count = z.number().int();
 const sessions = z.record(z.string(), session.nullable());
 const byGroup = <T extends z.ZodType>(value: T) => z.record(z.string(), value);
-const oneOrMany = <T extends z.ZodType>(item: T) => z.union([item, z.array(item).min(1, 'must not be empty')]);
+const oneOrMany = <T extends z.ZodType>(item: T, what: string) =>
+  z.union([item, z.array(item).min(1, 'must not be empty')], { error: `expected ${what} (a non-empty string) or a non-empty list of them` });
 
 export const apiMethods: Record<keyof GatewayApi, ApiMethod> = {
   sendToClient: method('Send to one client.', withMessage({ clientId }), nothing, (api, a) => api.sendToClient(a.clientId, messageOf(a))),
@@ -62,10 +63,10 @@ export const apiMethods: Record<keyof GatewayApi, ApiMethod> = {
     nothing,
     (api, a) => api.sendToAll(messageOf(a), a.clientIds, a.excludeClientIds),
   ),
-  sendToUid: method('Send to every client bound to the uid(s).', withMessage({ uid: oneOrMany(uid) }), nothing, (api, a) => api.sendToUid(a.uid, messageOf(a))),
+  sendToUid: method('Send to every client bound to the uid(s).', withMessage({ uid: oneOrMany(uid, 'a uid') }), nothing, (api, a) => api.sendToUid(a.uid, messageOf(a))),
   sendToGroup: method(
     'Send to every client in the group(s), except those in excludeClientIds.',
-    withMessage({ group: oneOrMany(group), excludeClientIds: clientIds.nullable().optional() }),
+    withMessage({ group: oneOrMany(group, 'a group'), excludeClientIds: clientIds.nullable().optional() }),
     nothing,
     (api, a) => api.sendToGroup(a.group, messageOf(a), a.excludeClientIds),
   ),

@@ -1,4 +1,5 @@
 import { writeFileSync } from 'node:fs';
+import { API_WAYS, type ApiResult, type ApiWay } from './api-scenario.js';
 import type { EchoResult, FanoutResult, MemoryResult } from './scenarios.js';
 
 /** Targets from the issue. */
@@ -19,6 +20,18 @@ export interface BenchResults {
   echo?: Pair<EchoResult> & { ratio: number; overallRatio: number; roundRatios: number[]; meetsTarget: boolean };
   memory?: Pair<MemoryResult> & { meetsTarget: boolean };
   fanout?: Pair<FanoutResult> & { ratio: number };
+  /**
+   * `callsPerSecond`: each way's calls over all its slices; `ratio`: the median of the rounds' ratios of a way's
+   * slice to the GatewayClient's slice of the same round.
+   */
+  api?: ApiResult & { callsPerSecond: Record<ApiWay, number>; ratio: Record<ApiWay, number> };
+}
+
+interface Measured {
+  echo?: Pair<EchoResult> | undefined;
+  memory?: Pair<MemoryResult> | undefined;
+  fanout?: Pair<FanoutResult> | undefined;
+  api?: ApiResult | undefined;
 }
 
 function median(values: number[]): number {
@@ -27,7 +40,7 @@ function median(values: number[]): number {
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
-export function summarize(config: Record<string, unknown>, echo?: Pair<EchoResult>, memory?: Pair<MemoryResult>, fanout?: Pair<FanoutResult>): BenchResults {
+export function summarize(config: Record<string, unknown>, { echo, memory, fanout, api }: Measured): BenchResults {
   const results: BenchResults = { config };
   if (echo) {
     const overallRatio = echo.gwc.roundTripsPerSecond / echo.plain.roundTripsPerSecond;
@@ -37,6 +50,16 @@ export function summarize(config: Record<string, unknown>, echo?: Pair<EchoResul
   }
   if (memory) results.memory = { ...memory, meetsTarget: memory.gwc.rssPerConnection <= TARGETS.rssPerIdleConnectionMaxBytes };
   if (fanout) results.fanout = { ...fanout, ratio: fanout.gwc.deliveriesPerSecond / fanout.plain.deliveriesPerSecond };
+  if (api) {
+    const byWay = <T>(f: (way: ApiWay) => T) => Object.fromEntries(API_WAYS.map((way) => [way, f(way)])) as Record<ApiWay, T>;
+    const reference = api.sliceRates.client;
+    results.api = {
+      ...api,
+      // Every slice has the same number of calls: the overall rate is the harmonic mean of the slice rates.
+      callsPerSecond: byWay((way) => api.sliceRates[way].length / api.sliceRates[way].reduce((sum, rate) => sum + 1 / rate, 0)),
+      ratio: byWay((way) => median(api.sliceRates[way].map((rate, i) => rate / reference[i]!))),
+    };
+  }
   return results;
 }
 
@@ -48,7 +71,7 @@ const verdict = (ok: boolean) => (ok ? 'met' : 'MISSED');
 
 export function formatReport(results: BenchResults): string {
   const rows: string[][] = [['metric', 'GatewayCluster', 'plain ws', 'GWC/plain', 'target']];
-  const { echo, memory, fanout } = results;
+  const { echo, memory, fanout, api } = results;
   if (echo) {
     rows.push(['echo round trips/s', int(echo.gwc.roundTripsPerSecond), int(echo.plain.roundTripsPerSecond), echo.ratio.toFixed(2),
       `>= ${TARGETS.echoRatioMin} ${verdict(echo.meetsTarget)}`]);
@@ -82,6 +105,13 @@ export function formatReport(results: BenchResults): string {
     }
   }
   if (memory && !(memory.gwc.settled && memory.plain.settled)) out.push('note: RSS did not settle within 30 s in every memory run');
+  if (api) {
+    const apiConfig = results.config.api as { clients: number; concurrency: number; batchSize: number };
+    const way = (name: ApiWay, label: string) => `  ${label.padEnd(34)} ${int(api.callsPerSecond[name]).padStart(8)} calls/s   ${api.ratio[name].toFixed(2)}`;
+    out.push('', `HTTP API: sendToUid to ${apiConfig.clients} clients (one uid each), ${apiConfig.concurrency} in flight, until delivered; ` +
+      'ratio: median over the rounds of each way against the GatewayClient slice of the same round',
+      way('client', 'GatewayClient in-process (reference)'), way('http', 'POST /v1/sendToUid'), way('batch', `POST /v1/batch of ${apiConfig.batchSize} calls`));
+  }
   return out.join('\n');
 }
 

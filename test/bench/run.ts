@@ -2,17 +2,20 @@
  * Benchmark: GatewayCluster (Register + Gateway + Worker, one process each) against a single-process plain
  * `ws` echo server, measured in the same run and reported as ratios. Not part of `npm test`.
  *
- *   npm run bench -- [--json results.json] [--only echo,memory,fanout] [--measure-s 3] [--warmup-s 1]
+ *   npm run bench -- [--json results.json] [--only echo,memory,fanout,api] [--measure-s 3] [--warmup-s 1]
  *                    [--echo-rounds 10] [--echo-generators 1] [--cpu-prof <dir>: profiles of the echo's servers]
+ *                    [--api-calls 20000] [--api-rounds 5] [--api-concurrency 16] [--api-batch 100] [--api-clients 100]
  *
  * The echo starts both systems and loads them in turn, `--echo-rounds` slices each of `--warmup-s` + `--measure-s`
- * (see runEchoInterleaved); memory and fan-out run on each system in turn, each freshly started.
+ * (see runEchoInterleaved); memory and fan-out run on each system in turn, each freshly started. The HTTP API runs
+ * on a fresh GatewayCluster, against a GatewayClient making the same calls (see runApi).
  *
  * Every child runs in its own process group, killed when this process exits, fails or is interrupted.
  */
 import { mkdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { installCleanup, stopAll } from './processes.js';
+import { runApi } from './api-scenario.js';
 import { formatReport, summarize, writeJson, type Pair } from './report.js';
 import { runEchoInterleaved, runFanout, runMemory } from './scenarios.js';
 import { startTarget, type Target } from './targets.js';
@@ -20,7 +23,7 @@ import { startTarget, type Target } from './targets.js';
 const { values } = parseArgs({
   options: {
     json: { type: 'string' },
-    only: { type: 'string', default: 'echo,memory,fanout' },
+    only: { type: 'string', default: 'echo,memory,fanout,api' },
     'measure-s': { type: 'string', default: '3' },
     'warmup-s': { type: 'string', default: '1' },
     clients: { type: 'string', default: '500' },
@@ -32,6 +35,11 @@ const { values } = parseArgs({
     'fanout-clients': { type: 'string', default: '5000' },
     broadcasts: { type: 'string', default: '100' },
     'cpu-prof': { type: 'string' },
+    'api-calls': { type: 'string', default: '20000' },
+    'api-rounds': { type: 'string', default: '5' },
+    'api-concurrency': { type: 'string', default: '16' },
+    'api-batch': { type: 'string', default: '100' },
+    'api-clients': { type: 'string', default: '100' },
   },
 });
 
@@ -47,6 +55,14 @@ const config = {
   },
   memory: { connections: Number(values['idle-connections']), generators: 2 },
   fanout: { clients: Number(values['fanout-clients']), broadcasts: Number(values.broadcasts), size: Number(values.size), generators: 2 },
+  api: {
+    clients: Number(values['api-clients']),
+    calls: Number(values['api-calls']),
+    concurrency: Number(values['api-concurrency']),
+    batchSize: Number(values['api-batch']),
+    rounds: Math.max(1, Number(values['api-rounds'])),
+    size: Number(values.size),
+  },
 };
 const only = new Set(values.only!.split(','));
 const cpuProfDir = values['cpu-prof'];
@@ -64,6 +80,16 @@ async function both<T>(what: string, maxConnections: number, scenario: (target: 
     }
   };
   return { gwc: await run('gwc'), plain: await run('plain') };
+}
+
+/** A fresh GWC cluster only (for what has no plain counterpart). */
+async function onGwc<T>(maxConnections: number, scenario: (target: Target) => Promise<T>): Promise<T> {
+  const target = await startTarget('gwc', { maxConnections });
+  try {
+    return await scenario(target);
+  } finally {
+    await target.stop();
+  }
 }
 
 /** Both systems up at once (for the interleaved echo). */
@@ -89,7 +115,8 @@ async function main(): Promise<void> {
   const echo = only.has('echo') ? await bothUp(config.echo.clients, (targets) => runEchoInterleaved(targets, config.echo, progress)) : undefined;
   const memory = only.has('memory') ? await both('memory', config.memory.connections, (t) => runMemory(t, config.memory)) : undefined;
   const fanout = only.has('fanout') ? await both('fanout', config.fanout.clients, (t) => runFanout(t, config.fanout)) : undefined;
-  const results = summarize(config, echo, memory, fanout);
+  const api = only.has('api') ? await onGwc(config.api.clients, (target) => runApi(target, config.api, progress)) : undefined;
+  const results = summarize(config, { echo, memory, fanout, api });
   process.stdout.write(`\n${formatReport(results)}\n\n(${((Date.now() - started) / 1000).toFixed(0)} s)\n`);
   if (values.json) writeJson(values.json, results);
 }

@@ -14,6 +14,8 @@ const plainServer = fileURLToPath(new URL('./plain-ws-server.js', import.meta.ur
 export const BENCH_SUBNET = 90;
 const ip = (host: number) => `127.0.${BENCH_SUBNET}.${host}`;
 const SECRET = 'bench-secret-0123456789abcdef';
+const REGISTER_ADDRESS = `${ip(1)}:1236`;
+const API_KEY = 'bench-api-key-0123456789abcdef';
 
 export interface TargetOptions {
   /** Connections the serving process must be able to hold (sets its open-file limit). */
@@ -44,7 +46,7 @@ export async function startTarget(name: 'gwc' | 'plain', options: TargetOptions)
 
 async function startGwc(options: TargetOptions): Promise<Target> {
   const env = { GWC_SECRET: SECRET };
-  const registerAddress = `${ip(1)}:1236`;
+  const registerAddress = REGISTER_ADDRESS;
   const profile = cpuProfile(options);
   const register = new BenchProcess('register', cli, ['register', '--host', ip(1), '--metrics-host', ip(1), '--name', 'register'], { env });
   const processes = [register];
@@ -81,6 +83,39 @@ async function startGwc(options: TargetOptions): Promise<Target> {
     };
   } catch (error) {
     await Promise.all(processes.map((p) => p.stop()));
+    throw error;
+  }
+}
+
+/** The HTTP API of a running gwc target (`gwc api`, its own process), and a GatewayClient of the same cluster. */
+export interface ApiEndpoints {
+  /** `http://host:port/v1/` */
+  url: string;
+  /** The `Authorization` header value a request needs. */
+  authorization: string;
+  client: GatewayClient;
+  stop(): Promise<void>;
+}
+
+export async function startApi(): Promise<ApiEndpoints> {
+  const host = ip(40);
+  const api = new BenchProcess('api', cli, ['api', '--register-address', REGISTER_ADDRESS, '--host', host, '--metrics-host', host, '--name', 'api'], {
+    env: { GWC_SECRET: SECRET, GWC_API_KEY: API_KEY },
+  });
+  try {
+    await api.waitForLine({ msg: 'ready' });
+    const client = await GatewayClient.connect({ registerAddress: REGISTER_ADDRESS, secret: SECRET, name: 'bench-reference' });
+    return {
+      url: `http://${host}:7280/v1/`,
+      authorization: `Bearer ${API_KEY}`,
+      client,
+      async stop() {
+        client.close();
+        await api.stop();
+      },
+    };
+  } catch (error) {
+    await api.stop();
     throw error;
   }
 }

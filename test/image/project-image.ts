@@ -5,12 +5,11 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { repoRoot } from '../control-plane/binaries.js';
 
-export const BUILDAH_ENV = { ...process.env, STORAGE_DRIVER: 'vfs', BUILDAH_ISOLATION: 'chroot' };
 /** What the Dockerfile copies in. */
 const INPUTS = ['Dockerfile', 'package.json', 'package-lock.json', 'tsconfig.json', 'runtime', 'operator'];
 
@@ -23,6 +22,18 @@ function cacheDir(): string {
   mkdirSync(dir, { recursive: true });
   return dir;
 }
+
+/**
+ * Buildah's network library makes its CNI config folder and a cni.lock in it whatever the isolation, by default
+ * /etc/cni/net.d: this containers.conf keeps them in the cache, so building an image changes nothing on the host.
+ */
+function containersConf(): string {
+  const file = path.join(cacheDir(), 'containers.conf');
+  writeFileSync(file, `[network]\nnetwork_config_dir = "${path.join(cacheDir(), 'cni')}"\n`);
+  return file;
+}
+
+export const BUILDAH_ENV = { ...process.env, STORAGE_DRIVER: 'vfs', BUILDAH_ISOLATION: 'chroot', CONTAINERS_CONF: containersConf() };
 
 function inputHash(): string {
   const hash = createHash('sha256');

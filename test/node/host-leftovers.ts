@@ -10,7 +10,7 @@ import { waitFor } from '../harness/wait.js';
 import { attempt, run } from './run-command.js';
 
 /** Fixed paths outside the node's folder that its parts create. */
-const FIXED_PATHS = ['/run/containerd', '/var/log/containers', '/var/log/pods', '/var/lib/cni', '/etc/cni/net.d/cni.lock', '/var/lib/kubelet'];
+const FIXED_PATHS = ['/run/containerd', '/var/log/containers', '/var/log/pods', '/var/lib/cni', '/etc/cni', '/var/lib/kubelet'];
 const RECORD = 'preexisting.json';
 
 export function recordPreexisting(dir: string): void {
@@ -44,10 +44,10 @@ function readPreexisting(dir: string): Preexisting {
 }
 
 /**
- * Kills (SIGKILL) every process of the node but this one, and waits until they are gone: those whose command line
- * mentions its folder (its components, containerd's shims), CNI plugins (a DEL that outlives containerd writes
- * /etc/cni/net.d/cni.lock after the leftovers are removed) and those in a pod's cgroup (a container whose shim is
- * gone keeps running).
+ * Kills (SIGKILL) every process of the node but this one, and waits until they are gone, so none changes the host
+ * after the leftovers are removed: those whose command line mentions its folder (its components, containerd's
+ * shims), CNI plugins (one can outlive containerd) and those in a pod's cgroup (a container whose shim is gone keeps
+ * running).
  */
 export async function killNodeProcesses(dir: string, cniPluginDir: string): Promise<void> {
   const killed: number[] = [];

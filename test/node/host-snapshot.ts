@@ -6,7 +6,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { run } from './run-command.js';
 
-const PATHS = ['/run/containerd', '/run/netns', '/var/log/containers', '/var/log/pods', '/var/lib/cni', '/etc/cni/net.d/cni.lock', '/var/lib/kubelet'];
+const PATHS = ['/run/containerd', '/run/netns', '/var/log/containers', '/var/log/pods', '/var/lib/cni', '/etc/cni', '/var/lib/kubelet'];
 
 export function hostSnapshot(): Record<string, string> {
   const safe = (command: string, args: string[]) => {

@@ -123,8 +123,9 @@ describe('the HTTP API', () => {
   it('answers bad input with 400 naming the field, 405 and 413, and stays up', async () => {
     const cases: Array<[string, unknown, RegExp]> = [
       ['sendToUid', '{"uid": "u1", "message": ', /not valid JSON/],
-      ['sendToUid', { uid: 5, message: 'x' }, /^body\.uid: /],
+      ['sendToUid', { uid: 5, message: 'x' }, /^body\.uid: expected a uid \(a non-empty string\) or a non-empty list of them/],
       ['sendToUid', { uid: '', message: 'x' }, /^body\.uid: /],
+      ['sendToGroup', { group: [], message: 'x' }, /^body\.group: must not be empty/],
       ['sendToUid', { uid: 'u1' }, /^body\.message: /],
       ['sendToUid', { uid: 'u1', message: 'x', extra: 1 }, /^body: .*extra/],
       ['sendToClient', { clientId: 'not-hex', message: 'x' }, /^body\.clientId: not a client id/],

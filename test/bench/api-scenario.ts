@@ -1,0 +1,128 @@
+/**
+ * The HTTP API against a GatewayClient: `sendToUid` to clients bound one uid each, made through `gwc api` (one
+ * request per call, and `/v1/batch` requests) and by a GatewayClient in this process, in rounds of one slice per
+ * way, back to back. A slice's rate is its calls over the time until the clients have received every one of its
+ * messages, so each way is counted for the same work, end to end.
+ */
+import { Agent, request as httpRequest } from 'node:http';
+import WebSocket from 'ws';
+import { waitFor } from '../harness/wait.js';
+import { startApi, type ApiEndpoints, type Target } from './targets.js';
+
+export interface ApiConfig {
+  clients: number;
+  /** Calls per slice. */
+  calls: number;
+  /** Requests (or GatewayClient calls) in flight at once. */
+  concurrency: number;
+  /** Calls per /v1/batch request. */
+  batchSize: number;
+  rounds: number;
+  size: number;
+}
+
+export const API_WAYS = ['client', 'http', 'batch'] as const;
+export type ApiWay = (typeof API_WAYS)[number];
+
+export interface ApiResult {
+  /** Calls per second of each slice, by way, in round order. */
+  sliceRates: Record<ApiWay, number[]>;
+}
+
+export async function runApi(target: Target, config: ApiConfig, progress: (line: string) => void): Promise<ApiResult> {
+  const api = await startApi();
+  const clients = await connectClients(target.url, config.clients);
+  try {
+    const ids = await waitFor('every bench client to be listed', async () => {
+      const list = await api.client.getAllClientIdList();
+      return list.length === config.clients ? list : undefined;
+    }, 15_000, 50);
+    await Promise.all(ids.map((id, i) => api.client.bindUid(id, `u${i}`)));
+    const message = 'u'.repeat(config.size);
+    const slice = (way: ApiWay, calls: number) => measure(way, calls, { api, clients, config, message });
+    for (const way of API_WAYS) await slice(way, Math.ceil(config.calls / 4)); // warm-up, uncounted
+    const sliceRates: Record<ApiWay, number[]> = { client: [], http: [], batch: [] };
+    for (let round = 0; round < config.rounds; round++) {
+      const order = round % 2 === 0 ? API_WAYS : [...API_WAYS].reverse();
+      for (const way of order) sliceRates[way].push(await slice(way, config.calls));
+      progress(`api round ${round + 1}/${config.rounds}: ${API_WAYS.map((w) => `${w} ${Math.round(sliceRates[w].at(-1)!)}/s`).join(', ')}`);
+    }
+    return { sliceRates };
+  } finally {
+    for (const socket of clients.sockets) socket.terminate();
+    await api.stop();
+  }
+}
+
+interface Clients {
+  sockets: WebSocket[];
+  /** Messages received by all of them so far. */
+  received(): number;
+}
+
+async function connectClients(url: string, count: number): Promise<Clients> {
+  let received = 0;
+  const sockets = await Promise.all(
+    Array.from({ length: count }, () => new Promise<WebSocket>((resolve, reject) => {
+      const socket = new WebSocket(url);
+      socket.on('message', () => received++);
+      socket.once('open', () => resolve(socket));
+      socket.once('error', reject);
+    })),
+  );
+  return { sockets, received: () => received };
+}
+
+interface SliceContext {
+  api: ApiEndpoints;
+  clients: Clients;
+  config: ApiConfig;
+  message: string;
+}
+
+/** Makes `calls` sendToUid calls `way`, round-robin over the uids; calls per second until the last delivery. */
+async function measure(way: ApiWay, calls: number, ctx: SliceContext): Promise<number> {
+  const { config } = ctx;
+  const before = ctx.clients.received();
+  const perRequest = way === 'batch' ? config.batchSize : 1;
+  let next = 0;
+  const uid = (i: number) => `u${i % config.clients}`;
+  const started = process.hrtime.bigint();
+  const lane = async () => {
+    while (next < calls) {
+      const first = next;
+      next = Math.min(calls, next + perRequest);
+      if (way === 'client') await ctx.api.client.sendToUid(uid(first), ctx.message);
+      else if (way === 'http') await post(ctx.api, 'sendToUid', { uid: uid(first), message: ctx.message });
+      else {
+        const batch = Array.from({ length: next - first }, (_, k) => ({ method: 'sendToUid', args: { uid: uid(first + k), message: ctx.message } }));
+        await post(ctx.api, 'batch', { calls: batch });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: config.concurrency }, lane));
+  await waitFor(`every ${way} message to arrive`, () => ctx.clients.received() - before >= calls, 60_000, 1);
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  return calls / seconds;
+}
+
+/** node:http with keep-alive: undici's fetch costs this process more CPU per request than the API server spends. */
+const agent = new Agent({ keepAlive: true });
+
+function post(api: ApiEndpoints, method: string, body: unknown): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(`${api.url}${method}`, { method: 'POST', agent, headers: { authorization: api.authorization, 'content-type': 'application/json' } }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        if (response.statusCode !== 200) return reject(new Error(`POST ${method}: HTTP ${response.statusCode} ${text}`));
+        const failed = (JSON.parse(text) as { results?: Array<{ error?: string }> }).results?.find((r) => r.error !== undefined);
+        if (failed) return reject(new Error(`POST ${method}: a call failed: ${failed.error}`));
+        resolve();
+      });
+    });
+    request.on('error', reject);
+    request.end(JSON.stringify(body));
+  });
+}
