@@ -15,6 +15,9 @@ export interface StatusInputs {
   register: RoleState;
   gateways: RoleState;
   workers: RoleState;
+  /** The HTTP API, when spec.api runs it. */
+  api: RoleState | undefined;
+  apiUrl: string | undefined;
   workerSelector: string;
   address: string;
   registerAddress: string;
@@ -38,17 +41,19 @@ export function roleState(workload: KubeObject | undefined, wanted: number): Rol
 }
 
 export function clusterStatus(input: StatusInputs): GatewayClusterStatus {
-  const { register, gateways, workers } = input;
-  const allReady = register.ready >= 1 && gateways.ready === gateways.replicas && workers.ready === workers.replicas;
+  const { register, gateways, workers, api } = input;
+  const apiReady = !api || api.ready === api.replicas;
+  const allReady = register.ready >= 1 && gateways.ready === gateways.replicas && workers.ready === workers.replicas && apiReady;
   const waitingFor = [
     register.ready < 1 ? 'the Register' : '',
     gateways.ready < gateways.replicas ? `gateways ${gateways.ready}/${gateways.replicas} ready` : '',
     workers.ready < workers.replicas ? `workers ${workers.ready}/${workers.replicas} ready` : '',
+    api && !apiReady ? `the HTTP API ${api.ready}/${api.replicas} ready` : '',
   ].filter(Boolean);
-  const progressing = !allReady || register.rollingOut || gateways.rollingOut || workers.rollingOut;
+  const progressing = !allReady || register.rollingOut || gateways.rollingOut || workers.rollingOut || Boolean(api?.rollingOut);
   const conditions: ConditionInput[] = [
     allReady
-      ? { type: 'Ready', status: 'True', reason: 'AllReady', message: 'the Register, every gateway and every worker are ready' }
+      ? { type: 'Ready', status: 'True', reason: 'AllReady', message: `the Register, every gateway${api ? ', every worker and the HTTP API are' : ' and every worker are'} ready` }
       : { type: 'Ready', status: 'False', reason: 'Waiting', message: `waiting for ${waitingFor.join(', ')}` },
     progressing
       ? { type: 'Progressing', status: 'True', reason: 'RollingOut', message: waitingFor.length ? `waiting for ${waitingFor.join(', ')}` : 'rolling out the latest change' }
@@ -66,12 +71,14 @@ export function clusterStatus(input: StatusInputs): GatewayClusterStatus {
     register: { replicas: register.replicas, ready: register.ready },
     gateways: { replicas: gateways.replicas, ready: gateways.ready },
     workers: { replicas: workers.replicas, ready: workers.ready },
+    ...(api ? { api: { replicas: api.replicas, ready: api.ready } } : {}),
     replicas: workers.replicas,
     selector: input.workerSelector,
     gatewaysReady: `${gateways.ready}/${gateways.replicas}`,
     workersReady: `${workers.ready}/${workers.replicas}`,
     address: input.address,
     registerAddress: input.registerAddress,
+    ...(input.apiUrl ? { apiUrl: input.apiUrl } : {}),
     secretName: input.secretName,
   };
 }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from '../../runtime/observability/log.js';
 import {
+  apiUrl,
   childNames,
   clientAddress,
   desiredChildren,
@@ -267,6 +268,8 @@ export class Reconciler {
       register: roleState(Deployment.get(namespace, names.register), 1),
       gateways: roleState(StatefulSet.get(namespace, names.gateway), spec?.gateway.replicas ?? 0),
       workers: roleState(StatefulSet.get(namespace, names.worker), spec?.worker.replicas ?? 0),
+      api: spec?.api.enabled ? roleState(Deployment.get(namespace, names.api), spec.api.replicas) : undefined,
+      apiUrl: object?.spec.api.enabled ? apiUrl(object) : undefined,
       workerSelector: selectorFor(name, 'worker'),
       address: object ? clientAddress(object) : '',
       registerAddress: object ? registerAddress(object) : '',
@@ -276,7 +279,9 @@ export class Reconciler {
       now: new Date().toISOString(),
     });
     if (isDeepStrictEqual(stripUndefined(status), stripUndefined(previous ?? {}))) return;
-    await this.deps.client.request('PATCH', `${objectPath(RESOURCE_TYPES.GatewayCluster, namespace, name)}/status`, { status }, 'application/merge-patch+json');
+    // A merge patch keeps what it does not name: null removes the API's fields once it is turned off.
+    const patch = { ...status, api: status.api ?? null, apiUrl: status.apiUrl ?? null };
+    await this.deps.client.request('PATCH', `${objectPath(RESOURCE_TYPES.GatewayCluster, namespace, name)}/status`, { status: patch }, 'application/merge-patch+json');
   }
 }
 

@@ -22,6 +22,7 @@ export const gatewayClusterStatus = z.object({
   register: roleStatus.optional(),
   gateways: roleStatus.optional(),
   workers: roleStatus.optional(),
+  api: roleStatus.optional().describe('the HTTP API, when spec.api runs it'),
   /** The scale subresource's view: worker replicas and the selector of their pods. */
   replicas: z.number().int().optional(),
   selector: z.string().optional(),
@@ -30,6 +31,7 @@ export const gatewayClusterStatus = z.object({
   workersReady: z.string().optional(),
   address: z.string().optional().describe('where clients connect: the client Service host:port'),
   registerAddress: z.string().optional(),
+  apiUrl: z.string().optional().describe('where backends call the HTTP API: its Service, when spec.api runs it'),
   secretName: z.string().optional(),
 });
 

@@ -75,6 +75,9 @@ describe('operator reconcile on a real control plane', () => {
     assert.equal(cluster.status!.observedGeneration, cluster.metadata.generation);
     assert.equal(cluster.status!.selector, 'app.kubernetes.io/component=worker,app.kubernetes.io/instance=chat,app.kubernetes.io/name=gateway-cluster'.split(',').sort().join(','));
     assert.match(cluster.status!.address, new RegExp(`^chat-gateway\\.${ns}\\.svc:\\d+$`));
+    assert.equal(cluster.status!.apiUrl, `http://chat-api.${ns}.svc:7280/v1/`);
+    assert.deepEqual(cluster.status!.api, { replicas: 1, ready: 0 });
+    assert.match(cluster.status!.conditions.find((c: { type: string }) => c.type === 'Ready').message, /the HTTP API 0\/1 ready/);
     const progressing = cluster.status!.conditions.find((c: { type: string }) => c.type === 'Progressing');
     assert.equal(progressing.status, 'True');
   });
@@ -96,6 +99,10 @@ describe('operator reconcile on a real control plane', () => {
     const apiPaths = [apps('deployments', 'chat-api'), core('services', 'chat-api')];
     await fixture.patchCluster(ns, 'chat', { spec: { api: { enabled: false } } });
     await waitFor('the API Deployment and Service to be deleted', async () => (await Promise.all(apiPaths.map((p) => fixture.read(p)))).every((o) => o === undefined), 30_000, 200);
+    await waitFor('status to drop the API', async () => {
+      const { status } = await fixture.getCluster(ns, 'chat');
+      return status && status.apiUrl === undefined && status.api === undefined && !/HTTP API/.test(JSON.stringify(status.conditions));
+    }, 30_000, 200);
     assert.ok(await fixture.read(core('secrets', 'chat-api-key')), 'the generated key stays, for when the API comes back');
     assert.ok(await fixture.read(apps('statefulsets', 'chat-worker')), 'the other workloads stay');
     await fixture.patchCluster(ns, 'chat', { spec: { api: { enabled: true } } });
