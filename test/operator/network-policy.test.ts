@@ -27,8 +27,8 @@ describe('the NetworkPolicy of a GatewayCluster, on a real control plane', () =>
     const policy = await waitFor('the NetworkPolicy', () => fixture.read(policyPath), 30_000, 200);
     assert.equal(policy.metadata.ownerReferences[0].name, 'guarded');
     assert.deepEqual(policy.spec.ingress[0].ports.map((p: { port: number }) => p.port), [1236, 2900]);
-    assert.deepEqual(policy.spec.ingress[1].ports.map((p: { port: number }) => p.port), [7272]);
-    assert.equal(policy.spec.ingress[1].from, undefined, 'the client port is open');
+    assert.deepEqual(policy.spec.ingress[1].ports.map((p: { port: number }) => p.port), [7272, 7280]);
+    assert.equal(policy.spec.ingress[1].from, undefined, 'the client port and the HTTP API are open');
     const gateway = await fixture.read(`/apis/apps/v1/namespaces/${ns}/statefulsets/guarded-gateway`);
     assert.equal(gateway.spec.template.spec.automountServiceAccountToken, false);
     const table = fixture.kubectl('-n', ns, 'describe', 'networkpolicy', 'guarded-internal');
