@@ -53,7 +53,13 @@ export async function runOperator(argv: string[]): Promise<void> {
   // With leader election, every request of the controller must finish within the leader's renew deadline, and none
   // is sent after it: a leader that was paused (SIGSTOP, a long GC) stops without writing.
   const client = new KubeClient(kc, { userAgent, ...(election ? { budgetMs: () => election.remainingMs() } : {}) });
-  const controller = new Controller({ client, log, concurrency: settings.concurrency, ...(settings.namespace ? { namespace: settings.namespace } : {}) });
+  const controller = new Controller({
+    client,
+    log,
+    concurrency: settings.concurrency,
+    operandImage: settings.operandImage,
+    ...(settings.namespace ? { namespace: settings.namespace } : {}),
+  });
   let started = false;
   const startController = async () => {
     if (started) return;

@@ -5,6 +5,9 @@ import { DEFAULT_LEASE_SECONDS, DEFAULT_RENEW_DEADLINE_SECONDS } from './control
 
 const bool = z.enum(['true', 'false']).transform((value) => value === 'true');
 
+/** The image of this release: every role of a GatewayCluster runs it unless its spec pins another. */
+export const DEFAULT_OPERAND_IMAGE = 'ghcr.io/gatewaycluster/gateway-cluster:0.1.0';
+
 export const operatorSettings = {
   namespace: setting('namespace', 'GWC_WATCH_NAMESPACE', z.string().optional(), 'watch GatewayClusters in this namespace only (default: all namespaces)'),
   leaderElect: setting('leader-elect', 'GWC_LEADER_ELECT', bool.default(true), 'true: only the holder of the Lease reconciles'),
@@ -29,6 +32,12 @@ export const operatorSettings = {
   ),
   retryPeriod: setting('retry-period', 'GWC_RETRY_PERIOD', numeric(z.coerce.number().positive()).default(2), 'seconds between renewals, and between looks at the Lease'),
   identity: setting('identity', 'POD_NAME', z.string().min(1).default(`${hostname()}-${process.pid}`), 'this candidate\'s name in the Lease'),
+  operandImage: setting(
+    'operand-image',
+    'GWC_OPERAND_IMAGE',
+    z.string().min(1).default(DEFAULT_OPERAND_IMAGE),
+    'image of the GatewayClusters whose spec.image is unset (the chart sets the operator\'s own image)',
+  ),
   concurrency: setting('concurrency', 'GWC_CONCURRENCY', positiveInt.default(2), 'GatewayClusters reconciled at once'),
   logLevel: setting('log-level', 'GWC_LOG_LEVEL', logLevelSchema.default('info'), 'debug, info, warn or error'),
   metricsHost: setting('metrics-host', 'GWC_METRICS_HOST', z.string().default('0.0.0.0'), 'bind address of /metrics, /healthz, /readyz'),

@@ -25,6 +25,8 @@ export interface BuildContext {
   /** The Secret holding the HTTP API's keys (spec.api.keySecretRef, or the generated `<name>-api-key`), and its key. */
   apiKeySecretName: string;
   apiKeySecretKey: string;
+  /** The image of every role when spec.image is unset: the operator's --operand-image. */
+  defaultImage: string;
   /** Whether the ServiceMonitor CRD (monitoring.coreos.com/v1) is installed. */
   serviceMonitorAvailable: boolean;
 }

@@ -47,7 +47,7 @@ export function roleContainer(cluster: GatewayClusterObject, component: Componen
   const resources = spec[component].resources;
   return {
     name: CONTAINER_NAME,
-    image: spec.image,
+    image: spec.image ?? ctx.defaultImage,
     imagePullPolicy: spec.imagePullPolicy,
     // The image's entrypoint is `node dist/runtime/cli.js`.
     args: [component],

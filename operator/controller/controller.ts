@@ -5,6 +5,7 @@ import { EventRecorder } from './event-recorder.js';
 import { Informer, keyOf } from './informer.js';
 import { OperatorMetrics } from './operator-metrics.js';
 import { MANAGED_BY_SELECTOR, Reconciler, type ChildInformers } from './reconciler.js';
+import { DEFAULT_OPERAND_IMAGE } from '../operator-settings.js';
 import { WorkQueue } from './work-queue.js';
 
 export interface ControllerOptions {
@@ -13,6 +14,8 @@ export interface ControllerOptions {
   /** Watch one namespace; every namespace when unset. */
   namespace?: string;
   concurrency?: number;
+  /** Image of clusters whose spec.image is unset (DEFAULT_OPERAND_IMAGE when not given). */
+  operandImage?: string;
 }
 
 /**
@@ -44,6 +47,7 @@ export class Controller {
       children: this.children,
       events: new EventRecorder(client, (error) => log.warn('could not record an event', { error: error.message })),
       log,
+      operandImage: options.operandImage ?? DEFAULT_OPERAND_IMAGE,
     });
     this.queue = new WorkQueue(
       async (key) => {

@@ -49,6 +49,8 @@ export interface ReconcilerDeps {
   children: ChildInformers;
   events: EventRecorder;
   log: Logger;
+  /** Image of clusters whose spec.image is unset. */
+  operandImage: string;
 }
 
 interface SecretCheck {
@@ -92,6 +94,7 @@ export class Reconciler {
         secretKey: secret.key,
         apiKeySecretName: apiKey?.name ?? '',
         apiKeySecretKey: apiKey?.key ?? '',
+        defaultImage: this.deps.operandImage,
         serviceMonitorAvailable: this.deps.children.ServiceMonitor !== undefined,
       });
       for (const child of desired) {

@@ -5,8 +5,6 @@
 import { z } from 'zod';
 import { kubeObject, name, port, resources, stringMap } from './kube-types.js';
 
-export const DEFAULT_IMAGE = 'ghcr.io/gatewaycluster/gateway-cluster:0.1.0';
-
 const register = z
   .object({
     port: port.default(1236).describe('port gateways, workers and API clients reach the Register on'),
@@ -170,7 +168,11 @@ const networkPolicy = z
   .describe('who may reach which port of the cluster\'s pods; the client port is always open');
 
 export const gatewayClusterSpec = z.object({
-  image: z.string().min(1).default(DEFAULT_IMAGE),
+  image: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('image of every role; when unset, the operator\'s --operand-image (its own image, with the chart), so upgrading the operator upgrades this cluster'),
   imagePullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']).default('IfNotPresent'),
   imagePullSecrets: z.array(z.object({ name })).optional(),
   secretRef: z

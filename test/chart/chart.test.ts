@@ -52,6 +52,19 @@ describe('the Helm chart', () => {
     assert.ok(narrowEnv.some((e: { name: string; value: string }) => e.name === 'GWC_WATCH_NAMESPACE' && e.value === 'ops'));
   });
 
+  it('gives the operator its own image as the operand image, unless operandImage names another', () => {
+    const appVersion = /^appVersion:\s*"?([^"\s]+)"?/m.exec(readFileSync(path.join(chart, 'Chart.yaml'), 'utf8'))![1];
+    const container = (...set: string[]) => render(...set).find((o) => o.kind === 'Deployment')!.spec.template.spec.containers[0];
+    const envOf = (c: { env: Array<{ name: string; value?: string }> }) => Object.fromEntries(c.env.map((e) => [e.name, e.value]));
+    const defaults = container();
+    assert.equal(defaults.image, `ghcr.io/gatewaycluster/gateway-cluster:${appVersion}`);
+    assert.equal(envOf(defaults).GWC_OPERAND_IMAGE, defaults.image);
+    assert.equal(envOf(container('image.tag=9.9.9')).GWC_OPERAND_IMAGE, 'ghcr.io/gatewaycluster/gateway-cluster:9.9.9');
+    const other = container('operandImage=registry.example/gwc:1');
+    assert.equal(envOf(other).GWC_OPERAND_IMAGE, 'registry.example/gwc:1');
+    assert.equal(other.image, defaults.image);
+  });
+
   it('adds a ServiceMonitor only when asked', () => {
     assert.ok(!render().some((o) => o.kind === 'ServiceMonitor'));
     const monitor = render('metrics.serviceMonitor.enabled=true').find((o) => o.kind === 'ServiceMonitor');

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
 import type { Controller } from '../../operator/controller/controller.js';
-import { DEFAULT_IMAGE } from '../../operator/spec/gateway-cluster-spec.js';
+import { DEFAULT_OPERAND_IMAGE } from '../../operator/operator-settings.js';
 import { waitFor } from '../harness/wait.js';
 import { OperatorFixture } from '../operator/operator-fixture.js';
 import { POD_SUBNET } from './node-layout.js';
@@ -41,7 +41,7 @@ describe('a GatewayCluster whose pods really run (the test node)', () => {
   before(async () => {
     fixture = await OperatorFixture.onNode();
     await fixture.createNamespace(ns);
-    ({ controller } = await fixture.startController(ns));
+    ({ controller } = await fixture.startController({ namespace: ns }));
   });
 
   after(async () => {
@@ -51,7 +51,7 @@ describe('a GatewayCluster whose pods really run (the test node)', () => {
 
   it('becomes Ready with every pod ready, and echoes through the gateway pod and its Service', async () => {
     await fixture.createCluster(ns, 'echo', {
-      image: DEFAULT_IMAGE,
+      image: DEFAULT_OPERAND_IMAGE,
       imagePullPolicy: 'Never',
       gateway: { replicas: 1, service: { port: 80 } },
       worker: { replicas: 2, handler: { module: 'echo' } },

@@ -6,7 +6,7 @@
  */
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { DEFAULT_IMAGE } from '../../operator/spec/gateway-cluster-spec.js';
+import { DEFAULT_OPERAND_IMAGE } from '../../operator/operator-settings.js';
 import type { BinaryProcess } from '../control-plane/binary-process.js';
 import { ensureBinaries, repoRoot } from '../control-plane/binaries.js';
 import { startControlPlane, type ControlPlane } from '../control-plane/control-plane.js';
@@ -74,7 +74,7 @@ export async function startTestNode(dir: string, log: (line: string) => void = (
     processes.push(containerd.process);
     containerd.importImage(imageArchive(pause), [PAUSE_IMAGE]);
     containerd.importImage(imageArchive(coredns), [coredns]);
-    const images = [DEFAULT_IMAGE, chartImage()];
+    const images = [DEFAULT_OPERAND_IMAGE, chartImage()];
     containerd.importImage(imageArchive(project), [project, ...images]);
     mark('containerd with images');
 

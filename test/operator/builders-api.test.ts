@@ -5,8 +5,9 @@ import { API_VERSION, KIND } from '../../operator/crd/gateway-cluster-crd.js';
 import { gatewayClusterSpec, type GatewayClusterSpecInput } from '../../operator/spec/gateway-cluster-spec.js';
 import { apiSettings } from '../../runtime/config/role-settings.js';
 import { loadSettings } from '../../runtime/config/settings.js';
+import { buildContext } from './build-context.js';
 
-const ctx: BuildContext = { secretName: 'chat-secret', secretKey: 'secret', apiKeySecretName: 'chat-api-key', apiKeySecretKey: 'keys', serviceMonitorAvailable: false };
+const ctx = buildContext();
 
 function build(spec: GatewayClusterSpecInput = {}): KubeObject[] {
   const cluster: GatewayClusterObject = { apiVersion: API_VERSION, kind: KIND, metadata: { name: 'chat', namespace: 'apps', uid: 'u' }, spec: gatewayClusterSpec.parse(spec) };

@@ -3,8 +3,9 @@ import { describe, it } from 'node:test';
 import { API_CLIENT_LABEL, desiredChildren, type GatewayClusterObject, type KubeObject } from '../../operator/builders/desired-children.js';
 import { API_VERSION, KIND } from '../../operator/crd/gateway-cluster-crd.js';
 import { gatewayClusterSpec, type GatewayClusterSpecInput } from '../../operator/spec/gateway-cluster-spec.js';
+import { buildContext } from './build-context.js';
 
-const ctx = { secretName: 'chat-secret', secretKey: 'secret', apiKeySecretName: 'chat-api-key', apiKeySecretKey: 'keys', serviceMonitorAvailable: false };
+const ctx = buildContext();
 const build = (spec: GatewayClusterSpecInput = {}): KubeObject[] => {
   const cluster: GatewayClusterObject = { apiVersion: API_VERSION, kind: KIND, metadata: { name: 'chat', namespace: 'apps', uid: 'u-1' }, spec: gatewayClusterSpec.parse(spec) };
   return desiredChildren(cluster, ctx);

@@ -7,8 +7,9 @@ import { KubeApiError, type KubeClient } from '../../operator/kube/kube-client.j
 import { gatewayClusterSpec, type GatewayClusterSpecInput } from '../../operator/spec/gateway-cluster-spec.js';
 import { gatewaySettings, registerSettings } from '../../runtime/config/role-settings.js';
 import { loadSettings } from '../../runtime/config/settings.js';
+import { buildContext } from './build-context.js';
 
-const ctx: BuildContext = { secretName: 'chat-secret', secretKey: 'secret', apiKeySecretName: 'chat-api-key', apiKeySecretKey: 'keys', serviceMonitorAvailable: false };
+const ctx = buildContext();
 const ROLES = { register: ['Deployment', 'chat-register'], gateway: ['StatefulSet', 'chat-gateway'], worker: ['StatefulSet', 'chat-worker'] } as const;
 const TLS_VARIABLES = /^GWC_(INTERNAL_)?TLS_/;
 

@@ -12,10 +12,12 @@ import {
   type KubeObject,
 } from '../../operator/builders/desired-children.js';
 import { API_VERSION, KIND } from '../../operator/crd/gateway-cluster-crd.js';
-import { DEFAULT_IMAGE, gatewayClusterSpec, type GatewayClusterSpecInput } from '../../operator/spec/gateway-cluster-spec.js';
+import { DEFAULT_OPERAND_IMAGE } from '../../operator/operator-settings.js';
+import { gatewayClusterSpec, type GatewayClusterSpecInput } from '../../operator/spec/gateway-cluster-spec.js';
+import { buildContext } from './build-context.js';
 
 const UID = '0b5d6a4e-1111-4222-8333-444455556666';
-const ctx: BuildContext = { secretName: 'chat-secret', secretKey: 'secret', apiKeySecretName: 'chat-api-key', apiKeySecretKey: 'keys', serviceMonitorAvailable: true };
+const ctx = buildContext({ serviceMonitorAvailable: true });
 
 function cluster(spec: GatewayClusterSpecInput = {}, name = 'chat', namespace = 'apps'): GatewayClusterObject {
   return { apiVersion: API_VERSION, kind: KIND, metadata: { name, namespace, uid: UID, generation: 3 }, spec: gatewayClusterSpec.parse(spec) };
@@ -171,7 +173,8 @@ describe('builders: workloads', () => {
     const longDrain = find(build({ gateway: { drainSeconds: 120 } }), 'StatefulSet', 'chat-gateway').spec.template.spec;
     assert.equal(longDrain.terminationGracePeriodSeconds, 143, 'preStop 3 s + drain 120 s + 20 s to exit');
     const defaults = registerContainer(build());
-    assert.equal(defaults.image, DEFAULT_IMAGE);
+    assert.equal(defaults.image, DEFAULT_OPERAND_IMAGE, 'the operator\'s image when the spec names none');
+    assert.equal(registerContainer(build({}, buildContext({ defaultImage: 'example/gwc:9' }))).image, 'example/gwc:9');
     assert.equal(defaults.imagePullPolicy, 'IfNotPresent');
     assert.ok(!('imagePullSecrets' in find(build(), 'Deployment', 'chat-register').spec.template.spec));
   });

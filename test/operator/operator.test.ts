@@ -144,6 +144,26 @@ describe('operator reconcile on a real control plane', () => {
     }
   });
 
+  it('runs the operator\'s image where the spec names none: a new operator image moves those clusters, pinned ones stay', async () => {
+    const image = (cluster: string) => async () => (await fixture.read(apps('statefulsets', `${cluster}-gateway`)))?.spec.template.spec.containers[0].image;
+    const imageIs = (cluster: string, expected: string) => waitFor(`${cluster} to run ${expected}`, async () => (await image(cluster)()) === expected, 30_000, 200);
+    await controller.queue.idle();
+    controller.stop();
+    ({ controller, client } = await fixture.startController({ operandImage: 'example/gwc:1' }));
+    await fixture.createCluster(ns, 'follows', {});
+    await fixture.createCluster(ns, 'pinned', { image: 'example/pinned:1' });
+    await imageIs('follows', 'example/gwc:1');
+    await imageIs('pinned', 'example/pinned:1');
+    await controller.queue.idle();
+    controller.stop();
+    ({ controller, client } = await fixture.startController({ operandImage: 'example/gwc:2' }));
+    await imageIs('follows', 'example/gwc:2');
+    await controller.queue.idle();
+    assert.equal(await image('pinned')(), 'example/pinned:1');
+    assert.equal(await image('chat')(), 'example/gwc:2', 'chat pinned example/gwc:2 in an earlier test');
+    for (const name of ['follows', 'pinned']) fixture.kubectl('-n', ns, 'delete', 'gwc', name, '--wait=false');
+  });
+
   it('reports a missing Secret as Degraded with a Warning event, without a hot loop', async () => {
     await fixture.createCluster(ns, 'nosecret', { secretRef: { name: 'missing' } });
     const { condition } = await fixture.waitForCondition(ns, 'nosecret', 'Degraded', 'True');

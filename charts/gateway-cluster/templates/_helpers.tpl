@@ -19,3 +19,8 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- define "gwc.serviceAccountName" -}}
 {{- if .Values.serviceAccount.create -}}{{ default (include "gwc.fullname" .) .Values.serviceAccount.name }}{{- else -}}{{ default "default" .Values.serviceAccount.name }}{{- end -}}
 {{- end -}}
+
+{{- /* The operator's image; GatewayClusters that pin none run operandImage, or else this same image. */ -}}
+{{- define "gwc.image" -}}
+{{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
+{{- end -}}

@@ -1,0 +1,15 @@
+import type { BuildContext } from '../../operator/builders/cluster-object.js';
+import { DEFAULT_OPERAND_IMAGE } from '../../operator/operator-settings.js';
+
+/** What the reconciler hands the builders for a cluster `chat` whose Secrets are the generated ones. */
+export function buildContext(overrides: Partial<BuildContext> = {}): BuildContext {
+  return {
+    secretName: 'chat-secret',
+    secretKey: 'secret',
+    apiKeySecretName: 'chat-api-key',
+    apiKeySecretKey: 'keys',
+    defaultImage: DEFAULT_OPERAND_IMAGE,
+    serviceMonitorAvailable: false,
+    ...overrides,
+  };
+}
