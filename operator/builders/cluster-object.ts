@@ -27,6 +27,8 @@ export interface BuildContext {
   apiKeySecretKey: string;
   /** The image of every role when spec.image is unset: the operator's --operand-image. */
   defaultImage: string;
+  /** The gateway StatefulSet's replicas as they are, kept while an autoscaler sets them (undefined: none yet). */
+  liveGatewayReplicas: number | undefined;
   /** Whether the ServiceMonitor CRD (monitoring.coreos.com/v1) is installed. */
   serviceMonitorAvailable: boolean;
 }

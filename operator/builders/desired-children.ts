@@ -6,6 +6,7 @@
 import { apiChildren } from './api.js';
 import type { BuildContext, GatewayClusterObject, KubeObject } from './cluster-object.js';
 import { gatewayChildren } from './gateway.js';
+import { gatewayAutoscaler } from './gateway-autoscaler.js';
 import { networkPolicies } from './network-policy.js';
 import { podDisruptionBudgets } from './pdb.js';
 import { registerChildren } from './register.js';
@@ -26,6 +27,7 @@ export function desiredChildren(cluster: GatewayClusterObject, ctx: BuildContext
     ...gatewayChildren(cluster, ctx),
     ...workerChildren(cluster, ctx),
     ...apiChildren(cluster, ctx),
+    ...gatewayAutoscaler(cluster),
     ...podDisruptionBudgets(cluster),
     ...networkPolicies(cluster),
     ...serviceMonitors(cluster, ctx),

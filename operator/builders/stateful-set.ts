@@ -2,6 +2,7 @@
 import { roleMetadata, type BuildContext, type GatewayClusterObject, type KubeObject } from './cluster-object.js';
 import { selectorLabels } from './labels.js';
 import { podTemplate } from './pod-template.js';
+import { desiredReplicas } from './replicas.js';
 
 export function roleStatefulSet(
   cluster: GatewayClusterObject,
@@ -14,7 +15,7 @@ export function roleStatefulSet(
     kind: 'StatefulSet',
     metadata: roleMetadata(cluster, names.statefulSet, component),
     spec: {
-      replicas: cluster.spec[component].replicas,
+      replicas: desiredReplicas(cluster, component, ctx),
       serviceName: names.headlessService,
       // Pods do not depend on each other: no reason to start them one by one.
       podManagementPolicy: 'Parallel',

@@ -39,6 +39,7 @@ export class Controller {
       Service: this.watch(RESOURCE_TYPES.Service, MANAGED_BY_SELECTOR),
       PodDisruptionBudget: this.watch(RESOURCE_TYPES.PodDisruptionBudget, MANAGED_BY_SELECTOR),
       NetworkPolicy: this.watch(RESOURCE_TYPES.NetworkPolicy, MANAGED_BY_SELECTOR),
+      HorizontalPodAutoscaler: this.watch(RESOURCE_TYPES.HorizontalPodAutoscaler, MANAGED_BY_SELECTOR),
       Pod: this.watch(RESOURCE_TYPES.Pod, MANAGED_BY_SELECTOR),
     };
     const reconciler = new Reconciler({

@@ -39,6 +39,7 @@ export interface ChildInformers {
   Service: Informer;
   PodDisruptionBudget: Informer;
   NetworkPolicy: Informer;
+  HorizontalPodAutoscaler: Informer;
   Pod: Informer;
   ServiceMonitor?: Informer;
 }
@@ -95,6 +96,7 @@ export class Reconciler {
         apiKeySecretName: apiKey?.name ?? '',
         apiKeySecretKey: apiKey?.key ?? '',
         defaultImage: this.deps.operandImage,
+        liveGatewayReplicas: (this.deps.children.StatefulSet.get(namespace, childNames(name).gateway)?.spec as { replicas?: number } | undefined)?.replicas,
         serviceMonitorAvailable: this.deps.children.ServiceMonitor !== undefined,
       });
       for (const child of desired) {
@@ -221,7 +223,7 @@ export class Reconciler {
 
   /**
    * Deletes children that only exist for some specs (a PodDisruptionBudget above one replica, a ServiceMonitor when
-   * asked, the NetworkPolicy and the HTTP API unless turned off) once the spec no longer wants them. The register,
+   * asked, the NetworkPolicy and the HTTP API unless turned off, the gateways' autoscaler) once the spec no longer wants them. The register,
    * gateway and worker workloads and Services, and the Secrets, are never deleted here.
    */
   private async pruneOptionalChildren(cluster: KubeObject, desired: KubeObject[]): Promise<string[]> {
@@ -229,7 +231,7 @@ export class Reconciler {
     const wanted = new Set(desired.map((child) => `${child.kind}/${child.metadata.name}`));
     const api = childNames(cluster.metadata.name).api;
     const optional = (kind: keyof ChildInformers, name: string) => (kind === 'Deployment' || kind === 'Service' ? name === api : true);
-    for (const kind of ['PodDisruptionBudget', 'NetworkPolicy', 'ServiceMonitor', 'Deployment', 'Service'] as const) {
+    for (const kind of ['PodDisruptionBudget', 'NetworkPolicy', 'HorizontalPodAutoscaler', 'ServiceMonitor', 'Deployment', 'Service'] as const) {
       const informer = this.deps.children[kind];
       if (!informer) continue;
       for (const live of informer.items()) {

@@ -20,6 +20,32 @@ const clientService = z
   })
   .describe('the Service clients connect through');
 
+const gatewayAutoscaling = z
+  .object({
+    enabled: z.boolean().default(false).describe('a HorizontalPodAutoscaler sets the gateway replicas (spec.gateway.replicas is then only the first count)'),
+    minReplicas: z.number().int().min(1).max(1000).default(1),
+    maxReplicas: z.number().int().min(1).max(1000).default(10),
+    targetConnectionsPerPod: z
+      .number()
+      .int()
+      .min(1)
+      .default(5000)
+      .describe('average gwc_gateway_connections per gateway pod to aim for (a Pods metric: needs a custom metrics adapter, or KEDA)'),
+    scaleDownStabilizationSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(3600)
+      .default(300)
+      .describe('how long the connection count must stay low before a gateway is removed (its clients reconnect elsewhere)'),
+  })
+  .meta({
+    'x-kubernetes-validations': [
+      { rule: '!has(self.minReplicas) || !has(self.maxReplicas) || self.minReplicas <= self.maxReplicas', message: 'gateway.autoscaling.minReplicas must not exceed maxReplicas' },
+    ],
+  })
+  .describe('autoscale the gateways on their connection count');
+
 const gateway = z
   .object({
     replicas: z.number().int().min(0).max(1000).default(1),
@@ -56,6 +82,7 @@ const gateway = z
       .describe('bytes a client may leave unread before it is closed as too slow (WebSocket code 1008)'),
     router: z.enum(['sticky', 'random']).default('sticky'),
     service: clientService.prefault({}),
+    autoscaling: gatewayAutoscaling.prefault({}),
     tlsSecretName: name
       .optional()
       .describe('a kubernetes.io/tls Secret (tls.crt, tls.key) for wss:// and TLS on the TCP protocols; a renewed certificate is taken without a restart'),

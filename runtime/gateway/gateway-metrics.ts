@@ -9,9 +9,12 @@ export interface GatewaySizes {
   redelivered: () => number;
 }
 
+/** Open client connections per gateway: what an autoscaler scales gateways on. */
+export const GATEWAY_CONNECTIONS_METRIC = 'gwc_gateway_connections';
+
 export function createGatewayMetrics(registry: Registry, sizes: GatewaySizes) {
   const registers = [registry];
-  new Gauge({ name: 'gwc_gateway_connections', help: 'Client connections open', registers, collect() { this.set(sizes.connections()); } });
+  new Gauge({ name: GATEWAY_CONNECTIONS_METRIC, help: 'Client connections open', registers, collect() { this.set(sizes.connections()); } });
   new Gauge({ name: 'gwc_gateway_workers', help: 'Workers connected', registers, collect() { this.set(sizes.workers()); } });
   new Gauge({
     name: 'gwc_gateway_pending_events',

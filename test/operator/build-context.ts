@@ -9,6 +9,7 @@ export function buildContext(overrides: Partial<BuildContext> = {}): BuildContex
     apiKeySecretName: 'chat-api-key',
     apiKeySecretKey: 'keys',
     defaultImage: DEFAULT_OPERAND_IMAGE,
+    liveGatewayReplicas: undefined,
     serviceMonitorAvailable: false,
     ...overrides,
   };

@@ -1,11 +1,12 @@
 import { ApiextensionsV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { GROUP, PLURAL, VERSION } from '../../operator/crd/gateway-cluster-crd.js';
 import { crdPath, renderCrd } from '../../operator/crd/write-crd.js';
-import { ensureBinaries } from '../control-plane/binaries.js';
+import { ensureBinaries, repoRoot } from '../control-plane/binaries.js';
 import { startControlPlane, type ControlPlane } from '../control-plane/control-plane.js';
 import { waitFor } from '../harness/wait.js';
 
@@ -70,7 +71,15 @@ describe('the CRD on a real API server', () => {
   it('checks the cross-field rules (CEL)', async () => {
     assert.match(await refusal('same-ports', { gateway: { clientPort: 2900, internalPort: 2900 } }), /clientPort and gateway\.internalPort must differ/);
     assert.match(await refusal('two-handlers', { worker: { handler: { module: 'chat', configMap: { name: 'h' } } } }), /handler\.module or worker\.handler\.configMap, not both/);
+    assert.match(await refusal('min-over-max', { gateway: { autoscaling: { enabled: true, minReplicas: 5, maxReplicas: 2 } } }), /autoscaling\.minReplicas must not exceed maxReplicas/);
     assert.match(await refusal('monitor-no-metrics', { metrics: { enabled: false, serviceMonitor: { enabled: true } } }), /serviceMonitor\.enabled needs metrics\.enabled/);
+  });
+
+  it('accepts every example manifest as it is (server-side dry run)', () => {
+    for (const example of readdirSync(path.join(repoRoot, 'examples')).filter((file) => file.endsWith('.yaml'))) {
+      const out = execFileSync(ensureBinaries().kubectl, ['--kubeconfig', controlPlane.kubeconfigPath, '-n', namespace, 'apply', '--dry-run=server', '-f', path.join(repoRoot, 'examples', example)], { encoding: 'utf8' });
+      assert.match(out, /gatewaycluster\.gatewaycluster\.dev\/\S+ created \(server dry run\)/, `${example}: ${out}`);
+    }
   });
 
   it('scales the workers through the scale subresource with kubectl', async () => {

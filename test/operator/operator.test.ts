@@ -164,6 +164,32 @@ describe('operator reconcile on a real control plane', () => {
     for (const name of ['follows', 'pinned']) fixture.kubectl('-n', ns, 'delete', 'gwc', name, '--wait=false');
   });
 
+  it('does not fight a gateway autoscaler: a scale by someone else stays through reconciles, until autoscaling is turned off', async () => {
+    const sts = () => fixture.read(apps('statefulsets', 'scaled-gateway'));
+    const hpaPath = `/apis/autoscaling/v2/namespaces/${ns}/horizontalpodautoscalers/scaled-gateway`;
+    await fixture.createCluster(ns, 'scaled', { gateway: { replicas: 2, autoscaling: { enabled: true, minReplicas: 1, maxReplicas: 5 } } });
+    const hpa = await waitFor('the gateway autoscaler', () => fixture.read(hpaPath), 30_000, 200);
+    assert.equal(hpa.spec.scaleTargetRef.name, 'scaled-gateway');
+    assert.equal(hpa.metadata.ownerReferences[0].name, 'scaled');
+    await waitFor('the gateway StatefulSet at 2', async () => (await sts())?.spec.replicas === 2, 30_000, 200);
+
+    // What an HPA does: a write to the StatefulSet's scale subresource.
+    fixture.kubectl('-n', ns, 'scale', 'statefulset', 'scaled-gateway', '--replicas=4');
+    await fixture.patchCluster(ns, 'scaled', { spec: { gateway: { pingInterval: 9 } } });
+    const after = await waitFor('the spec change to land', async () => {
+      const live = await sts();
+      return env(live, 'GWC_PING_INTERVAL') === '9' ? live : undefined;
+    }, 30_000, 200);
+    assert.equal(after.spec.replicas, 4, 'the autoscaler\'s count stays');
+    await controller.queue.idle();
+    assert.equal((await sts()).spec.replicas, 4);
+
+    await fixture.patchCluster(ns, 'scaled', { spec: { gateway: { autoscaling: { enabled: false } } } });
+    await waitFor('the autoscaler to be deleted', async () => (await fixture.read(hpaPath)) === undefined, 30_000, 200);
+    await waitFor('the spec\'s replicas back', async () => (await sts())?.spec.replicas === 2, 30_000, 200);
+    fixture.kubectl('-n', ns, 'delete', 'gwc', 'scaled', '--wait=false');
+  });
+
   it('reports a missing Secret as Degraded with a Warning event, without a hot loop', async () => {
     await fixture.createCluster(ns, 'nosecret', { secretRef: { name: 'missing' } });
     const { condition } = await fixture.waitForCondition(ns, 'nosecret', 'Degraded', 'True');
