@@ -31,7 +31,7 @@ export const operatorSettings = {
     'seconds the leader goes on after its last successful renewal was sent; must be shorter than --lease-duration',
   ),
   retryPeriod: setting('retry-period', 'GWC_RETRY_PERIOD', numeric(z.coerce.number().positive()).default(2), 'seconds between renewals, and between looks at the Lease'),
-  identity: setting('identity', 'POD_NAME', z.string().min(1).default(`${hostname()}-${process.pid}`), 'this candidate\'s name in the Lease'),
+  identity: setting('identity', 'POD_NAME', z.string().min(1).default(`${hostname()}-${process.pid}`), 'this candidate\'s name in the Lease', 'host name-pid'),
   operandImage: setting(
     'operand-image',
     'GWC_OPERAND_IMAGE',

@@ -1,10 +1,13 @@
 /** Ports and addresses every role and Service agrees on. */
 import type { GatewayClusterObject } from './cluster-object.js';
-import type { Component } from './labels.js';
+import { ROLE_SETTINGS } from '../../runtime/config/role-settings.js';
+import { COMPONENTS, type Component } from './labels.js';
 import { childNames } from './names.js';
 
-/** Where each role serves /metrics, /healthz and /readyz (the runtime's defaults). */
-export const METRICS_PORTS: Readonly<Record<Component, number>> = Object.freeze({ register: 9236, gateway: 9272, worker: 9300, api: 9280 });
+/** Where each role serves /metrics, /healthz and /readyz: the runtime's defaults. */
+export const METRICS_PORTS: Readonly<Record<Component, number>> = Object.freeze(
+  Object.fromEntries(COMPONENTS.map((component) => [component, ROLE_SETTINGS[component].metricsPort.schema.parse(undefined) as number])) as Record<Component, number>,
+);
 
 /** `<name>-register.<namespace>.svc:<port>`: the register Service, given to every gateway and worker. */
 export function registerAddress(cluster: GatewayClusterObject): string {

@@ -4,6 +4,7 @@
  * Whole-Secret volumes, never subPath mounts: only those are updated in place when the Secret is renewed, and the
  * runtime re-reads the files when they change.
  */
+import { clientTlsSettings, internalTlsSettings } from '../../runtime/config/tls-settings.js';
 import type { GatewayClusterObject } from './cluster-object.js';
 import type { Component } from './labels.js';
 import type { RoleVolumes } from './volumes.js';
@@ -27,7 +28,7 @@ function tlsSecrets(cluster: GatewayClusterObject, component: Component): TlsSec
       volume: 'client-tls',
       secretName: spec.gateway.tlsSecretName,
       mountPath: CLIENT_TLS_MOUNT,
-      files: { GWC_TLS_CERT: 'tls.crt', GWC_TLS_KEY: 'tls.key' },
+      files: { [clientTlsSettings.tlsCert.env]: 'tls.crt', [clientTlsSettings.tlsKey.env]: 'tls.key' },
     });
   }
   if (spec.internalTls) {
@@ -35,7 +36,7 @@ function tlsSecrets(cluster: GatewayClusterObject, component: Component): TlsSec
       volume: 'internal-tls',
       secretName: spec.internalTls.secretName,
       mountPath: INTERNAL_TLS_MOUNT,
-      files: { GWC_INTERNAL_TLS_CERT: 'tls.crt', GWC_INTERNAL_TLS_KEY: 'tls.key', GWC_INTERNAL_TLS_CA: 'ca.crt' },
+      files: { [internalTlsSettings.internalTlsCert.env]: 'tls.crt', [internalTlsSettings.internalTlsKey.env]: 'tls.key', [internalTlsSettings.internalTlsCa.env]: 'ca.crt' },
     });
   }
   return secrets;

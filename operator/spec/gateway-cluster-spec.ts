@@ -3,11 +3,20 @@
  * generated from it (operator/crd). Defaults here become the API server's defaults.
  */
 import { z } from 'zod';
+import { apiSettings, gatewaySettings, registerSettings, workerSettings } from '../../runtime/config/role-settings.js';
 import { kubeObject, name, port, resources, stringMap } from './kube-types.js';
+import { specFields } from './setting-fields.js';
+
+/** Every role's escape hatch: its variables come last, so they set any GWC_* setting (`gwc <role> --help`). */
+const env = z
+  .array(kubeObject())
+  .optional()
+  .describe('extra environment variables (Kubernetes EnvVar), after the operator\'s: any GWC_* setting of the role (gwc <role> --help)');
 
 const register = z
   .object({
-    port: port.default(1236).describe('port gateways, workers and API clients reach the Register on'),
+    ...specFields(registerSettings),
+    env,
     resources: resources.optional(),
   })
   .describe('the Register: one pod, the directory of gateways');
@@ -49,43 +58,13 @@ const gatewayAutoscaling = z
 const gateway = z
   .object({
     replicas: z.number().int().min(0).max(1000).default(1),
-    protocol: z.enum(['websocket', 'text', 'frame']).default('websocket').describe('client protocol'),
-    clientPort: port.default(7272),
-    internalPort: port.default(2900).describe('port workers and API clients send commands to'),
-    pingInterval: z.number().int().min(0).default(25).describe('seconds between heartbeats to clients (0: off)'),
-    pingNotResponseLimit: z.number().int().min(0).default(0).describe('close a client silent for this many intervals (0: never)'),
-    pingData: z.string().optional().describe('heartbeat message sent to clients; WebSocket ping frames when unset'),
-    maxPayload: z.number().int().min(1).max(64 * 1024 * 1024).default(1024 * 1024).describe('largest client message in bytes'),
-    maxConnections: z
-      .number()
-      .int()
-      .min(1)
-      .optional()
-      .describe('client connections a gateway pod accepts at once (past it, 503); by default, as many as its open-file limit allows with room kept for internal links and probes'),
-    maxMessagesPerSecond: z.number().int().min(0).default(0).describe('a client sending more messages in one second is closed (0: no limit)'),
-    allowedOrigins: z
-      .array(z.string().min(1).regex(/^[^,\s]+$/, 'one origin, without commas or spaces'))
-      .optional()
-      .describe('Origin values a WebSocket upgrade must carry, e.g. https://chat.example.com; any when unset'),
-    drainSeconds: z
-      .number()
-      .int()
-      .min(0)
-      .max(600)
-      .default(10)
-      .describe('on shutdown, clients are closed (1012) spread over this many seconds so they do not all reconnect at once'),
-    maxSendBuffer: z
-      .number()
-      .int()
-      .min(1024)
-      .default(1024 * 1024)
-      .describe('bytes a client may leave unread before it is closed as too slow (WebSocket code 1008)'),
-    router: z.enum(['sticky', 'random']).default('sticky'),
+    ...specFields(gatewaySettings),
     service: clientService.prefault({}),
     autoscaling: gatewayAutoscaling.prefault({}),
     tlsSecretName: name
       .optional()
       .describe('a kubernetes.io/tls Secret (tls.crt, tls.key) for wss:// and TLS on the TCP protocols; a renewed certificate is taken without a restart'),
+    env,
     resources: resources.optional(),
   })
   .meta({
@@ -118,14 +97,8 @@ const worker = z
   .object({
     replicas: z.number().int().min(0).max(1000).default(1),
     handler: handler.prefault({}),
-    processTimeout: z.number().int().min(1).default(30).describe('seconds after which a running handler is reported as slow'),
-    abandonTimeout: z
-      .number()
-      .int()
-      .min(0)
-      .default(60)
-      .describe('seconds after which a handler still running is given up: its event is acknowledged and the client\'s next one runs (0: never)'),
-    env: z.array(kubeObject()).optional().describe('extra environment variables (Kubernetes EnvVar) for the handler'),
+    ...specFields(workerSettings),
+    env,
     resources: resources.optional(),
   })
   .describe('the BusinessWorkers: they run the handler; scaled by the scale subresource');
@@ -134,11 +107,12 @@ const api = z
   .object({
     enabled: z.boolean().default(true).describe('run the HTTP API (gwc api): the Gateway API over HTTP/JSON for backends in any language'),
     replicas: z.number().int().min(0).max(100).default(1),
-    port: port.default(7280),
+    ...specFields(apiSettings),
     keySecretRef: z
       .object({ name, key: z.string().min(1).default('keys') })
       .optional()
       .describe('a Secret holding the API keys, one per line (more than one for a rotation); one with a random key is generated when unset'),
+    env,
     service: z
       .object({
         type: z.enum(['ClusterIP', 'NodePort', 'LoadBalancer']).default('ClusterIP'),

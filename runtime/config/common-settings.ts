@@ -1,13 +1,14 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { addressSchema, logLevelSchema, portSchema, positiveInt, setting } from './settings.js';
+import { oneOf } from './setting-values.js';
+import { addressSchema, LOG_LEVELS, portSchema, positiveInt, setting, specSetting } from './settings.js';
 import { internalTlsSettings } from './tls-settings.js';
 
 export const commonSettings = {
-  name: setting('name', 'GWC_NAME', z.string().min(1).default(hostname()), 'name of this process in logs and metrics'),
+  name: setting('name', 'GWC_NAME', z.string().min(1).default(hostname()), 'name of this process in logs and metrics', 'the host name'),
   secret: setting('secret', 'GWC_SECRET', z.string().optional(), 'shared secret of the cluster (at least 16 characters)'),
   secretFile: setting('secret-file', 'GWC_SECRET_FILE', z.string().optional(), 'file holding the shared secret'),
-  logLevel: setting('log-level', 'GWC_LOG_LEVEL', logLevelSchema.default('info'), 'debug, info, warn or error'),
+  logLevel: specSetting('log-level', 'GWC_LOG_LEVEL', oneOf(LOG_LEVELS, 'info'), 'debug, info, warn or error', { field: 'logLevel' }),
   maxFrameBytes: setting(
     'max-frame-bytes',
     'GWC_MAX_FRAME_BYTES',

@@ -2,19 +2,19 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { assetPath } from '../assets.js';
 import { commonSettings, metricsSettings, registerAddressSetting } from './common-settings.js';
-import { addressListSchema, numeric, portSchema, positiveInt, setting } from './settings.js';
+import { decimal, integer, list, oneOf, port, text } from './setting-values.js';
+import { addressListSchema, setting, specSetting } from './settings.js';
 import { clientTlsSettings } from './tls-settings.js';
 
 /** Pages shipped in runtime/web: the chat handler's, and a WebSocket console for any other handler. */
 export const BUNDLED_PAGES = ['chat', 'console'];
 
 const ipSchema = z.string().refine((value) => isIP(value) !== 0, 'expected an IPv4 or IPv6 address');
-const nonNegativeInt = numeric(z.coerce.number().int().min(0));
 
 export const registerSettings = {
   ...commonSettings,
   host: setting('host', 'GWC_HOST', z.string().default('0.0.0.0'), 'bind address'),
-  port: setting('port', 'GWC_PORT', portSchema.default(1236), 'port gateways, workers and API clients connect to'),
+  port: specSetting('port', 'GWC_PORT', port(1236), 'port gateways, workers and API clients connect to', { field: 'port' }),
   addresses: setting(
     'register-address',
     'GWC_REGISTER_ADDRESS',
@@ -28,90 +28,104 @@ export const registerSettings = {
 export const gatewaySettings = {
   ...commonSettings,
   registerAddress: registerAddressSetting,
-  protocol: setting('protocol', 'GWC_PROTOCOL', z.enum(['websocket', 'text', 'frame']).default('websocket'), 'client protocol: websocket, text (newline) or frame (4-byte length)'),
+  protocol: specSetting('protocol', 'GWC_PROTOCOL', oneOf(['websocket', 'text', 'frame'], 'websocket'), 'client protocol: websocket, text (newline) or frame (4-byte length)', {
+    field: 'protocol',
+  }),
   host: setting('host', 'GWC_HOST', z.string().default('0.0.0.0'), 'bind address for clients'),
-  port: setting('port', 'GWC_PORT', portSchema.default(7272), 'port for clients'),
+  port: specSetting('port', 'GWC_PORT', port(7272), 'port for clients', { field: 'clientPort' }),
   lanIp: setting('lan-ip', 'GWC_LAN_IP', ipSchema.default('127.0.0.1'), 'address workers reach this gateway on (the pod IP)'),
-  internalPort: setting('internal-port', 'GWC_INTERNAL_PORT', portSchema.default(2900), 'port for workers and API clients'),
+  internalPort: specSetting('internal-port', 'GWC_INTERNAL_PORT', port(2900), 'port for workers and API clients', { field: 'internalPort' }),
   internalHost: setting('internal-host', 'GWC_INTERNAL_HOST', z.string().optional(), 'bind address for the internal port (default: lan-ip)'),
-  pingInterval: setting('ping-interval', 'GWC_PING_INTERVAL', numeric(z.coerce.number().min(0)).default(25), 'seconds between heartbeats (0: off)'),
-  pingNotResponseLimit: setting(
+  pingInterval: specSetting('ping-interval', 'GWC_PING_INTERVAL', decimal({ min: 0 }, 25), 'seconds between heartbeats (0: off)', { field: 'pingInterval' }),
+  pingNotResponseLimit: specSetting(
     'ping-not-response-limit',
     'GWC_PING_NOT_RESPONSE_LIMIT',
-    nonNegativeInt.default(0),
+    integer({ min: 0 }, 0),
     'close a client silent for this many intervals (0: never)',
+    { field: 'pingNotResponseLimit' },
   ),
-  pingData: setting('ping-data', 'GWC_PING_DATA', z.string().default(''), 'heartbeat message sent to clients (empty: WebSocket ping frames)'),
-  maxPayload: setting('max-payload', 'GWC_MAX_PAYLOAD', positiveInt.default(1024 * 1024), 'largest client message in bytes'),
-  maxConnections: setting(
+  pingData: specSetting('ping-data', 'GWC_PING_DATA', text(''), 'heartbeat message sent to clients (empty: WebSocket ping frames)', { field: 'pingData' }),
+  maxPayload: specSetting('max-payload', 'GWC_MAX_PAYLOAD', integer({ min: 1 }, 1024 * 1024), 'largest client message in bytes', { field: 'maxPayload' }),
+  maxConnections: specSetting(
     'max-connections',
     'GWC_MAX_CONNECTIONS',
-    positiveInt.optional(),
+    integer({ min: 1 }),
     'client connections accepted at once; past it, 503 (default, and at most: the open-file limit less a reserve for internal links and health checks)',
+    { field: 'maxConnections' },
   ),
-  handshakeTimeout: setting(
+  handshakeTimeout: specSetting(
     'handshake-timeout',
     'GWC_HANDSHAKE_TIMEOUT',
-    numeric(z.coerce.number().positive()).default(10),
+    decimal({ above: 0 }, 10),
     'seconds a client connection may take to complete its TLS handshake and HTTP upgrade request before it is closed',
+    { field: 'handshakeTimeout' },
   ),
-  maxMessagesPerSecond: setting(
+  maxMessagesPerSecond: specSetting(
     'max-messages-per-second',
     'GWC_MAX_MESSAGES_PER_SECOND',
-    nonNegativeInt.default(0),
+    integer({ min: 0 }, 0),
     'a client sending more messages than this in one second is closed (1008) (0: no limit)',
+    { field: 'maxMessagesPerSecond' },
   ),
-  allowedOrigins: setting(
+  allowedOrigins: specSetting(
     'allowed-origins',
     'GWC_ALLOWED_ORIGINS',
-    z
-      .string()
-      .default('')
-      .transform((value) => value.split(',').map((origin) => origin.trim()).filter(Boolean)),
-    'comma-separated Origin values a WebSocket upgrade must carry (empty: any)',
+    list(z.string().min(1)),
+    'comma-separated Origin values a WebSocket upgrade must carry, e.g. https://chat.example.com (empty: any)',
+    { field: 'allowedOrigins' },
   ),
-  drainSeconds: setting(
+  drainSeconds: specSetting(
     'drain-seconds',
     'GWC_DRAIN_SECONDS',
-    numeric(z.coerce.number().int().min(0).max(3600)).default(0),
+    integer({ min: 0, max: 3600 }, 0),
     'on SIGTERM, close clients (1012) spread over this many seconds (0: all at once)',
+    {
+      field: 'drainSeconds',
+      specDefault: { value: 10, why: 'a rollout stops gateways one after another: spread closes keep their clients from all reconnecting at once' },
+    },
   ),
-  maxSendBuffer: setting(
+  maxSendBuffer: specSetting(
     'max-send-buffer',
     'GWC_MAX_SEND_BUFFER',
-    positiveInt.default(1024 * 1024),
+    integer({ min: 1024 }, 1024 * 1024),
     'bytes a client may leave unread before it is closed as too slow (1008)',
+    { field: 'maxSendBuffer' },
   ),
-  router: setting('router', 'GWC_ROUTER', z.enum(['sticky', 'random']).default('sticky'), 'sticky: a client stays on one worker; random: any'),
-  maxPendingEvents: setting(
+  router: specSetting('router', 'GWC_ROUTER', oneOf(['sticky', 'random'], 'sticky'), 'sticky: a client stays on one worker; random: any', { field: 'router' }),
+  maxPendingEvents: specSetting(
     'max-pending-events',
     'GWC_MAX_PENDING_EVENTS',
-    positiveInt.default(10_000),
+    integer({ min: 1 }, 10_000),
     'client events held in the gateway while no worker can take them; past it new clients get 1013',
+    { field: 'maxPendingEvents' },
   ),
-  workerWindow: setting(
+  workerWindow: specSetting(
     'worker-window',
     'GWC_WORKER_WINDOW',
-    positiveInt.default(4096),
+    integer({ min: 1 }, 4096),
     'client events a worker may have unacknowledged before its clients wait (are not read from)',
+    { field: 'workerWindow' },
   ),
-  workerWindowBytes: setting(
+  workerWindowBytes: specSetting(
     'worker-window-bytes',
     'GWC_WORKER_WINDOW_BYTES',
-    positiveInt.default(16 * 1024 * 1024),
+    integer({ min: 1 }, 16 * 1024 * 1024),
     'bytes of client messages a worker may have unacknowledged before its clients wait',
+    { field: 'workerWindowBytes' },
   ),
-  clientWindow: setting(
+  clientWindow: specSetting(
     'client-window',
     'GWC_CLIENT_WINDOW',
-    positiveInt.default(64),
+    integer({ min: 1 }, 64),
     'unacknowledged events one client may have before it waits (one flooding client cannot take a whole worker)',
+    { field: 'clientWindow' },
   ),
-  upgradeTimeout: setting(
+  upgradeTimeout: specSetting(
     'upgrade-timeout',
     'GWC_UPGRADE_TIMEOUT',
-    numeric(z.coerce.number().positive()).default(10),
+    decimal({ above: 0 }, 10),
     'seconds a WebSocket upgrade waits for onWebSocketConnect\'s verdict before it is refused (503)',
+    { field: 'upgradeTimeout' },
   ),
   webRoot: setting(
     'web-root',
@@ -126,21 +140,26 @@ export const gatewaySettings = {
   ...metricsSettings(9272),
 };
 
+/** The bundled handler that runs when none is named; it comes with the chat page. */
+export const DEFAULT_HANDLER = 'chat';
+
 export const workerSettings = {
   ...commonSettings,
   registerAddress: registerAddressSetting,
-  handler: setting('handler', 'GWC_HANDLER', z.string().min(1).default('echo'), 'handler module: a bundled name (chat, echo) or a path'),
-  processTimeout: setting(
+  handler: setting('handler', 'GWC_HANDLER', z.string().min(1).default(DEFAULT_HANDLER), 'handler module: a bundled name (chat, echo) or a path'),
+  processTimeout: specSetting(
     'process-timeout',
     'GWC_PROCESS_TIMEOUT',
-    numeric(z.coerce.number().positive()).default(30),
+    decimal({ above: 0 }, 30),
     'seconds after which a running handler is reported as slow',
+    { field: 'processTimeout' },
   ),
-  abandonTimeout: setting(
+  abandonTimeout: specSetting(
     'abandon-timeout',
     'GWC_ABANDON_TIMEOUT',
-    numeric(z.coerce.number().min(0)).default(60),
+    decimal({ min: 0 }, 60),
     'seconds after which a handler still running is given up: its event is acknowledged and the client\'s next one runs (0: never)',
+    { field: 'abandonTimeout' },
   ),
   ...metricsSettings(9300),
 };
@@ -149,15 +168,21 @@ export const apiSettings = {
   ...commonSettings,
   registerAddress: registerAddressSetting,
   host: setting('host', 'GWC_HOST', z.string().default('0.0.0.0'), 'bind address of the HTTP API'),
-  port: setting('port', 'GWC_PORT', portSchema.default(7280), 'port of the HTTP API'),
+  port: specSetting('port', 'GWC_PORT', port(7280), 'port of the HTTP API', { field: 'port' }),
   apiKey: setting('api-key', 'GWC_API_KEY', z.string().optional(), 'API key(s) a request must carry as "Authorization: Bearer <key>", comma-separated (at least 16 characters each)'),
   apiKeyFile: setting('api-key-file', 'GWC_API_KEY_FILE', z.string().optional(), 'file of API keys, one per line; re-read when it changes, so keys rotate without a restart'),
-  maxBodyBytes: setting('max-body-bytes', 'GWC_MAX_BODY_BYTES', positiveInt.default(1024 * 1024), 'largest request body in bytes; past it, 413'),
-  requestTimeout: setting(
+  maxBodyBytes: specSetting('max-body-bytes', 'GWC_MAX_BODY_BYTES', integer({ min: 1 }, 1024 * 1024), 'largest request body in bytes; past it, 413', {
+    field: 'maxBodyBytes',
+  }),
+  requestTimeout: specSetting(
     'request-timeout',
     'GWC_REQUEST_TIMEOUT',
-    numeric(z.coerce.number().positive()).default(30),
+    decimal({ above: 0 }, 30),
     'seconds a request may take to arrive in full before it is answered 408',
+    { field: 'requestTimeout' },
   ),
   ...metricsSettings(9280),
 };
+
+/** Which table each role reads. */
+export const ROLE_SETTINGS = { register: registerSettings, gateway: gatewaySettings, worker: workerSettings, api: apiSettings } as const;

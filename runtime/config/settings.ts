@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import type { SettingValue } from './setting-values.js';
 
 /** One configurable value: a flag (--kebab-case), an environment variable, a zod schema with its default. */
 export interface Setting<T extends z.ZodType = z.ZodType> {
@@ -8,7 +9,23 @@ export interface Setting<T extends z.ZodType = z.ZodType> {
   env: string;
   schema: T;
   help: string;
+  /** Set when a GatewayCluster spec holds it too: the field of the role's section and how it is written there. */
+  spec?: SpecField;
+  /** The default in words, where it depends on the machine (a host name). */
+  defaultInWords?: string;
 }
+
+export interface SpecField<F extends string = string, S extends z.ZodType = z.ZodType> {
+  field: F;
+  /** The field's schema: the value's type, range and default. */
+  schema: S;
+  toText(value: unknown): string;
+  /** Why its default differs from the runtime's, when it does. */
+  why?: string | undefined;
+}
+
+/** A setting that a GatewayCluster spec holds too. */
+export type SpecSetting<F extends string = string, S extends z.ZodType = z.ZodType> = Setting & { spec: SpecField<F, S> };
 
 export type SettingSpecs = Record<string, Setting>;
 export type SettingValues<S extends SettingSpecs> = { [K in keyof S]: z.output<S[K]['schema']> };
@@ -16,8 +33,41 @@ export type SettingValues<S extends SettingSpecs> = { [K in keyof S]: z.output<S
 /** A bad setting: the message is one line naming it, for the user rather than a stack trace. */
 export class ConfigError extends Error {}
 
-export function setting<T extends z.ZodType>(flag: string, env: string, schema: T, help: string): Setting<T> {
-  return { flag, env, schema, help };
+export function setting<T extends z.ZodType>(flag: string, env: string, schema: T, help: string, defaultInWords?: string): Setting<T> {
+  return { flag, env, schema, help, ...(defaultInWords ? { defaultInWords } : {}) };
+}
+
+export interface SpecOptions<F extends string, Spec> {
+  /** The field in the role's section of the spec. */
+  field: F;
+  /** A default on Kubernetes other than the runtime's, and why it differs (shown in the README's table). */
+  specDefault?: { value: Spec; why: string };
+}
+
+/**
+ * A setting a GatewayCluster spec holds as well: the runtime reads it as text, the spec as JSON, both from `value`
+ * (one type, range and default), and the operator sets the environment variable from the spec field.
+ */
+export function specSetting<T, S extends z.ZodType, const F extends string>(
+  flag: string,
+  env: string,
+  value: SettingValue<T, S>,
+  help: string,
+  options: SpecOptions<F, z.output<S>>,
+): Setting<z.ZodType<T>> & { spec: SpecField<F, S> } {
+  const withSpecDefault = options.specDefault ? withoutDefault(value.spec).default(options.specDefault.value as never) : value.spec;
+  return {
+    flag,
+    env,
+    schema: value.text,
+    help,
+    spec: { field: options.field, schema: withSpecDefault.describe(help) as unknown as S, toText: value.toText as (v: unknown) => string, why: options.specDefault?.why },
+  };
+}
+
+function withoutDefault(schema: z.ZodType): z.ZodType {
+  if (schema instanceof z.ZodDefault || schema instanceof z.ZodOptional) return schema.unwrap() as z.ZodType;
+  return schema;
 }
 
 /** A number read from text; a blank value is an error, where z.coerce alone would read it as 0. */
@@ -27,7 +77,8 @@ export function numeric<T extends z.ZodType>(schema: T) {
 
 export const portSchema = numeric(z.coerce.number().int().min(0).max(65535));
 export const positiveInt = numeric(z.coerce.number().int().positive());
-export const logLevelSchema = z.enum(['debug', 'info', 'warn', 'error']);
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+export const logLevelSchema = z.enum(LOG_LEVELS);
 export const addressSchema = z
   .string()
   .regex(/^(\[[0-9a-fA-F:.]+\]|[^:[\]\s]+):\d{1,5}$/, 'expected host:port (IPv6 as [addr]:port)');

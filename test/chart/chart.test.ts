@@ -21,7 +21,7 @@ function helm(...args: string[]): { status: number; output: string } {
 const render = (...set: string[]) => {
   const result = helm('template', 'gwc', chart, '--namespace', 'ops', ...set.flatMap((s) => ['--set', s]));
   assert.equal(result.status, 0, result.output);
-  return yaml.loadAll(result.output).filter(Boolean) as Array<{ kind: string; metadata: { name: string; namespace?: string }; [k: string]: any }>;
+  return yaml.loadAll(result.output).filter(Boolean) as Array<{ kind: string; metadata: { name: string; namespace?: string; labels: Record<string, string>; annotations?: Record<string, string> }; [k: string]: any }>;
 };
 
 describe('the Helm chart', () => {
@@ -38,7 +38,7 @@ describe('the Helm chart', () => {
   it('renders the operator with leader election, a ClusterRole by default and a Role per namespace on request', () => {
     const wide = render();
     const kinds = wide.map((o) => o.kind).sort();
-    assert.deepEqual(kinds, ['ClusterRole', 'ClusterRoleBinding', 'Deployment', 'Role', 'RoleBinding', 'Service', 'ServiceAccount']);
+    assert.deepEqual(kinds, ['ClusterRole', 'ClusterRoleBinding', 'Deployment', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Service', 'ServiceAccount']);
     const deployment = wide.find((o) => o.kind === 'Deployment')!;
     const env = Object.fromEntries(deployment.spec.template.spec.containers[0].env.map((e: { name: string; value?: string }) => [e.name, e.value]));
     assert.equal(env.GWC_LEADER_ELECT, 'true');
@@ -63,6 +63,64 @@ describe('the Helm chart', () => {
     const other = container('operandImage=registry.example/gwc:1');
     assert.equal(envOf(other).GWC_OPERAND_IMAGE, 'registry.example/gwc:1');
     assert.equal(other.image, defaults.image);
+  });
+
+  it('takes the usual overrides', () => {
+    const objects = render(
+      'nameOverride=gwc-op', 'fullnameOverride=ops-operator', 'serviceAccount.annotations.iam\\.example/role=arn-1',
+      'podSecurityContext.runAsUser=1234', 'securityContext.readOnlyRootFilesystem=false', 'priorityClassName=critical',
+      'extraEnv[0].name=GWC_LEASE_NAME', 'extraEnv[0].value=my-lease', 'podAnnotations.a=b', 'image.digest=sha256:' + 'ab'.repeat(32),
+      'metrics.serviceMonitor.enabled=true', 'metrics.serviceMonitor.labels.release=prom',
+    );
+    const deployment = objects.find((o) => o.kind === 'Deployment')!;
+    assert.equal(deployment.metadata.name, 'ops-operator');
+    assert.equal(deployment.metadata.labels['app.kubernetes.io/name'], 'gwc-op');
+    const pod = deployment.spec.template;
+    assert.equal(pod.spec.securityContext.runAsUser, 1234);
+    assert.equal(pod.spec.containers[0].securityContext.readOnlyRootFilesystem, false);
+    assert.equal(pod.spec.priorityClassName, 'critical');
+    assert.equal(pod.metadata.annotations.a, 'b');
+    assert.equal(pod.spec.containers[0].image, `ghcr.io/gatewaycluster/gateway-cluster@sha256:${'ab'.repeat(32)}`);
+    assert.ok(pod.spec.containers[0].env.some((e: { name: string; value: string }) => e.name === 'GWC_LEASE_NAME' && e.value === 'my-lease'));
+    assert.deepEqual(objects.find((o) => o.kind === 'ServiceAccount')!.metadata.annotations, { 'iam.example/role': 'arn-1' });
+    assert.equal(objects.find((o) => o.kind === 'ServiceMonitor')!.metadata.labels.release, 'prom');
+    assert.equal(pod.spec.serviceAccountName, 'ops-operator');
+  });
+
+  it('keeps every name and label within 63 characters, with the longest release name Helm allows', () => {
+    const release = 'r'.repeat(53);
+    const result = helm('template', release, chart, '--namespace', 'ops', '--set', 'metrics.serviceMonitor.enabled=true');
+    assert.equal(result.status, 0, result.output);
+    const objects = yaml.loadAll(result.output).filter(Boolean) as Array<{ kind: string; metadata: { name: string; labels: Record<string, string> } }>;
+    for (const object of objects) {
+      assert.ok(object.metadata.name.length <= 63, `${object.kind} ${object.metadata.name} (${object.metadata.name.length})`);
+      for (const [key, value] of Object.entries(object.metadata.labels)) assert.ok(value.length <= 63, `${object.kind} label ${key}=${value}`);
+    }
+    const names = objects.map((o) => `${o.kind}/${o.metadata.name}`);
+    assert.equal(new Set(names).size, names.length, `names stay distinct: ${names.join(' ')}`);
+  });
+
+  it('puts the recommended labels on every object and the pod template', () => {
+    const objects = render('metrics.serviceMonitor.enabled=true');
+    const recommended = ['app.kubernetes.io/name', 'app.kubernetes.io/instance', 'app.kubernetes.io/version', 'app.kubernetes.io/component', 'app.kubernetes.io/part-of', 'app.kubernetes.io/managed-by'];
+    const deployment = objects.find((o) => o.kind === 'Deployment')!;
+    for (const [what, labels] of [...objects.map((o) => [`${o.kind} ${o.metadata.name}`, o.metadata.labels] as const), ['pod template', deployment.spec.template.metadata.labels] as const]) {
+      for (const label of recommended) assert.ok(labels?.[label], `${what} has ${label}`);
+    }
+  });
+
+  it('spreads several operator replicas across nodes and lets a drain take one at a time; refuses several without leader election', () => {
+    const two = render();
+    const spread = two.find((o) => o.kind === 'Deployment')!.spec.template.spec.topologySpreadConstraints;
+    assert.equal(spread[0].topologyKey, 'kubernetes.io/hostname');
+    assert.equal(two.find((o) => o.kind === 'PodDisruptionBudget')?.spec.maxUnavailable, 1);
+    const one = render('replicaCount=1');
+    assert.ok(!one.some((o) => o.kind === 'PodDisruptionBudget'), 'no budget that would block every drain');
+    assert.equal(one.find((o) => o.kind === 'Deployment')!.spec.template.spec.topologySpreadConstraints, undefined);
+    const refused = helm('template', 'gwc', chart, '--set', 'leaderElection.enabled=false');
+    assert.notEqual(refused.status, 0);
+    assert.match(refused.output, /replicaCount=2 needs leaderElection\.enabled=true/);
+    assert.equal(render('leaderElection.enabled=false', 'replicaCount=1').find((o) => o.kind === 'Deployment')!.spec.replicas, 1);
   });
 
   it('adds a ServiceMonitor only when asked', () => {
