@@ -1,5 +1,5 @@
 # GatewayCluster: one image for every role, chosen by the first argument:
-#   operator | register | gateway | worker | local      (e.g. `docker run IMAGE gateway --help`)
+#   operator | register | gateway | worker | api | local      (e.g. `docker run IMAGE gateway --help`)
 # The bundled handlers (chat, echo) are inside. Your own handler: build FROM this image and COPY it in, e.g.
 #   FROM ghcr.io/gatewaycluster/gateway-cluster:0.1.0
 #   COPY my-handler.mjs /app/handlers/my-handler.mjs
@@ -31,6 +31,6 @@ COPY --from=build /app/dist ./dist
 COPY runtime/proto ./runtime/proto
 COPY runtime/web ./runtime/web
 USER 65532:65532
-EXPOSE 1236 2900 7272 8080 9236 9272 9300
+EXPOSE 1236 2900 7272 7280 8080 9236 9272 9280 9300
 ENTRYPOINT ["node", "dist/runtime/cli.js"]
 CMD ["--help"]

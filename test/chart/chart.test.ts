@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, realpathSync } from 'node:fs';
+import { readFileSync, realpathSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import yaml from 'js-yaml';
 import { crdPath } from '../../operator/crd/write-crd.js';
-import { ensureBinaries, repoRoot } from '../control-plane/binaries.js';
+import { ensureBinaries } from '../control-plane/binaries.js';
+import { chartDir as chart, packageChart } from './package-chart.js';
 
-const chart = path.join(repoRoot, 'charts/gateway-cluster');
 
 function helm(...args: string[]): { status: number; output: string } {
   try {
@@ -29,6 +29,22 @@ describe('the Helm chart', () => {
     const result = helm('lint', chart, '--strict');
     assert.equal(result.status, 0, result.output);
     assert.match(result.output, /1 chart\(s\) linted, 0 chart\(s\) failed/);
+  });
+
+  it('packages into an archive that holds the CRD itself, and installs from it as from the folder', () => {
+    const archive = packageChart();
+    assert.match(path.basename(archive), /^gateway-cluster-\d+\.\d+\.\d+\.tgz$/);
+    const listing = execFileSync('tar', ['-tvzf', archive], { encoding: 'utf8' });
+    assert.match(listing, /^-.* gateway-cluster\/crds\/gatewaycluster\.dev_gatewayclusters\.yaml$/m, 'the CRD as a file');
+    const crd = execFileSync('tar', ['-xzOf', archive, 'gateway-cluster/crds/gatewaycluster.dev_gatewayclusters.yaml'], { encoding: 'utf8' });
+    assert.equal(crd, readFileSync(crdPath, 'utf8'));
+    for (const file of ['Chart.yaml', 'values.yaml', 'values.schema.json', 'README.md', 'templates/deployment.yaml']) assert.ok(listing.includes(`gateway-cluster/${file}`), file);
+    assert.equal(helm('lint', archive, '--strict').status, 0);
+    const fromArchive = helm('template', 'gwc', archive, '--namespace', 'ops');
+    const fromFolder = helm('template', 'gwc', chart, '--namespace', 'ops');
+    assert.equal(fromArchive.status, 0, fromArchive.output);
+    assert.equal(fromArchive.output, fromFolder.output);
+    rmSync(path.dirname(archive), { recursive: true, force: true });
   });
 
   it('ships the very CRD file in crds/', () => {

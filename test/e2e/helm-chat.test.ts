@@ -21,6 +21,7 @@ import { waitFor } from '../harness/wait.js';
 import { POD_SUBNET } from '../node/node-layout.js';
 import { run } from '../node/run-command.js';
 import { OperatorFixture } from '../operator/operator-fixture.js';
+import { packageChart } from '../chart/package-chart.js';
 
 const ns = 'demo';
 /** The operator watches its own namespace only (a Role, not a ClusterRole), so it leaves the clusters of the other node tests alone. */
@@ -79,7 +80,10 @@ describe('helm install, kubectl apply, scale, survive (on the test node)', () =>
 
   it('helm install runs the operator as a pod with its ServiceAccount, with its CRD', async () => {
     // No --wait: Helm 4's status watcher never saw the Deployment become available here (it does, in seconds).
-    fixture.helm('install', 'gwc', path.join(repoRoot, 'charts/gateway-cluster'), '-n', system, '--set', 'replicaCount=1', '--set', 'watch.allNamespaces=false');
+    // The packaged chart, as from a registry: its CRD comes out of the archive.
+    const archive = packageChart();
+    fixture.helm('install', 'gwc', archive, '-n', system, '--set', 'replicaCount=1', '--set', 'watch.allNamespaces=false');
+    rmSync(path.dirname(archive), { recursive: true, force: true });
     await waitFor('the operator Deployment to be available', async () => {
       const deployment = await fixture.read(`/apis/apps/v1/namespaces/${system}/deployments/gwc-gateway-cluster`);
       return deployment?.status?.availableReplicas === 1;
