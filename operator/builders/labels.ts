@@ -4,9 +4,12 @@ export type Component = 'register' | 'gateway' | 'worker' | 'api';
 export const COMPONENTS: readonly Component[] = Object.freeze(['register', 'gateway', 'worker', 'api'] as const);
 export const MANAGED_BY = 'gateway-cluster-operator';
 
+/** The label naming the GatewayCluster an object belongs to. */
+export const INSTANCE_LABEL = 'app.kubernetes.io/instance';
+
 /** name + instance: every object of one cluster (the ServiceMonitor selects its Services with these). */
 export function instanceLabels(cluster: string): Record<string, string> {
-  return { 'app.kubernetes.io/name': 'gateway-cluster', 'app.kubernetes.io/instance': cluster };
+  return { 'app.kubernetes.io/name': 'gateway-cluster', [INSTANCE_LABEL]: cluster };
 }
 
 /** The labels a role's selectors use: never anything that changes with the spec (StatefulSet selectors are immutable). */

@@ -1,9 +1,11 @@
 /**
  * A prometheus-operator ServiceMonitor scraping the `metrics` port of the cluster's Services (register, gateway
  * headless, worker headless; the client Service has no such port), when asked for and when its CRD is installed.
+ * Each series gets the pod's app.kubernetes.io/instance (the cluster's name): the chart's alerts and dashboard group
+ * by it.
  */
 import { childMetadata, type BuildContext, type GatewayClusterObject, type KubeObject } from './cluster-object.js';
-import { instanceLabels, MANAGED_BY } from './labels.js';
+import { INSTANCE_LABEL, instanceLabels, MANAGED_BY } from './labels.js';
 import { childNames } from './names.js';
 
 export function serviceMonitors(cluster: GatewayClusterObject, ctx: BuildContext): KubeObject[] {
@@ -17,7 +19,7 @@ export function serviceMonitors(cluster: GatewayClusterObject, ctx: BuildContext
       apiVersion: 'monitoring.coreos.com/v1',
       kind: 'ServiceMonitor',
       metadata: childMetadata(cluster, childNames(name).serviceMonitor, labels),
-      spec: { selector: { matchLabels: instanceLabels(name) }, endpoints: [endpoint] },
+      spec: { selector: { matchLabels: instanceLabels(name) }, podTargetLabels: [INSTANCE_LABEL], endpoints: [endpoint] },
     },
   ];
 }

@@ -1,4 +1,4 @@
-import { Gauge, Registry } from 'prom-client';
+import { Gauge, Histogram, Registry } from 'prom-client';
 import { ClusterConnection } from '../client/cluster-connection.js';
 import { GatewayClient } from '../client/gateway-client.js';
 import { FastCounter } from '../observability/fast-counter.js';
@@ -52,7 +52,15 @@ export class BusinessWorker {
     });
     this.gateway = new GatewayClient(this.cluster);
     const timeouts = { processTimeoutMs: options.processTimeout * 1000, abandonTimeoutMs: options.abandonTimeout * 1000 };
-    this.dispatcher = new EventDispatcher(options.handler, this.gateway, options.log, timeouts, (address, envelope) => this.toGateway(address, envelope));
+    const durations = new Histogram({
+      name: 'gwc_worker_handler_duration_seconds',
+      help: 'Time a handler callback took, from its start to its return (or throw)',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [this.registry],
+    });
+    this.dispatcher = new EventDispatcher(options.handler, this.gateway, options.log, timeouts, (address, envelope) => this.toGateway(address, envelope), (seconds) =>
+      durations.observe(seconds),
+    );
     this.info = { name: options.name, gateway: this.gateway, log: options.log };
     this.cluster.on('envelope', (address: string, envelope: Envelope) => {
       if (envelope.event) this.dispatcher.dispatch(address, envelope.event);

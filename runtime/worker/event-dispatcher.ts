@@ -65,6 +65,8 @@ export class EventDispatcher {
     private readonly log: Logger,
     timeouts: DispatchTimeouts,
     private readonly sendToGateway: (gatewayAddress: string, envelope: Envelope) => void,
+    /** Seconds each callback took, returned or thrown (not those given up). */
+    private readonly observeDuration: (seconds: number) => void = () => {},
   ) {
     this.processTimeoutMs = timeouts.processTimeoutMs;
     this.abandonTimeoutMs = timeouts.abandonTimeoutMs;
@@ -129,13 +131,16 @@ export class EventDispatcher {
       const event = events[0]!;
       queue.startedAt = Date.now();
       queue.reported = false;
+      const started = performance.now();
       try {
         await this.handle(gatewayAddress, event, queue, run);
         if (queue.run !== run) return; // given up meanwhile: acknowledged, and the queue went on without it
         this.stats.handled++;
+        this.observeDuration((performance.now() - started) / 1000);
       } catch (error) {
         if (queue.run !== run) return;
         this.stats.failed++;
+        this.observeDuration((performance.now() - started) / 1000);
         this.log.error('handler threw', { clientId, event: EventKind[event.kind], error });
       }
       this.acks.add(gatewayAddress, toNumber(event.sequence));

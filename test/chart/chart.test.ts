@@ -4,6 +4,7 @@ import { readFileSync, realpathSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import yaml from 'js-yaml';
+import { childNames } from '../../operator/builders/names.js';
 import { crdPath } from '../../operator/crd/write-crd.js';
 import { ensureBinaries } from '../control-plane/binaries.js';
 import { chartDir as chart, packageChart } from './package-chart.js';
@@ -137,6 +138,25 @@ describe('the Helm chart', () => {
     assert.notEqual(refused.status, 0);
     assert.match(refused.output, /replicaCount=2 needs leaderElection\.enabled=true/);
     assert.equal(render('leaderElection.enabled=false', 'replicaCount=1').find((o) => o.kind === 'Deployment')!.spec.replicas, 1);
+  });
+
+  it('adds alerts and a Grafana dashboard only when asked', () => {
+    assert.ok(!render().some((o) => o.kind === 'PrometheusRule' || (o.kind === 'ConfigMap' && o.metadata.labels.grafana_dashboard)));
+    const objects = render('metrics.prometheusRule.enabled=true', 'metrics.prometheusRule.labels.release=prom', 'metrics.prometheusRule.unacknowledgedEvents=1234',
+      'metrics.dashboard.enabled=true', 'metrics.dashboard.namespace=grafana');
+    const rule = objects.find((o) => o.kind === 'PrometheusRule')!;
+    assert.equal(rule.metadata.labels.release, 'prom');
+    const alerts = rule.spec.groups[0].rules as Array<{ alert: string; expr: string; labels: { severity: string }; annotations: { summary: string } }>;
+    assert.deepEqual(alerts.map((a) => a.alert), ['GatewayClusterNoGatewayReady', 'GatewayClusterWorkersBehind', 'GatewayClusterSlowClientsClosed', 'GatewayClusterReconcileErrors']);
+    assert.match(alerts[1]!.expr, /> 1234$/);
+    assert.match(alerts[0]!.annotations.summary, /\{\{ \$labels\.namespace \}\}/, 'Prometheus templates survive Helm\'s');
+    // The gateways' headless Service, as the operator names it.
+    assert.ok(alerts[0]!.expr.includes(`".+${childNames('x').gatewayHeadless.slice(1)}"`), alerts[0]!.expr);
+    const dashboard = objects.find((o) => o.kind === 'ConfigMap')!;
+    assert.equal(dashboard.metadata.labels.grafana_dashboard, '1');
+    assert.equal(dashboard.metadata.namespace, 'grafana');
+    const json = JSON.parse(dashboard.data['gateway-cluster.json']) as { panels: Array<{ title: string }> };
+    assert.deepEqual(json.panels.map((p) => p.title), ['Client connections', 'Messages from and to clients', 'Handler latency', 'Events waiting for workers', 'Redeliveries and slow clients closed', 'Memory per pod']);
   });
 
   it('adds a ServiceMonitor only when asked', () => {

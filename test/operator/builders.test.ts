@@ -394,6 +394,7 @@ describe('builders: optional children', () => {
     assert.equal(monitor.metadata.name, 'chat');
     assert.deepEqual(monitor.spec, {
       selector: { matchLabels: { 'app.kubernetes.io/name': 'gateway-cluster', 'app.kubernetes.io/instance': 'chat' } },
+      podTargetLabels: ['app.kubernetes.io/instance'],
       endpoints: [{ port: 'metrics', path: '/metrics', interval: '15s' }],
     });
     // Its selector finds the Services that carry a metrics port.
