@@ -55,7 +55,7 @@ describe('the Helm chart', () => {
   it('renders the operator with leader election, a ClusterRole by default and a Role per namespace on request', () => {
     const wide = render();
     const kinds = wide.map((o) => o.kind).sort();
-    assert.deepEqual(kinds, ['ClusterRole', 'ClusterRoleBinding', 'Deployment', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Service', 'ServiceAccount']);
+    assert.deepEqual(kinds, ['ClusterRole', 'ClusterRoleBinding', 'Deployment', 'Pod', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Service', 'ServiceAccount']);
     const deployment = wide.find((o) => o.kind === 'Deployment')!;
     const env = Object.fromEntries(deployment.spec.template.spec.containers[0].env.map((e: { name: string; value?: string }) => [e.name, e.value]));
     assert.equal(env.GWC_LEADER_ELECT, 'true');
@@ -138,6 +138,17 @@ describe('the Helm chart', () => {
     assert.notEqual(refused.status, 0);
     assert.match(refused.output, /replicaCount=2 needs leaderElection\.enabled=true/);
     assert.equal(render('leaderElection.enabled=false', 'replicaCount=1').find((o) => o.kind === 'Deployment')!.spec.replicas, 1);
+  });
+
+  it('has a helm test pod: a WebSocket client for a named cluster, else the operator\'s /readyz', () => {
+    const testPod = (...set: string[]) => render(...set).find((o) => o.kind === 'Pod')!;
+    const env = (pod: any) => Object.fromEntries(pod.spec.containers[0].env.map((e: { name: string; value: string }) => [e.name, e.value]));
+    const readiness = testPod();
+    assert.equal(readiness.metadata.annotations?.['helm.sh/hook'], 'test');
+    assert.equal(env(readiness).TARGET, 'http://gwc-gateway-cluster-metrics.ops.svc:8080/readyz');
+    assert.equal(env(testPod('tests.gatewayCluster=chat', 'tests.namespace=apps')).TARGET, 'ws://chat-gateway.apps.svc:7272/');
+    assert.equal(readiness.spec.automountServiceAccountToken, false);
+    assert.ok(!render('tests.enabled=false').some((o) => o.kind === 'Pod'));
   });
 
   it('adds alerts and a Grafana dashboard only when asked', () => {

@@ -82,7 +82,7 @@ describe('helm install, kubectl apply, scale, survive (on the test node)', () =>
     // No --wait: Helm 4's status watcher never saw the Deployment become available here (it does, in seconds).
     // The packaged chart, as from a registry: its CRD comes out of the archive.
     const archive = packageChart();
-    fixture.helm('install', 'gwc', archive, '-n', system, '--set', 'replicaCount=1', '--set', 'watch.allNamespaces=false');
+    fixture.helm('install', 'gwc', archive, '-n', system, '--set', 'replicaCount=1', '--set', 'watch.allNamespaces=false', '--set', 'tests.gatewayCluster=chat');
     rmSync(path.dirname(archive), { recursive: true, force: true });
     await waitFor('the operator Deployment to be available', async () => {
       const deployment = await fixture.read(`/apis/apps/v1/namespaces/${system}/deployments/gwc-gateway-cluster`);
@@ -130,6 +130,12 @@ describe('helm install, kubectl apply, scale, survive (on the test node)', () =>
     await ann.next((m) => m.includes('pushed by curl'), 10_000);
     const refused = run('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '5', '-d', push, url]);
     assert.equal(refused, '401', 'no key, no push');
+  });
+
+  it('helm test connects a WebSocket client to the chat cluster\'s client Service', () => {
+    const out = fixture.helm('test', 'gwc', '-n', system, '--logs', '--timeout', '120s');
+    assert.match(out, /Phase:\s+Succeeded/);
+    assert.match(out, new RegExp(`connected to ws://chat-gateway\\.${ns}\\.svc:7272/`));
   });
 
   it('kubectl port-forward to the client Service serves the chat page and its WebSocket, as the README says', async () => {
