@@ -1,5 +1,6 @@
 import { gatewayClusterSpec } from '../spec/gateway-cluster-spec.js';
 import { gatewayClusterStatus } from '../spec/gateway-cluster-status.js';
+import { childNames } from '../builders/names.js';
 import { structuralSchema } from './structural-schema.js';
 
 export const GROUP = 'gatewaycluster.dev';
@@ -7,6 +8,17 @@ export const VERSION = 'v1alpha1';
 export const KIND = 'GatewayCluster';
 export const PLURAL = 'gatewayclusters';
 export const API_VERSION = `${GROUP}/${VERSION}`;
+
+/**
+ * The longest GatewayCluster name whose children all have valid names: each within 63 characters (a Service name
+ * is a DNS label), and each StatefulSet's with the `-<10 characters>` revision hash its pods are labelled with.
+ */
+export const MAX_NAME_LENGTH = (() => {
+  const probe = 'x';
+  const names = childNames(probe);
+  const longest = Math.max(...Object.values(names).map((name) => name.length - probe.length), names.gateway.length - probe.length + 11, names.worker.length - probe.length + 11);
+  return 63 - longest;
+})();
 
 /** The CustomResourceDefinition, generated from the zod schemas; crds/ holds it as YAML (`npm run crd`). */
 export function gatewayClusterCrd() {
@@ -27,6 +39,12 @@ export function gatewayClusterCrd() {
             openAPIV3Schema: {
               type: 'object',
               description: 'A GatewayWorker-style cluster: one Register, scalable Gateways and BusinessWorkers.',
+              'x-kubernetes-validations': [
+                {
+                  rule: `size(self.metadata.name) <= ${MAX_NAME_LENGTH}`,
+                  message: `a GatewayCluster name has at most ${MAX_NAME_LENGTH} characters, so that the names of what it makes stay within 63`,
+                },
+              ],
               properties: {
                 apiVersion: { type: 'string' },
                 kind: { type: 'string' },

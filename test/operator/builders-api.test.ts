@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { apiUrl, desiredChildren, type BuildContext, type GatewayClusterObject, type KubeObject } from '../../operator/builders/desired-children.js';
-import { API_VERSION, KIND } from '../../operator/crd/gateway-cluster-crd.js';
+import { API_VERSION, KIND, MAX_NAME_LENGTH } from '../../operator/crd/gateway-cluster-crd.js';
 import { gatewayClusterSpec, type GatewayClusterSpecInput } from '../../operator/spec/gateway-cluster-spec.js';
 import { apiSettings } from '../../runtime/config/role-settings.js';
 import { loadSettings } from '../../runtime/config/settings.js';
@@ -63,6 +63,17 @@ describe('builders: the HTTP API', () => {
     const open = policy.spec.ingress.find((rule: any) => rule.from === undefined && rule.ports.some((p: any) => p.port === 7280));
     assert.ok(open, JSON.stringify(policy.spec.ingress));
     assert.ok(!open.ports.some((p: any) => p.port === 2900 || p.port === 1236));
+  });
+
+  it('keeps every child\'s name within 63 characters for the longest name the CRD takes', () => {
+    const name = 'n'.repeat(MAX_NAME_LENGTH);
+    const cluster: GatewayClusterObject = { apiVersion: API_VERSION, kind: KIND, metadata: { name, namespace: 'apps', uid: 'u' }, spec: gatewayClusterSpec.parse({ gateway: { replicas: 2, autoscaling: { enabled: true } }, worker: { replicas: 2 } }) };
+    const children = desiredChildren(cluster, buildContext({ serviceMonitorAvailable: true }));
+    for (const child of children) {
+      const longest = child.kind === 'StatefulSet' ? child.metadata.name.length + 11 : child.metadata.name.length; // + the revision hash
+      assert.ok(longest <= 63, `${child.kind} ${child.metadata.name}: ${longest}`);
+    }
+    assert.ok(children.length >= 10);
   });
 
   it('names the API URL backends call', () => {

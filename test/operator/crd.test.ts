@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { GROUP, PLURAL, VERSION } from '../../operator/crd/gateway-cluster-crd.js';
+import { GROUP, MAX_NAME_LENGTH, PLURAL, VERSION } from '../../operator/crd/gateway-cluster-crd.js';
 import { crdPath, renderCrd } from '../../operator/crd/write-crd.js';
 import { ensureBinaries, repoRoot } from '../control-plane/binaries.js';
 import { startControlPlane, type ControlPlane } from '../control-plane/control-plane.js';
@@ -71,6 +71,8 @@ describe('the CRD on a real API server', () => {
   it('checks the cross-field rules (CEL)', async () => {
     assert.match(await refusal('same-ports', { gateway: { clientPort: 2900, internalPort: 2900 } }), /clientPort and gateway\.internalPort must differ/);
     assert.match(await refusal('two-handlers', { worker: { handler: { module: 'chat', configMap: { name: 'h' } } } }), /handler\.module or worker\.handler\.configMap, not both/);
+    assert.match(await refusal('n'.repeat(MAX_NAME_LENGTH + 1), {}), new RegExp(`name has at most ${MAX_NAME_LENGTH} characters`));
+    assert.ok(await create('n'.repeat(MAX_NAME_LENGTH), {}), 'the longest name is taken');
     assert.match(await refusal('min-over-max', { gateway: { autoscaling: { enabled: true, minReplicas: 5, maxReplicas: 2 } } }), /autoscaling\.minReplicas must not exceed maxReplicas/);
     assert.match(await refusal('monitor-no-metrics', { metrics: { enabled: false, serviceMonitor: { enabled: true } } }), /serviceMonitor\.enabled needs metrics\.enabled/);
   });
