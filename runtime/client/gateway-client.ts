@@ -23,10 +23,18 @@ export interface GatewayClientOptions {
    * presents its certificate and checks the Register's and gateways' against the CA (not their host names).
    */
   tls?: { cert: string | Buffer; key: string | Buffer; ca: string | Buffer };
+  /** Told of every gateway a call went on without (for a metric); the client also logs them, once in a while. */
+  onSkipped?: (gateway: string, reason: SkipReason) => void;
 }
 
+/** Why a call went on without a gateway: no connection to it (lost, or none could be made), or no answer in time. */
+export type SkipReason = 'unreachable' | 'timeout';
+
+/** How often a skipped gateway is logged, at most. */
+const SKIP_LOG_INTERVAL_MS = 10_000;
+
 interface PendingRequest {
-  resolve(reply: Reply): void;
+  resolve(reply: Reply | undefined): void;
   reject(error: Error): void;
   timer: NodeJS.Timeout;
   address: string;
@@ -40,12 +48,15 @@ export class GatewayClient implements GatewayApi {
   private readonly pending = new Map<number, PendingRequest>();
   private nextRequestId = 0;
   private readonly timeoutMs: number;
+  private readonly onSkipped: ((gateway: string, reason: SkipReason) => void) | undefined;
+  private readonly skipLogged = new Map<string, number>();
 
   constructor(
     readonly cluster: ClusterConnection,
-    options: { requestTimeoutMs?: number } = {},
+    options: { requestTimeoutMs?: number; onSkipped?: (gateway: string, reason: SkipReason) => void } = {},
   ) {
     this.timeoutMs = options.requestTimeoutMs ?? 5000;
+    this.onSkipped = options.onSkipped;
     cluster.on('envelope', (_address: string, envelope: Envelope) => {
       if (envelope.reply) this.settle(envelope.reply);
     });
@@ -273,19 +284,35 @@ export class GatewayClient implements GatewayApi {
     return Promise.all([...byGateway].map(([address, ids]) => deliver(address, Object.assign({}, command, { clientIds: ids })))).then(ignore);
   }
 
-  /** A command for every gateway; one whose connection was lost holds no clients any more and is skipped. */
+  /**
+   * A command for every gateway. One that cannot be reached (its connection lost, or none could be made) holds no
+   * client this call could reach and is skipped; so is one that does not acknowledge in time: the call is done at
+   * the others, and the skipped ones are reported.
+   */
   private async everywhere(command: Command, acknowledged = false): Promise<void> {
     await this.cluster.whenListed(this.timeoutMs);
-    const deliver = acknowledged ? this.requestBound : this.sendToBound;
-    await Promise.all(this.liveTargets().map((address) => deliver(address, acknowledged ? { ...command } : command)));
+    await Promise.all(
+      this.cluster.targets().map((address) => (acknowledged ? this.withoutLateGateway(address, this.request(address, { ...command })) : this.sendTo(address, command))),
+    );
   }
 
-  /** The gateways to reach: listed or connected, less those whose connection was up and is lost. */
-  private liveTargets(): string[] {
-    return this.cluster.targets().filter((address) => {
-      const link = this.cluster.link(address);
-      return link !== undefined && (link.ready || !link.hasBeenReady);
-    });
+  /** A gateway's part of a call to every gateway: one that does not answer in time adds nothing (and is reported). */
+  private async withoutLateGateway<T>(address: string, part: Promise<T>): Promise<T | undefined> {
+    try {
+      return await part;
+    } catch (error) {
+      if (!(error instanceof GatewayTimeoutError)) throw error;
+      this.skipped(address, 'timeout');
+      return undefined;
+    }
+  }
+
+  private skipped(address: string, reason: SkipReason): void {
+    this.onSkipped?.(address, reason);
+    const now = Date.now();
+    if (now - (this.skipLogged.get(address) ?? -Infinity) < SKIP_LOG_INTERVAL_MS) return;
+    this.skipLogged.set(address, now);
+    this.cluster.log.warn('Gateway API call went on without a gateway', { gateway: address, reason });
   }
 
   private readonly sendToBound = this.sendTo.bind(this);
@@ -301,49 +328,66 @@ export class GatewayClient implements GatewayApi {
     return link;
   }
 
+  /**
+   * The link to write to now, waiting for one still being made; undefined (the caller does nothing, as for clients
+   * that are not online) for an address that is not a gateway of this cluster, or a gateway that cannot be reached:
+   * its connection was lost (its clients were connected to it), or dialling it has failed.
+   */
+  private async usableLink(address: string, command: Command): Promise<ReconnectingPeer | undefined> {
+    const link = this.linkTo(address, command);
+    if (!link || link.ready) return link;
+    if (!link.unreachable) {
+      try {
+        await link.whenReady(this.timeoutMs);
+        return link;
+      } catch {
+        // not reached in time, or dropped meanwhile
+      }
+    }
+    this.skipped(address, 'unreachable');
+    return undefined;
+  }
+
   private sendTo(address: string, command: Command): Promise<void> {
-    const link = this.linkTo(address, command);
-    if (!link) return RESOLVED;
+    const link = this.cluster.link(address);
     // Resolves at once unless the gateway is not keeping up: then a caller that awaits slows down with it.
-    if (link.send({ command })) return link.current!.whenDrained();
-    return link.whenReady(this.timeoutMs).then(() => {
-      if (!link.send({ command })) throw new Error(`gateway ${address} went away before the command was sent`);
+    if (link?.send({ command })) return link.current!.whenDrained();
+    return this.usableLink(address, command).then((ready) => {
+      if (ready && !ready.send({ command })) this.skipped(address, 'unreachable');
     });
-  }
-
-  /** The gateway's answer, or undefined when `address` is not a gateway of this cluster. */
-  private async request(address: string, command: Command): Promise<Reply | undefined> {
-    const link = this.linkTo(address, command);
-    if (!link) return undefined;
-    if (!link.ready) await link.whenReady(this.timeoutMs);
-    const requestId = (this.nextRequestId = (this.nextRequestId % 0xffffffff) + 1);
-    const reply = new Promise<Reply>((resolve, reject) => {
-      const timer = setTimeout(() => this.fail(requestId, new Error(`gateway ${address} did not answer within ${this.timeoutMs} ms`)), this.timeoutMs);
-      this.pending.set(requestId, { resolve, reject, timer, address });
-    });
-    command.requestId = requestId;
-    link.send({ command });
-    return reply;
-  }
-
-  private async queryAll(command: Command): Promise<Reply[]> {
-    await this.cluster.whenListed(this.timeoutMs);
-    const replies = await Promise.all(this.liveTargets().map((address) => this.queryOne(address, command)));
-    return replies.filter((reply): reply is Reply => reply !== undefined);
   }
 
   /**
-   * One gateway's part of a query. A gateway whose connection is lost during the query has no clients left: they
-   * were connected to it. It adds nothing rather than failing the query, so a gateway going away does not break
-   * queries while the Register catches up.
+   * The gateway's answer; undefined when `address` is not a gateway of this cluster or cannot be reached (before or
+   * while asking). A connected gateway that does not answer in time fails it with a GatewayTimeoutError.
    */
-  private async queryOne(address: string, command: Command): Promise<Reply | undefined> {
+  private async request(address: string, command: Command): Promise<Reply | undefined> {
+    const link = await this.usableLink(address, command);
+    if (!link) return undefined;
+    const requestId = (this.nextRequestId = (this.nextRequestId % 0xffffffff) + 1);
+    const reply = new Promise<Reply | undefined>((resolve, reject) => {
+      const timer = setTimeout(() => this.fail(requestId, new GatewayTimeoutError(`gateway ${address} did not answer within ${this.timeoutMs} ms`)), this.timeoutMs);
+      this.pending.set(requestId, { resolve, reject, timer, address });
+    });
+    command.requestId = requestId;
+    if (!link.send({ command })) this.fail(requestId, new GatewayLostError(address));
     try {
-      return await this.request(address, { ...command });
+      return await reply;
     } catch (error) {
-      if (error instanceof GatewayLostError) return undefined;
-      throw error;
+      if (!(error instanceof GatewayLostError)) throw error;
+      this.skipped(address, 'unreachable');
+      return undefined;
     }
+  }
+
+  /**
+   * A query of every gateway, merged from those that answer: one that cannot be reached has no clients this
+   * caller could reach, and one that does not answer in time is left out; both are reported (skipped).
+   */
+  private async queryAll(command: Command): Promise<Reply[]> {
+    await this.cluster.whenListed(this.timeoutMs);
+    const replies = await Promise.all(this.cluster.targets().map((address) => this.withoutLateGateway(address, this.request(address, { ...command }))));
+    return replies.filter((reply): reply is Reply => reply !== undefined);
   }
 
   private async clientInfo(clientId: string, withSession: boolean, withUid: boolean) {
@@ -403,7 +447,7 @@ export class GatewayClient implements GatewayApi {
 
   private failPending(address: string): void {
     for (const [id, pending] of this.pending) {
-      if (pending.address === address) this.fail(id, new GatewayLostError(`connection to gateway ${address} lost before it answered`));
+      if (pending.address === address) this.fail(id, new GatewayLostError(address));
     }
   }
 }
@@ -411,7 +455,15 @@ export class GatewayClient implements GatewayApi {
 const ACKNOWLEDGED = true;
 const RESOLVED = Promise.resolve();
 
-class GatewayLostError extends Error {}
+/** The connection to a gateway was lost before it answered: its clients went with it. */
+class GatewayLostError extends Error {
+  constructor(address: string) {
+    super(`connection to gateway ${address} lost before it answered`);
+  }
+}
+
+/** A connected gateway did not answer in time. */
+export class GatewayTimeoutError extends Error {}
 
 function ignore(): void {}
 

@@ -3,6 +3,7 @@ import { ApiKeys, parseKeys } from '../api/api-keys.js';
 import { createApiServer } from '../api/api-server.js';
 import { ClusterConnection } from '../client/cluster-connection.js';
 import { GatewayClient } from '../client/gateway-client.js';
+import { countSkippedGateways } from '../client/skipped-gateways-metric.js';
 import { apiSettings } from '../config/role-settings.js';
 import { listen } from '../observability/health-server.js';
 import type { Logger } from '../observability/log.js';
@@ -25,7 +26,7 @@ export const apiRole: RoleDefinition<typeof apiSettings> = {
       maxFrameBytes: settings.maxFrameBytes,
       transport: peerTransport,
     });
-    const api = new GatewayClient(cluster);
+    const api = new GatewayClient(cluster, { onSkipped: countSkippedGateways(registry) });
     const server = createApiServer({ api, keys, maxBodyBytes: settings.maxBodyBytes, requestTimeout: settings.requestTimeout, log, registry });
     return new ApiProcess(cluster, server, settings.host, settings.port, keys, log);
   },

@@ -25,7 +25,7 @@ export class ReconnectingPeer extends EventEmitter {
   private attempt = 0;
   private stopped = false;
   private retryTimer: NodeJS.Timeout | undefined;
-  private waiters: Array<() => void> = [];
+  private waiters: Array<{ resolve(): void; reject(error: Error): void }> = [];
 
   constructor(
     readonly address: string,
@@ -45,6 +45,11 @@ export class ReconnectingPeer extends EventEmitter {
     return this.current?.ready ?? false;
   }
 
+  /** Not connected, and either it was and lost the peer, or a dial has failed since: not one still on its way. */
+  get unreachable(): boolean {
+    return !this.ready && (this.hasBeenReady || this.attempt > 0 || this.stopped);
+  }
+
   /** Sends when connected; returns false (and sends nothing) otherwise. */
   send(envelope: Envelope): boolean {
     if (!this.current?.ready) return false;
@@ -52,20 +57,26 @@ export class ReconnectingPeer extends EventEmitter {
     return true;
   }
 
-  /** Resolves when a connection is ready, rejects after `timeoutMs`. */
+  /** Resolves when a connection is ready; rejects after `timeoutMs`, or at once when the link is stopped meanwhile. */
   whenReady(timeoutMs: number): Promise<void> {
     if (this.ready) return Promise.resolve();
     if (this.stopped) return Promise.reject(new Error(`connection to ${this.address} is stopped`));
     return new Promise((resolve, reject) => {
+      const waiter = {
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        reject: (error: Error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      };
       const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((w) => w !== done);
+        this.waiters = this.waiters.filter((w) => w !== waiter);
         reject(new Error(`no connection to ${this.address} within ${timeoutMs} ms`));
       }, timeoutMs);
-      const done = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-      this.waiters.push(done);
+      this.waiters.push(waiter);
     });
   }
 
@@ -73,6 +84,7 @@ export class ReconnectingPeer extends EventEmitter {
     this.stopped = true;
     clearTimeout(this.retryTimer);
     this.current?.close(reason);
+    for (const waiter of this.waiters.splice(0)) waiter.reject(new Error(`connection to ${this.address} stopped: ${reason}`));
   }
 
   private dial(): void {
@@ -93,9 +105,7 @@ export class ReconnectingPeer extends EventEmitter {
       this.hasBeenReady = true;
       this.attempt = 0;
       this.emit('ready', conn);
-      const waiters = this.waiters;
-      this.waiters = [];
-      for (const wake of waiters) wake();
+      for (const waiter of this.waiters.splice(0)) waiter.resolve();
     });
     conn.on('envelope', (envelope: Envelope) => this.emit('envelope', envelope));
     conn.on('close', (reason: string) => {

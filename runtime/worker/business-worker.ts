@@ -1,6 +1,7 @@
 import { Gauge, Histogram, Registry } from 'prom-client';
 import { ClusterConnection } from '../client/cluster-connection.js';
 import { GatewayClient } from '../client/gateway-client.js';
+import { countSkippedGateways } from '../client/skipped-gateways-metric.js';
 import { FastCounter } from '../observability/fast-counter.js';
 import type { Logger } from '../observability/log.js';
 import type { PeerTransport } from '../wire/peer-transport.js';
@@ -50,7 +51,7 @@ export class BusinessWorker {
       transport: options.peerTransport,
       features: options.handler.onWebSocketConnect ? [FEATURE_SESSION_UPDATES, FEATURE_UPGRADE_VERDICTS] : [FEATURE_SESSION_UPDATES],
     });
-    this.gateway = new GatewayClient(this.cluster);
+    this.gateway = new GatewayClient(this.cluster, { onSkipped: countSkippedGateways(this.registry) });
     const timeouts = { processTimeoutMs: options.processTimeout * 1000, abandonTimeoutMs: options.abandonTimeout * 1000 };
     const durations = new Histogram({
       name: 'gwc_worker_handler_duration_seconds',
