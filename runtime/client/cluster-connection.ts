@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../observability/log.js';
 import type { PeerTransport } from '../wire/peer-transport.js';
+import { FEATURE_PAGED_REPLIES } from '../wire/handshake.js';
 import { ReconnectingPeer, type DialOptions } from '../wire/reconnecting-peer.js';
 import { Role, type Envelope } from '../wire/types.js';
 
@@ -44,7 +45,8 @@ export class ClusterConnection extends EventEmitter {
       role: options.role,
       name: options.name,
       transport: options.transport,
-      features: options.features ?? [],
+      // Its GatewayClient merges paged replies, whatever else the role offers.
+      features: [FEATURE_PAGED_REPLIES, ...(options.features ?? [])],
     };
   }
 

@@ -5,6 +5,7 @@ import { MutualTlsTransport } from '../wire/mutual-tls-transport.js';
 import { gatewayAddressOf } from '../wire/client-id.js';
 import { Op, Role, toNumber, type Command, type Envelope, type Reply } from '../wire/types.js';
 import type { ReconnectingPeer } from '../wire/reconnecting-peer.js';
+import { mergePages } from '../wire/reply-pages.js';
 import { ClusterConnection } from './cluster-connection.js';
 import type { ClientSessions, GatewayApi, MessageData, Session } from './gateway-api.js';
 
@@ -30,6 +31,9 @@ export interface GatewayClientOptions {
 /** Why a call went on without a gateway: no connection to it (lost, or none could be made), or no answer in time. */
 export type SkipReason = 'unreachable' | 'timeout';
 
+/** The most pages one answer may come in (at the default frame limit, 16 GiB). */
+const MAX_REPLY_PAGES = 1024;
+
 /** How often a skipped gateway is logged, at most. */
 const SKIP_LOG_INTERVAL_MS = 10_000;
 
@@ -38,6 +42,8 @@ interface PendingRequest {
   reject(error: Error): void;
   timer: NodeJS.Timeout;
   address: string;
+  /** The pages of an answer too large for one frame, so far. */
+  pages?: Reply[];
 }
 
 /**
@@ -431,10 +437,18 @@ export class GatewayClient implements GatewayApi {
   private settle(reply: Reply): void {
     const pending = this.pending.get(reply.requestId);
     if (!pending) return;
+    if (reply.partial) {
+      const pages = (pending.pages ??= []);
+      pages.push(reply);
+      // A gateway is trusted to page, not to page without end.
+      if (pages.length > MAX_REPLY_PAGES) this.fail(reply.requestId, new Error(`gateway ${pending.address} sent an answer in more than ${MAX_REPLY_PAGES} pages`));
+      return;
+    }
     this.pending.delete(reply.requestId);
     clearTimeout(pending.timer);
-    if (reply.error) pending.reject(new Error(reply.error));
-    else pending.resolve(reply);
+    const whole = pending.pages ? mergePages([...pending.pages, reply]) : reply;
+    if (whole.error) pending.reject(new Error(whole.error));
+    else pending.resolve(whole);
   }
 
   private fail(requestId: number, error: Error): void {

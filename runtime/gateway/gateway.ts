@@ -22,6 +22,8 @@ import { EventDelivery } from './event-delivery.js';
 import { createGatewayMetrics, type GatewayMetrics } from './gateway-metrics.js';
 import type { RouterKind } from './router.js';
 import type { PendingUpgradeTransport } from './transports/pending-upgrade-transport.js';
+import { FEATURE_PAGED_REPLIES } from '../wire/handshake.js';
+import { replyPages } from '../wire/reply-pages.js';
 
 export interface GatewayOptions {
   name: string;
@@ -416,7 +418,14 @@ export class Gateway implements ClientSink, Delivery {
       this.log.error('command failed', { op: command.op, error });
       reply = { error: (error as Error).message };
     }
-    if (command.requestId) conn.send({ reply: { requestId: command.requestId, ...reply } });
+    if (!command.requestId) return;
+    let pages;
+    try {
+      pages = replyPages({ requestId: command.requestId, ...reply }, this.options.maxFrameBytes, conn.remoteFeatures.includes(FEATURE_PAGED_REPLIES));
+    } catch (error) {
+      pages = [{ requestId: command.requestId, error: (error as Error).message }];
+    }
+    for (const page of pages) conn.send({ reply: page });
   }
 
   // ---- events to workers ----

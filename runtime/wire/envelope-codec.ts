@@ -14,6 +14,14 @@ export function encodeEnvelope(envelope: Envelope): Uint8Array {
   return EnvelopeType.encode(envelope).finish();
 }
 
+const ClientInfoType = root.lookupType('gwc.ClientInfo');
+const GroupInfoType = root.lookupType('gwc.GroupInfo');
+
+/** Encoded bytes of one entry of a reply's list. */
+export function replyEntryBytes(kind: 'client' | 'group', entry: object): number {
+  return (kind === 'client' ? ClientInfoType : GroupInfoType).encode(entry).finish().length;
+}
+
 /** A batch's writer keeps its grown buffer for the next batch, unless it grew past this. */
 const KEEP_BUFFER_BYTES = 1024 * 1024;
 

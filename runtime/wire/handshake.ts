@@ -14,6 +14,8 @@ export const PROTOCOL_VERSION = 3;
 export const FEATURE_UPGRADE_VERDICTS = 'upgrade-verdicts';
 /** A Hello feature: this worker takes SessionUpdate envelopes and runs events with the newest session it has seen. */
 export const FEATURE_SESSION_UPDATES = 'session-updates';
+/** A Hello feature: this Gateway API client merges a reply sent as pages (Reply.partial), so none needs to fit a frame. */
+export const FEATURE_PAGED_REPLIES = 'paged-replies';
 
 /** Everything both ends of one handshake must agree on; a proof covers all of it. */
 export interface Transcript {

@@ -125,6 +125,8 @@ export interface Reply {
   ids?: string[];
   count?: Uint64;
   groups?: GroupInfo[];
+  /** More replies with this request id follow (see gwc.proto). */
+  partial?: boolean;
 }
 
 /** Exactly one field is set. */

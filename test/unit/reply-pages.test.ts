@@ -1,0 +1,44 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { encodeEnvelope } from '../../runtime/wire/envelope-codec.js';
+import { mergePages, replyPages } from '../../runtime/wire/reply-pages.js';
+import type { Reply } from '../../runtime/wire/types.js';
+
+const LIMIT = 64 * 1024;
+const session = Buffer.from(JSON.stringify({ blob: 's'.repeat(1600) }));
+const big: Reply = {
+  requestId: 7,
+  clients: Array.from({ length: 500 }, (_, i) => ({ clientId: `7f0000010b54${String(i).padStart(8, '0')}`, session, uid: `u${i}`, groups: ['g'] })),
+  ids: Array.from({ length: 300 }, (_, i) => `id-${i}`),
+  groups: [{ group: 'g', clientCount: 500, clientIds: ['a', 'b'], uids: ['u'] }],
+  count: 500,
+};
+
+describe('replies larger than a frame', () => {
+  it('are sent whole when they fit', () => {
+    const small: Reply = { requestId: 1, count: 3 };
+    assert.deepEqual(replyPages(small, LIMIT, true), [small]);
+  });
+
+  it('come in pages under the frame limit, partial but the last, which merge back into the answer', () => {
+    const pages = replyPages(big, LIMIT, true);
+    assert.ok(encodeEnvelope({ reply: big }).length > 10 * LIMIT);
+    assert.ok(pages.length > 10, `${pages.length} pages`);
+    for (const page of pages) assert.ok(encodeEnvelope({ reply: page }).length <= LIMIT, `a page of ${encodeEnvelope({ reply: page }).length} bytes`);
+    assert.deepEqual(pages.map((page) => page.partial ?? false), [...pages.slice(1).map(() => true), false]);
+    assert.equal(pages.at(-1)!.count, 500, 'the count with the last page');
+    assert.deepEqual(mergePages(pages), big);
+  });
+
+  it('are an error, not a cut answer, for a peer that does not take pages', () => {
+    const [only, ...rest] = replyPages(big, LIMIT, false);
+    assert.deepEqual(rest, []);
+    assert.match(only!.error!, /^the answer is \d+ bytes, over the 65536-byte frame limit/);
+    assert.equal(only!.clients, undefined);
+  });
+
+  it('refuse one entry larger than a frame', () => {
+    const huge: Reply = { requestId: 2, clients: [{ clientId: 'x', session: Buffer.alloc(LIMIT) }] };
+    assert.throws(() => replyPages(huge, LIMIT, true), /one entry of the answer \(clients\) is \d+ bytes/);
+  });
+});
