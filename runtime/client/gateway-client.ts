@@ -6,6 +6,7 @@ import { gatewayAddressOf } from '../wire/client-id.js';
 import { Op, Role, toNumber, type Command, type Envelope, type Reply } from '../wire/types.js';
 import type { ReconnectingPeer } from '../wire/reconnecting-peer.js';
 import { mergePages } from '../wire/reply-pages.js';
+import type { SessionChanges } from '../worker/session-changes.js';
 import { ClusterConnection } from './cluster-connection.js';
 import type { ClientSessions, GatewayApi, MessageData, Session } from './gateway-api.js';
 
@@ -248,6 +249,11 @@ export class GatewayClient implements GatewayApi {
 
   updateSession(clientId: string, partial: Session): Promise<void> {
     return this.toClients([clientId], { op: Op.UpdateSession, session: Buffer.from(JSON.stringify(partial)) }, ACKNOWLEDGED);
+  }
+
+  /** What a handler callback did to its client's session (keys set, keys removed), merged into it at the gateway. */
+  writeSessionChanges(clientId: string, changes: SessionChanges): Promise<void> {
+    return this.toClients([clientId], { op: Op.UpdateSession, session: Buffer.from(JSON.stringify(changes.set)), removedSessionKeys: changes.removed }, ACKNOWLEDGED);
   }
 
   closeClient(clientId: string, message?: MessageData): Promise<void> {

@@ -155,8 +155,11 @@ function storeSession(command: Command, client: Client | undefined, delivery: De
     return { error: 'session is not valid JSON' };
   }
   if (typeof incoming !== 'object' || incoming === null || Array.isArray(incoming)) return { error: 'session must be a JSON object' };
-  if (command.op === Op.UpdateSession && client.session.length > 0) {
-    incoming = { ...(JSON.parse(client.session.toString('utf8')) as object), ...incoming };
+  if (command.op === Op.UpdateSession) {
+    // A top-level merge: each key given replaces that key's value; removed keys go.
+    const merged: Record<string, unknown> = { ...(client.session.length > 0 ? (JSON.parse(client.session.toString('utf8')) as object) : {}), ...incoming };
+    for (const key of command.removedSessionKeys ?? []) delete merged[key];
+    incoming = merged;
   }
   client.session = Buffer.from(JSON.stringify(incoming));
   client.sessionVersion++;

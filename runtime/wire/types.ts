@@ -106,6 +106,7 @@ export interface Command {
   withUid?: boolean;
   withMembers?: boolean;
   onlyListed?: boolean;
+  removedSessionKeys?: string[];
 }
 export interface ClientInfo {
   clientId: string;

@@ -6,6 +6,7 @@ import { AckBatcher } from './ack-batcher.js';
 import { ClientEventContext, messageIdOf } from './event-context.js';
 import type { Handler } from './handler.js';
 import { RefuseConnection } from './refuse-connection.js';
+import { applySessionChanges, sessionChanges } from './session-changes.js';
 
 /** One client's events, the first of which is running. */
 interface ClientQueue {
@@ -40,6 +41,7 @@ export interface DispatchTimeouts {
 }
 
 const EMPTY_SESSION = '';
+const parseSession = (text: string): Session => (text === EMPTY_SESSION ? {} : (JSON.parse(text) as Session));
 const ACCEPT = { status: 0, reason: '' };
 
 /**
@@ -152,7 +154,7 @@ export class EventDispatcher {
   private async handle(gatewayAddress: string, event: ClientEvent, queue: ClientQueue, run: number): Promise<void> {
     const handler = this.handler;
     const sessionText = queue.session;
-    const session = sessionText === EMPTY_SESSION ? {} : (JSON.parse(sessionText) as Session);
+    const session = parseSession(sessionText);
     const ctx = new ClientEventContext(
       event.clientId,
       session,
@@ -208,19 +210,19 @@ export class EventDispatcher {
   }
 
   /**
-   * Writes the session back when the callback changed it from `before` (what it was given), and keeps it as the
-   * client's newest: the client's next event runs with it, even when that event left the gateway before this write
-   * arrived there (the gateway's SessionUpdate for the write comes before its reply). A callback that left the
-   * session as it was given writes nothing, so it does not undo what others wrote meanwhile.
+   * Writes back what the callback changed in the session from `before` (what it was given): the keys it set or
+   * changed and those it removed, merged at the gateway into the session as it is by then, so writes to other keys
+   * meanwhile (the Gateway API, this callback's own ctx.gateway.setSession/updateSession included) stay. The result
+   * is the client's newest session here: its next event runs with it, even when that event left the gateway before
+   * this write arrived there (the gateway's SessionUpdate for the write comes before its reply, and replaces it).
    */
   private async saveSession(ctx: ClientEventContext, queue: ClientQueue, before: string): Promise<void> {
-    const session = ctx.session;
-    if (before === EMPTY_SESSION && (session === null || typeof session !== 'object' || Object.keys(session).length === 0)) return;
-    const after = JSON.stringify(session ?? {});
-    if (after === before) return;
-    await this.gateway.setSession(ctx.clientId, JSON.parse(after) as Session);
+    const now = ctx.session !== null && typeof ctx.session === 'object' ? (JSON.parse(JSON.stringify(ctx.session)) as Session) : {};
+    const changes = sessionChanges(parseSession(before), now);
+    if (!changes) return;
+    await this.gateway.writeSessionChanges(ctx.clientId, changes);
     // Where the gateway has gone or dropped the client, its onClose must still see what this callback left.
-    if (queue.session === before) queue.session = after;
+    queue.session = JSON.stringify(applySessionChanges(parseSession(queue.session), changes));
   }
 
   private checkRunning(): void {

@@ -64,6 +64,23 @@ describe('sessions never go stale', () => {
     client.close();
   });
 
+  it('writes back only what a callback changed: API writes to other keys, from the callback or another process, stay', async () => {
+    const api = await cluster.api();
+    const client = await WsTestClient.open(cluster.gatewayUrl(0));
+    const { clientId } = (await request<{ clientId: string }>(client, { op: 'whoami', id: 'who' })).result;
+    await api.setSession(clientId, { temporary: true, kept: 'k' });
+    // The callback changes `local`, removes `temporary`, writes `fromApi` itself; another process writes `outside`
+    // while it runs.
+    client.send(JSON.stringify({ op: 'session.mixed', id: 'mixed', value: 'v1', ms: 300 }));
+    await waitFor('the callback to have written fromApi', async () => (await api.getSession(clientId))?.fromApi === 'v1');
+    await api.updateSession(clientId, { outside: 1 });
+    await client.next((m) => m.includes('"id":"mixed"'));
+    assert.deepEqual(await api.getSession(clientId), { kept: 'k', fromApi: 'v1', outside: 1, local: 'v1' });
+    // And the next callback sees all of it.
+    assert.deepEqual((await request<Record<string, unknown>>(client, { op: 'session.get', id: 'get' })).result, { kept: 'k', fromApi: 'v1', outside: 1, local: 'v1' });
+    client.close();
+  });
+
   it('after a worker dies, the redelivered and later events go on from the session the dead worker left', async () => {
     const client = await WsTestClient.open(cluster.gatewayUrl(0));
     assert.deepEqual(await countBurst(client, 1, 5), range(1, 5));
