@@ -55,6 +55,8 @@ const byGroup = <T extends z.ZodType>(value: T) => z.record(z.string(), value);
 const oneOrMany = <T extends z.ZodType>(item: T, what: string) =>
   z.union([item, z.array(item).min(1, 'must not be empty')], { error: `expected ${what} (a non-empty string) or a non-empty list of them` });
 
+const groups = oneOrMany(group, 'a group');
+
 export const apiMethods: Record<keyof GatewayApi, ApiMethod> = {
   sendToClient: method('Send to one client.', withMessage({ clientId }), nothing, (api, a) => api.sendToClient(a.clientId, messageOf(a))),
   sendToAll: method(
@@ -80,12 +82,12 @@ export const apiMethods: Record<keyof GatewayApi, ApiMethod> = {
 
   joinGroup: method('Add the client to the group.', z.strictObject({ clientId, group }), nothing, (api, a) => api.joinGroup(a.clientId, a.group)),
   leaveGroup: method('Remove the client from the group.', z.strictObject({ clientId, group }), nothing, (api, a) => api.leaveGroup(a.clientId, a.group)),
-  ungroup: method('Dissolve the group (its clients stay connected).', z.strictObject({ group }), nothing, (api, a) => api.ungroup(a.group)),
-  getClientIdListByGroup: method('The clients in the group.', z.strictObject({ group }), idList, (api, a) => api.getClientIdListByGroup(a.group)),
-  getClientCountByGroup: method('How many clients are in the group.', z.strictObject({ group }), count, (api, a) => api.getClientCountByGroup(a.group)),
-  getUidListByGroup: method('The distinct uids of the clients in the group.', z.strictObject({ group }), idList, (api, a) => api.getUidListByGroup(a.group)),
-  getUidCountByGroup: method('How many distinct uids are in the group.', z.strictObject({ group }), count, (api, a) => api.getUidCountByGroup(a.group)),
-  getClientSessionsByGroup: method('The session of each client in the group, by client id.', z.strictObject({ group }), sessions, (api, a) =>
+  ungroup: method('Dissolve the group(s) (their clients stay connected).', z.strictObject({ group: groups }), nothing, (api, a) => api.ungroup(a.group)),
+  getClientIdListByGroup: method('The clients in the group(s), each once.', z.strictObject({ group: groups }), idList, (api, a) => api.getClientIdListByGroup(a.group)),
+  getClientCountByGroup: method('How many clients are in the group(s), each counted once.', z.strictObject({ group: groups }), count, (api, a) => api.getClientCountByGroup(a.group)),
+  getUidListByGroup: method('The distinct uids of the clients in the group(s).', z.strictObject({ group: groups }), idList, (api, a) => api.getUidListByGroup(a.group)),
+  getUidCountByGroup: method('How many distinct uids are in the group(s).', z.strictObject({ group: groups }), count, (api, a) => api.getUidCountByGroup(a.group)),
+  getClientSessionsByGroup: method('The session of each client in the group(s), by client id.', z.strictObject({ group: groups }), sessions, (api, a) =>
     api.getClientSessionsByGroup(a.group),
   ),
 

@@ -6,6 +6,7 @@ export type MessageData = string | Uint8Array;
 export type Session = Record<string, unknown>;
 export type ClientSessions = Record<string, Session | null>;
 
+/** A uid or group is a non-empty string; an empty one, or an empty list, is refused with a TypeError. */
 export interface GatewayApi {
   sendToClient(clientId: string, message: MessageData): Promise<void>;
   /** To every client, or to those in `clientIds` when given, except those in `excludeClientIds`. */
@@ -22,13 +23,14 @@ export interface GatewayApi {
 
   joinGroup(clientId: string, group: string): Promise<void>;
   leaveGroup(clientId: string, group: string): Promise<void>;
-  /** Dissolves a group: every member leaves it (the clients stay connected). */
-  ungroup(group: string): Promise<void>;
-  getClientIdListByGroup(group: string): Promise<string[]>;
-  getClientCountByGroup(group: string): Promise<number>;
-  getUidListByGroup(group: string): Promise<string[]>;
-  getUidCountByGroup(group: string): Promise<number>;
-  getClientSessionsByGroup(group: string): Promise<ClientSessions>;
+  /** Dissolves a group (or each of a list): every member leaves it (the clients stay connected). */
+  ungroup(group: string | string[]): Promise<void>;
+  // A group or a list of them: the clients in any of them, each counted once.
+  getClientIdListByGroup(group: string | string[]): Promise<string[]>;
+  getClientCountByGroup(group: string | string[]): Promise<number>;
+  getUidListByGroup(group: string | string[]): Promise<string[]>;
+  getUidCountByGroup(group: string | string[]): Promise<number>;
+  getClientSessionsByGroup(group: string | string[]): Promise<ClientSessions>;
 
   getAllClientIdList(): Promise<string[]>;
   getAllClientCount(): Promise<number>;

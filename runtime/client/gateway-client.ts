@@ -121,21 +121,21 @@ export class GatewayClient implements GatewayApi {
   }
 
   async sendToUid(uid: string | string[], message: MessageData): Promise<void> {
-    await this.everywhere({ op: Op.SendToUid, uids: list(uid), body: bodyBytes(message), binary: isBinary(message) });
+    await this.everywhere({ op: Op.SendToUid, uids: names(uid, 'uid'), body: bodyBytes(message), binary: isBinary(message) });
   }
 
   async sendToGroup(group: string | string[], message: MessageData, excludeClientIds?: string[] | null): Promise<void> {
-    await this.everywhere({ op: Op.SendToGroup, groups: list(group), excludeClientIds: excludeClientIds ?? [], body: bodyBytes(message), binary: isBinary(message) });
+    await this.everywhere({ op: Op.SendToGroup, groups: names(group, 'group'), excludeClientIds: excludeClientIds ?? [], body: bodyBytes(message), binary: isBinary(message) });
   }
 
   // ---- uids ----
 
-  bindUid(clientId: string, uid: string): Promise<void> {
-    return this.toClients([clientId], { op: Op.BindUid, uids: [String(uid)] }, ACKNOWLEDGED);
+  async bindUid(clientId: string, uid: string): Promise<void> {
+    return this.toClients([clientId], { op: Op.BindUid, uids: [name(uid, 'uid')] }, ACKNOWLEDGED);
   }
 
-  unbindUid(clientId: string, uid: string): Promise<void> {
-    return this.toClients([clientId], { op: Op.UnbindUid, uids: [String(uid)] }, ACKNOWLEDGED);
+  async unbindUid(clientId: string, uid: string): Promise<void> {
+    return this.toClients([clientId], { op: Op.UnbindUid, uids: [name(uid, 'uid')] }, ACKNOWLEDGED);
   }
 
   async isOnline(clientId: string): Promise<boolean> {
@@ -147,7 +147,7 @@ export class GatewayClient implements GatewayApi {
   }
 
   async getClientIdByUid(uid: string): Promise<string[]> {
-    const replies = await this.queryAll({ op: Op.GetClientsByUid, uids: [String(uid)] });
+    const replies = await this.queryAll({ op: Op.GetClientsByUid, uids: [name(uid, 'uid')] });
     return replies.flatMap((reply) => (reply.clients ?? []).map((client) => client.clientId));
   }
 
@@ -158,36 +158,38 @@ export class GatewayClient implements GatewayApi {
 
   // ---- groups ----
 
-  joinGroup(clientId: string, group: string): Promise<void> {
-    return this.toClients([clientId], { op: Op.JoinGroup, groups: [String(group)] }, ACKNOWLEDGED);
+  async joinGroup(clientId: string, group: string): Promise<void> {
+    return this.toClients([clientId], { op: Op.JoinGroup, groups: [name(group, 'group')] }, ACKNOWLEDGED);
   }
 
-  leaveGroup(clientId: string, group: string): Promise<void> {
-    return this.toClients([clientId], { op: Op.LeaveGroup, groups: [String(group)] }, ACKNOWLEDGED);
+  async leaveGroup(clientId: string, group: string): Promise<void> {
+    return this.toClients([clientId], { op: Op.LeaveGroup, groups: [name(group, 'group')] }, ACKNOWLEDGED);
   }
 
-  async ungroup(group: string): Promise<void> {
-    await this.everywhere({ op: Op.Ungroup, groups: [String(group)] }, ACKNOWLEDGED);
+  async ungroup(group: string | string[]): Promise<void> {
+    await this.everywhere({ op: Op.Ungroup, groups: names(group, 'group') }, ACKNOWLEDGED);
   }
 
-  async getClientIdListByGroup(group: string): Promise<string[]> {
-    return Object.keys(await this.sessions({ op: Op.GetClients, groups: [String(group)] }));
+  // The ...ByGroup queries take a group or a list: the clients in any of them, each once.
+
+  async getClientIdListByGroup(group: string | string[]): Promise<string[]> {
+    return Object.keys(await this.sessions({ op: Op.GetClients, groups: names(group, 'group') }));
   }
 
-  async getClientCountByGroup(group: string): Promise<number> {
-    return this.count({ op: Op.CountClients, groups: [String(group)] });
+  async getClientCountByGroup(group: string | string[]): Promise<number> {
+    return this.count({ op: Op.CountClients, groups: names(group, 'group') });
   }
 
-  async getUidListByGroup(group: string): Promise<string[]> {
-    return this.distinctIds({ op: Op.GetUids, groups: [String(group)] });
+  async getUidListByGroup(group: string | string[]): Promise<string[]> {
+    return this.distinctIds({ op: Op.GetUids, groups: names(group, 'group') });
   }
 
-  async getUidCountByGroup(group: string): Promise<number> {
+  async getUidCountByGroup(group: string | string[]): Promise<number> {
     return (await this.getUidListByGroup(group)).length;
   }
 
-  getClientSessionsByGroup(group: string): Promise<ClientSessions> {
-    return this.sessions({ op: Op.GetClients, groups: [String(group)], withSession: true });
+  async getClientSessionsByGroup(group: string | string[]): Promise<ClientSessions> {
+    return this.sessions({ op: Op.GetClients, groups: names(group, 'group'), withSession: true });
   }
 
   // ---- everyone ----
@@ -495,8 +497,18 @@ function isBinary(message: MessageData): boolean {
   return typeof message !== 'string';
 }
 
-function list(value: string | string[]): string[] {
-  return Array.isArray(value) ? value.map(String) : [String(value)];
+/** A uid or group name: a string, not empty (a number is taken as its text, as GatewayWorker does). */
+function name(value: string, what: 'uid' | 'group'): string {
+  const text = typeof value === 'number' ? String(value) : value;
+  if (typeof text !== 'string' || text === '') throw new TypeError(`${what} must be a non-empty string, got ${JSON.stringify(value)}`);
+  return text;
+}
+
+/** One uid or group name, or a non-empty list of them. */
+function names(value: string | string[], what: 'uid' | 'group'): string[] {
+  if (!Array.isArray(value)) return [name(value, what)];
+  if (value.length === 0) throw new TypeError(`a list of ${what}s must not be empty`);
+  return value.map((entry) => name(entry, what));
 }
 
 function parseSession(bytes: Uint8Array | undefined): Session {

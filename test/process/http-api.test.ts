@@ -66,6 +66,7 @@ describe('the HTTP API', () => {
     assert.equal(await call('getUidByClientId', { clientId: idB }), 'bob');
     assert.deepEqual(sorted(await call<string[]>('getClientIdListByGroup', { group: 'room' })), sorted([idA, idB]));
     assert.equal(await call('getClientCountByGroup', { group: 'room' }), 2);
+    assert.equal(await call('getClientCountByGroup', { group: ['room', 'nowhere'] }), 2, 'a list of groups');
     assert.deepEqual(sorted(await call<string[]>('getUidListByGroup', { group: 'room' })), ['alice', 'bob']);
     assert.equal(await call('getUidCountByGroup', { group: 'room' }), 2);
 

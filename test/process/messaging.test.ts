@@ -85,6 +85,30 @@ describe('messages through Register, Gateway and Worker processes', () => {
     for (const client of [a, b, c]) client.close();
   });
 
+  it('takes GatewayWorker\'s forms: lists of groups in the ...ByGroup queries, and refuses an empty uid or group', async () => {
+    const clients = await Promise.all([0, 1, 1].map((gateway) => WsTestClient.open(cluster.gatewayUrl(gateway))));
+    const ids = await Promise.all(clients.map(async (client) => (await client.request<{ clientId: string }>('whoami')).clientId));
+    const api = await cluster.api();
+    await api.joinGroup(ids[0]!, 'red');
+    await api.joinGroup(ids[1]!, 'blue');
+    await api.joinGroup(ids[2]!, 'red');
+    await api.joinGroup(ids[2]!, 'blue');
+    await api.bindUid(ids[1]!, 'bob');
+    assert.equal(await api.getClientCountByGroup(['red', 'blue']), 3, 'each client once, in any of the groups');
+    assert.deepEqual((await api.getClientIdListByGroup(['red', 'blue'])).sort(), [...ids].sort());
+    assert.deepEqual(Object.keys(await api.getClientSessionsByGroup(['blue'])).sort(), [ids[1], ids[2]].sort());
+    assert.deepEqual(await api.getUidListByGroup(['red', 'blue']), ['bob']);
+    assert.equal(await api.getClientCountByGroup(['nobody', 'red']), 2);
+    await api.ungroup(['red', 'blue']);
+    assert.equal(await api.getClientCountByGroup(['red', 'blue']), 0);
+
+    for (const call of [() => api.bindUid(ids[0]!, ''), () => api.sendToUid('', 'x'), () => api.sendToUid([], 'x'), () => api.isUidOnline(''),
+      () => api.joinGroup(ids[0]!, ''), () => api.sendToGroup(['a', ''], 'x'), () => api.getClientCountByGroup([])]) {
+      await assert.rejects(call(), (error: Error) => error instanceof TypeError && /must be a non-empty string|must not be empty/.test(error.message));
+    }
+    for (const client of clients) client.close();
+  });
+
   it('sessions: set in a handler, read and updated through the API, seen by the next event', async () => {
     const client = await WsTestClient.open(cluster.gatewayUrl(0) + 'chat?token=abc', { headers: { 'x-test': 'yes' } });
     const id = (await client.request<{ clientId: string }>('whoami')).clientId;
