@@ -7,6 +7,7 @@ import { ClientEventContext, messageIdOf } from './event-context.js';
 import type { Handler } from './handler.js';
 import { RefuseConnection } from './refuse-connection.js';
 import { applySessionChanges, sessionChanges } from './session-changes.js';
+import { websocketRequest } from './websocket-request.js';
 
 /** One client's events, the first of which is running. */
 interface ClientQueue {
@@ -171,7 +172,7 @@ export class EventDispatcher {
         break;
       case EventKind.WebSocketConnect:
         if (event.awaitsVerdict) return this.decideUpgrade(gatewayAddress, event, ctx, queue, sessionText);
-        await handler.onWebSocketConnect?.(event.clientId, { url: event.url ?? '/', headers: { ...event.headers } }, ctx);
+        await handler.onWebSocketConnect?.(event.clientId, websocketRequest(event.url ?? '/', { ...event.headers }), ctx);
         break;
       case EventKind.Message: {
         const body = asBuffer(event.body);
@@ -195,7 +196,7 @@ export class EventDispatcher {
   private async decideUpgrade(gatewayAddress: string, event: ClientEvent, ctx: ClientEventContext, queue: ClientQueue, given: string): Promise<void> {
     let verdict = ACCEPT;
     try {
-      await this.handler.onWebSocketConnect?.(event.clientId, { url: event.url ?? '/', headers: { ...event.headers } }, ctx);
+      await this.handler.onWebSocketConnect?.(event.clientId, websocketRequest(event.url ?? '/', { ...event.headers }), ctx);
       await this.saveSession(ctx, queue, given);
     } catch (error) {
       if (error instanceof RefuseConnection) {

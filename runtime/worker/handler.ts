@@ -6,6 +6,10 @@ export interface WebSocketRequest {
   url: string;
   /** Header names in lower case; repeated headers joined with ", ". */
   headers: Record<string, string>;
+  /** The URL's query parameters (the last of a repeated one), as GatewayWorker's $_GET. */
+  query: Record<string, string>;
+  /** The Cookie header's cookies, values percent-decoded, as GatewayWorker's $_COOKIE. */
+  cookies: Record<string, string>;
 }
 
 /** What a handler callback knows about the client whose event it handles. */

@@ -110,13 +110,15 @@ describe('messages through Register, Gateway and Worker processes', () => {
   });
 
   it('sessions: set in a handler, read and updated through the API, seen by the next event', async () => {
-    const client = await WsTestClient.open(cluster.gatewayUrl(0) + 'chat?token=abc', { headers: { 'x-test': 'yes' } });
+    const client = await WsTestClient.open(cluster.gatewayUrl(0) + 'chat?token=abc', { headers: { 'x-test': 'yes', cookie: 'sid=s%3A42; theme=dark' } });
     const id = (await client.request<{ clientId: string }>('whoami')).clientId;
     const first = await client.request<Record<string, unknown>>('session.set', { key: 'name', value: 'ann' });
     assert.equal(first.name, 'ann');
-    const upgrade = first.upgrade as { url: string; headers: Record<string, string> };
+    const upgrade = first.upgrade as { url: string; headers: Record<string, string>; query: unknown; cookies: unknown };
     assert.equal(upgrade.url, '/chat?token=abc', 'onWebSocketConnect saw the request URL');
     assert.equal(upgrade.headers['x-test'], 'yes', 'onWebSocketConnect saw the request headers');
+    assert.deepEqual(upgrade.query, { token: 'abc' }, 'and its query, parsed');
+    assert.deepEqual(upgrade.cookies, { sid: 's:42', theme: 'dark' }, 'and its cookies, parsed');
 
     const api = await cluster.api();
     assert.equal((await api.getSession(id))?.name, 'ann');
