@@ -80,6 +80,13 @@ export const apiMethods: Record<keyof GatewayApi, ApiMethod> = {
   getClientIdByUid: method('The clients bound to the uid.', z.strictObject({ uid }), idList, (api, a) => api.getClientIdByUid(a.uid)),
   getUidByClientId: method('The uid the client is bound to, or null.', z.strictObject({ clientId }), z.string().nullable(), (api, a) => api.getUidByClientId(a.clientId)),
 
+  isUidsOnline: method('For each uid: whether any client is bound to it.', z.strictObject({ uids: z.array(uid).min(1, 'must not be empty') }), z.record(z.string(), z.boolean()), (api, a) =>
+    api.isUidsOnline(a.uids),
+  ),
+  batchGetClientIdByUid: method('For each uid: the clients bound to it.', z.strictObject({ uids: z.array(uid).min(1, 'must not be empty') }), z.record(z.string(), idList), (api, a) =>
+    api.batchGetClientIdByUid(a.uids),
+  ),
+
   joinGroup: method('Add the client to the group.', z.strictObject({ clientId, group }), nothing, (api, a) => api.joinGroup(a.clientId, a.group)),
   leaveGroup: method('Remove the client from the group.', z.strictObject({ clientId, group }), nothing, (api, a) => api.leaveGroup(a.clientId, a.group)),
   ungroup: method('Dissolve the group(s) (their clients stay connected).', z.strictObject({ group: groups }), nothing, (api, a) => api.ungroup(a.group)),
@@ -87,6 +94,9 @@ export const apiMethods: Record<keyof GatewayApi, ApiMethod> = {
   getClientCountByGroup: method('How many clients are in the group(s), each counted once.', z.strictObject({ group: groups }), count, (api, a) => api.getClientCountByGroup(a.group)),
   getUidListByGroup: method('The distinct uids of the clients in the group(s).', z.strictObject({ group: groups }), idList, (api, a) => api.getUidListByGroup(a.group)),
   getUidCountByGroup: method('How many distinct uids are in the group(s).', z.strictObject({ group: groups }), count, (api, a) => api.getUidCountByGroup(a.group)),
+  batchGetClientIdCountByGroup: method('For each group: how many clients are in it.', z.strictObject({ groups: z.array(group).min(1, 'must not be empty') }), z.record(z.string(), count), (api, a) =>
+    api.batchGetClientIdCountByGroup(a.groups),
+  ),
   getClientSessionsByGroup: method('The session of each client in the group(s), by client id.', z.strictObject({ group: groups }), sessions, (api, a) =>
     api.getClientSessionsByGroup(a.group),
   ),

@@ -20,6 +20,10 @@ export interface GatewayApi {
   isUidOnline(uid: string): Promise<boolean>;
   getClientIdByUid(uid: string): Promise<string[]>;
   getUidByClientId(clientId: string): Promise<string | null>;
+  /** For each uid: whether any client is bound to it. */
+  isUidsOnline(uids: string[]): Promise<Record<string, boolean>>;
+  /** For each uid: the clients bound to it. */
+  batchGetClientIdByUid(uids: string[]): Promise<Record<string, string[]>>;
 
   joinGroup(clientId: string, group: string): Promise<void>;
   leaveGroup(clientId: string, group: string): Promise<void>;
@@ -31,6 +35,8 @@ export interface GatewayApi {
   getUidListByGroup(group: string | string[]): Promise<string[]>;
   getUidCountByGroup(group: string | string[]): Promise<number>;
   getClientSessionsByGroup(group: string | string[]): Promise<ClientSessions>;
+  /** For each group: how many clients are in it. */
+  batchGetClientIdCountByGroup(groups: string[]): Promise<Record<string, number>>;
 
   getAllClientIdList(): Promise<string[]>;
   getAllClientCount(): Promise<number>;

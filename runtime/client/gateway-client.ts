@@ -151,6 +151,20 @@ export class GatewayClient implements GatewayApi {
     return replies.flatMap((reply) => (reply.clients ?? []).map((client) => client.clientId));
   }
 
+  async isUidsOnline(uids: string[]): Promise<Record<string, boolean>> {
+    const byUid = await this.batchGetClientIdByUid(uids);
+    return mapValues(byUid, (clients) => clients.length > 0);
+  }
+
+  async batchGetClientIdByUid(uids: string[]): Promise<Record<string, string[]>> {
+    const wanted = names(uids, 'uid');
+    const result: Record<string, string[]> = Object.fromEntries(wanted.map((uid) => [uid, []]));
+    for (const reply of await this.queryAll({ op: Op.GetClientsByUid, uids: wanted })) {
+      for (const client of reply.clients ?? []) result[client.uid ?? '']?.push(client.clientId);
+    }
+    return result;
+  }
+
   async getUidByClientId(clientId: string): Promise<string | null> {
     const info = await this.clientInfo(clientId, false, true);
     return info?.uid || null;
@@ -190,6 +204,15 @@ export class GatewayClient implements GatewayApi {
 
   async getClientSessionsByGroup(group: string | string[]): Promise<ClientSessions> {
     return this.sessions({ op: Op.GetClients, groups: names(group, 'group'), withSession: true });
+  }
+
+  async batchGetClientIdCountByGroup(groups: string[]): Promise<Record<string, number>> {
+    const wanted = names(groups, 'group');
+    const result: Record<string, number> = Object.fromEntries(wanted.map((group) => [group, 0]));
+    for (const reply of await this.queryAll({ op: Op.GetGroups, groups: wanted, withMembers: false })) {
+      for (const group of reply.groups ?? []) if (group.group in result) result[group.group]! += group.clientCount;
+    }
+    return result;
   }
 
   // ---- everyone ----

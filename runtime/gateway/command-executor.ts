@@ -98,10 +98,14 @@ export function executeCommand(command: Command, registry: ClientRegistry, deliv
       }
       return { ids: [...uids] };
     }
-    case Op.GetGroups:
-      return { groups: [...registry.byGroup].map(([group, members]) => groupInfo(group, members, command.withMembers ?? false)) };
+    case Op.GetGroups: {
+      // Every group, or those in `groups` that have members here.
+      const wanted = command.groups?.length ? command.groups.flatMap((group) => (registry.byGroup.has(group) ? [[group, registry.byGroup.get(group)!] as const] : [])) : registry.byGroup;
+      return { groups: [...wanted].map(([group, members]) => groupInfo(group, members, command.withMembers ?? false)) };
+    }
     case Op.GetClientsByUid:
-      return { clients: [...registry.uidClients(first(command.uids))].map((client) => ({ clientId: client.id })) };
+      // Each client bound to any of the uids, with its uid.
+      return { clients: [...new Set(command.uids ?? [])].flatMap((uid) => [...registry.uidClients(uid)].map((client) => ({ clientId: client.id, uid }))) };
     default:
       return { error: `unknown command op ${command.op}` };
   }

@@ -50,7 +50,10 @@ export class RoleProcess {
   async waitForLog(msg: string, fields: Record<string, unknown> = {}, timeoutMs = 10_000, after = 0): Promise<LogRecord> {
     return waitFor(`${this.label} to log "${msg}" ${JSON.stringify(fields)}`, () => {
       const found = this.logs.slice(after).find((record) => record.msg === msg && Object.entries(fields).every(([k, v]) => record[k] === v));
-      if (!found && this.exit) throw new Error(`${this.label} exited (${JSON.stringify(this.exit)}): ${this.stderr.join(' | ')}`);
+      if (!found && this.exit) {
+        const last = this.logs.slice(-3).map((record) => JSON.stringify(record)).join(' | ');
+        throw new Error(`${this.label} exited (${JSON.stringify(this.exit)}): ${this.stderr.join(' | ')} (last log lines: ${last})`);
+      }
       return found;
     }, timeoutMs);
   }

@@ -69,6 +69,9 @@ describe('the HTTP API', () => {
     assert.equal(await call('getClientCountByGroup', { group: ['room', 'nowhere'] }), 2, 'a list of groups');
     assert.deepEqual(sorted(await call<string[]>('getUidListByGroup', { group: 'room' })), ['alice', 'bob']);
     assert.equal(await call('getUidCountByGroup', { group: 'room' }), 2);
+    assert.deepEqual(await call('isUidsOnline', { uids: ['bob', 'nobody'] }), { bob: true, nobody: false });
+    assert.deepEqual(await call('batchGetClientIdByUid', { uids: ['alice', 'bob', 'nobody'] }), { alice: [idA], bob: [idB], nobody: [] });
+    assert.deepEqual(await call('batchGetClientIdCountByGroup', { groups: ['room', 'nowhere'] }), { room: 2, nowhere: 0 });
 
     await call('setSession', { clientId: idA, session: { plan: 'pro', n: 1 } });
     await call('setSession', { clientId: idB, session: { plan: 'free' } });

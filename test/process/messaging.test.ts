@@ -99,6 +99,9 @@ describe('messages through Register, Gateway and Worker processes', () => {
     assert.deepEqual(Object.keys(await api.getClientSessionsByGroup(['blue'])).sort(), [ids[1], ids[2]].sort());
     assert.deepEqual(await api.getUidListByGroup(['red', 'blue']), ['bob']);
     assert.equal(await api.getClientCountByGroup(['nobody', 'red']), 2);
+    assert.deepEqual(await api.batchGetClientIdCountByGroup(['red', 'blue', 'none']), { red: 2, blue: 2, none: 0 });
+    assert.deepEqual(await api.isUidsOnline(['bob', 'carol']), { bob: true, carol: false });
+    assert.deepEqual(await api.batchGetClientIdByUid(['bob', 'carol']), { bob: [ids[1]], carol: [] });
     await api.ungroup(['red', 'blue']);
     assert.equal(await api.getClientCountByGroup(['red', 'blue']), 0);
 
