@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { assetPath } from '../assets.js';
 import { commonSettings, metricsSettings, registerAddressSetting } from './common-settings.js';
 import { decimal, integer, list, oneOf, port, text } from './setting-values.js';
-import { addressListSchema, setting, specSetting } from './settings.js';
+import { addressListSchema, numeric, setting, specSetting } from './settings.js';
 import { clientTlsSettings } from './tls-settings.js';
 
 /** Pages shipped in runtime/web: the chat handler's, and a WebSocket console for any other handler. */
@@ -147,6 +147,12 @@ export const workerSettings = {
   ...commonSettings,
   registerAddress: registerAddressSetting,
   handler: setting('handler', 'GWC_HANDLER', z.string().min(1).default(DEFAULT_HANDLER), 'handler module: a bundled name (chat, echo) or a path'),
+  workerIndex: setting(
+    'worker-index',
+    'GWC_WORKER_INDEX',
+    numeric(z.coerce.number().int().min(0)).optional(),
+    'this worker\'s number among the workers, as handlers see it (worker.index) (default: the number --name ends in, else 0)',
+  ),
   processTimeout: specSetting(
     'process-timeout',
     'GWC_PROCESS_TIMEOUT',

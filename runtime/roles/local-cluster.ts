@@ -60,7 +60,8 @@ export async function runLocalCluster(argv: string[]): Promise<void> {
   const roleArgs: Record<string, string[]> = {
     register: ['--host', host, '--port', String(registerPort), '--metrics-host', host],
     gateway: [...common, '--host', host, '--port', String(port), '--lan-ip', host, '--web-root', page],
-    worker: [...common, '--handler', handler],
+    // One worker, whichever generation of --watch: index 0.
+    worker: [...common, '--handler', handler, '--worker-index', '0'],
     ...(apiPort > 0 ? { api: [...common, '--host', host, '--port', String(apiPort)] } : {}),
   };
 

@@ -17,6 +17,8 @@ const FINISH_TIMEOUT_MS = 7000;
 
 export interface BusinessWorkerOptions {
   name: string;
+  /** This worker's number among the workers (see WorkerInfo.index); from the name when unset. */
+  workerIndex?: number | undefined;
   secret: Buffer;
   log: Logger;
   registerAddress: string;
@@ -62,7 +64,7 @@ export class BusinessWorker {
     this.dispatcher = new EventDispatcher(options.handler, this.gateway, options.log, timeouts, (address, envelope) => this.toGateway(address, envelope), (seconds) =>
       durations.observe(seconds),
     );
-    this.info = { name: options.name, gateway: this.gateway, log: options.log };
+    this.info = { name: options.name, index: options.workerIndex ?? indexFromName(options.name), gateway: this.gateway, log: options.log };
     this.cluster.on('envelope', (address: string, envelope: Envelope) => {
       if (envelope.event) this.dispatcher.dispatch(address, envelope.event);
       else if (envelope.sessionUpdate) this.dispatcher.sessionUpdated(address, envelope.sessionUpdate);
@@ -145,4 +147,10 @@ export class BusinessWorker {
     new Gauge({ name: 'gwc_worker_gateways', help: 'Gateways connected', registers: [registry], collect() { this.set(cluster.connectedCount()); } });
     new Gauge({ name: 'gwc_worker_events_in_flight', help: 'Events queued or running', registers: [registry], collect() { this.set(dispatcher.inFlight); } });
   }
+}
+
+/** The number a name ends in (`chat-worker-2`: 2), else 0. */
+export function indexFromName(name: string): number {
+  const match = /(\d+)$/.exec(name);
+  return match ? Number(match[1]) : 0;
 }

@@ -31,6 +31,12 @@ export interface EventContext {
 
 export interface WorkerInfo {
   name: string;
+  /**
+   * This worker's number among the cluster's workers (GatewayWorker's $worker->id): `--worker-index`, or the number
+   * its name ends in (a StatefulSet pod's ordinal: chat-worker-2 is 2), else 0. `if (worker.index === 0)` starts a
+   * timer in one worker only; during a rollout or a reload two workers can have an index for a moment.
+   */
+  index: number;
   gateway: GatewayApi;
   log: Logger;
 }

@@ -182,6 +182,20 @@ describe('messages through Register, Gateway and Worker processes', () => {
     await client.waitClosed();
   });
 
+  it('gives each worker its index: the number its name ends in (worker0, worker1), or --worker-index', async () => {
+    const seen = new Map<string, number>();
+    const clients: WsTestClient[] = [];
+    while (seen.size < 2 && clients.length < 20) {
+      const client = await WsTestClient.open(cluster.gatewayUrl(0));
+      clients.push(client);
+      client.send(JSON.stringify({ op: 'whoami', id: 'who' }));
+      const reply = JSON.parse(await client.next((m) => m.includes('"id":"who"'))) as { worker: string; result: { workerIndex: number } };
+      seen.set(reply.worker, reply.result.workerIndex);
+    }
+    assert.deepEqual(Object.fromEntries(seen), { worker0: 0, worker1: 1 });
+    for (const client of clients) client.close();
+  });
+
   it('invalid client ids are refused with a clear error', async () => {
     const api = await cluster.api();
     await assert.rejects(api.sendToClient('not-a-client-id', 'x'), /invalid client id/);

@@ -217,3 +217,15 @@ describe('a bad setting on the command line', () => {
     assertOneStderrLine(result.stderr, '--secret', 'GWC_SECRET');
   });
 });
+
+describe('a worker\'s index', () => {
+  it('is the number its name ends in, else 0, unless --worker-index sets it', async () => {
+    const { indexFromName } = await import('../../runtime/worker/business-worker.js');
+    assert.equal(indexFromName('chat-worker-12'), 12);
+    assert.equal(indexFromName('worker0'), 0);
+    assert.equal(indexFromName('worker'), 0);
+    assert.equal(loadSettings('worker', workerSettings, ['--worker-index', '3'], {}).workerIndex, 3);
+    assert.equal(loadSettings('worker', workerSettings, [], {}).workerIndex, undefined);
+    assert.throws(() => loadSettings('worker', workerSettings, ['--worker-index', '-1'], {}), /--worker-index/);
+  });
+});
