@@ -13,6 +13,8 @@ export class Client {
   silentIntervals = 0;
   /** The worker this client's events go to (sticky routing). */
   workerKey: string | undefined;
+  /** The worker whose client count holds this client (see Router). */
+  countedAt: string | null | undefined;
   /** Events sent to a worker and not yet acknowledged. */
   inFlight = 0;
   /** Events held, in order, until a worker can take them; the client is not read from meanwhile. */

@@ -60,6 +60,11 @@ export class EventDelivery {
     return count;
   }
 
+  /** The client is gone: a new client may take its place at its worker. */
+  clientGone(client: Client): void {
+    this.router.release(client);
+  }
+
   /** True once any worker that decides WebSocket upgrades has connected. */
   decidesUpgrades = false;
 

@@ -312,6 +312,7 @@ export class Gateway implements ClientSink, Delivery {
     if (this.clients.get(client.id) !== client) return;
     // Out of the indexes first, so queries made by onClose no longer see this client.
     this.clients.remove(client);
+    this.delivery.clientGone(client);
     this.dispatch(client, EventKind.Close);
   }
 

@@ -68,13 +68,40 @@ describe('Router, sticky', () => {
     assert.equal(router.pick(client), second);
   });
 
-  it('spreads new clients round-robin', () => {
+  it('spreads new clients in turn while the workers have as many clients', () => {
     const router = new Router('sticky');
     for (const key of ['w1', 'w2', 'w3']) router.add(key);
     const picks = Array.from({ length: 30 }, () => router.pick(newClient()));
     for (const key of ['w1', 'w2', 'w3']) assert.equal(countBy(picks).get(key), 10, `${key} got ${countBy(picks).get(key)}`);
     // Round-robin: no worker is picked twice in a row for consecutive new clients.
     for (let i = 1; i < picks.length; i++) assert.notEqual(picks[i], picks[i - 1]);
+  });
+
+  it('sends new clients to a worker added by scaling until it has its share', () => {
+    const router = new Router('sticky');
+    for (const key of ['w1', 'w2']) router.add(key);
+    for (let i = 0; i < 20; i++) router.pick(newClient());
+    router.add('w3');
+    const picks = Array.from({ length: 10 }, () => router.pick(newClient()));
+    assert.deepEqual(picks, Array(10).fill('w3'), 'the newcomers, while it has fewer clients than the others');
+    const after = countBy(Array.from({ length: 30 }, () => router.pick(newClient())));
+    for (const key of ['w1', 'w2', 'w3']) assert.equal(after.get(key), 10, 'then in turn');
+    assert.deepEqual(['w1', 'w2', 'w3'].map((key) => router.clientsAt(key)), [20, 20, 20]);
+  });
+
+  it('counts a client gone no longer, even if it is routed once more (its close event)', () => {
+    const router = new Router('sticky');
+    for (const key of ['w1', 'w2']) router.add(key);
+    const clients = Array.from({ length: 4 }, () => newClient());
+    for (const client of clients) router.pick(client);
+    const atW1 = clients.filter((client) => client.workerKey === 'w1');
+    for (const client of atW1) router.release(client);
+    assert.equal(router.clientsAt('w1'), 0);
+    router.remove('w1');
+    router.add('w1');
+    router.pick(atW1[0]!); // its close event, rerouted: not counted again
+    assert.equal(router.clientsAt('w1') + router.clientsAt('w2'), 2);
+    assert.equal(router.pick(newClient()), 'w1', 'a new client takes the free place');
   });
 
   it('spreads evenly over the workers that remain after one is removed', () => {
