@@ -4,6 +4,7 @@ import type { PeerTransport } from '../wire/peer-transport.js';
 import { FEATURE_PAGED_REPLIES } from '../wire/handshake.js';
 import { ReconnectingPeer, type DialOptions } from '../wire/reconnecting-peer.js';
 import { Role, type Envelope } from '../wire/types.js';
+import { heartbeat } from '../wire/peer-connection.js';
 
 export interface ClusterConnectionOptions {
   registerAddress: string;
@@ -12,6 +13,8 @@ export interface ClusterConnectionOptions {
   role: Role.Worker | Role.Api;
   log: Logger;
   maxFrameBytes: number;
+  /** Seconds between heartbeats on internal connections (10 when unset). */
+  heartbeatInterval?: number | undefined;
   /** Plain TCP when unset, or mutual TLS. */
   transport?: PeerTransport | undefined;
   /** Hello features offered to gateways (see gwc.proto). */
@@ -41,6 +44,7 @@ export class ClusterConnection extends EventEmitter {
     this.peerOptions = {
       secret: options.secret,
       maxFrameBytes: options.maxFrameBytes,
+      ...heartbeat(options.heartbeatInterval),
       log: options.log,
       role: options.role,
       name: options.name,

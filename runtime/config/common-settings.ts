@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { oneOf } from './setting-values.js';
-import { addressSchema, LOG_LEVELS, portSchema, positiveInt, setting, specSetting } from './settings.js';
+import { addressSchema, LOG_LEVELS, numeric, portSchema, positiveInt, setting, specSetting } from './settings.js';
 import { internalTlsSettings } from './tls-settings.js';
 
 export const commonSettings = {
@@ -9,6 +9,12 @@ export const commonSettings = {
   secret: setting('secret', 'GWC_SECRET', z.string().optional(), 'shared secret of the cluster (at least 16 characters)'),
   secretFile: setting('secret-file', 'GWC_SECRET_FILE', z.string().optional(), 'file holding the shared secret'),
   logLevel: specSetting('log-level', 'GWC_LOG_LEVEL', oneOf(LOG_LEVELS, 'info'), 'debug, info, warn or error', { field: 'logLevel' }),
+  heartbeatInterval: setting(
+    'heartbeat-interval',
+    'GWC_HEARTBEAT_INTERVAL',
+    numeric(z.coerce.number().positive()).default(10),
+    'seconds between heartbeats on internal connections; a peer silent for three is taken as gone',
+  ),
   maxFrameBytes: setting(
     'max-frame-bytes',
     'GWC_MAX_FRAME_BYTES',

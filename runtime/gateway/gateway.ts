@@ -9,7 +9,7 @@ import { listen } from '../observability/health-server.js';
 import { formatAddress } from '../wire/address.js';
 import { encodeClientId } from '../wire/client-id.js';
 import { announcedAddress } from '../wire/own-address.js';
-import { PeerConnection, type OwnAddress } from '../wire/peer-connection.js';
+import { PeerConnection, type OwnAddress, heartbeat } from '../wire/peer-connection.js';
 import { plainTransport, type PeerTransport } from '../wire/peer-transport.js';
 import { ReconnectingPeer } from '../wire/reconnecting-peer.js';
 import { EventKind, Role, toNumber, type ClientEvent, type Command, type Envelope, type UpgradeVerdict } from '../wire/types.js';
@@ -61,6 +61,8 @@ export interface GatewayOptions {
   /** Seconds an upgrade waits for a worker's onWebSocketConnect verdict before it is refused with 503. */
   upgradeTimeout: number;
   maxFrameBytes: number;
+  /** Seconds between heartbeats on internal connections (10 when unset). */
+  heartbeatInterval?: number;
   webRoot?: string | undefined;
   /** Certificate files for clients (wss://, TLS for text and frame); plain when unset. */
   tls?: TlsFiles | undefined;
@@ -366,6 +368,7 @@ export class Gateway implements ClientSink, Delivery {
     return {
       secret: this.options.secret,
       maxFrameBytes: this.options.maxFrameBytes,
+      ...heartbeat(this.options.heartbeatInterval),
       log: this.log,
       role,
       name: this.options.name,

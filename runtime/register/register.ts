@@ -3,7 +3,7 @@ import { Gauge, Registry } from 'prom-client';
 import type { Logger } from '../observability/log.js';
 import { listen } from '../observability/health-server.js';
 import { listeningAddress } from '../wire/own-address.js';
-import { PeerConnection, type OwnAddress } from '../wire/peer-connection.js';
+import { PeerConnection, type OwnAddress, heartbeat } from '../wire/peer-connection.js';
 import { plainTransport, type PeerTransport } from '../wire/peer-transport.js';
 import { Role, type Envelope } from '../wire/types.js';
 
@@ -14,6 +14,8 @@ export interface RegisterOptions {
   addresses: readonly string[];
   secret: Buffer;
   maxFrameBytes: number;
+  /** Seconds between heartbeats on internal connections (10 when unset). */
+  heartbeatInterval?: number;
   name: string;
   log: Logger;
   registry?: Registry;
@@ -66,6 +68,7 @@ export class Register {
     const conn = new PeerConnection(socket, { accept: this.ownAddress }, {
       secret: this.options.secret,
       maxFrameBytes: this.options.maxFrameBytes,
+      ...heartbeat(this.options.heartbeatInterval),
       log,
       role: Role.Register,
       name: this.options.name,

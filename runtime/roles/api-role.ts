@@ -24,6 +24,7 @@ export const apiRole: RoleDefinition<typeof apiSettings> = {
       role: Role.Api,
       log,
       maxFrameBytes: settings.maxFrameBytes,
+      heartbeatInterval: settings.heartbeatInterval,
       transport: peerTransport,
     });
     const api = new GatewayClient(cluster, { onSkipped: countSkippedGateways(registry) });

@@ -277,6 +277,17 @@ export class PeerConnection extends EventEmitter {
     this.emit('ready');
   }
 
+  /**
+   * Closes the connection now if the peer has been silent for three heartbeat intervals, as the heartbeat timer
+   * would once it runs: after this process was blocked, its peer has taken it for gone. Whether it is still open.
+   */
+  checkAlive(): boolean {
+    if (this.phase !== 'ready') return this.phase !== 'closed';
+    const intervalMs = this.options.heartbeatMs ?? 10_000;
+    if (Date.now() - this.lastReceived > intervalMs * 3) this.close('peer silent for three heartbeat intervals');
+    return this.phase === 'ready';
+  }
+
   private heartbeat(intervalMs: number): void {
     const now = Date.now();
     if (now - this.lastReceived > intervalMs * 3) return this.close('peer silent for three heartbeat intervals');
@@ -294,4 +305,9 @@ export class PeerConnection extends EventEmitter {
     if (this.phase !== 'ready' && !this.socket.destroyed) this.writeNow({ refused: { reason } });
     this.close(reason);
   }
+}
+
+/** PeerOptions' heartbeat from a setting in seconds (the default when unset). */
+export function heartbeat(intervalSeconds: number | undefined): { heartbeatMs?: number } {
+  return intervalSeconds === undefined ? {} : { heartbeatMs: intervalSeconds * 1000 };
 }

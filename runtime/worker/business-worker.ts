@@ -27,6 +27,7 @@ export interface BusinessWorkerOptions {
   processTimeout: number;
   abandonTimeout: number;
   maxFrameBytes: number;
+  heartbeatInterval?: number;
   registry?: Registry;
   /** Plain TCP when unset, or mutual TLS. */
   peerTransport?: PeerTransport;
@@ -50,6 +51,7 @@ export class BusinessWorker {
       role: Role.Worker,
       log: options.log,
       maxFrameBytes: options.maxFrameBytes,
+      heartbeatInterval: options.heartbeatInterval,
       transport: options.peerTransport,
       features: options.handler.onWebSocketConnect ? [FEATURE_SESSION_UPDATES, FEATURE_UPGRADE_VERDICTS] : [FEATURE_SESSION_UPDATES],
     });
@@ -61,9 +63,11 @@ export class BusinessWorker {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers: [this.registry],
     });
-    this.dispatcher = new EventDispatcher(options.handler, this.gateway, options.log, timeouts, (address, envelope) => this.toGateway(address, envelope), (seconds) =>
-      durations.observe(seconds),
-    );
+    this.dispatcher = new EventDispatcher(options.handler, this.gateway, options.log, timeouts, (address, envelope) => this.toGateway(address, envelope), {
+      observeDuration: (seconds) => durations.observe(seconds),
+      checkGateway: (address) => this.cluster.link(address)?.current?.checkAlive(),
+    });
+    this.cluster.on('gateway-down', (address: string) => this.dispatcher.gatewayLost(address));
     this.info = { name: options.name, index: options.workerIndex ?? indexFromName(options.name), gateway: this.gateway, log: options.log };
     this.cluster.on('envelope', (address: string, envelope: Envelope) => {
       if (envelope.event) this.dispatcher.dispatch(address, envelope.event);
@@ -143,6 +147,7 @@ export class BusinessWorker {
     new FastCounter('gwc_worker_events_handled_total', 'Client events handled', registry, () => stats.handled);
     new FastCounter('gwc_worker_handler_errors_total', 'Handler callbacks that threw', registry, () => stats.failed);
     new FastCounter('gwc_worker_slow_events_total', 'Handler callbacks that ran past processTimeout', registry, () => stats.slow);
+    new FastCounter('gwc_worker_events_dropped_total', 'Events dropped because their gateway\'s connection was lost (it redelivers them to other workers)', registry, () => stats.dropped);
     new FastCounter('gwc_worker_events_abandoned_total', 'Events given up after abandonTimeout (their callbacks never returned in time)', registry, () => stats.abandoned);
     new Gauge({ name: 'gwc_worker_gateways', help: 'Gateways connected', registers: [registry], collect() { this.set(cluster.connectedCount()); } });
     new Gauge({ name: 'gwc_worker_events_in_flight', help: 'Events queued or running', registers: [registry], collect() { this.set(dispatcher.inFlight); } });

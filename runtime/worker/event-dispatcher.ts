@@ -32,6 +32,8 @@ export interface DispatchStats {
   failed: number;
   slow: number;
   abandoned: number;
+  /** Events dropped because their gateway's connection was lost (it redelivers them elsewhere). */
+  dropped: number;
 }
 
 export interface DispatchTimeouts {
@@ -42,6 +44,15 @@ export interface DispatchTimeouts {
 }
 
 const EMPTY_SESSION = '';
+/** A callback that ran longer than this may have blocked the process past a gateway's heartbeat timeout. */
+const LONG_CALLBACK_MS = 100;
+
+export interface DispatchHooks {
+  /** Seconds each callback took, returned or thrown (not those given up). */
+  observeDuration?(seconds: number): void;
+  /** Checks the connection to a gateway after a long callback; one found dead is closed (and gatewayLost follows). */
+  checkGateway?(gatewayAddress: string): void;
+}
 const parseSession = (text: string): Session => (text === EMPTY_SESSION ? {} : (JSON.parse(text) as Session));
 const ACCEPT = { status: 0, reason: '' };
 
@@ -55,7 +66,7 @@ const ACCEPT = { status: 0, reason: '' };
  * gateway keeps it to redeliver should this worker die.
  */
 export class EventDispatcher {
-  readonly stats: DispatchStats = { handled: 0, failed: 0, slow: 0, abandoned: 0 };
+  readonly stats: DispatchStats = { handled: 0, failed: 0, slow: 0, abandoned: 0, dropped: 0 };
   private readonly queues = new Map<string, ClientQueue>();
   private readonly slowTimer: NodeJS.Timeout;
   private readonly acks: AckBatcher;
@@ -68,8 +79,7 @@ export class EventDispatcher {
     private readonly log: Logger,
     timeouts: DispatchTimeouts,
     private readonly sendToGateway: (gatewayAddress: string, envelope: Envelope) => void,
-    /** Seconds each callback took, returned or thrown (not those given up). */
-    private readonly observeDuration: (seconds: number) => void = () => {},
+    private readonly hooks: DispatchHooks = {},
   ) {
     this.processTimeoutMs = timeouts.processTimeoutMs;
     this.abandonTimeoutMs = timeouts.abandonTimeoutMs;
@@ -113,6 +123,27 @@ export class EventDispatcher {
     if (queue && queue.gatewayAddress === gatewayAddress) takeNewer(queue, update.session, update.sessionVersion);
   }
 
+  /**
+   * The connection to a gateway is lost: it sends what this worker had not acknowledged to other workers, so the
+   * events of its clients queued here are dropped, and a callback still running for one of them is no longer
+   * followed (nothing more of that client runs here, and no second worker handles it at the same time as this one).
+   */
+  gatewayLost(gatewayAddress: string): void {
+    let dropped = 0;
+    let clients = 0;
+    for (const [clientId, queue] of this.queues) {
+      if (queue.gatewayAddress !== gatewayAddress) continue;
+      clients++;
+      dropped += queue.events.length - 1; // the first is the one running (or just done)
+      queue.run++;
+      queue.events.length = 0;
+      this.queues.delete(clientId);
+    }
+    if (clients === 0) return;
+    this.stats.dropped += dropped;
+    this.log.warn('gateway lost: its events here are dropped, it sends them to other workers', { gateway: gatewayAddress, clients, dropped });
+  }
+
   /** Resolves when nothing is queued or running (or after `timeoutMs`). */
   async idle(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
@@ -139,13 +170,17 @@ export class EventDispatcher {
         await this.handle(gatewayAddress, event, queue, run);
         if (queue.run !== run) return; // given up meanwhile: acknowledged, and the queue went on without it
         this.stats.handled++;
-        this.observeDuration((performance.now() - started) / 1000);
+        this.hooks.observeDuration?.((performance.now() - started) / 1000);
       } catch (error) {
         if (queue.run !== run) return;
         this.stats.failed++;
-        this.observeDuration((performance.now() - started) / 1000);
+        this.hooks.observeDuration?.((performance.now() - started) / 1000);
         this.log.error('handler threw', { clientId, event: EventKind[event.kind], error });
       }
+      // A callback that held this process long may have outlasted the gateway's patience: ask the link now, before
+      // the next event, whether the gateway took this worker for gone (and so sent these events to another).
+      if (performance.now() - started > LONG_CALLBACK_MS) this.hooks.checkGateway?.(gatewayAddress);
+      if (queue.run !== run) return;
       this.acks.add(gatewayAddress, toNumber(event.sequence));
       events.shift();
     }
