@@ -7,7 +7,8 @@ import { Role, type Envelope } from '../wire/types.js';
 import { heartbeat } from '../wire/peer-connection.js';
 
 export interface ClusterConnectionOptions {
-  registerAddress: string;
+  /** The Register, or several: each is subscribed to, and the gateways any of them lists are reached. */
+  registerAddress: string | readonly string[];
   secret: Buffer;
   name: string;
   role: Role.Worker | Role.Api;
@@ -34,7 +35,9 @@ export interface ClusterConnectionOptions {
 export class ClusterConnection extends EventEmitter {
   private readonly links = new Map<string, ReconnectingPeer>();
   private listed = new Set<string>();
-  private registerLink: ReconnectingPeer | undefined;
+  private readonly registerLinks: ReconnectingPeer[] = [];
+  /** The last list of each Register while it is connected. */
+  private readonly lists = new Map<string, string[]>();
   private listReceived = false;
   private listWaiters: Array<() => void> = [];
   readonly peerOptions: DialOptions;
@@ -54,21 +57,35 @@ export class ClusterConnection extends EventEmitter {
     };
   }
 
+  /** The Registers' addresses. */
+  get registerAddresses(): readonly string[] {
+    const { registerAddress } = this.options;
+    return typeof registerAddress === 'string' ? [registerAddress] : registerAddress;
+  }
+
   start(): this {
-    const link = new ReconnectingPeer(this.options.registerAddress, Role.Register, this.peerOptions);
-    link.on('ready', () => {
-      this.options.log.info('subscribed to register', { register: this.options.registerAddress });
-      link.send({ subscribe: {} });
-    });
-    link.on('envelope', (envelope: Envelope) => {
-      if (envelope.gatewayList) this.updateGateways(envelope.gatewayList.addresses ?? []);
-    });
-    this.registerLink = link.start();
+    for (const address of this.registerAddresses) {
+      const link = new ReconnectingPeer(address, Role.Register, this.peerOptions);
+      link.on('ready', () => {
+        this.options.log.info('subscribed to register', { register: address });
+        link.send({ subscribe: {} });
+      });
+      link.on('envelope', (envelope: Envelope) => {
+        if (!envelope.gatewayList) return;
+        this.lists.set(address, envelope.gatewayList.addresses ?? []);
+        this.updateGateways();
+      });
+      // A Register that is down lists nothing: what only it listed goes once its connection is down too.
+      link.on('down', () => {
+        if (this.lists.delete(address)) this.updateGateways();
+      });
+      this.registerLinks.push(link.start());
+    }
     return this;
   }
 
   stop(): void {
-    this.registerLink?.stop();
+    for (const link of this.registerLinks) link.stop();
     for (const link of this.links.values()) link.stop('shutting down');
     this.links.clear();
   }
@@ -82,7 +99,7 @@ export class ClusterConnection extends EventEmitter {
   whenListed(timeoutMs: number): Promise<void> {
     if (this.listReceived) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no gateway list from register ${this.options.registerAddress} within ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(() => reject(new Error(`no gateway list from register ${this.registerAddresses.join(' or ')} within ${timeoutMs} ms`)), timeoutMs);
       this.listWaiters.push(() => {
         clearTimeout(timer);
         resolve();
@@ -126,7 +143,9 @@ export class ClusterConnection extends EventEmitter {
     link.start();
   }
 
-  private updateGateways(addresses: string[]): void {
+  /** The gateways any connected Register lists. */
+  private updateGateways(): void {
+    const addresses = [...new Set([...this.lists.values()].flat())];
     this.listed = new Set(addresses);
     for (const address of addresses) this.addLink(address);
     for (const [address, link] of this.links) if (!this.listed.has(address) && !link.ready) this.drop(address, 'gateway left');

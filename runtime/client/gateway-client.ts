@@ -11,8 +11,8 @@ import { ClusterConnection } from './cluster-connection.js';
 import type { ClientSessions, GatewayApi, MessageData, Session } from './gateway-api.js';
 
 export interface GatewayClientOptions {
-  /** host:port of the Register. */
-  registerAddress: string;
+  /** host:port of the Register, or of several: any one of them serving is enough. */
+  registerAddress: string | string[];
   /** The cluster's shared secret. */
   secret: string | Buffer;
   name?: string;

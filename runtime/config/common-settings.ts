@@ -27,8 +27,12 @@ export const commonSettings = {
 export const registerAddressSetting = setting(
   'register-address',
   'GWC_REGISTER_ADDRESS',
-  addressSchema.default('127.0.0.1:1236'),
-  'where the Register listens (host:port)',
+  z
+    .string()
+    .default('127.0.0.1:1236')
+    .transform((value) => value.split(',').map((address) => address.trim()).filter(Boolean))
+    .pipe(z.array(addressSchema).min(1, 'expected at least one host:port')),
+  'where the Register listens (host:port), or several Registers, comma-separated: any one of them serving is enough',
 );
 
 export function metricsSettings(defaultPort: number) {

@@ -49,7 +49,7 @@ export function createGatewayMetrics(registry: Registry, sizes: GatewaySizes) {
       help: 'Clients closed because they left more than the send buffer limit unread',
       registers,
     }),
-    registerConnected: new Gauge({ name: 'gwc_gateway_register_connected', help: '1 while announced to the Register', registers }),
+    registerConnected: new Gauge({ name: 'gwc_gateway_register_connected', help: 'Registers this gateway is announced to', registers }),
   };
 }
 

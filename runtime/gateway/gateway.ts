@@ -29,7 +29,8 @@ export interface GatewayOptions {
   name: string;
   secret: Buffer;
   log: Logger;
-  registerAddress: string;
+  /** The Register, or several: this gateway announces itself to each. */
+  registerAddress: readonly string[];
   protocol: 'websocket' | 'text' | 'frame';
   host: string;
   port: number;
@@ -105,7 +106,7 @@ export class Gateway implements ClientSink, Delivery {
   private sequence = Date.now() * 1000;
   private clientServer: Server | undefined;
   private internalServer: Server | undefined;
-  private registerLink: ReconnectingPeer | undefined;
+  private readonly registerLinks: ReconnectingPeer[] = [];
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private readonly pingData: Buffer | undefined;
   private readonly metrics: GatewayMetrics;
@@ -153,17 +154,17 @@ export class Gateway implements ClientSink, Delivery {
     await listen(this.clientServer, options.port, options.host);
     this.accepting = true;
 
-    this.registerLink = new ReconnectingPeer(options.registerAddress, Role.Register, {
-      ...this.peerOptions(Role.Gateway),
-      transport: options.peerTransport,
-    });
-    this.registerLink.on('ready', () => {
-      this.registerLink!.send({ announce: { address: this.internalAddress } });
-      this.metrics.registerConnected.set(1);
-      this.log.info('announced to register', { register: options.registerAddress, address: this.internalAddress });
-    });
-    this.registerLink.on('down', () => this.metrics.registerConnected.set(0));
-    this.registerLink.start();
+    for (const address of options.registerAddress) {
+      const link = new ReconnectingPeer(address, Role.Register, { ...this.peerOptions(Role.Gateway), transport: options.peerTransport });
+      const announced = () => this.metrics.registerConnected.set(this.registerLinks.filter((l) => l.ready).length);
+      link.on('ready', () => {
+        link.send({ announce: { address: this.internalAddress } });
+        announced();
+        this.log.info('announced to register', { register: address, address: this.internalAddress });
+      });
+      link.on('down', announced);
+      this.registerLinks.push(link.start());
+    }
 
     if (options.pingInterval > 0) {
       this.heartbeatTimer = setInterval(() => this.heartbeat(), options.pingInterval * 1000);
@@ -191,7 +192,7 @@ export class Gateway implements ClientSink, Delivery {
   async stop(): Promise<void> {
     this.accepting = false;
     clearInterval(this.heartbeatTimer);
-    this.registerLink?.stop('gateway stopping');
+    for (const link of this.registerLinks) link.stop('gateway stopping');
     const closed = new Promise<void>((resolve) => (this.clientServer ? this.clientServer.close(() => resolve()) : resolve()));
     await this.closeClientsOver(this.options.drainSeconds * 1000);
     await waitUntil(() => this.clients.size === 0, CLIENTS_GONE_MS);

@@ -21,7 +21,7 @@ export interface BusinessWorkerOptions {
   workerIndex?: number | undefined;
   secret: Buffer;
   log: Logger;
-  registerAddress: string;
+  registerAddress: readonly string[];
   handler: Handler;
   /** Seconds: a callback running this long is reported; one running `abandonTimeout` is given up (0: never). */
   processTimeout: number;

@@ -41,7 +41,7 @@ describe('builders: the HTTP API', () => {
     const settings = loadSettings('api', apiSettings, [], env);
     assert.equal(settings.port, 8080);
     assert.equal(settings.apiKeyFile, '/etc/gwc/api-key/keys');
-    assert.equal(settings.registerAddress, 'chat-register.apps.svc:1236');
+    assert.deepEqual(settings.registerAddress, ['chat-register.apps.svc:1236']);
     assert.equal(settings.metricsPort, 9280);
   });
 

@@ -32,7 +32,7 @@ describe('loadSettings precedence', () => {
     assert.equal(settings.protocol, 'websocket');
     assert.equal(settings.pingInterval, 25);
     assert.equal(settings.lanIp, '127.0.0.1');
-    assert.equal(settings.registerAddress, '127.0.0.1:1236');
+    assert.deepEqual(settings.registerAddress, ['127.0.0.1:1236']);
     assert.equal(settings.router, 'sticky');
     assert.equal(settings.internalHost, undefined);
   });
@@ -49,7 +49,9 @@ describe('loadSettings precedence', () => {
     assert.equal(settings.protocol, 'text');
     assert.equal(settings.pingInterval, 2.5);
     assert.equal(settings.lanIp, 'fd00::5');
-    assert.equal(settings.registerAddress, '[fd00::1]:1236');
+    assert.deepEqual(settings.registerAddress, ['[fd00::1]:1236']);
+    assert.deepEqual(loadSettings('worker', workerSettings, ['--register-address', 'r1:1236, r2:1236'], {}).registerAddress, ['r1:1236', 'r2:1236'], 'several Registers');
+    assert.throws(() => loadSettings('worker', workerSettings, ['--register-address', ' , '], {}), /--register-address.*at least one/);
   });
 
   it('lets flags beat environment variables', () => {
