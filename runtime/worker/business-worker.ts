@@ -1,7 +1,8 @@
-import { Gauge, Histogram, Registry } from 'prom-client';
+import { Gauge, Registry } from 'prom-client';
 import { ClusterConnection } from '../client/cluster-connection.js';
 import { GatewayClient } from '../client/gateway-client.js';
 import { countSkippedGateways } from '../client/skipped-gateways-metric.js';
+import { FastHistogram } from '../observability/fast-histogram.js';
 import { FastCounter } from '../observability/fast-counter.js';
 import type { Logger } from '../observability/log.js';
 import type { PeerTransport } from '../wire/peer-transport.js';
@@ -57,12 +58,12 @@ export class BusinessWorker {
     });
     this.gateway = new GatewayClient(this.cluster, { onSkipped: countSkippedGateways(this.registry) });
     const timeouts = { processTimeoutMs: options.processTimeout * 1000, abandonTimeoutMs: options.abandonTimeout * 1000 };
-    const durations = new Histogram({
-      name: 'gwc_worker_handler_duration_seconds',
-      help: 'Time a handler callback took, from its start to its return (or throw)',
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-      registers: [this.registry],
-    });
+    const durations = new FastHistogram(
+      'gwc_worker_handler_duration_seconds',
+      'Time a handler callback took, from its start to its return (or throw)',
+      [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      this.registry,
+    );
     this.dispatcher = new EventDispatcher(options.handler, this.gateway, options.log, timeouts, (address, envelope) => this.toGateway(address, envelope), {
       observeDuration: (seconds) => durations.observe(seconds),
       checkGateway: (address) => this.cluster.link(address)?.current?.checkAlive(),
