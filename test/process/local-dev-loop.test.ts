@@ -104,6 +104,9 @@ describe('the local cluster as a handler developer uses it', () => {
     await client.next((m) => m === 'v1:a');
     writeHandler('v2');
     await waitFor('the new worker', () => records.some((r) => r.msg === 'new worker connected; the previous one drains and stops'), 15_000);
+    // What reached the old worker before its drain request reached the gateway is still its to handle: 'b' goes
+    // after it has stopped.
+    await waitFor('the previous worker to stop', () => records.some((r) => r.name === 'worker-1' && r.msg === 'stopped'), 15_000);
     client.send('b');
     assert.equal(await client.next((m) => m.endsWith(':b')), 'v2:b');
 
