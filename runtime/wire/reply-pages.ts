@@ -13,7 +13,29 @@ const PAGE_OVERHEAD_BYTES = 1024;
 /** Bytes of a length-delimited protobuf field: its tag (one byte here), the length as a varint, the bytes. */
 const fieldBytes = (length: number) => 1 + Math.ceil(Math.max(1, Math.log2(length + 1)) / 7) + length;
 
+/** Framing of one protobuf field at most: a one-byte tag and a length (or value) of up to 5 varint bytes. */
+const FIELD_BYTES = 6;
+/** Encoded bytes of a string at most: 3 per UTF-16 unit, its framing. */
+const stringBytes = (value: string | undefined) => (value === undefined ? 0 : FIELD_BYTES + 3 * value.length);
+
+/**
+ * More than the reply's encoding can take, found without encoding it: a reply under the limit by this count is sent
+ * as it is (every answer to a command about one client, most queries) at the cost of a walk over its fields.
+ */
+export function bytesAtMost(reply: Reply): number {
+  let bytes = 5 * FIELD_BYTES + stringBytes(reply.error); // the envelope, request id, count (a uint64: 11) and partial flag
+  for (const client of reply.clients ?? []) bytes += 4 * FIELD_BYTES + 3 * client.clientId.length + 3 * (client.uid?.length ?? 0) + (client.session?.length ?? 0);
+  for (const id of reply.ids ?? []) bytes += stringBytes(id);
+  for (const group of reply.groups ?? []) {
+    bytes += 3 * FIELD_BYTES + stringBytes(group.group);
+    for (const id of group.clientIds ?? []) bytes += stringBytes(id);
+    for (const uid of group.uids ?? []) bytes += stringBytes(uid);
+  }
+  return bytes;
+}
+
 export function replyPages(reply: Reply, maxFrameBytes: number, paged: boolean): Reply[] {
+  if (bytesAtMost(reply) <= maxFrameBytes) return [reply];
   const whole = encodeEnvelope({ reply }).length;
   if (whole <= maxFrameBytes) return [reply];
   if (!paged) {

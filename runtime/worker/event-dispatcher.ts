@@ -253,8 +253,10 @@ export class EventDispatcher {
    * this write arrived there (the gateway's SessionUpdate for the write comes before its reply, and replaces it).
    */
   private async saveSession(ctx: ClientEventContext, queue: ClientQueue, before: string): Promise<void> {
-    const now = ctx.session !== null && typeof ctx.session === 'object' ? (JSON.parse(JSON.stringify(ctx.session)) as Session) : {};
-    const changes = sessionChanges(parseSession(before), now);
+    const after = ctx.session !== null && typeof ctx.session === 'object' ? JSON.stringify(ctx.session) : '{}';
+    // Most callbacks leave the session as they were given it: one stringify tells, nothing more is parsed.
+    if (after === before || (before === EMPTY_SESSION && after === '{}')) return;
+    const changes = sessionChanges(parseSession(before), JSON.parse(after) as Session);
     if (!changes) return;
     await this.gateway.writeSessionChanges(ctx.clientId, changes);
     // Where the gateway has gone or dropped the client, its onClose must still see what this callback left.

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { encodeEnvelope } from '../../runtime/wire/envelope-codec.js';
-import { mergePages, replyPages } from '../../runtime/wire/reply-pages.js';
+import { bytesAtMost, mergePages, replyPages } from '../../runtime/wire/reply-pages.js';
 import type { Reply } from '../../runtime/wire/types.js';
 
 const LIMIT = 64 * 1024;
@@ -15,6 +15,16 @@ const big: Reply = {
 };
 
 describe('replies larger than a frame', () => {
+  it('are measured without encoding by a bound never below their encoding', () => {
+    const samples: Reply[] = [
+      big,
+      { requestId: 0xffffffff, count: Number.MAX_SAFE_INTEGER, partial: true, error: 'é€😀'.repeat(50) },
+      { requestId: 3, clients: [{ clientId: '7f0000010b5400000001', uid: 'ünï', session: Buffer.alloc(300) }], ids: ['€'.repeat(200)] },
+      { requestId: 4, groups: [{ group: '群', clientCount: 4_000_000_000, clientIds: ['a'.repeat(130)], uids: ['😀'] }] },
+    ];
+    for (const reply of samples) assert.ok(bytesAtMost(reply) >= encodeEnvelope({ reply }).length, JSON.stringify(reply).slice(0, 80));
+  });
+
   it('are sent whole when they fit', () => {
     const small: Reply = { requestId: 1, count: 3 };
     assert.deepEqual(replyPages(small, LIMIT, true), [small]);
