@@ -20,10 +20,15 @@ export function clientServicePort(cluster: GatewayClusterObject): number {
   return cluster.spec.gateway.service.port ?? cluster.spec.gateway.clientPort;
 }
 
+/** The HTTP API Service's port: spec.api.service.port, or the API port. */
+export function apiServicePort(cluster: GatewayClusterObject): number {
+  return cluster.spec.api.service.port ?? cluster.spec.api.port;
+}
+
 /** `http://<name>-api.<namespace>.svc:<port>/v1/`: where backends call the HTTP API. */
 export function apiUrl(cluster: GatewayClusterObject): string {
   const { name, namespace } = cluster.metadata;
-  return `http://${childNames(name).api}.${namespace}.svc:${cluster.spec.api.service.port ?? cluster.spec.api.port}/v1/`;
+  return `http://${childNames(name).api}.${namespace}.svc:${apiServicePort(cluster)}/v1/`;
 }
 
 /** `<name>-gateway.<namespace>.svc:<port>`: where clients connect (status.address). */

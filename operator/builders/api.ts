@@ -1,5 +1,5 @@
 /** The HTTP API: a Deployment (stateless, any number of replicas) and the Service backends call it through. */
-import { METRICS_PORTS } from './addresses.js';
+import { apiServicePort, METRICS_PORTS } from './addresses.js';
 import { copy, roleMetadata, type BuildContext, type GatewayClusterObject, type KubeObject } from './cluster-object.js';
 import { selectorLabels } from './labels.js';
 import { childNames } from './names.js';
@@ -23,7 +23,7 @@ export function apiService(cluster: GatewayClusterObject): KubeObject {
   const { api } = cluster.spec;
   const service = roleService(cluster, childNames(cluster.metadata.name).api, 'api', {
     type: api.service.type,
-    ports: [namedPort('api', api.service.port ?? api.port), namedPort('metrics', METRICS_PORTS.api)],
+    ports: [namedPort('api', apiServicePort(cluster)), namedPort('metrics', METRICS_PORTS.api)],
   });
   if (api.service.annotations) service.metadata.annotations = copy(api.service.annotations);
   return service;

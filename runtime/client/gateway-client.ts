@@ -334,12 +334,17 @@ export class GatewayClient implements GatewayApi {
   }
 
   /** A gateway's part of a call to every gateway: one that does not answer in time adds nothing (and is reported). */
-  private async withoutLateGateway<T>(address: string, part: Promise<T>): Promise<T | undefined> {
+  private withoutLateGateway<T>(address: string, part: Promise<T>): Promise<T | undefined> {
+    return this.skippedOn(address, part, GatewayTimeoutError, 'timeout');
+  }
+
+  /** `part`, or undefined when it fails with a `kind` error: the gateway is reported skipped for `reason`. */
+  private async skippedOn<T>(address: string, part: Promise<T>, kind: new (...args: never[]) => Error, reason: SkipReason): Promise<T | undefined> {
     try {
       return await part;
     } catch (error) {
-      if (!(error instanceof GatewayTimeoutError)) throw error;
-      this.skipped(address, 'timeout');
+      if (!(error instanceof kind)) throw error;
+      this.skipped(address, reason);
       return undefined;
     }
   }
@@ -408,13 +413,7 @@ export class GatewayClient implements GatewayApi {
     });
     command.requestId = requestId;
     if (!link.send({ command })) this.fail(requestId, new GatewayLostError(address));
-    try {
-      return await reply;
-    } catch (error) {
-      if (!(error instanceof GatewayLostError)) throw error;
-      this.skipped(address, 'unreachable');
-      return undefined;
-    }
+    return this.skippedOn(address, reply, GatewayLostError, 'unreachable');
   }
 
   /**

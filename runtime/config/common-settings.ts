@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { oneOf } from './setting-values.js';
-import { addressSchema, LOG_LEVELS, numeric, portSchema, positiveInt, setting, specSetting } from './settings.js';
+import { addressSchema, commaSeparated, LOG_LEVELS, numeric, portSchema, positiveInt, setting, specSetting } from './settings.js';
 import { internalTlsSettings } from './tls-settings.js';
 
 export const commonSettings = {
@@ -27,11 +27,7 @@ export const commonSettings = {
 export const registerAddressSetting = setting(
   'register-address',
   'GWC_REGISTER_ADDRESS',
-  z
-    .string()
-    .default('127.0.0.1:1236')
-    .transform((value) => value.split(',').map((address) => address.trim()).filter(Boolean))
-    .pipe(z.array(addressSchema).min(1, 'expected at least one host:port')),
+  z.string().default('127.0.0.1:1236').transform(commaSeparated).pipe(z.array(addressSchema).min(1, 'expected at least one host:port')),
   'where the Register listens (host:port), or several Registers, comma-separated: any one of them serving is enough',
 );
 

@@ -4,7 +4,7 @@
  * from). A setting made with one of these has the same type, range and default in both.
  */
 import { z } from 'zod';
-import { numeric } from './settings.js';
+import { commaSeparated, numeric } from './settings.js';
 
 export interface SettingValue<Out = unknown, Spec extends z.ZodType = z.ZodType> {
   /** Reads the text of a flag or environment variable (undefined: not given). */
@@ -95,11 +95,7 @@ export function text(fallback?: string): SettingValue<string, z.ZodDefault<z.Zod
 export function list(item: z.ZodString): SettingValue<string[], z.ZodOptional<z.ZodArray<z.ZodString>>> {
   const element = item.regex(/^[^,\s]+$/, 'one item, without commas or spaces');
   return {
-    text: z
-      .string()
-      .default('')
-      .transform((value) => value.split(',').map((entry) => entry.trim()).filter(Boolean))
-      .pipe(z.array(element)) as unknown as z.ZodType<string[]>,
+    text: z.string().default('').transform(commaSeparated).pipe(z.array(element)) as unknown as z.ZodType<string[]>,
     spec: z.array(element).optional(),
     toText: (value) => (value ?? []).join(','),
     fallback: undefined,

@@ -83,12 +83,13 @@ export const addressSchema = z
   .string()
   .regex(/^(\[[0-9a-fA-F:.]+\]|[^:[\]\s]+):\d{1,5}$/, 'expected host:port (IPv6 as [addr]:port)');
 
+/** The items of a comma-separated value, trimmed; empty ones (and an empty value) give none. */
+export function commaSeparated(value: string): string[] {
+  return value.split(',').map((item) => item.trim()).filter(Boolean);
+}
+
 /** Comma-separated host:port addresses; empty gives an empty list. */
-export const addressListSchema = z
-  .string()
-  .default('')
-  .transform((value) => value.split(',').map((address) => address.trim()).filter(Boolean))
-  .pipe(z.array(addressSchema));
+export const addressListSchema = z.string().default('').transform(commaSeparated).pipe(z.array(addressSchema));
 
 /** Flags win over environment variables, which win over defaults. */
 export function loadSettings<S extends SettingSpecs>(

@@ -7,6 +7,8 @@ import { PROTOCOL_VERSION, channelBindingOf, dialerProof, listenerProof, newNonc
 import { dialersOf, receivable } from './role-messages.js';
 import { Role, type Envelope, type EnvelopeKind } from './types.js';
 
+const DEFAULT_HEARTBEAT_MS = 10_000;
+
 export interface PeerOptions {
   secret: Buffer;
   /** Largest frame accepted once authenticated. */
@@ -271,7 +273,7 @@ export class PeerConnection extends EventEmitter {
     this.receives = receivable(this.remoteRole, this.options.role);
     this.decoder.maxFrameBytes = this.options.maxFrameBytes;
     this.phase = 'ready';
-    const heartbeatMs = this.options.heartbeatMs ?? 10_000;
+    const heartbeatMs = this.options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
     this.heartbeatTimer = setInterval(() => this.heartbeat(heartbeatMs), heartbeatMs);
     this.heartbeatTimer.unref();
     this.emit('ready');
@@ -283,15 +285,21 @@ export class PeerConnection extends EventEmitter {
    */
   checkAlive(): boolean {
     if (this.phase !== 'ready') return this.phase !== 'closed';
-    const intervalMs = this.options.heartbeatMs ?? 10_000;
-    if (Date.now() - this.lastReceived > intervalMs * 3) this.close('peer silent for three heartbeat intervals');
+    this.closeIfSilent(Date.now(), this.options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS);
     return this.phase === 'ready';
   }
 
   private heartbeat(intervalMs: number): void {
     const now = Date.now();
-    if (now - this.lastReceived > intervalMs * 3) return this.close('peer silent for three heartbeat intervals');
+    if (this.closeIfSilent(now, intervalMs)) return;
     if (now - this.lastSent >= intervalMs) this.send({ heartbeat: {} });
+  }
+
+  /** A peer silent for three heartbeat intervals is taken for gone; whether it was (and the connection closed). */
+  private closeIfSilent(now: number, intervalMs: number): boolean {
+    if (now - this.lastReceived <= intervalMs * 3) return false;
+    this.close('peer silent for three heartbeat intervals');
+    return true;
   }
 
   /** Logs why, tells the peer when the handshake is still going, and closes this one connection. */
