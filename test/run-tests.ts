@@ -41,7 +41,14 @@ if (bringUp) {
   console.log(`test node up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
-const result = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-reporter=spec', ...files], { stdio: 'inherit' });
+// A failing test can leave a socket or a child open, and a test can hang: either would keep its file (and CI) waiting
+// for ever. Each file's process exits once its tests and hooks are done, and a test past its deadline fails by name.
+const TEST_TIMEOUT_MS = 15 * 60_000;
+const result = spawnSync(
+  process.execPath,
+  ['--test', '--test-concurrency=2', '--test-reporter=spec', '--test-force-exit', `--test-timeout=${TEST_TIMEOUT_MS}`, ...files],
+  { stdio: 'inherit' },
+);
 let status = result.status ?? 1;
 
 if (bringUp) {

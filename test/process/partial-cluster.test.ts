@@ -4,7 +4,7 @@
  * ones they went without; a paused gateway costs a broadcast or query one request timeout, no more.
  */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { GatewayClient, type SkipReason } from '../../runtime/client/gateway-client.js';
 import { createLogger } from '../../runtime/observability/log.js';
 import { gatewayAddressOf } from '../../runtime/wire/client-id.js';
@@ -88,7 +88,8 @@ describe('the Gateway API with part of the cluster gone', () => {
     try {
       const [count, ms] = await timed(() => client.getAllClientCount());
       assert.equal(count, 1, 'the answering gateway\'s clients');
-      assert.ok(ms >= TIMEOUT_MS && ms < 3 * TIMEOUT_MS, `${ms} ms`);
+      // The clocks of the timer and of Date.now differ by up to a millisecond or so: 999 ms has been measured.
+      assert.ok(ms >= 0.9 * TIMEOUT_MS && ms < 3 * TIMEOUT_MS, `${ms} ms`);
       assert.ok(skips.some(([gateway, reason]) => gateway === gatewayOf(2) && reason === 'timeout'));
       await client.sendToAll('while paused');
       assert.equal(await a!.next((m) => m === 'while paused'), 'while paused');
@@ -98,7 +99,10 @@ describe('the Gateway API with part of the cluster gone', () => {
       process.kill(paused.pid, 'SIGCONT');
     }
     assert.equal(await onPaused.next((m) => m === 'while paused'), 'while paused');
+  });
+
+  after(() => {
     for (const ws of clients) ws.close();
-    client.close();
+    client?.close(); // unset when the first test failed early
   });
 });
