@@ -124,7 +124,8 @@ export function helpText(role: string, summary: string, specs: SettingSpecs): st
   const lines = [`Usage: gwc ${role} [options]`, '', summary, '', 'Options (each also read from its environment variable):'];
   for (const spec of Object.values(specs)) {
     const fallback = spec.schema.safeParse(undefined);
-    const shown = fallback.success && fallback.data !== undefined && fallback.data !== '' ? ` (default: ${String(fallback.data)})` : '';
+    const value = fallback.success && fallback.data !== undefined ? String(fallback.data) : ''; // an empty list shows as ''
+    const shown = value === '' ? '' : ` (default: ${value})`;
     lines.push(`  --${spec.flag.padEnd(26)} ${spec.env.padEnd(28)} ${spec.help}${shown}`);
   }
   return lines.join('\n') + '\n';

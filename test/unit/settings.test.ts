@@ -4,8 +4,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { gatewaySettings, registerSettings, workerSettings } from '../../runtime/config/role-settings.js';
-import { ConfigError, loadSettings, resolveSecret } from '../../runtime/config/settings.js';
+import { apiSettings, gatewaySettings, registerSettings, workerSettings } from '../../runtime/config/role-settings.js';
+import { ConfigError, helpText, loadSettings, resolveSecret } from '../../runtime/config/settings.js';
 import { cliPath } from '../harness/role-process.js';
 import { withTimeout } from '../harness/wait.js';
 
@@ -229,5 +229,15 @@ describe('a worker\'s index', () => {
     assert.equal(loadSettings('worker', workerSettings, ['--worker-index', '3'], {}).workerIndex, 3);
     assert.equal(loadSettings('worker', workerSettings, [], {}).workerIndex, undefined);
     assert.throws(() => loadSettings('worker', workerSettings, ['--worker-index', '-1'], {}), /--worker-index/);
+  });
+});
+
+describe('--help', () => {
+  it('shows a default only where a setting has one', () => {
+    for (const [role, specs] of Object.entries({ register: registerSettings, gateway: gatewaySettings, worker: workerSettings, api: apiSettings })) {
+      const help = helpText(role, '', specs);
+      assert.doesNotMatch(help, /\(default: \)/, role);
+      assert.match(help, /--heartbeat-interval .*\(default: 10\)/, role);
+    }
   });
 });
