@@ -111,7 +111,8 @@ describe('helm install, kubectl apply, scale, survive (on the test node)', () =>
     clients.push(ann, bob);
     await annToBob('hello across gateways');
     const service = await fixture.read(`/api/v1/namespaces/${ns}/services/chat-gateway`);
-    const carol = await chatter(`ws://${service.spec.clusterIP}:${service.spec.ports[0].port}/`, 'Carol');
+    // Until kube-proxy has programmed the Service (just after Ready, at times), its ClusterIP refuses connections.
+    const carol = await waitFor('kube-proxy to route the client Service', () => chatter(`ws://${service.spec.clusterIP}:${service.spec.ports[0].port}/`, 'Carol'), 30_000, 250);
     clients.push(carol);
     ann.send(JSON.stringify({ type: 'say', to: 'all', content: 'hello Carol' }));
     await carol.next((m) => m.includes('"content":"hello Carol"'), 10_000);

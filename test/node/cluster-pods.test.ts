@@ -75,7 +75,10 @@ describe('a GatewayCluster whose pods really run (the test node)', () => {
     // The client Service listens on 80 and sends to the pods' port named client (7272): kube-proxy translates.
     const service = await fixture.read(`/api/v1/namespaces/${ns}/services/echo-gateway`);
     assert.equal(service.spec.ports[0].port, 80);
-    assert.equal(await echoOnce(`ws://${service.spec.clusterIP}:80/`, 'hello through the Service'), 'hello through the Service');
+    // kube-proxy programs the Service once it sees the ready endpoint, which may be just after Ready: until then the
+    // ClusterIP refuses connections.
+    const echoed = await waitFor('kube-proxy to route the Service to the gateway pod', () => echoOnce(`ws://${service.spec.clusterIP}:80/`, 'hello through the Service'), 30_000, 250);
+    assert.equal(echoed, 'hello through the Service');
     const slices = await fixture.read(`/apis/discovery.k8s.io/v1/namespaces/${ns}/endpointslices?labelSelector=kubernetes.io/service-name=echo-gateway`);
     assert.deepEqual(slices.items.flatMap((slice: any) => slice.endpoints.flatMap((e: any) => e.addresses)), [gatewayIp], 'EndpointSlices list the gateway pod');
   });
