@@ -3,6 +3,7 @@ import { createLogger, type Logger } from '../observability/log.js';
 import { checkTlsMaterial } from '../tls/tls-material.js';
 import { MutualTlsTransport } from '../wire/mutual-tls-transport.js';
 import { gatewayAddressOf } from '../wire/client-id.js';
+import { DEFAULT_MAX_FRAME_BYTES } from '../wire/frame-codec.js';
 import { Op, Role, toNumber, type Command, type Envelope, type Reply } from '../wire/types.js';
 import type { ReconnectingPeer } from '../wire/reconnecting-peer.js';
 import { mergePages } from '../wire/reply-pages.js';
@@ -19,6 +20,7 @@ export interface GatewayClientOptions {
   log?: Logger;
   /** How long a query waits for each gateway's answer, and a command for a gateway connection. Default 5000. */
   requestTimeoutMs?: number;
+  /** Largest frame accepted from the cluster; default DEFAULT_MAX_FRAME_BYTES, as for --max-frame-bytes. Larger query answers come in pages. */
   maxFrameBytes?: number;
   /**
    * For a cluster with internal TLS: this client's certificate and key and the cluster CA, as PEM. The client
@@ -81,7 +83,7 @@ export class GatewayClient implements GatewayApi {
       name: options.name ?? `api@${hostname()}`,
       role: Role.Api,
       log,
-      maxFrameBytes: options.maxFrameBytes ?? 16 * 1024 * 1024,
+      maxFrameBytes: options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
       transport: options.tls ? new MutualTlsTransport(options.tls, log) : undefined,
     }).start();
     const client = new GatewayClient(cluster, options);

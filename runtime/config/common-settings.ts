@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { oneOf } from './setting-values.js';
 import { addressSchema, commaSeparated, LOG_LEVELS, numeric, portSchema, positiveInt, setting, specSetting } from './settings.js';
 import { internalTlsSettings } from './tls-settings.js';
+import { DEFAULT_MAX_FRAME_BYTES } from '../wire/frame-codec.js';
 
 export const commonSettings = {
   name: setting('name', 'GWC_NAME', z.string().min(1).default(hostname()), 'name of this process in logs and metrics', 'the host name'),
@@ -18,7 +19,7 @@ export const commonSettings = {
   maxFrameBytes: setting(
     'max-frame-bytes',
     'GWC_MAX_FRAME_BYTES',
-    positiveInt.default(16 * 1024 * 1024),
+    positiveInt.default(DEFAULT_MAX_FRAME_BYTES),
     'largest frame accepted on internal connections',
   ),
   ...internalTlsSettings,

@@ -3,6 +3,8 @@
  * The decoder is fed socket chunks and yields whole payloads; it never buffers more than one frame.
  */
 export const FRAME_HEADER_BYTES = 4;
+/** The largest frame a process accepts on internal connections unless configured otherwise (--max-frame-bytes). */
+export const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024;
 
 export class FrameError extends Error {}
 
