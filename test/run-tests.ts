@@ -34,15 +34,16 @@ if (files.length === 0) {
 /** A cold start builds the image and imports it; a stop waits for every process of the node to be gone. */
 const NODE_UP_TIMEOUT_MS = 20 * 60_000;
 const NODE_DOWN_TIMEOUT_MS = 5 * 60_000;
+const runTestcluster = (command: 'up' | 'down', timeout: number) => spawnSync(process.execPath, [testcluster, command], { stdio: 'inherit', timeout });
 const needsNode = files.some((file) => /^(node|e2e)[/\\]/.test(path.relative(testRoot, file)));
 const bringUp = needsNode && runningPid() === undefined;
 const before = bringUp ? hostSnapshot() : undefined;
 if (bringUp) {
   const started = Date.now();
-  const up = spawnSync(process.execPath, [testcluster, 'up'], { stdio: 'inherit', timeout: NODE_UP_TIMEOUT_MS });
+  const up = runTestcluster('up', NODE_UP_TIMEOUT_MS);
   if (up.status !== 0) {
     console.error(`the test node did not come up${up.error ? `: ${up.error.message}` : ''}; taking down what did`);
-    spawnSync(process.execPath, [testcluster, 'down'], { stdio: 'inherit', timeout: NODE_DOWN_TIMEOUT_MS });
+    runTestcluster('down', NODE_DOWN_TIMEOUT_MS);
     process.exit(up.status || 1);
   }
   console.log(`test node up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
@@ -60,7 +61,7 @@ let status = result.status ?? 1;
 
 if (bringUp) {
   const started = Date.now();
-  const down = spawnSync(process.execPath, [testcluster, 'down'], { stdio: 'inherit', timeout: NODE_DOWN_TIMEOUT_MS });
+  const down = runTestcluster('down', NODE_DOWN_TIMEOUT_MS);
   if (down.error) console.error(`the test node did not come down: ${down.error.message}`);
   console.log(`test node down in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   const differences = snapshotDifferences(before!, hostSnapshot());

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { apiSettings, gatewaySettings, registerSettings, workerSettings } from '../../runtime/config/role-settings.js';
+import { gatewaySettings, registerSettings, ROLE_SETTINGS, workerSettings } from '../../runtime/config/role-settings.js';
 import { ConfigError, helpText, loadSettings, resolveSecret } from '../../runtime/config/settings.js';
 import { cliPath } from '../harness/role-process.js';
 import { withTimeout } from '../harness/wait.js';
@@ -234,7 +234,7 @@ describe('a worker\'s index', () => {
 
 describe('--help', () => {
   it('shows a default only where a setting has one', () => {
-    for (const [role, specs] of Object.entries({ register: registerSettings, gateway: gatewaySettings, worker: workerSettings, api: apiSettings })) {
+    for (const [role, specs] of Object.entries(ROLE_SETTINGS)) {
       const help = helpText(role, '', specs);
       assert.doesNotMatch(help, /\(default: \)/, role);
       assert.match(help, /--heartbeat-interval .*\(default: 10\)/, role);
