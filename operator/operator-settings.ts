@@ -38,6 +38,12 @@ export const operatorSettings = {
     z.string().min(1).default(DEFAULT_OPERAND_IMAGE),
     'image of the GatewayClusters whose spec.image is unset (the chart sets the operator\'s own image)',
   ),
+  allowPrivilegedPods: setting(
+    'allow-privileged-pods',
+    'GWC_ALLOW_PRIVILEGED_PODS',
+    bool.default(false),
+    'true: GatewayClusters may give their pods privilege (privileged, added capabilities, root, host SELinux/seccomp/AppArmor, unsafe sysctls, tolerating every taint, control-plane nodes); false: such a cluster is refused (Degraded) and its children are left as they were',
+  ),
   concurrency: setting('concurrency', 'GWC_CONCURRENCY', positiveInt.default(2), 'GatewayClusters reconciled at once'),
   logLevel: setting('log-level', 'GWC_LOG_LEVEL', logLevelSchema.default('info'), 'debug, info, warn or error'),
   metricsHost: setting('metrics-host', 'GWC_METRICS_HOST', z.string().default('0.0.0.0'), 'bind address of /metrics, /healthz, /readyz'),

@@ -16,6 +16,8 @@ export interface ControllerOptions {
   concurrency?: number;
   /** Image of clusters whose spec.image is unset (DEFAULT_OPERAND_IMAGE when not given). */
   operandImage?: string;
+  /** Whether a GatewayCluster may give its pods privilege (default false: such a cluster is refused, Degraded). */
+  allowPrivilegedPods?: boolean;
 }
 
 /**
@@ -49,6 +51,7 @@ export class Controller {
       events: new EventRecorder(client, (error) => log.warn('could not record an event', { error: error.message })),
       log,
       operandImage: options.operandImage ?? DEFAULT_OPERAND_IMAGE,
+      allowPrivilegedPods: options.allowPrivilegedPods ?? false,
     });
     this.queue = new WorkQueue(
       async (key) => {

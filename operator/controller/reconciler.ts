@@ -23,6 +23,7 @@ import { clusterStatus, roleState } from './cluster-status.js';
 import { firstDifference } from './contains.js';
 import type { EventRecorder } from './event-recorder.js';
 import type { Informer } from './informer.js';
+import { privilegedPodSettings, privilegeRefusal } from './pod-privileges.js';
 import { podProblems } from './pod-problems.js';
 import { tlsSecretProblems } from './tls-secrets.js';
 import type { Outcome } from './work-queue.js';
@@ -52,6 +53,8 @@ export interface ReconcilerDeps {
   log: Logger;
   /** Image of clusters whose spec.image is unset. */
   operandImage: string;
+  /** Whether a spec may give its pods privilege (see pod-privileges.ts); when not, such a cluster is left as it was. */
+  allowPrivilegedPods: boolean;
 }
 
 interface SecretCheck {
@@ -80,10 +83,14 @@ export class Reconciler {
     const object: GatewayClusterObject = { ...(cluster as unknown as GatewayClusterObject), spec };
     const paused = spec.paused || cluster.metadata.annotations?.[PAUSED_ANNOTATION] === 'true';
     const problems: string[] = [];
+    // A spec whose pods would be privileged, unless the installer allows that, changes nothing: not even a Secret is made.
+    const privileged = this.deps.allowPrivilegedPods ? [] : privilegedPodSettings(spec);
+    if (privileged.length > 0) problems.push(privilegeRefusal(privileged));
+    const handsOff = paused || privileged.length > 0;
 
-    const secret = await this.checkSecret(cluster, object, paused);
+    const secret = await this.checkSecret(cluster, object, handsOff);
     if (secret.problem) problems.push(secret.problem);
-    const apiKey = await this.checkApiKeySecret(cluster, object, paused);
+    const apiKey = await this.checkApiKeySecret(cluster, object, handsOff);
     if (apiKey?.problem) problems.push(apiKey.problem);
     const handlerProblem = await this.checkHandlerConfigMap(namespace, spec);
     if (handlerProblem) problems.push(handlerProblem);

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { apiSettings, gatewaySettings, registerSettings, workerSettings } from '../../runtime/config/role-settings.js';
+import { REFUSED_UNLESS_ALLOWED } from '../controller/pod-privileges.js';
 import { kubeObject, name, port, resources, stringMap } from './kube-types.js';
 import { specFields } from './setting-fields.js';
 
@@ -127,15 +128,32 @@ const api = z
 const pod = z
   .object({
     labels: stringMap().optional(),
-    annotations: stringMap().optional(),
-    nodeSelector: stringMap().optional(),
-    tolerations: z.array(kubeObject()).optional(),
-    affinity: kubeObject().optional(),
+    annotations: stringMap()
+      .optional()
+      .describe(`annotations of every pod; AppArmor profiles other than runtime/default or localhost/*, and unconfined seccomp, are ${REFUSED_UNLESS_ALLOWED}`),
+    nodeSelector: stringMap()
+      .optional()
+      .describe(`node labels every pod needs; selecting control-plane nodes (node-role.kubernetes.io/control-plane or master) is ${REFUSED_UNLESS_ALLOWED}`),
+    tolerations: z
+      .array(kubeObject())
+      .optional()
+      .describe(`Kubernetes Tolerations; tolerating every taint (operator Exists with no key) or the control-plane taints is ${REFUSED_UNLESS_ALLOWED}`),
+    affinity: kubeObject()
+      .optional()
+      .describe(`Kubernetes Affinity; node affinity terms selecting control-plane nodes are ${REFUSED_UNLESS_ALLOWED}`),
     topologySpreadConstraints: z.array(kubeObject()).optional(),
-    securityContext: kubeObject().optional().describe('pod security context'),
-    containerSecurityContext: kubeObject().optional(),
+    securityContext: kubeObject()
+      .optional()
+      .describe(
+        `pod security context, replacing the operator's default whole; runAsUser 0, runAsNonRoot false, Unconfined seccomp or AppArmor, SELinux types other than the container ones or an SELinux user or role, Windows host processes and sysctls outside the safe set are ${REFUSED_UNLESS_ALLOWED}`,
+      ),
+    containerSecurityContext: kubeObject()
+      .optional()
+      .describe(
+        `container security context, replacing the operator's hardened default whole; privileged, allowPrivilegeEscalation true, added capabilities other than NET_BIND_SERVICE, an unmasked procMount and what the pod security context refuses are ${REFUSED_UNLESS_ALLOWED}`,
+      ),
   })
-  .describe('applied to every pod of the cluster');
+  .describe('applied to every pod of the cluster; settings that would grant the pods privilege are refused (Degraded, nothing changed) unless the operator is installed with allowPrivilegedPods=true: privilege is the installer\'s decision, not the GatewayCluster author\'s');
 
 const metrics = z
   .object({

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { GatewayApi, MessageData } from '../client/gateway-api.js';
 import { gatewayAddressOf } from '../wire/client-id.js';
+import { MAX_SESSION_DEPTH, SESSION_TOO_DEEP, sessionTooDeep } from '../wire/session-depth.js';
 
 /**
  * The Gateway API as HTTP/JSON methods: for each method of GatewayApi, its named arguments (the schema requests are
@@ -20,7 +21,10 @@ const clientId = z
 const clientIds = z.array(clientId);
 const uid = z.string().min(1, 'must not be empty');
 const group = z.string().min(1, 'must not be empty');
-const session = z.record(z.string(), z.unknown()).describe('a JSON object');
+const session = z
+  .record(z.string(), z.unknown())
+  .refine((value) => !sessionTooDeep(value), SESSION_TOO_DEEP)
+  .describe(`a JSON object, nesting objects and arrays at most ${MAX_SESSION_DEPTH} levels deep (itself the first)`);
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 /** `message` as text, or as base64 of bytes when `binary` is true (sent to WebSocket clients as a binary frame). */

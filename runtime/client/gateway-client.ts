@@ -7,6 +7,7 @@ import { DEFAULT_MAX_FRAME_BYTES } from '../wire/frame-codec.js';
 import { Op, Role, toNumber, type Command, type Envelope, type Reply } from '../wire/types.js';
 import type { ReconnectingPeer } from '../wire/reconnecting-peer.js';
 import { mergePages } from '../wire/reply-pages.js';
+import { SESSION_TOO_DEEP, sessionJsonTooDeep, sessionTooDeep } from '../wire/session-depth.js';
 import type { SessionChanges } from '../worker/session-changes.js';
 import { ClusterConnection } from './cluster-connection.js';
 import type { ClientSessions, GatewayApi, MessageData, Session } from './gateway-api.js';
@@ -104,8 +105,8 @@ export class GatewayClient implements GatewayApi {
   // ---- sending ----
 
   sendToClient(clientId: string, message: MessageData): Promise<void> {
-    const address = gatewayAddressOf(String(clientId));
-    if (address === undefined) return Promise.reject(new Error(`invalid client id: ${JSON.stringify(clientId)}`));
+    const address = addressOf(clientId);
+    if (address === undefined) return Promise.reject(new Error(`invalid client id: ${shown(clientId)}`));
     return this.sendToClientAt(address, clientId, message);
   }
 
@@ -270,15 +271,18 @@ export class GatewayClient implements GatewayApi {
     return info ? parseSession(info.session) : null;
   }
 
-  setSession(clientId: string, session: Session): Promise<void> {
-    return this.toClients([clientId], { op: Op.SetSession, session: Buffer.from(JSON.stringify(session)) }, ACKNOWLEDGED);
+  async setSession(clientId: string, session: Session): Promise<void> {
+    return this.toClients([clientId], { op: Op.SetSession, session: sessionBytes(session) }, ACKNOWLEDGED);
   }
 
-  updateSession(clientId: string, partial: Session): Promise<void> {
-    return this.toClients([clientId], { op: Op.UpdateSession, session: Buffer.from(JSON.stringify(partial)) }, ACKNOWLEDGED);
+  async updateSession(clientId: string, partial: Session): Promise<void> {
+    return this.toClients([clientId], { op: Op.UpdateSession, session: sessionBytes(partial) }, ACKNOWLEDGED);
   }
 
-  /** What a handler callback did to its client's session (keys set, keys removed), merged into it at the gateway. */
+  /**
+   * What a handler callback did to its client's session (keys set, keys removed), merged into it at the gateway. The
+   * worker has checked the session's depth already (and refuses a write-back past it), so it is not walked again.
+   */
   writeSessionChanges(clientId: string, changes: SessionChanges): Promise<void> {
     return this.toClients([clientId], { op: Op.UpdateSession, session: Buffer.from(JSON.stringify(changes.set)), removedSessionKeys: changes.removed }, ACKNOWLEDGED);
   }
@@ -307,15 +311,15 @@ export class GatewayClient implements GatewayApi {
     // Commands are built as fresh literals and never spread: protobufjs encodes such objects several times faster.
     const deliver = acknowledged ? this.requestBound : this.sendToBound;
     if (clientIds.length === 1) {
-      const address = gatewayAddressOf(String(clientIds[0]));
-      if (address === undefined) return Promise.reject(new Error(`invalid client id: ${JSON.stringify(clientIds[0])}`));
+      const address = addressOf(clientIds[0]);
+      if (address === undefined) return Promise.reject(new Error(`invalid client id: ${shown(clientIds[0])}`));
       command.clientIds = clientIds;
       return deliver(address, command).then(ignore);
     }
     const byGateway = new Map<string, string[]>();
     for (const id of clientIds) {
-      const address = gatewayAddressOf(String(id));
-      if (address === undefined) return Promise.reject(new Error(`invalid client id: ${JSON.stringify(id)}`));
+      const address = addressOf(id);
+      if (address === undefined) return Promise.reject(new Error(`invalid client id: ${shown(id)}`));
       const ids = byGateway.get(address);
       if (ids) ids.push(id);
       else byGateway.set(address, [id]);
@@ -429,8 +433,8 @@ export class GatewayClient implements GatewayApi {
   }
 
   private async clientInfo(clientId: string, withSession: boolean, withUid: boolean) {
-    const address = gatewayAddressOf(String(clientId));
-    if (address === undefined) throw new Error(`invalid client id: ${JSON.stringify(clientId)}`);
+    const address = addressOf(clientId);
+    if (address === undefined) throw new Error(`invalid client id: ${shown(clientId)}`);
     const reply = await this.request(address, { op: Op.GetClients, clientIds: [clientId], withSession, withUid });
     return reply?.clients?.[0];
   }
@@ -514,7 +518,22 @@ export class GatewayTimeoutError extends Error {}
 function ignore(): void {}
 
 function bodyBytes(message: MessageData): Uint8Array {
-  return typeof message === 'string' ? Buffer.from(message) : message;
+  if (typeof message === 'string') return Buffer.from(message);
+  // Anything else would be taken apart element by element while it is encoded (recursively, for nested arrays).
+  if (!(message instanceof Uint8Array)) throw new TypeError(`a message must be a string or a Uint8Array, got ${shown(message)}`);
+  return message;
+}
+
+/** The gateway a client id names; undefined for anything that is not a client id (a string of the right form). */
+function addressOf(clientId: unknown): string | undefined {
+  return typeof clientId === 'string' ? gatewayAddressOf(clientId) : undefined;
+}
+
+/** A caller's value in an error message: a string quoted (and cut short), anything else by its kind, never walked. */
+function shown(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 100 ? `${value.slice(0, 100)}...` : value);
+  if (typeof value === 'object' && value !== null) return Array.isArray(value) ? 'an array' : 'an object';
+  return typeof value === 'function' ? 'a function' : String(value);
 }
 
 function isBinary(message: MessageData): boolean {
@@ -524,7 +543,7 @@ function isBinary(message: MessageData): boolean {
 /** A uid or group name: a string, not empty (a number is taken as its text, as GatewayWorker does). */
 function name(value: string, what: 'uid' | 'group'): string {
   const text = typeof value === 'number' ? String(value) : value;
-  if (typeof text !== 'string' || text === '') throw new TypeError(`${what} must be a non-empty string, got ${JSON.stringify(value)}`);
+  if (typeof text !== 'string' || text === '') throw new TypeError(`${what} must be a non-empty string, got ${shown(value)}`);
   return text;
 }
 
@@ -535,8 +554,19 @@ function names(value: string | string[], what: 'uid' | 'group'): string[] {
   return value.map((entry) => name(entry, what));
 }
 
+/** A session as JSON; past the depth limit it is refused before JSON.stringify, which its depth could overflow. */
+function sessionBytes(session: Session): Buffer {
+  if (sessionTooDeep(session)) throw new TypeError(`session is ${SESSION_TOO_DEEP}`);
+  return Buffer.from(JSON.stringify(session));
+}
+
+/**
+ * A session a gateway sent, checked before use: one past the depth limit (which no gateway of ours stores) is refused
+ * rather than handed to a caller that turns it into JSON again (the HTTP API does), which its depth could overflow.
+ */
 function parseSession(bytes: Uint8Array | undefined): Session {
   if (!bytes || bytes.length === 0) return {};
+  if (sessionJsonTooDeep(bytes)) throw new Error(`a gateway answered with a session ${SESSION_TOO_DEEP}`);
   return JSON.parse(Buffer.from(bytes).toString('utf8')) as Session;
 }
 

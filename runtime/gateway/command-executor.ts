@@ -1,3 +1,4 @@
+import { SESSION_TOO_DEEP, sessionJsonTooDeep } from '../wire/session-depth.js';
 import { Op, type ClientInfo, type Command, type GroupInfo, type Reply } from '../wire/types.js';
 import type { Client, ClientRegistry } from './client-registry.js';
 
@@ -152,9 +153,12 @@ function groupInfo(group: string, members: Set<Client>, withMembers: boolean): G
 
 function storeSession(command: Command, client: Client | undefined, delivery: Delivery): Omit<Reply, 'requestId'> | undefined {
   if (!client) return undefined;
+  const json = Buffer.from(command.session ?? []);
+  // Checked on the bytes: stored sessions stay within the limit, so the stringify below and every reader is safe.
+  if (sessionJsonTooDeep(json)) return { error: `session is ${SESSION_TOO_DEEP}` };
   let incoming: unknown;
   try {
-    incoming = JSON.parse(Buffer.from(command.session ?? []).toString('utf8') || '{}');
+    incoming = JSON.parse(json.toString('utf8') || '{}');
   } catch {
     return { error: 'session is not valid JSON' };
   }

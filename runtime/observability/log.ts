@@ -1,3 +1,4 @@
+import { valueNestedDeeperThan } from '../wire/json-depth.js';
 import { formatLogRecord, logsAsText } from './log-format.js';
 
 /**
@@ -17,8 +18,17 @@ export interface Logger {
   child(fields: LogFields): Logger;
 }
 
-function serializeError(value: unknown): unknown {
+/**
+ * How deep a logged field may nest. Handlers log what their clients sent; past this (or for a value that refers to
+ * itself) JSON.stringify could overflow the stack or throw, so the field is replaced by a note saying so.
+ */
+export const MAX_LOGGED_DEPTH = 32;
+
+function loggable(value: unknown): unknown {
   if (value instanceof Error) return { name: value.name, message: value.message, stack: value.stack };
+  if (typeof value === 'object' && value !== null && valueNestedDeeperThan(value, MAX_LOGGED_DEPTH)) {
+    return `(left out: nested deeper than ${MAX_LOGGED_DEPTH} levels, or circular)`;
+  }
   return value;
 }
 
@@ -28,7 +38,7 @@ export function createLogger(base: LogFields, minLevel: LogLevel = 'info', write
   const emit = (level: LogLevel, msg: string, fields?: LogFields) => {
     if (levelRank[level] < levelRank[minLevel]) return;
     const record: LogFields = { time: new Date().toISOString(), level, ...base, msg };
-    if (fields) for (const [key, value] of Object.entries(fields)) record[key] = serializeError(value);
+    if (fields) for (const [key, value] of Object.entries(fields)) record[key] = loggable(value);
     out(asText ? formatLogRecord(record) : JSON.stringify(record) + '\n');
   };
   return {

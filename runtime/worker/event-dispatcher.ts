@@ -1,6 +1,7 @@
 import type { Session } from '../client/gateway-api.js';
 import type { GatewayClient } from '../client/gateway-client.js';
 import type { Logger } from '../observability/log.js';
+import { SESSION_TOO_DEEP, sessionJsonTooDeep, sessionTooDeep } from '../wire/session-depth.js';
 import { EventKind, toNumber, type ClientEvent, type Envelope, type SessionUpdate } from '../wire/types.js';
 import { AckBatcher } from './ack-batcher.js';
 import { ClientEventContext, messageIdOf } from './event-context.js';
@@ -100,7 +101,7 @@ export class EventDispatcher {
     const queue = this.queues.get(event.clientId);
     if (queue) {
       queue.events.push(event);
-      takeNewer(queue, event.session, event.sessionVersion);
+      this.takeNewer(event.clientId, queue, event.session, event.sessionVersion);
       return;
     }
     const fresh: ClientQueue = {
@@ -112,7 +113,7 @@ export class EventDispatcher {
       reported: false,
       run: 0,
     };
-    takeNewer(fresh, event.session, event.sessionVersion);
+    this.takeNewer(event.clientId, fresh, event.session, event.sessionVersion);
     this.queues.set(event.clientId, fresh);
     void this.drain(event.clientId, fresh);
   }
@@ -120,7 +121,22 @@ export class EventDispatcher {
   /** A session written on the gateway while this worker holds the client's events. */
   sessionUpdated(gatewayAddress: string, update: SessionUpdate): void {
     const queue = this.queues.get(update.clientId);
-    if (queue && queue.gatewayAddress === gatewayAddress) takeNewer(queue, update.session, update.sessionVersion);
+    if (queue && queue.gatewayAddress === gatewayAddress) this.takeNewer(update.clientId, queue, update.session, update.sessionVersion);
+  }
+
+  /**
+   * Takes the session an event or SessionUpdate carries when the gateway wrote it after the one the queue has. One past
+   * the depth limit (a gateway of ours never stores one) is not taken: the callbacks go on with the session this worker
+   * had for the client (empty when it had none).
+   */
+  private takeNewer(clientId: string, queue: ClientQueue, session: Uint8Array | undefined, version: number | undefined): void {
+    if (version === undefined || version <= queue.sessionVersion) return;
+    queue.sessionVersion = version;
+    if (session && sessionJsonTooDeep(session)) {
+      this.log.error(`session from the gateway not taken: ${SESSION_TOO_DEEP}`, { clientId, gateway: queue.gatewayAddress });
+      return;
+    }
+    queue.session = session && session.length > 0 ? asBuffer(session).toString('utf8') : EMPTY_SESSION;
   }
 
   /**
@@ -253,6 +269,11 @@ export class EventDispatcher {
    * this write arrived there (the gateway's SessionUpdate for the write comes before its reply, and replaces it).
    */
   private async saveSession(ctx: ClientEventContext, queue: ClientQueue, before: string): Promise<void> {
+    // Measured before JSON.stringify, which a deep enough session would overflow; the event is done all the same.
+    if (sessionTooDeep(ctx.session)) {
+      this.log.error(`ctx.session not saved: ${SESSION_TOO_DEEP}`, { clientId: ctx.clientId, messageId: ctx.messageId });
+      return;
+    }
     const after = ctx.session !== null && typeof ctx.session === 'object' ? JSON.stringify(ctx.session) : '{}';
     // Most callbacks leave the session as they were given it: one stringify tells, nothing more is parsed.
     if (after === before || (before === EMPTY_SESSION && after === '{}')) return;
@@ -299,13 +320,6 @@ export class EventDispatcher {
     if (queue.events.length === 0) this.queues.delete(clientId);
     else void this.drain(clientId, queue);
   }
-}
-
-/** Takes the session an event or SessionUpdate carries when the gateway wrote it after the one the queue has. */
-function takeNewer(queue: ClientQueue, session: Uint8Array | undefined, version: number | undefined): void {
-  if (version === undefined || version <= queue.sessionVersion) return;
-  queue.sessionVersion = version;
-  queue.session = session && session.length > 0 ? asBuffer(session).toString('utf8') : EMPTY_SESSION;
 }
 
 /** protobufjs gives Buffers on Node; wrap anything else without copying. */

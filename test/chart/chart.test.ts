@@ -6,6 +6,8 @@ import { describe, it } from 'node:test';
 import yaml from 'js-yaml';
 import { childNames } from '../../operator/builders/names.js';
 import { crdPath } from '../../operator/crd/write-crd.js';
+import { operatorSettings } from '../../operator/operator-settings.js';
+import { loadSettings } from '../../runtime/config/settings.js';
 import { ensureBinaries } from '../control-plane/binaries.js';
 import { chartDir as chart, packageChart } from './package-chart.js';
 
@@ -80,6 +82,20 @@ describe('the Helm chart', () => {
     const other = container('operandImage=registry.example/gwc:1');
     assert.equal(envOf(other).GWC_OPERAND_IMAGE, 'registry.example/gwc:1');
     assert.equal(other.image, defaults.image);
+  });
+
+  it('lets the operator allow privileged pods only when allowPrivilegedPods says so (off by default)', () => {
+    const operatorEnv = (...set: string[]) => {
+      const env = render(...set).find((o) => o.kind === 'Deployment')!.spec.template.spec.containers[0].env as Array<{ name: string; value?: string }>;
+      return Object.fromEntries(env.filter((e) => e.value !== undefined).map((e) => [e.name, e.value!]));
+    };
+    const allowed = (...set: string[]) => loadSettings('operator', operatorSettings, [], operatorEnv(...set)).allowPrivilegedPods;
+    assert.equal(operatorEnv().GWC_ALLOW_PRIVILEGED_PODS, 'false');
+    assert.equal(allowed(), false);
+    assert.equal(allowed('allowPrivilegedPods=true'), true);
+    const refused = helm('template', 'gwc', chart, '--set-string', 'allowPrivilegedPods=yes');
+    assert.notEqual(refused.status, 0, 'the values schema takes a boolean only');
+    assert.match(refused.output, /allowPrivilegedPods/);
   });
 
   it('takes the usual overrides', () => {

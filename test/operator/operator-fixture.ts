@@ -87,7 +87,7 @@ export class OperatorFixture {
   }
 
   /** A controller in this process with its own API client (so its writes can be counted). */
-  async startController(options: { namespace?: string; operandImage?: string } = {}): Promise<{ controller: Controller; client: KubeClient }> {
+  async startController(options: { namespace?: string; operandImage?: string; allowPrivilegedPods?: boolean } = {}): Promise<{ controller: Controller; client: KubeClient }> {
     const client = new KubeClient(this.kc);
     const controller = new Controller({ client, log: createLogger({ role: 'operator-test' }, process.env.GWC_TEST_VERBOSE ? 'debug' : 'error'), ...options });
     await controller.start();

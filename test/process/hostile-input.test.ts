@@ -7,9 +7,11 @@ import { createLogger } from '../../runtime/observability/log.js';
 import { encodeEnvelope } from '../../runtime/wire/envelope-codec.js';
 import { encodeFrame } from '../../runtime/wire/frame-codec.js';
 import { ReconnectingPeer } from '../../runtime/wire/reconnecting-peer.js';
-import { Op, Role } from '../../runtime/wire/types.js';
+import { MAX_SESSION_DEPTH } from '../../runtime/wire/session-depth.js';
+import { Op, Role, type Envelope } from '../../runtime/wire/types.js';
+import { deepSessionJson } from '../harness/deep-json.js';
 import { RoleProcess } from '../harness/role-process.js';
-import { CLIENT_PORT, INTERNAL_PORT, REGISTER_PORT, TestCluster } from '../harness/test-cluster.js';
+import { CLIENT_PORT, INTERNAL_PORT, REGISTER_PORT, TEST_SECRET, TestCluster } from '../harness/test-cluster.js';
 import { TcpTestClient, WsTestClient, type TestClient } from '../harness/test-clients.js';
 import { waitFor, withTimeout } from '../harness/wait.js';
 
@@ -197,6 +199,41 @@ describe('hostile input', () => {
         assert.ok((await api.getAllClientCount()) >= 0, 'the internal path still answers queries');
       });
     }
+  });
+
+  describe('a session nested too deep from a peer that skipped the check', () => {
+    it(`the gateway answers SET_SESSION and UPDATE_SESSION past ${MAX_SESSION_DEPTH} levels with an error naming the limit`, async () => {
+      const client = await WsTestClient.open(cluster.gatewayUrl(0));
+      const { clientId } = await client.request<{ clientId: string }>('whoami', {}, 10_000);
+      const api = await cluster.api();
+      await api.setSession(clientId, { kept: true });
+      // An API client of the cluster (it holds the secret), writing commands itself rather than through GatewayClient.
+      const peer = new ReconnectingPeer(`${cluster.gatewayIp(0)}:${INTERNAL_PORT}`, Role.Gateway, {
+        secret: Buffer.from(TEST_SECRET), name: 'deep-sessions', role: Role.Api, log: silentLog, maxFrameBytes: 16 * 1024 * 1024,
+      }).start();
+      try {
+        await peer.whenReady(10_000);
+        const replies = new Map<number, string | undefined>();
+        peer.on('envelope', (envelope: Envelope) => {
+          if (envelope.reply) replies.set(envelope.reply.requestId, envelope.reply.error ?? undefined);
+        });
+        const sessions = [deepSessionJson(MAX_SESSION_DEPTH + 1, 'object'), deepSessionJson(200_000), deepSessionJson(200_000, 'object')];
+        let requestId = 0;
+        for (const session of sessions) {
+          for (const op of [Op.SetSession, Op.UpdateSession]) {
+            assert.ok(peer.send({ command: { op, requestId: ++requestId, clientIds: [clientId], session: Buffer.from(session) } }));
+          }
+        }
+        await waitFor('an answer to each command', () => replies.size === requestId, 10_000);
+        for (const [id, error] of replies) assert.equal(error, `session is nested deeper than ${MAX_SESSION_DEPTH} levels, the most a session may have`, `command ${id}`);
+      } finally {
+        peer.stop();
+      }
+      assert.deepEqual(await api.getSession(clientId), { kept: true });
+      await assertEchoes(client, 'served after deep sessions');
+      assertAllAlive();
+      client.close();
+    });
   });
 
   describe('garbage on the client ports', () => {

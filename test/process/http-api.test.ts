@@ -6,6 +6,8 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { apiMethods } from '../../runtime/api/api-methods.js';
 import { openApiPath } from '../../runtime/api/write-openapi.js';
+import { MAX_SESSION_DEPTH } from '../../runtime/wire/session-depth.js';
+import { deepSessionJson } from '../harness/deep-json.js';
 import { callApi, postApi, startApi, TEST_API_KEY } from '../harness/http-api.js';
 import { metricValue } from '../harness/metrics.js';
 import { clusterForSuite } from '../harness/test-cluster.js';
@@ -148,6 +150,36 @@ describe('the HTTP API', () => {
     const big = await postApi(base, 'sendToAll', { message: 'x'.repeat(1024 * 1024 + 1) });
     assert.equal(big.status, 413);
     assert.equal(typeof (await callApi(base, 'getAllClientCount')), 'number', 'the API still answers');
+  });
+
+  it(`answers a session nested past ${MAX_SESSION_DEPTH} levels with 400 naming the field and the limit, and stays up`, async () => {
+    const client = await WsTestClient.open(cluster.gatewayUrl(0));
+    const id = await clientIdOf(client);
+    // Bodies written as text: JSON.stringify itself overflows long before 200,000 levels.
+    const body = (session: string) => `{"clientId":${JSON.stringify(id)},"session":${session}}`;
+    const atLimit = deepSessionJson(MAX_SESSION_DEPTH, 'object');
+    assert.equal((await postApi(base, 'setSession', body(atLimit))).status, 200);
+    assert.deepEqual(await call('getSession', { clientId: id }), JSON.parse(atLimit), 'a session at the limit is stored');
+
+    const tooDeep = `nested deeper than ${MAX_SESSION_DEPTH} levels, the most a session may have`;
+    for (const [method, session] of [
+      ['setSession', deepSessionJson(MAX_SESSION_DEPTH + 1, 'object')],
+      ['setSession', deepSessionJson(200_000)],
+      ['updateSession', deepSessionJson(200_000)],
+    ] as const) {
+      const answer = await postApi(base, method, body(session));
+      assert.equal(answer.status, 400, `${method} of a session ${session.length} bytes long`);
+      assert.equal(answer.body.error, `body.session: ${tooDeep}`);
+    }
+    const batch = await postApi(base, 'batch', `{"calls":[{"method":"sendToClient","args":{"clientId":${JSON.stringify(id)},"message":"must not arrive"}},{"method":"setSession","args":${body(deepSessionJson(200_000))}}]}`);
+    assert.equal(batch.status, 400);
+    assert.equal(batch.body.error, `calls[1].args.session: ${tooDeep}`);
+
+    assert.deepEqual(await call('getSession', { clientId: id }), JSON.parse(atLimit), 'nothing of them was stored');
+    await callApi(base, 'sendToClient', { clientId: id, message: 'still serving' });
+    assert.equal(await client.next((m) => m === 'still serving' || m === 'must not arrive'), 'still serving');
+    for (const role of cluster.all()) assert.ok(role.alive, `${role.label} is alive`);
+    client.close();
   });
 
   it('runs a batch in order, and refuses a batch with one bad call without doing any', async () => {

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { MAX_SESSION_DEPTH, SESSION_TOO_DEEP } from '../../runtime/wire/session-depth.js';
+import { deepSession } from '../harness/deep-json.js';
 import { scrapeMetric } from '../harness/metrics.js';
 import { clusterForSuite } from '../harness/test-cluster.js';
 import { WsTestClient } from '../harness/test-clients.js';
@@ -78,6 +80,47 @@ describe('sessions never go stale', () => {
     assert.deepEqual(await api.getSession(clientId), { kept: 'k', fromApi: 'v1', outside: 1, local: 'v1' });
     // And the next callback sees all of it.
     assert.deepEqual((await request<Record<string, unknown>>(client, { op: 'session.get', id: 'get' })).result, { kept: 'k', fromApi: 'v1', outside: 1, local: 'v1' });
+    client.close();
+  });
+
+  it(`refuses a handler's write-back of a session nested past ${MAX_SESSION_DEPTH} levels, logged with the client id; the worker goes on`, async () => {
+    const api = await cluster.api();
+    const client = await WsTestClient.open(cluster.gatewayUrl(0));
+    const { clientId } = (await request<{ clientId: string }>(client, { op: 'whoami', id: 'who' })).result;
+    await api.setSession(clientId, {});
+    await request(client, { op: 'session.deep', id: 'at-limit', n: MAX_SESSION_DEPTH });
+    assert.deepEqual(await api.getSession(clientId), deepSession(MAX_SESSION_DEPTH), 'a session at the limit is saved');
+
+    await api.setSession(clientId, { kept: true });
+    for (const depth of [MAX_SESSION_DEPTH + 1, 200_000]) {
+      const { worker } = await request(client, { op: 'session.deep', id: `deep-${depth}`, n: depth });
+      const handledBy = cluster.workers.find((role) => role.label === worker)!;
+      await handledBy.waitForLog(`ctx.session not saved: ${SESSION_TOO_DEEP}`, { clientId });
+      assert.deepEqual(await api.getSession(clientId), { kept: true }, `nothing of the ${depth}-deep session was written`);
+    }
+    // The same client's next callbacks run, with the session as it was.
+    assert.deepEqual(await countBurst(client, 1, 3), [1, 2, 3]);
+    assert.deepEqual(await api.getSession(clientId), { kept: true, seen: 3 });
+    for (const worker of cluster.workers) assert.ok(worker.alive, `${worker.label} is alive`);
+    client.close();
+  });
+
+  it(`GatewayClient refuses a session past ${MAX_SESSION_DEPTH} levels with a TypeError, before sending anything`, async () => {
+    const api = await cluster.api();
+    const client = await WsTestClient.open(cluster.gatewayUrl(0));
+    const { clientId } = (await request<{ clientId: string }>(client, { op: 'whoami', id: 'who' })).result;
+    await api.setSession(clientId, deepSession(MAX_SESSION_DEPTH, 'object'));
+    const commands = await scrapeMetric(gatewayMetrics(), 'gwc_gateway_commands_total');
+    const tooDeep = (error: unknown) => error instanceof TypeError && error.message === `session is ${SESSION_TOO_DEEP}`;
+    for (const session of [deepSession(MAX_SESSION_DEPTH + 1), deepSession(200_000, 'object')]) {
+      await assert.rejects(api.setSession(clientId, session), tooDeep);
+      await assert.rejects(api.updateSession(clientId, session), tooDeep);
+    }
+    const looped: Record<string, unknown> = {};
+    looped.self = looped;
+    await assert.rejects(api.setSession(clientId, looped), tooDeep);
+    assert.equal(await scrapeMetric(gatewayMetrics(), 'gwc_gateway_commands_total'), commands, 'no command reached the gateway');
+    assert.deepEqual(await api.getSession(clientId), deepSession(MAX_SESSION_DEPTH, 'object'));
     client.close();
   });
 

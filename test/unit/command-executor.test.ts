@@ -3,7 +3,9 @@ import { beforeEach, describe, it } from 'node:test';
 import { Client, ClientRegistry } from '../../runtime/gateway/client-registry.js';
 import type { ClientTransport } from '../../runtime/gateway/client-transport.js';
 import { executeCommand, type Delivery } from '../../runtime/gateway/command-executor.js';
+import { MAX_SESSION_DEPTH } from '../../runtime/wire/session-depth.js';
 import { Op, toNumber, type Command } from '../../runtime/wire/types.js';
+import { deepSessionJson } from '../harness/deep-json.js';
 
 /** A fake of the transport side: records what the executor asks it to do, in order. */
 class FakeDelivery implements Delivery {
@@ -233,11 +235,22 @@ describe('executeCommand: sessions', () => {
     assert.deepEqual(sessionOf(a!), {});
   });
 
+  it('stores a session nested as deep as the limit', () => {
+    const [a] = addClients('a');
+    for (const inner of ['array', 'object'] as const) {
+      assert.equal(run({ op: Op.SetSession, clientIds: ['a'], session: body(deepSessionJson(MAX_SESSION_DEPTH, inner)) }), undefined);
+      assert.equal(a!.session.toString(), deepSessionJson(MAX_SESSION_DEPTH, inner));
+    }
+  });
+
+  const tooDeep = new RegExp(`^session is nested deeper than ${MAX_SESSION_DEPTH} levels`);
   for (const [what, bad, message] of [
     ['invalid JSON', '{"x":', /not valid JSON/],
     ['an array', '[1,2]', /must be a JSON object/],
     ['a string', '"text"', /must be a JSON object/],
     ['null', 'null', /must be a JSON object/],
+    ['a session one level past the depth limit', deepSessionJson(MAX_SESSION_DEPTH + 1, 'object'), tooDeep],
+    ['a session 200,000 levels deep (a peer that skipped the check)', deepSessionJson(200_000), tooDeep],
   ] as const) {
     it(`answers ${what} with an error and keeps the old session`, () => {
       const [a] = addClients('a');

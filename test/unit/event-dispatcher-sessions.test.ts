@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { GatewayClient } from '../../runtime/client/gateway-client.js';
+import { createLogger } from '../../runtime/observability/log.js';
+import { EventDispatcher } from '../../runtime/worker/event-dispatcher.js';
+import { MAX_SESSION_DEPTH, SESSION_TOO_DEEP } from '../../runtime/wire/session-depth.js';
+import { EventKind, type Envelope } from '../../runtime/wire/types.js';
+import { deepSessionJson } from '../harness/deep-json.js';
+import { waitFor } from '../harness/wait.js';
+
+const GATEWAY = '127.0.0.1:2900';
+
+/** A dispatcher whose handler records the session each message saw, after waiting for `gate` when it is set. */
+function dispatcher() {
+  const seen: unknown[] = [];
+  const logs: Array<Record<string, unknown>> = [];
+  const state: { gate?: Promise<void> } = {};
+  const log = createLogger({ role: 'test' }, 'debug', (line) => logs.push(JSON.parse(line) as Record<string, unknown>));
+  const gateway = { writeSessionChanges: () => assert.fail('nothing to write back') } as unknown as GatewayClient;
+  const handler = {
+    async onMessage(_id: string, _message: string | Buffer, ctx: { session: unknown }) {
+      seen.push(structuredClone(ctx.session));
+      await state.gate;
+    },
+  };
+  const events = new EventDispatcher(handler, gateway, log, { processTimeoutMs: 30_000, abandonTimeoutMs: 0 }, () => {});
+  const refusals = () => logs.filter((record) => record.msg === `session from the gateway not taken: ${SESSION_TOO_DEEP}`).map((record) => [record.clientId, record.gateway]);
+  const message = (sequence: number, session?: string, clientId = 'c1') =>
+    events.dispatch(GATEWAY, { kind: EventKind.Message, clientId, sequence, body: Buffer.from('hi'), ...(session ? { session: Buffer.from(session), sessionVersion: sequence } : {}) });
+  return { events, seen, state, refusals, message };
+}
+
+describe('sessions a gateway sends a worker', () => {
+  it(`are not taken past ${MAX_SESSION_DEPTH} levels: the callbacks go on with the session the worker had, and it logs the client id`, async () => {
+    const { events, seen, state, refusals, message } = dispatcher();
+    try {
+      let release!: () => void;
+      state.gate = new Promise((resolve) => (release = resolve));
+      message(1, '{"n":1}');
+      await waitFor('the first callback', () => seen.length === 1);
+      // While the client's first callback runs: two sessions past the limit, in an event and in a SessionUpdate.
+      message(2, deepSessionJson(200_000));
+      events.sessionUpdated(GATEWAY, { clientId: 'c1', session: Buffer.from(deepSessionJson(MAX_SESSION_DEPTH + 1, 'object')), sessionVersion: 3 });
+      release();
+      await waitFor('the second callback', () => seen.length === 2);
+      assert.deepEqual(seen, [{ n: 1 }, { n: 1 }]);
+      assert.deepEqual(refusals(), [['c1', GATEWAY], ['c1', GATEWAY]]);
+
+      state.gate = undefined;
+      message(4, deepSessionJson(MAX_SESSION_DEPTH, 'object'));
+      await waitFor('the third callback', () => seen.length === 3);
+      assert.deepEqual(seen[2], JSON.parse(deepSessionJson(MAX_SESSION_DEPTH, 'object')), 'a session at the limit is taken');
+      // A client the worker holds no session for runs with an empty one.
+      message(5, deepSessionJson(200_000, 'object'), 'c2');
+      await waitFor('the fourth callback', () => seen.length === 4);
+      assert.deepEqual(seen[3], {});
+      assert.deepEqual(refusals().at(-1), ['c2', GATEWAY]);
+    } finally {
+      events.stop();
+    }
+  });
+});

@@ -1,0 +1,32 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { createLogger, MAX_LOGGED_DEPTH } from '../../runtime/observability/log.js';
+import { deepSession } from '../harness/deep-json.js';
+
+function capture() {
+  const lines: string[] = [];
+  return { lines, log: createLogger({ role: 'test' }, 'debug', (line) => lines.push(line)) };
+}
+
+describe('the logger, given what a client sent', () => {
+  it('logs a field nested past its limit, or circular, as a note instead of throwing, and the other fields as they are', () => {
+    const { lines, log } = capture();
+    const looped: Record<string, unknown> = {};
+    looped.self = looped;
+    log.info('deep', { clientId: 'c1', message: deepSession(200_000), looped, shallow: deepSession(MAX_LOGGED_DEPTH) });
+    const record = JSON.parse(lines[0]!) as Record<string, unknown>;
+    assert.equal(record.clientId, 'c1');
+    assert.match(String(record.message), new RegExp(`left out: nested deeper than ${MAX_LOGGED_DEPTH} levels`));
+    assert.match(String(record.looped), /left out/);
+    assert.deepEqual(record.shallow, deepSession(MAX_LOGGED_DEPTH), 'a field at the limit is logged whole');
+  });
+
+  it('still logs errors by name, message and stack', () => {
+    const { lines, log } = capture();
+    log.error('failed', { error: new TypeError('bad') });
+    const record = JSON.parse(lines[0]!) as { error: { name: string; message: string; stack: string } };
+    assert.equal(record.error.name, 'TypeError');
+    assert.equal(record.error.message, 'bad');
+    assert.match(record.error.stack, /TypeError: bad/);
+  });
+});
