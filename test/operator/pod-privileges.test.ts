@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { desiredChildren, type KubeObject } from '../../operator/builders/desired-children.js';
 import { privilegedPodSettings, privilegeRefusal } from '../../operator/controller/pod-privileges.js';
 import { API_VERSION, KIND } from '../../operator/crd/gateway-cluster-crd.js';
 import { gatewayClusterSpec } from '../../operator/spec/gateway-cluster-spec.js';
 import { MAX_PASSED_THROUGH_DEPTH } from '../../operator/spec/kube-types.js';
+import { assetPath } from '../../runtime/assets.js';
 import { buildContext } from './build-context.js';
 import { CONTROL_PLANE, PRIVILEGED, type PodSettings } from './privileged-specs.js';
 
@@ -90,5 +92,7 @@ describe('what of a pod the spec reaches', () => {
     let atLimit: Record<string, unknown> = {};
     for (let level = 1; level < MAX_PASSED_THROUGH_DEPTH; level++) atLimit = { deep: atLimit };
     assert.equal(gatewayClusterSpec.safeParse({ pod: { affinity: atLimit } }).success, true);
+    const readme = readFileSync(assetPath('README.md'), 'utf8').replace(/\s+/g, ' ');
+    assert.ok(readme.includes(`nest at most ${MAX_PASSED_THROUGH_DEPTH} levels`), `README.md states ${MAX_PASSED_THROUGH_DEPTH}`);
   });
 });

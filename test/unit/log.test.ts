@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import { assetPath } from '../../runtime/assets.js';
 import { createLogger, MAX_LOGGED_DEPTH } from '../../runtime/observability/log.js';
 import { deepSession } from '../harness/deep-json.js';
 
@@ -28,5 +30,10 @@ describe('the logger, given what a client sent', () => {
     assert.equal(record.error.name, 'TypeError');
     assert.equal(record.error.message, 'bad');
     assert.match(record.error.stack, /TypeError: bad/);
+  });
+
+  it('has the depth limit the README states', () => {
+    const readme = readFileSync(assetPath('README.md'), 'utf8').replace(/\s+/g, ' ');
+    assert.ok(readme.includes(`log field nested deeper than ${MAX_LOGGED_DEPTH} levels`), `README.md states ${MAX_LOGGED_DEPTH}`);
   });
 });
