@@ -7,9 +7,23 @@ import type { RoleVolumes } from './volumes.js';
 
 export const CONTAINER_NAME = 'gwc';
 
-/** The container security context when spec.pod.containerSecurityContext is unset. */
+/** The container security context spec.pod.containerSecurityContext is merged over. */
 export function defaultContainerSecurityContext() {
   return { runAsNonRoot: true, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } };
+}
+
+/**
+ * The user's container security context over the hardened default, key by key (capabilities too): a key the user
+ * leaves out keeps the default, so `{}` or `{ capabilities: { add: [NET_BIND_SERVICE] } }` does not quietly allow
+ * privilege escalation or the runtime's default capabilities. What the user may set at all is pod-privileges.ts's.
+ */
+function containerSecurityContext(user: Record<string, unknown> | undefined) {
+  const defaults = defaultContainerSecurityContext();
+  const own = copy(user) ?? {};
+  const capabilities = own.capabilities as Record<string, unknown> | undefined;
+  // Kubernetes refuses a privileged container that may not escalate; privileged is only there when the installer allows it.
+  const escalation = own.privileged === true ? { allowPrivilegeEscalation: true } : {};
+  return { ...defaults, ...escalation, ...own, capabilities: { ...defaults.capabilities, ...capabilities } };
 }
 
 const tcp = (name: string, containerPort: number) => ({ name, containerPort, protocol: 'TCP' });
@@ -56,7 +70,7 @@ export function roleContainer(cluster: GatewayClusterObject, component: Componen
     ...probes(),
     ...(component === 'gateway' ? { lifecycle: { preStop: { sleep: { seconds: PRE_STOP_SLEEP_SECONDS } } } } : {}),
     ...(resources ? { resources: copy(resources) } : {}),
-    securityContext: copy(spec.pod?.containerSecurityContext) ?? defaultContainerSecurityContext(),
+    securityContext: containerSecurityContext(spec.pod?.containerSecurityContext),
     volumeMounts: mounts,
   };
 }

@@ -15,7 +15,7 @@ export function graceSeconds(cluster: GatewayClusterObject, component: Component
 }
 
 /**
- * The pod security context when spec.pod.securityContext is unset. fsGroup lets the (non-root) container user read
+ * The pod security context spec.pod.securityContext is merged over, key by key. fsGroup lets the (non-root) container user read
  * the secret volume: with an fsGroup the kubelet makes the 0400 files group-owned and group-readable.
  */
 export function defaultPodSecurityContext() {
@@ -51,7 +51,7 @@ export function podTemplate(cluster: GatewayClusterObject, component: Component,
     spec: {
       ...(spec.imagePullSecrets ? { imagePullSecrets: copy(spec.imagePullSecrets) } : {}),
       ...scheduling,
-      securityContext: copy(pod.securityContext) ?? defaultPodSecurityContext(),
+      securityContext: { ...defaultPodSecurityContext(), ...copy(pod.securityContext) },
       terminationGracePeriodSeconds: graceSeconds(cluster, component),
       // No role talks to the Kubernetes API: a compromised pod gets no token to try.
       automountServiceAccountToken: false,

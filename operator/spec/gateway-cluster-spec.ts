@@ -145,12 +145,12 @@ const pod = z
     securityContext: kubeObject()
       .optional()
       .describe(
-        `pod security context, replacing the operator's default whole; runAsUser 0, runAsNonRoot false, Unconfined seccomp or AppArmor, SELinux types other than the container ones or an SELinux user or role, Windows host processes and sysctls outside the safe set are ${REFUSED_UNLESS_ALLOWED}`,
+        `pod security context, merged key by key over the operator's default (fsGroup 1000, seccomp RuntimeDefault); runAsUser 0, runAsNonRoot false, Unconfined seccomp or AppArmor, SELinux types other than the container ones or an SELinux user or role, Windows host processes and sysctls outside the safe set are ${REFUSED_UNLESS_ALLOWED}`,
       ),
     containerSecurityContext: kubeObject()
       .optional()
       .describe(
-        `container security context, replacing the operator's hardened default whole; privileged, allowPrivilegeEscalation true, added capabilities other than NET_BIND_SERVICE, an unmasked procMount and what the pod security context refuses are ${REFUSED_UNLESS_ALLOWED}`,
+        `container security context, merged key by key (capabilities too) over the operator's hardened default (runAsNonRoot, no privilege escalation, read-only root filesystem, every capability dropped); privileged, allowPrivilegeEscalation true, added capabilities other than NET_BIND_SERVICE, an unmasked procMount and what the pod security context refuses are ${REFUSED_UNLESS_ALLOWED}`,
       ),
   })
   .describe('applied to every pod of the cluster; settings that would grant the pods privilege are refused (Degraded, nothing changed) unless the operator is installed with allowPrivilegedPods=true: privilege is the installer\'s decision, not the GatewayCluster author\'s');

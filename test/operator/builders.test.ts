@@ -407,17 +407,22 @@ describe('builders: optional children', () => {
   });
 });
 
+const HARDENED = { runAsNonRoot: true, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } };
+
 describe('builders: pod overrides', () => {
+  it('a security context the user sets is merged over the hardened default, so what it leaves out stays hardened', () => {
+    const container = (containerSecurityContext: Record<string, unknown>) =>
+      find(build({ pod: { containerSecurityContext } }), 'StatefulSet', 'chat-gateway').spec.template.spec.containers[0].securityContext;
+    assert.deepEqual(container({}), HARDENED);
+    assert.deepEqual(container({ capabilities: { add: ['NET_BIND_SERVICE'] } }), { ...HARDENED, capabilities: { drop: ['ALL'], add: ['NET_BIND_SERVICE'] } });
+    assert.deepEqual(container({ readOnlyRootFilesystem: false, runAsUser: 7 }), { ...HARDENED, readOnlyRootFilesystem: false, runAsUser: 7 });
+  });
+
   it('defaults: restricted security contexts, scrape annotations, no scheduling fields', () => {
     const pod = find(build(), 'StatefulSet', 'chat-gateway').spec.template;
     assert.deepEqual(pod.metadata.annotations, { 'prometheus.io/scrape': 'true', 'prometheus.io/port': '9272', 'prometheus.io/path': '/metrics' });
     assert.deepEqual(pod.spec.securityContext, { fsGroup: 1000, seccompProfile: { type: 'RuntimeDefault' } });
-    assert.deepEqual(pod.spec.containers[0].securityContext, {
-      runAsNonRoot: true,
-      allowPrivilegeEscalation: false,
-      readOnlyRootFilesystem: true,
-      capabilities: { drop: ['ALL'] },
-    });
+    assert.deepEqual(pod.spec.containers[0].securityContext, HARDENED);
     for (const field of ['nodeSelector', 'tolerations', 'affinity', 'topologySpreadConstraints']) assert.ok(!(field in pod.spec), field);
     const noMetrics = find(build({ metrics: { enabled: false } }), 'StatefulSet', 'chat-worker').spec.template;
     assert.ok(!('annotations' in noMetrics.metadata));
@@ -452,8 +457,8 @@ describe('builders: pod overrides', () => {
       assert.deepEqual(pod.spec.tolerations, podSpec.tolerations);
       assert.deepEqual(pod.spec.affinity, podSpec.affinity);
       assert.deepEqual(pod.spec.topologySpreadConstraints, podSpec.topologySpreadConstraints);
-      assert.deepEqual(pod.spec.securityContext, { runAsUser: 2000 });
-      assert.deepEqual(pod.spec.containers[0].securityContext, { privileged: false });
+      assert.deepEqual(pod.spec.securityContext, { fsGroup: 1000, seccompProfile: { type: 'RuntimeDefault' }, runAsUser: 2000 });
+      assert.deepEqual(pod.spec.containers[0].securityContext, { ...HARDENED, privileged: false });
     }
     // Pod labels stay on the pods: not on the workload objects, not in selectors.
     assert.ok(!('team' in find(children, 'StatefulSet', 'chat-gateway').metadata.labels));
