@@ -150,7 +150,7 @@ export class GatewayClient implements GatewayApi {
 
   async getClientIdByUid(uid: string): Promise<string[]> {
     const replies = await this.queryAll({ op: Op.GetClientsByUid, uids: [name(uid, 'uid')] });
-    return replies.flatMap((reply) => (reply.clients ?? []).map((client) => client.clientId));
+    return replies.flatMap((reply) => (reply.clients ?? []).map((client) => client.clientId ?? ''));
   }
 
   async isUidsOnline(uids: string[]): Promise<Record<string, boolean>> {
@@ -162,7 +162,7 @@ export class GatewayClient implements GatewayApi {
     const wanted = names(uids, 'uid');
     const result: Record<string, string[]> = Object.fromEntries(wanted.map((uid) => [uid, []]));
     for (const reply of await this.queryAll({ op: Op.GetClientsByUid, uids: wanted })) {
-      for (const client of reply.clients ?? []) result[client.uid ?? '']?.push(client.clientId);
+      for (const client of reply.clients ?? []) result[client.uid ?? '']?.push(client.clientId ?? '');
     }
     return result;
   }
@@ -212,7 +212,7 @@ export class GatewayClient implements GatewayApi {
     const wanted = names(groups, 'group');
     const result: Record<string, number> = Object.fromEntries(wanted.map((group) => [group, 0]));
     for (const reply of await this.queryAll({ op: Op.GetGroups, groups: wanted, withMembers: false })) {
-      for (const group of reply.groups ?? []) if (group.group in result) result[group.group]! += group.clientCount;
+      for (const { group = '', clientCount = 0 } of reply.groups ?? []) if (group in result) result[group]! += clientCount;
     }
     return result;
   }
@@ -368,7 +368,7 @@ export class GatewayClient implements GatewayApi {
    */
   private linkTo(address: string, command: Command): ReconnectingPeer | undefined {
     const link = this.cluster.link(address);
-    if (!link) this.cluster.log.debug('not a gateway of this cluster: command dropped', { gateway: address, op: Op[command.op] });
+    if (!link) this.cluster.log.debug('not a gateway of this cluster: command dropped', { gateway: address, op: Op[command.op ?? Op.Unspecified] });
     return link;
   }
 
@@ -438,7 +438,7 @@ export class GatewayClient implements GatewayApi {
   private async sessions(command: Command): Promise<ClientSessions> {
     const result: ClientSessions = {};
     for (const reply of await this.queryAll(command)) {
-      for (const client of reply.clients ?? []) result[client.clientId] = command.withSession ? parseSession(client.session) : null;
+      for (const client of reply.clients ?? []) result[client.clientId ?? ''] = command.withSession ? parseSession(client.session) : null;
     }
     return result;
   }
@@ -457,8 +457,8 @@ export class GatewayClient implements GatewayApi {
     const merged: Record<string, { clientCount: number; clientIds: string[]; uids: Set<string> }> = {};
     for (const reply of await this.queryAll({ op: Op.GetGroups, withMembers })) {
       for (const group of reply.groups ?? []) {
-        const entry = (merged[group.group] ??= { clientCount: 0, clientIds: [], uids: new Set() });
-        entry.clientCount += group.clientCount;
+        const entry = (merged[group.group ?? ''] ??= { clientCount: 0, clientIds: [], uids: new Set() });
+        entry.clientCount += group.clientCount ?? 0;
         entry.clientIds.push(...(group.clientIds ?? []));
         for (const uid of group.uids ?? []) entry.uids.add(uid);
       }
@@ -467,16 +467,17 @@ export class GatewayClient implements GatewayApi {
   }
 
   private settle(reply: Reply): void {
-    const pending = this.pending.get(reply.requestId);
+    const requestId = reply.requestId ?? 0;
+    const pending = this.pending.get(requestId);
     if (!pending) return;
     if (reply.partial) {
       const pages = (pending.pages ??= []);
       pages.push(reply);
       // A gateway is trusted to page, not to page without end.
-      if (pages.length > MAX_REPLY_PAGES) this.fail(reply.requestId, new Error(`gateway ${pending.address} sent an answer in more than ${MAX_REPLY_PAGES} pages`));
+      if (pages.length > MAX_REPLY_PAGES) this.fail(requestId, new Error(`gateway ${pending.address} sent an answer in more than ${MAX_REPLY_PAGES} pages`));
       return;
     }
-    this.pending.delete(reply.requestId);
+    this.pending.delete(requestId);
     clearTimeout(pending.timer);
     const whole = pending.pages ? mergePages([...pending.pages, reply]) : reply;
     if (whole.error) pending.reject(new Error(whole.error));

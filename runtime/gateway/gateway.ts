@@ -72,6 +72,8 @@ export interface GatewayOptions {
   registry?: Registry;
 }
 
+type Verdict = Awaited<UpgradeCheck['verdict']>;
+
 /** WebSocket close code for "service restart": clients should reconnect. */
 export const CLOSE_SERVICE_RESTART = 1012;
 /** Policy violation: used for a client past a limit (unread bytes, message rate). */
@@ -98,7 +100,7 @@ export class Gateway implements ClientSink, Delivery {
   private readonly ownAddress: OwnAddress;
   private readonly delivery: EventDelivery;
   private readonly peers = new Set<PeerConnection>();
-  /** Upgrades waiting for a worker's verdict, by the sequence of their WEBSOCKET_CONNECT event. */
+  /** Upgrades waiting for a worker's verdict, by the sequence of their WEB_SOCKET_CONNECT event. */
   private readonly verdicts = new Map<number, (verdict: UpgradeVerdict) => void>();
   private nextConnection = randomInt(2 ** 32);
   private nextWorkerKey = 0;
@@ -240,9 +242,10 @@ export class Gateway implements ClientSink, Delivery {
     if (!this.delivery.decidesUpgrades) return undefined;
     const client = this.newClient(transport);
     const sequence = this.sequence + 1;
-    const verdict = new Promise<UpgradeVerdict>((resolve) => {
-      const timer = setTimeout(() => settle({ sequence, status: 503, reason: 'no verdict from a worker in time' }), this.options.upgradeTimeout * 1000);
-      const settle = (verdict: UpgradeVerdict) => {
+    const verdict = new Promise<Verdict>((resolve) => {
+      const timer = setTimeout(() => settle({ status: 503, reason: 'no verdict from a worker in time' }), this.options.upgradeTimeout * 1000);
+      const settle = (received: UpgradeVerdict) => {
+        const verdict = { status: received.status ?? 0, reason: received.reason };
         clearTimeout(timer);
         this.verdicts.delete(sequence);
         if (verdict.status !== 0) this.refuseUpgrade(client, verdict);
@@ -266,7 +269,7 @@ export class Gateway implements ClientSink, Delivery {
     this.closed(client);
   }
 
-  private refuseUpgrade(client: Client, verdict: UpgradeVerdict): void {
+  private refuseUpgrade(client: Client, verdict: Verdict): void {
     if (verdict.status < 400 || verdict.status > 599) verdict.status = 403;
     this.metrics.connectionsRefused.inc({ reason: verdict.status === 503 ? 'verdict-timeout' : 'handler' });
     this.log.info('WebSocket upgrade refused', { clientId: client.id, status: verdict.status, reason: verdict.reason ?? '' });

@@ -89,7 +89,7 @@ export class Register {
   /** Only gateways announce and only workers and API clients subscribe: the connection refuses anything else (role-messages.ts). */
   private onEnvelope(conn: PeerConnection, envelope: Envelope): void {
     if (envelope.announce) {
-      this.gateways.set(conn, envelope.announce.address);
+      this.gateways.set(conn, envelope.announce.address ?? '');
       this.options.log.info('gateway joined', { address: envelope.announce.address, peer: conn.remoteName });
       this.schedulePush();
     } else if (envelope.subscribe) {

@@ -207,18 +207,19 @@ export class PeerConnection extends EventEmitter {
         if (hello.version !== PROTOCOL_VERSION) {
           return this.refuse(`unsupported protocol version ${hello.version}: this ${Role[this.options.role]} speaks version ${PROTOCOL_VERSION}`);
         }
-        if (!dialersOf(this.options.role).includes(hello.role)) return this.refuse(`role ${Role[hello.role] ?? hello.role} may not connect here`);
+        const role = hello.role ?? Role.Unspecified;
+        if (!dialersOf(this.options.role).includes(role)) return this.refuse(`role ${Role[role] ?? role} may not connect here`);
         const own = (this.side as { accept: OwnAddress }).accept;
-        this.remoteRole = hello.role;
-        this.remoteName = hello.name;
+        this.remoteRole = role;
+        this.remoteName = hello.name ?? '';
         if (!own.matches(hello.target ?? '')) {
           return this.refuse(`dialed ${JSON.stringify(hello.target ?? '')}, which is not this ${Role[this.options.role]} (${own.description}): relayed or misdirected`);
         }
         this.remoteFeatures = hello.features ?? [];
         this.transcript = {
-          dialerRole: hello.role,
+          dialerRole: role,
           listenerRole: this.options.role,
-          target: hello.target,
+          target: hello.target ?? '',
           dialerNonce: Buffer.from(hello.nonce ?? []),
           listenerNonce: this.ourNonce,
           channelBinding: channelBindingOf(this.socket),
@@ -243,7 +244,7 @@ export class PeerConnection extends EventEmitter {
         if (!challenge) return this.refuse('expected Challenge');
         const dial = (this.side as { dial: DialTarget }).dial;
         if (challenge.role !== dial.role) {
-          return this.refuse(`expected a ${Role[dial.role]} at ${dial.address}, reached a ${Role[challenge.role] ?? challenge.role}`);
+          return this.refuse(`expected a ${Role[dial.role]} at ${dial.address}, reached a ${Role[challenge.role ?? Role.Unspecified] ?? challenge.role}`);
         }
         this.transcript = {
           dialerRole: this.options.role,

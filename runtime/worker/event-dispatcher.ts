@@ -97,7 +97,8 @@ export class EventDispatcher {
   }
 
   dispatch(gatewayAddress: string, event: ClientEvent): void {
-    const queue = this.queues.get(event.clientId);
+    const clientId = event.clientId ?? '';
+    const queue = this.queues.get(clientId);
     if (queue) {
       queue.events.push(event);
       takeNewer(queue, event.session, event.sessionVersion);
@@ -113,13 +114,13 @@ export class EventDispatcher {
       run: 0,
     };
     takeNewer(fresh, event.session, event.sessionVersion);
-    this.queues.set(event.clientId, fresh);
-    void this.drain(event.clientId, fresh);
+    this.queues.set(clientId, fresh);
+    void this.drain(clientId, fresh);
   }
 
   /** A session written on the gateway while this worker holds the client's events. */
   sessionUpdated(gatewayAddress: string, update: SessionUpdate): void {
-    const queue = this.queues.get(update.clientId);
+    const queue = this.queues.get(update.clientId ?? '');
     if (queue && queue.gatewayAddress === gatewayAddress) takeNewer(queue, update.session, update.sessionVersion);
   }
 
@@ -175,7 +176,7 @@ export class EventDispatcher {
         if (queue.run !== run) return;
         this.stats.failed++;
         this.hooks.observeDuration?.((performance.now() - started) / 1000);
-        this.log.error('handler threw', { clientId, event: EventKind[event.kind], error });
+        this.log.error('handler threw', { clientId, event: kindName(event), error });
       }
       // A callback that held this process long may have outlasted the gateway's patience: ask the link now, before
       // the next event, whether the gateway took this worker for gone (and so sent these events to another).
@@ -189,10 +190,11 @@ export class EventDispatcher {
 
   private async handle(gatewayAddress: string, event: ClientEvent, queue: ClientQueue, run: number): Promise<void> {
     const handler = this.handler;
+    const clientId = event.clientId ?? '';
     const sessionText = queue.session;
     const session = parseSession(sessionText);
     const ctx = new ClientEventContext(
-      event.clientId,
+      clientId,
       session,
       this.gateway,
       event.remoteAddress ?? '',
@@ -203,20 +205,20 @@ export class EventDispatcher {
     );
     switch (event.kind) {
       case EventKind.Connect:
-        await handler.onConnect?.(event.clientId, ctx);
+        await handler.onConnect?.(clientId, ctx);
         break;
       case EventKind.WebSocketConnect:
         if (event.awaitsVerdict) return this.decideUpgrade(gatewayAddress, event, ctx, queue, sessionText);
-        await handler.onWebSocketConnect?.(event.clientId, websocketRequest(event.url ?? '/', { ...event.headers }), ctx);
+        await handler.onWebSocketConnect?.(clientId, websocketRequest(event.url ?? '/', { ...event.headers }), ctx);
         break;
       case EventKind.Message: {
         const body = asBuffer(event.body);
         // A binary body is copied so a handler that keeps it does not pin the whole socket chunk it came in.
-        await handler.onMessage?.(event.clientId, event.binary ? Buffer.from(body) : body.toString('utf8'), ctx);
+        await handler.onMessage?.(clientId, event.binary ? Buffer.from(body) : body.toString('utf8'), ctx);
         break;
       }
       case EventKind.Close:
-        await handler.onClose?.(event.clientId, ctx);
+        await handler.onClose?.(clientId, ctx);
         return;
     }
     if (queue.run !== run) return;
@@ -231,14 +233,14 @@ export class EventDispatcher {
   private async decideUpgrade(gatewayAddress: string, event: ClientEvent, ctx: ClientEventContext, queue: ClientQueue, given: string): Promise<void> {
     let verdict = ACCEPT;
     try {
-      await this.handler.onWebSocketConnect?.(event.clientId, websocketRequest(event.url ?? '/', { ...event.headers }), ctx);
+      await this.handler.onWebSocketConnect?.(ctx.clientId, websocketRequest(event.url ?? '/', { ...event.headers }), ctx);
       await this.saveSession(ctx, queue, given);
     } catch (error) {
       if (error instanceof RefuseConnection) {
         verdict = { status: error.status, reason: error.reason };
       } else {
         this.stats.failed++;
-        this.log.error('onWebSocketConnect threw: upgrade refused', { clientId: event.clientId, error });
+        this.log.error('onWebSocketConnect threw: upgrade refused', { clientId: ctx.clientId, error });
         verdict = { status: 500, reason: 'connection check failed' };
       }
     }
@@ -276,7 +278,7 @@ export class EventDispatcher {
       this.stats.slow++;
       this.log.warn('processTimeout: handler still running', {
         clientId,
-        event: EventKind[queue.events[0]!.kind],
+        event: kindName(queue.events[0]!),
         elapsedMs,
         processTimeoutMs: this.processTimeoutMs,
       });
@@ -289,7 +291,7 @@ export class EventDispatcher {
     this.stats.abandoned++;
     this.log.warn('abandonTimeout: handler given up, its event acknowledged', {
       clientId,
-      event: EventKind[event.kind],
+      event: kindName(event),
       messageId: messageIdOf(queue.gatewayAddress, event.sequence),
       elapsedMs,
       abandonTimeoutMs: this.abandonTimeoutMs,
@@ -306,6 +308,11 @@ function takeNewer(queue: ClientQueue, session: Uint8Array | undefined, version:
   if (version === undefined || version <= queue.sessionVersion) return;
   queue.sessionVersion = version;
   queue.session = session && session.length > 0 ? asBuffer(session).toString('utf8') : EMPTY_SESSION;
+}
+
+/** For log lines: Connect, WebSocketConnect, Message or Close. */
+function kindName(event: ClientEvent): string | undefined {
+  return EventKind[event.kind ?? EventKind.Connect];
 }
 
 /** protobufjs gives Buffers on Node; wrap anything else without copying. */

@@ -61,7 +61,7 @@ function run(command: Command) {
 }
 
 const body = (text: string) => Buffer.from(text);
-const sorted = (values: Iterable<string>) => [...values].sort();
+const sorted = <T>(values: Iterable<T>) => [...values].sort();
 
 beforeEach(() => {
   registry = new ClientRegistry();

@@ -118,9 +118,10 @@ class RawClient {
     this.socket.write(encodeFrame(encodeEnvelope(envelope)));
   }
 
-  async next<K extends keyof Envelope>(kind: K): Promise<NonNullable<Envelope[K]>> {
+  /** The first `kind` received; decoded, so every scalar field is there (at its default when it was not sent). */
+  async next<K extends keyof Envelope>(kind: K): Promise<Required<NonNullable<Envelope[K]>>> {
     const found = await waitFor(`raw client to receive ${kind}`, () => this.envelopes.find((envelope) => envelope[kind] != null), 5000);
-    return found[kind]!;
+    return found[kind] as unknown as Required<NonNullable<Envelope[K]>>;
   }
 }
 
