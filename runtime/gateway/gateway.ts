@@ -9,6 +9,7 @@ import { listen } from '../observability/health-server.js';
 import { formatAddress } from '../wire/address.js';
 import { encodeClientId } from '../wire/client-id.js';
 import { announcedAddress } from '../wire/own-address.js';
+import type { CloseCause } from '../wire/close-cause.js';
 import { PeerConnection, type OwnAddress, heartbeat } from '../wire/peer-connection.js';
 import { plainTransport, type PeerTransport } from '../wire/peer-transport.js';
 import { ReconnectingPeer } from '../wire/reconnecting-peer.js';
@@ -396,14 +397,14 @@ export class Gateway implements ClientSink, Delivery {
       else if (envelope.verdict) this.verdicts.get(toNumber(envelope.verdict.sequence))?.(envelope.verdict);
       else if (envelope.drain) this.drainWorker(conn, workerKey);
     });
-    conn.on('close', (reason: string) => {
+    conn.on('close', (cause: CloseCause) => {
       this.peers.delete(conn);
       if (workerKey === undefined) return;
       const before = this.delivery.stats.redelivered;
       this.delivery.removeWorker(workerKey);
       this.log.info('worker disconnected', {
         worker: conn.remoteName,
-        reason,
+        reason: cause.detail,
         workers: this.delivery.workerCount,
         redelivered: this.delivery.stats.redelivered - before,
       });
