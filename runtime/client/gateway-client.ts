@@ -4,11 +4,12 @@ import { checkTlsMaterial } from '../tls/tls-material.js';
 import { MutualTlsTransport } from '../wire/mutual-tls-transport.js';
 import { gatewayAddressOf } from '../wire/client-id.js';
 import { DEFAULT_MAX_FRAME_BYTES } from '../wire/frame-codec.js';
-import { Op, Role, toNumber, type Command, type Envelope, type Reply } from '../wire/types.js';
+import { ErrorCode, Op, Role, toNumber, type Command, type Envelope, type Reply } from '../wire/types.js';
 import type { ReconnectingPeer } from '../wire/reconnecting-peer.js';
 import { mergePages } from '../wire/reply-pages.js';
 import type { SessionChanges } from '../worker/session-changes.js';
 import { ClusterConnection } from './cluster-connection.js';
+import { GatewayCommandError, GatewayLostError, GatewayTimeoutError } from './gateway-errors.js';
 import type { ClientSessions, GatewayApi, MessageData, Session } from './gateway-api.js';
 
 export interface GatewayClientOptions {
@@ -480,7 +481,7 @@ export class GatewayClient implements GatewayApi {
     this.pending.delete(requestId);
     clearTimeout(pending.timer);
     const whole = pending.pages ? mergePages([...pending.pages, reply]) : reply;
-    if (whole.error) pending.reject(new Error(whole.error));
+    if (whole.error) pending.reject(new GatewayCommandError(whole.errorCode ?? ErrorCode.Unspecified, whole.error));
     else pending.resolve(whole);
   }
 
@@ -501,16 +502,6 @@ export class GatewayClient implements GatewayApi {
 
 const ACKNOWLEDGED = true;
 const RESOLVED = Promise.resolve();
-
-/** The connection to a gateway was lost before it answered: its clients went with it. */
-class GatewayLostError extends Error {
-  constructor(address: string) {
-    super(`connection to gateway ${address} lost before it answered`);
-  }
-}
-
-/** A connected gateway did not answer in time. */
-export class GatewayTimeoutError extends Error {}
 
 function ignore(): void {}
 

@@ -1,4 +1,4 @@
-import { Op, type ClientInfo, type Command, type GroupInfo, type Reply } from '../wire/types.js';
+import { ErrorCode, Op, type ClientInfo, type Command, type GroupInfo, type Reply } from '../wire/types.js';
 import type { Client, ClientRegistry } from './client-registry.js';
 
 export interface Delivery {
@@ -107,7 +107,7 @@ export function executeCommand(command: Command, registry: ClientRegistry, deliv
       // Each client bound to any of the uids, with its uid.
       return { clients: [...new Set(command.uids ?? [])].flatMap((uid) => [...registry.uidClients(uid)].map((client) => ({ clientId: client.id, uid }))) };
     default:
-      return { error: `unknown command op ${command.op}` };
+      return { error: `unknown command op ${command.op}`, errorCode: ErrorCode.UnknownOp };
   }
 }
 
@@ -156,9 +156,9 @@ function storeSession(command: Command, client: Client | undefined, delivery: De
   try {
     incoming = JSON.parse(Buffer.from(command.session ?? []).toString('utf8') || '{}');
   } catch {
-    return { error: 'session is not valid JSON' };
+    return { error: 'session is not valid JSON', errorCode: ErrorCode.BadArgument };
   }
-  if (typeof incoming !== 'object' || incoming === null || Array.isArray(incoming)) return { error: 'session must be a JSON object' };
+  if (typeof incoming !== 'object' || incoming === null || Array.isArray(incoming)) return { error: 'session must be a JSON object', errorCode: ErrorCode.BadArgument };
   if (command.op === Op.UpdateSession) {
     // A top-level merge: each key given replaces that key's value; removed keys go.
     const merged: Record<string, unknown> = { ...(client.session.length > 0 ? (JSON.parse(client.session.toString('utf8')) as object) : {}), ...incoming };

@@ -13,7 +13,7 @@ import type { CloseCause } from '../wire/close-cause.js';
 import { PeerConnection, type OwnAddress, heartbeat } from '../wire/peer-connection.js';
 import { plainTransport, type PeerTransport } from '../wire/peer-transport.js';
 import { ReconnectingPeer } from '../wire/reconnecting-peer.js';
-import { EventKind, Role, toNumber, type ClientEvent, type Command, type Envelope, type UpgradeVerdict } from '../wire/types.js';
+import { ErrorCode, EventKind, Role, toNumber, type ClientEvent, type Command, type Envelope, type UpgradeVerdict } from '../wire/types.js';
 import { Client, ClientRegistry } from './client-registry.js';
 import type { ClientSink, ClientTransport, UpgradeCheck, UpgradeRequest } from './client-transport.js';
 import { executeCommand, type Delivery } from './command-executor.js';
@@ -24,7 +24,7 @@ import { createGatewayMetrics, type GatewayMetrics } from './gateway-metrics.js'
 import type { RouterKind } from './router.js';
 import type { PendingUpgradeTransport } from './transports/pending-upgrade-transport.js';
 import { FEATURE_PAGED_REPLIES } from '../wire/handshake.js';
-import { replyPages } from '../wire/reply-pages.js';
+import { ReplyTooLargeError, replyPages } from '../wire/reply-pages.js';
 
 export interface GatewayOptions {
   name: string;
@@ -425,14 +425,14 @@ export class Gateway implements ClientSink, Delivery {
       reply = executeCommand(command, this.clients, this);
     } catch (error) {
       this.log.error('command failed', { op: command.op, error });
-      reply = { error: (error as Error).message };
+      reply = { error: (error as Error).message, errorCode: ErrorCode.Internal };
     }
     if (!command.requestId) return;
     let pages;
     try {
       pages = replyPages({ requestId: command.requestId, ...reply }, this.options.maxFrameBytes, conn.remoteFeatures.includes(FEATURE_PAGED_REPLIES));
     } catch (error) {
-      pages = [{ requestId: command.requestId, error: (error as Error).message }];
+      pages = [{ requestId: command.requestId, error: (error as Error).message, errorCode: error instanceof ReplyTooLargeError ? ErrorCode.TooLarge : ErrorCode.Internal }];
     }
     for (const page of pages) conn.send({ reply: page });
   }

@@ -215,19 +215,37 @@ export interface GroupInfo {
   uids?: string[];
 }
 
+/** Why a Command failed; Reply.error says it in words. */
+export enum ErrorCode {
+  /** From a gateway that predates error codes: nothing more is known. */
+  Unspecified = 0,
+  /** An argument the gateway cannot use: a session that is not a JSON object, say. */
+  BadArgument = 1,
+  /** An op the gateway does not know (it is older than the sender). */
+  UnknownOp = 2,
+  /** What the command names does not exist. Not sent yet: a command about a client that is gone does nothing. */
+  NotFound = 3,
+  /** The answer does not fit a frame: one entry is larger, or the asker does not take pages. */
+  TooLarge = 4,
+  /** The gateway failed to carry the command out. */
+  Internal = 5,
+}
+
 /** Gateway -> Worker or API client: the answer to a Command with a request_id. */
 export interface Reply {
   requestId?: number;
+  /** Set when the command failed, with error_code. */
   error?: string;
   clients?: ClientInfo[];
   ids?: string[];
   count?: Uint64;
   groups?: GroupInfo[];
   /**
-   * More replies with this request_id follow; the caller merges their lists (count and error come in the last).
+   * More replies with this request_id follow; the caller merges their lists (their other fields come in the last).
    * Only to a peer whose Hello offered "paged-replies": an answer larger than a frame is split into pages.
    */
   partial?: boolean;
+  errorCode?: ErrorCode;
 }
 
 /** Sent by every role when it has been idle for a heartbeat interval; a peer silent for three is taken for gone. */

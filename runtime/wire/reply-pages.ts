@@ -7,7 +7,7 @@
 import { encodeEnvelope } from './envelope-codec.js';
 import { encodedBytesAtMost, entryBytes, MAX_VARINT_BYTES } from './message-size.js';
 import { protoType } from './proto-schema.js';
-import type { Reply } from './types.js';
+import { ErrorCode, type Reply } from './types.js';
 
 type ListName = { [K in keyof Reply]-?: NonNullable<Reply[K]> extends unknown[] ? K : never }[keyof Reply];
 
@@ -15,6 +15,9 @@ const ENVELOPE = protoType('Envelope');
 const LISTS = protoType('Reply')
   .fieldsArray.filter((field) => field.repeated)
   .map((field) => ({ name: field.name as ListName, bytes: entryBytes(field) }));
+
+/** One entry of an answer is larger than a frame: it cannot be sent, in pages or not. */
+export class ReplyTooLargeError extends Error {}
 
 /**
  * More than the reply's encoding (in an Envelope) can take, found without encoding it: a reply under the limit by
@@ -30,7 +33,8 @@ export function replyPages(reply: Reply, maxFrameBytes: number, paged: boolean):
   const whole = encodeEnvelope({ reply }).length;
   if (whole <= maxFrameBytes) return [reply];
   if (!paged) {
-    return [{ requestId: reply.requestId, error: `the answer is ${whole} bytes, over the ${maxFrameBytes}-byte frame limit, and this client does not take it in pages` }];
+    const error = `the answer is ${whole} bytes, over the ${maxFrameBytes}-byte frame limit, and this client does not take it in pages`;
+    return [{ requestId: reply.requestId, error, errorCode: ErrorCode.TooLarge }];
   }
   const last: Reply = { ...reply };
   for (const { name } of LISTS) delete last[name];
@@ -42,7 +46,7 @@ export function replyPages(reply: Reply, maxFrameBytes: number, paged: boolean):
   for (const { name, bytes } of LISTS) {
     for (const entry of reply[name] ?? []) {
       const cost = bytes(entry);
-      if (cost > budget) throw new Error(`one entry of the answer (${name}) is ${cost} bytes, over the ${maxFrameBytes}-byte frame limit`);
+      if (cost > budget) throw new ReplyTooLargeError(`one entry of the answer (${name}) is ${cost} bytes, over the ${maxFrameBytes}-byte frame limit`);
       if (used + cost > budget) {
         pages.push({ ...page, partial: true });
         page = { requestId: reply.requestId };

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { Session } from '../../runtime/client/gateway-api.js';
+import { GatewayCommandError } from '../../runtime/client/gateway-errors.js';
+import { ErrorCode } from '../../runtime/wire/types.js';
 import { scrapeMetric } from '../harness/metrics.js';
 import { clusterForSuite } from '../harness/test-cluster.js';
 import { WsTestClient } from '../harness/test-clients.js';
@@ -78,6 +81,18 @@ describe('sessions never go stale', () => {
     assert.deepEqual(await api.getSession(clientId), { kept: 'k', fromApi: 'v1', outside: 1, local: 'v1' });
     // And the next callback sees all of it.
     assert.deepEqual((await request<Record<string, unknown>>(client, { op: 'session.get', id: 'get' })).result, { kept: 'k', fromApi: 'v1', outside: 1, local: 'v1' });
+    client.close();
+  });
+
+  it('a session that is not a JSON object is refused by the gateway as a bad argument, and the session stays', async () => {
+    const api = await cluster.api();
+    const client = await WsTestClient.open(cluster.gatewayUrl(0));
+    const { clientId } = (await request<{ clientId: string }>(client, { op: 'whoami', id: 'who' })).result;
+    await api.setSession(clientId, { kept: true });
+    const refused = (error: unknown) => error instanceof GatewayCommandError && error.code === ErrorCode.BadArgument && /must be a JSON object/.test(error.message);
+    await assert.rejects(api.setSession(clientId, ['not', 'an', 'object'] as unknown as Session), refused);
+    await assert.rejects(api.updateSession(clientId, 'text' as unknown as Session), refused);
+    assert.deepEqual(await api.getSession(clientId), { kept: true });
     client.close();
   });
 

@@ -3,7 +3,7 @@ import { beforeEach, describe, it } from 'node:test';
 import { Client, ClientRegistry } from '../../runtime/gateway/client-registry.js';
 import type { ClientTransport } from '../../runtime/gateway/client-transport.js';
 import { executeCommand, type Delivery } from '../../runtime/gateway/command-executor.js';
-import { Op, toNumber, type Command } from '../../runtime/wire/types.js';
+import { ErrorCode, Op, toNumber, type Command } from '../../runtime/wire/types.js';
 
 /** A fake of the transport side: records what the executor asks it to do, in order. */
 class FakeDelivery implements Delivery {
@@ -245,6 +245,7 @@ describe('executeCommand: sessions', () => {
       for (const op of [Op.SetSession, Op.UpdateSession]) {
         const reply = run({ op, clientIds: ['a'], session: body(bad) });
         assert.match(reply?.error ?? '', message);
+        assert.equal(reply?.errorCode, ErrorCode.BadArgument);
         assert.deepEqual(sessionOf(a!), { kept: true });
       }
     });
@@ -334,6 +335,7 @@ describe('executeCommand: queries', () => {
 
   it('answers an unknown op with an error', () => {
     assert.match(run({ op: 999 as Op })?.error ?? '', /unknown command op 999/);
+    assert.equal(run({ op: 999 as Op })?.errorCode, ErrorCode.UnknownOp);
   });
 });
 

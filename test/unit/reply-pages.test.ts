@@ -5,8 +5,8 @@ import protobuf from 'protobufjs';
 import { encodeEnvelope } from '../../runtime/wire/envelope-codec.js';
 import { encodedBytesAtMost } from '../../runtime/wire/message-size.js';
 import { loadProto, protoType } from '../../runtime/wire/proto-schema.js';
-import { bytesAtMost, mergePages, replyPages } from '../../runtime/wire/reply-pages.js';
-import type { Reply } from '../../runtime/wire/types.js';
+import { bytesAtMost, mergePages, ReplyTooLargeError, replyPages } from '../../runtime/wire/reply-pages.js';
+import { ErrorCode, type Reply } from '../../runtime/wire/types.js';
 import { messageArbitrary } from '../harness/proto-arbitrary.js';
 
 const LIMIT = 64 * 1024;
@@ -43,18 +43,22 @@ describe('replies larger than a frame', () => {
     assert.deepEqual(pages.map((page) => page.partial ?? false), [...pages.slice(1).map(() => true), false]);
     assert.equal(pages.at(-1)!.count, 500, 'the count with the last page');
     assert.deepEqual(mergePages(pages), big);
+    const failed = { ...pages.at(-1)!, error: 'failed late', errorCode: ErrorCode.Internal };
+    assert.deepEqual(mergePages([...pages.slice(0, -1), failed]), { ...big, error: 'failed late', errorCode: ErrorCode.Internal }, 'every other field from the last page');
   });
 
   it('are an error, not a cut answer, for a peer that does not take pages', () => {
     const [only, ...rest] = replyPages(big, LIMIT, false);
     assert.deepEqual(rest, []);
     assert.match(only!.error!, /^the answer is \d+ bytes, over the 65536-byte frame limit/);
+    assert.equal(only!.errorCode, ErrorCode.TooLarge);
     assert.equal(only!.clients, undefined);
   });
 
   it('refuse one entry larger than a frame', () => {
     const huge: Reply = { requestId: 2, clients: [{ clientId: 'x', session: Buffer.alloc(LIMIT) }] };
     assert.throws(() => replyPages(huge, LIMIT, true), /one entry of the answer \(clients\) is \d+ bytes/);
+    assert.throws(() => replyPages(huge, LIMIT, true), ReplyTooLargeError);
   });
 });
 
