@@ -7,7 +7,7 @@ import { DEFAULT_MAX_FRAME_BYTES } from '../wire/frame-codec.js';
 import { ErrorCode, Op, Role, toNumber, type Command, type Envelope, type Reply } from '../wire/types.js';
 import type { ReconnectingPeer } from '../wire/reconnecting-peer.js';
 import { mergePages } from '../wire/reply-pages.js';
-import type { SessionChanges } from '../worker/session-changes.js';
+import { parseSession } from '../wire/session.js';
 import { ClusterConnection } from './cluster-connection.js';
 import { GatewayCommandError, GatewayLostError, GatewayTimeoutError } from './gateway-errors.js';
 import type { ClientSessions, GatewayApi, MessageData, Session } from './gateway-api.js';
@@ -111,7 +111,7 @@ export class GatewayClient implements GatewayApi {
   }
 
   /** sendToClient for a client whose gateway is known already (a handler's current client): the id is not parsed. */
-  sendToClientAt(gatewayAddress: string, clientId: string, message: MessageData): Promise<void> {
+  protected sendToClientAt(gatewayAddress: string, clientId: string, message: MessageData): Promise<void> {
     return this.sendTo(gatewayAddress, { op: Op.SendToClient, clientIds: [clientId], body: bodyBytes(message), binary: isBinary(message) });
   }
 
@@ -279,11 +279,6 @@ export class GatewayClient implements GatewayApi {
     return this.toClients([clientId], { op: Op.UpdateSession, session: Buffer.from(JSON.stringify(partial)) }, ACKNOWLEDGED);
   }
 
-  /** What a handler callback did to its client's session (keys set, keys removed), merged into it at the gateway. */
-  writeSessionChanges(clientId: string, changes: SessionChanges): Promise<void> {
-    return this.toClients([clientId], { op: Op.UpdateSession, session: Buffer.from(JSON.stringify(changes.set)), removedSessionKeys: changes.removed }, ACKNOWLEDGED);
-  }
-
   closeClient(clientId: string, message?: MessageData): Promise<void> {
     const command: Command = { op: Op.CloseClient };
     if (message !== undefined) {
@@ -304,7 +299,7 @@ export class GatewayClient implements GatewayApi {
    * written; state changes (`acknowledged`) resolve once the gateway has applied them, so what a caller does
    * next sees the change.
    */
-  private toClients(clientIds: string[], command: Command, acknowledged = false): Promise<void> {
+  protected toClients(clientIds: string[], command: Command, acknowledged = false): Promise<void> {
     // Commands are built as fresh literals and never spread: protobufjs encodes such objects several times faster.
     const deliver = acknowledged ? this.requestBound : this.sendToBound;
     if (clientIds.length === 1) {
@@ -525,11 +520,6 @@ function names(value: string | string[], what: 'uid' | 'group'): string[] {
   if (!Array.isArray(value)) return [name(value, what)];
   if (value.length === 0) throw new TypeError(`a list of ${what}s must not be empty`);
   return value.map((entry) => name(entry, what));
-}
-
-function parseSession(bytes: Uint8Array | undefined): Session {
-  if (!bytes || bytes.length === 0) return {};
-  return JSON.parse(Buffer.from(bytes).toString('utf8')) as Session;
 }
 
 function mapValues<T, R>(record: Record<string, T>, fn: (value: T) => R): Record<string, R> {

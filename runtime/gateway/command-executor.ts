@@ -1,3 +1,4 @@
+import { mergeSession, parseSession, type Session } from '../wire/session.js';
 import { ErrorCode, Op, type ClientInfo, type Command, type GroupInfo, type Reply } from '../wire/types.js';
 import type { Client, ClientRegistry } from './client-registry.js';
 
@@ -159,12 +160,7 @@ function storeSession(command: Command, client: Client | undefined, delivery: De
     return { error: 'session is not valid JSON', errorCode: ErrorCode.BadArgument };
   }
   if (typeof incoming !== 'object' || incoming === null || Array.isArray(incoming)) return { error: 'session must be a JSON object', errorCode: ErrorCode.BadArgument };
-  if (command.op === Op.UpdateSession) {
-    // A top-level merge: each key given replaces that key's value; removed keys go.
-    const merged: Record<string, unknown> = { ...(client.session.length > 0 ? (JSON.parse(client.session.toString('utf8')) as object) : {}), ...incoming };
-    for (const key of command.removedSessionKeys ?? []) delete merged[key];
-    incoming = merged;
-  }
+  if (command.op === Op.UpdateSession) incoming = mergeSession(parseSession(client.session), incoming as Session, command.removedSessionKeys);
   client.session = Buffer.from(JSON.stringify(incoming));
   client.sessionVersion++;
   delivery.sessionChanged(client);

@@ -1,6 +1,5 @@
 import { Gauge, Registry } from 'prom-client';
 import { ClusterConnection } from '../client/cluster-connection.js';
-import { GatewayClient } from '../client/gateway-client.js';
 import { countSkippedGateways } from '../client/skipped-gateways-metric.js';
 import { FastHistogram } from '../observability/fast-histogram.js';
 import { FastCounter } from '../observability/fast-counter.js';
@@ -10,6 +9,7 @@ import { FEATURE_SESSION_UPDATES, FEATURE_UPGRADE_VERDICTS } from '../wire/hands
 import { Role, type Envelope } from '../wire/types.js';
 import { EventDispatcher } from './event-dispatcher.js';
 import type { Handler, WorkerInfo } from './handler.js';
+import { WorkerGatewayClient } from './worker-gateway-client.js';
 
 /** How long a stopping worker waits for gateways to confirm they send it nothing more. */
 const DRAIN_CONFIRM_TIMEOUT_MS = 2000;
@@ -37,7 +37,7 @@ export interface BusinessWorkerOptions {
 /** Connects to every gateway the Register lists and runs the handler module for their clients' events. */
 export class BusinessWorker {
   readonly registry: Registry;
-  readonly gateway: GatewayClient;
+  readonly gateway: WorkerGatewayClient;
   private readonly cluster: ClusterConnection;
   private readonly dispatcher: EventDispatcher;
   private readonly info: WorkerInfo;
@@ -56,7 +56,7 @@ export class BusinessWorker {
       transport: options.peerTransport,
       features: options.handler.onWebSocketConnect ? [FEATURE_SESSION_UPDATES, FEATURE_UPGRADE_VERDICTS] : [FEATURE_SESSION_UPDATES],
     });
-    this.gateway = new GatewayClient(this.cluster, { onSkipped: countSkippedGateways(this.registry) });
+    this.gateway = new WorkerGatewayClient(this.cluster, { onSkipped: countSkippedGateways(this.registry) });
     const timeouts = { processTimeoutMs: options.processTimeout * 1000, abandonTimeoutMs: options.abandonTimeout * 1000 };
     const durations = new FastHistogram(
       'gwc_worker_handler_duration_seconds',

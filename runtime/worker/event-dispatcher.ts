@@ -1,11 +1,11 @@
-import type { Session } from '../client/gateway-api.js';
-import type { GatewayClient } from '../client/gateway-client.js';
 import type { Logger } from '../observability/log.js';
+import { EMPTY_SESSION_TEXT, parseSession, type Session } from '../wire/session.js';
 import { EventKind, toNumber, type ClientEvent, type Envelope, type SessionUpdate } from '../wire/types.js';
 import { AckBatcher } from './ack-batcher.js';
 import { ClientEventContext, messageIdOf } from './event-context.js';
 import type { Handler } from './handler.js';
 import { RefuseConnection } from './refuse-connection.js';
+import type { WorkerGatewayClient } from './worker-gateway-client.js';
 import { applySessionChanges, sessionChanges } from './session-changes.js';
 import { websocketRequest } from './websocket-request.js';
 
@@ -14,7 +14,7 @@ interface ClientQueue {
   gatewayAddress: string;
   events: ClientEvent[];
   /**
-   * The newest session known for the client (JSON text, EMPTY_SESSION for none) and the gateway's version of it:
+   * The newest session known for the client (JSON text, EMPTY_SESSION_TEXT for none) and the gateway's version of it:
    * what the last callback left, or a newer one from an event or a SessionUpdate (someone else wrote it since).
    */
   session: string;
@@ -43,7 +43,6 @@ export interface DispatchTimeouts {
   abandonTimeoutMs: number;
 }
 
-const EMPTY_SESSION = '';
 /** A callback that ran longer than this may have blocked the process past a gateway's heartbeat timeout. */
 const LONG_CALLBACK_MS = 100;
 
@@ -53,7 +52,6 @@ export interface DispatchHooks {
   /** Checks the connection to a gateway after a long callback; one found dead is closed (and gatewayLost follows). */
   checkGateway?(gatewayAddress: string): void;
 }
-const parseSession = (text: string): Session => (text === EMPTY_SESSION ? {} : (JSON.parse(text) as Session));
 const ACCEPT = { status: 0, reason: '' };
 
 /**
@@ -75,7 +73,7 @@ export class EventDispatcher {
 
   constructor(
     private readonly handler: Handler,
-    private readonly gateway: GatewayClient,
+    private readonly gateway: WorkerGatewayClient,
     private readonly log: Logger,
     timeouts: DispatchTimeouts,
     private readonly sendToGateway: (gatewayAddress: string, envelope: Envelope) => void,
@@ -107,7 +105,7 @@ export class EventDispatcher {
     const fresh: ClientQueue = {
       gatewayAddress,
       events: [event],
-      session: EMPTY_SESSION,
+      session: EMPTY_SESSION_TEXT,
       sessionVersion: 0,
       startedAt: 0,
       reported: false,
@@ -257,7 +255,7 @@ export class EventDispatcher {
   private async saveSession(ctx: ClientEventContext, queue: ClientQueue, before: string): Promise<void> {
     const after = ctx.session !== null && typeof ctx.session === 'object' ? JSON.stringify(ctx.session) : '{}';
     // Most callbacks leave the session as they were given it: one stringify tells, nothing more is parsed.
-    if (after === before || (before === EMPTY_SESSION && after === '{}')) return;
+    if (after === before || (before === EMPTY_SESSION_TEXT && after === '{}')) return;
     const changes = sessionChanges(parseSession(before), JSON.parse(after) as Session);
     if (!changes) return;
     await this.gateway.writeSessionChanges(ctx.clientId, changes);
@@ -307,7 +305,7 @@ export class EventDispatcher {
 function takeNewer(queue: ClientQueue, session: Uint8Array | undefined, version: number | undefined): void {
   if (version === undefined || version <= queue.sessionVersion) return;
   queue.sessionVersion = version;
-  queue.session = session && session.length > 0 ? asBuffer(session).toString('utf8') : EMPTY_SESSION;
+  queue.session = session && session.length > 0 ? asBuffer(session).toString('utf8') : EMPTY_SESSION_TEXT;
 }
 
 /** For log lines: Connect, WebSocketConnect, Message or Close. */

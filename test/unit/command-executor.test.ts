@@ -4,6 +4,7 @@ import { Client, ClientRegistry } from '../../runtime/gateway/client-registry.js
 import type { ClientTransport } from '../../runtime/gateway/client-transport.js';
 import { executeCommand, type Delivery } from '../../runtime/gateway/command-executor.js';
 import { ErrorCode, Op, toNumber, type Command } from '../../runtime/wire/types.js';
+import { applySessionChanges, sessionChanges } from '../../runtime/worker/session-changes.js';
 
 /** A fake of the transport side: records what the executor asks it to do, in order. */
 class FakeDelivery implements Delivery {
@@ -224,6 +225,15 @@ describe('executeCommand: sessions', () => {
     assert.deepEqual(sessionOf(a!), { x: 1 }, 'updating an empty session sets it');
     run({ op: Op.UpdateSession, clientIds: ['a'], session: body('{"y":2,"x":9}') });
     assert.deepEqual(sessionOf(a!), { x: 9, y: 2 });
+  });
+
+  it('merges what a worker writes back as the worker reckons it will: one rule on both sides', () => {
+    const [a] = addClients('a');
+    run({ op: Op.SetSession, clientIds: ['a'], session: body('{"seen":1,"gone":"x","byApi":true}') });
+    const changes = sessionChanges({ seen: 1, gone: 'x' }, { seen: 2, fresh: [1] })!;
+    run({ op: Op.UpdateSession, clientIds: ['a'], session: body(JSON.stringify(changes.set)), removedSessionKeys: changes.removed });
+    assert.deepEqual(sessionOf(a!), { seen: 2, byApi: true, fresh: [1] });
+    assert.deepEqual(sessionOf(a!), applySessionChanges({ seen: 1, gone: 'x', byApi: true }, changes));
   });
 
   it('treats an empty session body as an empty object', () => {
