@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { createLogger, type Logger } from '../observability/log.js';
 import { checkTlsMaterial } from '../tls/tls-material.js';
-import { MutualTlsTransport } from '../wire/mutual-tls-transport.js';
+import { MutualTlsTransport } from '../tls/mutual-tls-transport.js';
 import { gatewayAddressOf } from '../wire/client-id.js';
 import { DEFAULT_MAX_FRAME_BYTES } from '../wire/frame-codec.js';
 import { ErrorCode, Op, Role, toNumber, type Command, type Envelope, type Reply } from '../wire/types.js';

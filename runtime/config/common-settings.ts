@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { oneOf } from './setting-values.js';
-import { addressSchema, commaSeparated, LOG_LEVELS, numeric, portSchema, positiveInt, setting, specSetting } from './settings.js';
+import { commaSeparated, numeric, oneOf } from './setting-values.js';
+import { addressSchema, LOG_LEVELS, portSchema, positiveInt, setting, specSetting } from './settings.js';
 import { internalTlsSettings } from './tls-settings.js';
 import { DEFAULT_MAX_FRAME_BYTES } from '../wire/frame-codec.js';
 

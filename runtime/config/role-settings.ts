@@ -2,8 +2,8 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { assetPath } from '../assets.js';
 import { commonSettings, metricsSettings, registerAddressSetting } from './common-settings.js';
-import { decimal, integer, list, oneOf, port, text } from './setting-values.js';
-import { addressListSchema, numeric, setting, specSetting } from './settings.js';
+import { decimal, integer, list, numeric, oneOf, port, text } from './setting-values.js';
+import { addressListSchema, setting, specSetting } from './settings.js';
 import { clientTlsSettings } from './tls-settings.js';
 
 /** Pages shipped in runtime/web: the chat handler's, and a WebSocket console for any other handler. */

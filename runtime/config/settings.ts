@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import type { SettingValue } from './setting-values.js';
+import { commaSeparated, numeric, type SettingValue } from './setting-values.js';
 
 /** One configurable value: a flag (--kebab-case), an environment variable, a zod schema with its default. */
 export interface Setting<T extends z.ZodType = z.ZodType> {
@@ -70,11 +70,6 @@ function withoutDefault(schema: z.ZodType): z.ZodType {
   return schema;
 }
 
-/** A number read from text; a blank value is an error, where z.coerce alone would read it as 0. */
-export function numeric<T extends z.ZodType>(schema: T) {
-  return z.preprocess((value) => (typeof value === 'string' && value.trim() === '' ? Number.NaN : value), schema);
-}
-
 export const portSchema = numeric(z.coerce.number().int().min(0).max(65535));
 export const positiveInt = numeric(z.coerce.number().int().positive());
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
@@ -82,11 +77,6 @@ export const logLevelSchema = z.enum(LOG_LEVELS);
 export const addressSchema = z
   .string()
   .regex(/^(\[[0-9a-fA-F:.]+\]|[^:[\]\s]+):\d{1,5}$/, 'expected host:port (IPv6 as [addr]:port)');
-
-/** The items of a comma-separated value, trimmed; empty ones (and an empty value) give none. */
-export function commaSeparated(value: string): string[] {
-  return value.split(',').map((item) => item.trim()).filter(Boolean);
-}
 
 /** Comma-separated host:port addresses; empty gives an empty list. */
 export const addressListSchema = z.string().default('').transform(commaSeparated).pipe(z.array(addressSchema));

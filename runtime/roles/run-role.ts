@@ -3,7 +3,8 @@ import { commonSettings } from '../config/common-settings.js';
 import { ConfigError, helpText, loadSettings, resolveSecret, type SettingSpecs, type SettingValues } from '../config/settings.js';
 import { startHealthServer } from '../observability/health-server.js';
 import { createLogger, type Logger } from '../observability/log.js';
-import { internalTransport } from '../tls/internal-transport.js';
+import { TlsMaterialError } from '../tls/tls-material.js';
+import { internalTransport } from './internal-transport.js';
 import type { PeerTransport } from '../wire/peer-transport.js';
 
 export interface RoleProcess {
@@ -71,6 +72,8 @@ export async function runRole<S extends SettingSpecs & BaseSpecs>(definition: Ro
     }
   } catch (error) {
     if (error instanceof ConfigError) exitForConfig(error);
+    // Certificate files are read and checked at startup: one that cannot be used is a configuration error too.
+    if (error instanceof TlsMaterialError) exitForConfig(new ConfigError(`${definition.role}: ${error.message}`));
     log.error('failed to start', { error });
     process.exit(1);
   }

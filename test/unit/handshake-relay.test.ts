@@ -16,7 +16,7 @@ import { decodeEnvelope, encodeEnvelope } from '../../runtime/wire/envelope-code
 import { FrameDecoder, encodeFrame } from '../../runtime/wire/frame-codec.js';
 import { startRelay } from '../harness/handshake-relay.js';
 import { PROTOCOL_VERSION, newNonce } from '../../runtime/wire/handshake.js';
-import { MutualTlsTransport } from '../../runtime/wire/mutual-tls-transport.js';
+import { MutualTlsTransport } from '../../runtime/tls/mutual-tls-transport.js';
 import { announcedAddress, listeningAddress } from '../../runtime/wire/own-address.js';
 import { PeerConnection, type PeerSide } from '../../runtime/wire/peer-connection.js';
 import { plainTransport, type PeerTransport } from '../../runtime/wire/peer-transport.js';
