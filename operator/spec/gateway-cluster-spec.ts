@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { apiSettings, gatewaySettings, registerSettings, workerSettings } from '../../runtime/config/role-settings.js';
+import { MIN_SECRET_LENGTH } from '../../runtime/config/settings.js';
 import { kubeObject, name, port, resources, stringMap } from './kube-types.js';
 import { specFields } from './setting-fields.js';
 
@@ -179,7 +180,7 @@ export const gatewayClusterSpec = z.object({
   secretRef: z
     .object({ name, key: z.string().min(1).default('secret') })
     .optional()
-    .describe('a Secret holding the shared secret (at least 16 characters); one is generated when unset'),
+    .describe(`a Secret holding the shared secret (at least ${MIN_SECRET_LENGTH} characters); one is generated when unset`),
   internalTls: z
     .object({ secretName: name.describe('a Secret with tls.crt, tls.key and ca.crt, e.g. from cert-manager') })
     .optional()

@@ -15,7 +15,7 @@ export interface ClusterConnectionOptions {
   role: Role.Worker | Role.Api;
   log: Logger;
   maxFrameBytes: number;
-  /** Seconds between heartbeats on internal connections (10 when unset). */
+  /** Seconds between heartbeats on internal connections (DEFAULT_HEARTBEAT_SECONDS when unset). */
   heartbeatInterval?: number | undefined;
   /** Plain TCP when unset, or mutual TLS. */
   transport?: PeerTransport | undefined;

@@ -37,6 +37,11 @@ export function setting<T extends z.ZodType>(flag: string, env: string, schema: 
   return { flag, env, schema, help, ...(defaultInWords ? { defaultInWords } : {}) };
 }
 
+/** The value a setting has when it is not given (throws for one without a default). */
+export function defaultOf<T extends z.ZodType>(spec: Setting<T>): z.output<T> {
+  return spec.schema.parse(undefined);
+}
+
 export interface SpecOptions<F extends string, Spec> {
   /** The field in the role's section of the spec. */
   field: F;
@@ -125,6 +130,9 @@ function emptyToUndefined(value: string | undefined): string | undefined {
   return value === undefined || value === '' ? undefined : value;
 }
 
+/** The fewest characters a shared secret or an API key may have: each is a password no person ever types. */
+export const MIN_SECRET_LENGTH = 16;
+
 /** The shared secret, from --secret or from a file (a mounted Kubernetes Secret). */
 export function resolveSecret(role: string, secret: string | undefined, secretFile: string | undefined): Buffer {
   let value = secret;
@@ -136,6 +144,6 @@ export function resolveSecret(role: string, secret: string | undefined, secretFi
     }
   }
   if (value === undefined) throw new ConfigError(`${role}: missing setting --secret (GWC_SECRET) or --secret-file (GWC_SECRET_FILE)`);
-  if (value.length < 16) throw new ConfigError(`${role}: invalid setting --secret (GWC_SECRET): must be at least 16 characters`);
+  if (value.length < MIN_SECRET_LENGTH) throw new ConfigError(`${role}: invalid setting --secret (GWC_SECRET): must be at least ${MIN_SECRET_LENGTH} characters`);
   return Buffer.from(value, 'utf8');
 }

@@ -14,7 +14,7 @@ export interface RegisterOptions {
   addresses: readonly string[];
   secret: Buffer;
   maxFrameBytes: number;
-  /** Seconds between heartbeats on internal connections (10 when unset). */
+  /** Seconds between heartbeats on internal connections (DEFAULT_HEARTBEAT_SECONDS when unset). */
   heartbeatInterval?: number;
   name: string;
   log: Logger;

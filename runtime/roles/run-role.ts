@@ -9,11 +9,14 @@ import type { PeerTransport } from '../wire/peer-transport.js';
 
 export interface RoleProcess {
   readonly ready: boolean;
-  /** How long stop() may take before the process exits anyway (10 s when unset). */
+  /** How long stop() may take before the process exits anyway (DEFAULT_STOP_TIMEOUT_MS when unset). */
   readonly stopTimeoutMs?: number;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
+
+/** How long a role's stop() may take unless it says otherwise. */
+const DEFAULT_STOP_TIMEOUT_MS = 10_000;
 
 type BaseSpecs = typeof commonSettings & { metricsHost: SettingSpecs[string]; metricsPort: SettingSpecs[string] };
 
@@ -86,7 +89,7 @@ export async function runRole<S extends SettingSpecs & BaseSpecs>(definition: Ro
     const force = setTimeout(() => {
       log.warn('stop took too long; exiting');
       process.exit(1);
-    }, instance.stopTimeoutMs ?? 10_000);
+    }, instance.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS);
     force.unref();
     instance.stop().then(
       () => {

@@ -13,8 +13,10 @@ import { WorkerGatewayClient } from './worker-gateway-client.js';
 
 /** How long a stopping worker waits for gateways to confirm they send it nothing more. */
 const DRAIN_CONFIRM_TIMEOUT_MS = 2000;
-/** How long it then gives the events it already has (the process is killed 10 s after SIGTERM in any case). */
+/** How long it then gives the events it already has. */
 const FINISH_TIMEOUT_MS = 7000;
+/** Then for acknowledging them, leaving and onWorkerStop. */
+const LEAVE_MS = 1000;
 
 export interface BusinessWorkerOptions {
   name: string;
@@ -83,6 +85,9 @@ export class BusinessWorker {
     if (link) link.send(envelope);
     else this.options.log.debug('gateway gone: answer dropped', { gateway: address, kind: Object.keys(envelope)[0] });
   }
+
+  /** How long stop() may take: past it, the process exits anyway. */
+  readonly stopTimeoutMs = DRAIN_CONFIRM_TIMEOUT_MS + FINISH_TIMEOUT_MS + LEAVE_MS;
 
   /** Ready once started and connected to at least one gateway. */
   get ready(): boolean {
