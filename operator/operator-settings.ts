@@ -1,7 +1,9 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { logLevelSchema, numeric, portSchema, positiveInt, setting } from '../runtime/config/settings.js';
+import { numeric } from '../runtime/config/setting-values.js';
+import { logLevelSchema, portSchema, positiveInt, setting } from '../runtime/config/settings.js';
 import { DEFAULT_LEASE_SECONDS, DEFAULT_RENEW_DEADLINE_SECONDS } from './controller/leader-election.js';
+
 
 const bool = z.enum(['true', 'false']).transform((value) => value === 'true');
 

@@ -7,7 +7,6 @@
 import { clientTlsSettings, internalTlsSettings } from '../../runtime/config/tls-settings.js';
 import type { GatewayClusterObject } from './cluster-object.js';
 import type { Component } from './labels.js';
-import type { RoleVolumes } from './volumes.js';
 
 export const CLIENT_TLS_MOUNT = '/etc/gwc/client-tls';
 export const INTERNAL_TLS_MOUNT = '/etc/gwc/internal-tls';
@@ -42,7 +41,8 @@ function tlsSecrets(cluster: GatewayClusterObject, component: Component): TlsSec
   return secrets;
 }
 
-export function tlsVolumes(cluster: GatewayClusterObject, component: Component): RoleVolumes {
+/** The TLS part of a role's volumes (volumes.ts adds it to the rest). */
+export function tlsVolumes(cluster: GatewayClusterObject, component: Component) {
   const secrets = tlsSecrets(cluster, component);
   return {
     // 0400 as for the shared secret: the private key is for the container's user (and, through fsGroup, its group).

@@ -4,7 +4,8 @@ import { collectionPath, RESOURCE_TYPES, type ResourceType } from '../kube/resou
 import { EventRecorder } from './event-recorder.js';
 import { Informer, keyOf } from './informer.js';
 import { OperatorMetrics } from './operator-metrics.js';
-import { MANAGED_BY_SELECTOR, Reconciler, type ChildInformers } from './reconciler.js';
+import { SERVICE_MONITOR, WATCHED_CHILD_KINDS, type ChildInformers } from './child-kinds.js';
+import { MANAGED_BY_SELECTOR, Reconciler } from './reconciler.js';
 import { DEFAULT_OPERAND_IMAGE } from '../operator-settings.js';
 import { WorkQueue } from './work-queue.js';
 
@@ -35,15 +36,7 @@ export class Controller {
     const { client, log } = options;
     this.metrics = new OperatorMetrics(() => this.queue.depth, () => client.writes);
     this.clusters = this.watch(RESOURCE_TYPES.GatewayCluster);
-    this.children = {
-      Deployment: this.watch(RESOURCE_TYPES.Deployment, MANAGED_BY_SELECTOR),
-      StatefulSet: this.watch(RESOURCE_TYPES.StatefulSet, MANAGED_BY_SELECTOR),
-      Service: this.watch(RESOURCE_TYPES.Service, MANAGED_BY_SELECTOR),
-      PodDisruptionBudget: this.watch(RESOURCE_TYPES.PodDisruptionBudget, MANAGED_BY_SELECTOR),
-      NetworkPolicy: this.watch(RESOURCE_TYPES.NetworkPolicy, MANAGED_BY_SELECTOR),
-      HorizontalPodAutoscaler: this.watch(RESOURCE_TYPES.HorizontalPodAutoscaler, MANAGED_BY_SELECTOR),
-      Pod: this.watch(RESOURCE_TYPES.Pod, MANAGED_BY_SELECTOR),
-    };
+    this.children = Object.fromEntries(WATCHED_CHILD_KINDS.map((kind) => [kind, this.watch(RESOURCE_TYPES[kind], MANAGED_BY_SELECTOR)])) as ChildInformers;
     const reconciler = new Reconciler({
       client,
       clusters: this.clusters,
@@ -104,8 +97,8 @@ export class Controller {
   /** Starts watching (and, if its CRD is installed, watches ServiceMonitors too); resolves once every cache is filled. */
   async start(): Promise<void> {
     if (await this.serviceMonitorsServed()) {
-      const informer = this.watch(RESOURCE_TYPES.ServiceMonitor, MANAGED_BY_SELECTOR);
-      this.children.ServiceMonitor = informer;
+      const informer = this.watch(RESOURCE_TYPES[SERVICE_MONITOR], MANAGED_BY_SELECTOR);
+      this.children[SERVICE_MONITOR] = informer;
       this.enqueueOwners(informer);
     }
     const synced = this.informers.map((informer) => new Promise<void>((resolve) => informer.once('synced', () => resolve())));

@@ -6,16 +6,13 @@
  * escalation and capabilities, over all the spec lets into a pod (spec.pod; nothing else of the spec reaches host
  * namespaces, host paths or host ports), and two of scheduling: tolerating every taint, and control-plane nodes.
  */
-import type { GatewayClusterSpec } from '../spec/gateway-cluster-spec.js';
+import { REFUSED_UNLESS_ALLOWED, type GatewayClusterSpec } from '../spec/gateway-cluster-spec.js';
 
 /** One setting that grants privilege: its field path in the GatewayCluster and what it grants. */
 export interface PrivilegedSetting {
   field: string;
   grants: string;
 }
-
-/** What the CRD's field docs say about these checks. */
-export const REFUSED_UNLESS_ALLOWED = 'refused unless the operator is installed with allowPrivilegedPods=true';
 
 /** The only capability a container may add: binding ports below 1024. */
 const ALLOWED_CAPABILITY = 'NET_BIND_SERVICE';

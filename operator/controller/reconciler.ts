@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
+import { MIN_SECRET_LENGTH } from '../../runtime/config/settings.js';
 import type { Logger } from '../../runtime/observability/log.js';
 import {
   apiUrl,
@@ -19,6 +20,7 @@ import { isConflict, isNotFound, type KubeClient, type KubeObject } from '../kub
 import { collectionPath, objectPath, RESOURCE_TYPES, typeOf } from '../kube/resource-paths.js';
 import { gatewayClusterSpec, type GatewayClusterSpec } from '../spec/gateway-cluster-spec.js';
 import type { GatewayClusterStatus } from '../spec/gateway-cluster-status.js';
+import { OPTIONAL_CHILD_KINDS, type ChildInformers } from './child-kinds.js';
 import { clusterStatus, roleState } from './cluster-status.js';
 import { firstDifference } from './contains.js';
 import type { EventRecorder } from './event-recorder.js';
@@ -32,18 +34,6 @@ export const PAUSED_ANNOTATION = 'gatewaycluster.dev/paused';
 export const MANAGED_BY_SELECTOR = `app.kubernetes.io/managed-by=${MANAGED_BY}`;
 /** How often a cluster with a problem that no watched object will announce (a missing Secret) is looked at again. */
 export const PROBLEM_RECHECK_MS = 15_000;
-const MIN_SECRET_LENGTH = 16;
-
-export interface ChildInformers {
-  Deployment: Informer;
-  StatefulSet: Informer;
-  Service: Informer;
-  PodDisruptionBudget: Informer;
-  NetworkPolicy: Informer;
-  HorizontalPodAutoscaler: Informer;
-  Pod: Informer;
-  ServiceMonitor?: Informer;
-}
 
 export interface ReconcilerDeps {
   client: KubeClient;
@@ -238,7 +228,7 @@ export class Reconciler {
     const wanted = new Set(desired.map((child) => `${child.kind}/${child.metadata.name}`));
     const api = childNames(cluster.metadata.name).api;
     const optional = (kind: keyof ChildInformers, name: string) => (kind === 'Deployment' || kind === 'Service' ? name === api : true);
-    for (const kind of ['PodDisruptionBudget', 'NetworkPolicy', 'HorizontalPodAutoscaler', 'ServiceMonitor', 'Deployment', 'Service'] as const) {
+    for (const kind of OPTIONAL_CHILD_KINDS) {
       const informer = this.deps.children[kind];
       if (!informer) continue;
       for (const live of informer.items()) {

@@ -1,3 +1,5 @@
+import { API_VERSION, KIND, PLURAL } from '../crd/gateway-cluster-crd.js';
+
 /** REST paths of the kinds the operator reads and writes. */
 export interface ResourceType {
   apiVersion: string;
@@ -6,7 +8,7 @@ export interface ResourceType {
 }
 
 export const RESOURCE_TYPES = {
-  GatewayCluster: { apiVersion: 'gatewaycluster.dev/v1alpha1', kind: 'GatewayCluster', plural: 'gatewayclusters' },
+  [KIND]: { apiVersion: API_VERSION, kind: KIND, plural: PLURAL },
   Deployment: { apiVersion: 'apps/v1', kind: 'Deployment', plural: 'deployments' },
   StatefulSet: { apiVersion: 'apps/v1', kind: 'StatefulSet', plural: 'statefulsets' },
   Service: { apiVersion: 'v1', kind: 'Service', plural: 'services' },

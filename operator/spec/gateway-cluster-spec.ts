@@ -4,9 +4,12 @@
  */
 import { z } from 'zod';
 import { apiSettings, gatewaySettings, registerSettings, workerSettings } from '../../runtime/config/role-settings.js';
-import { REFUSED_UNLESS_ALLOWED } from '../controller/pod-privileges.js';
+import { MIN_SECRET_LENGTH } from '../../runtime/config/settings.js';
 import { kubeObject, name, port, resources, stringMap } from './kube-types.js';
 import { specFields } from './setting-fields.js';
+
+/** How the field docs and a refusal (controller/pod-privileges.ts) say what the operator's allowPrivilegedPods decides. */
+export const REFUSED_UNLESS_ALLOWED = 'refused unless the operator is installed with allowPrivilegedPods=true';
 
 /** Every role's escape hatch: its variables come last, so they set any GWC_* setting (`gwc <role> --help`). */
 const env = z
@@ -197,7 +200,7 @@ export const gatewayClusterSpec = z.object({
   secretRef: z
     .object({ name, key: z.string().min(1).default('secret') })
     .optional()
-    .describe('a Secret holding the shared secret (at least 16 characters); one is generated when unset'),
+    .describe(`a Secret holding the shared secret (at least ${MIN_SECRET_LENGTH} characters); one is generated when unset`),
   internalTls: z
     .object({ secretName: name.describe('a Secret with tls.crt, tls.key and ca.crt, e.g. from cert-manager') })
     .optional()

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { valueNestedDeeperThan } from '../../runtime/wire/json-depth.js';
+import { valueNestedDeeperThan } from '../../runtime/json/json-depth.js';
 
 /**
  * How deep a Kubernetes object the spec passes through may nest (affinity, the deepest, needs 9 levels). The API server

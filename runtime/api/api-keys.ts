@@ -1,10 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
-import { ConfigError } from '../config/settings.js';
+import { ConfigError, MIN_SECRET_LENGTH } from '../config/settings.js';
 import type { Logger } from '../observability/log.js';
 
-/** Shortest key accepted: a key is a password that never changes hands by a human typing it. */
-export const MIN_API_KEY_LENGTH = 16;
 /** How often the key file is looked at for a change (Kubernetes updates a mounted Secret in place). */
 const FILE_CHECK_MS = 1000;
 
@@ -69,9 +67,9 @@ export class ApiKeys {
         return;
       }
     }
-    const short = keys.find((key) => key.length < MIN_API_KEY_LENGTH);
+    const short = keys.find((key) => key.length < MIN_SECRET_LENGTH);
     if (short !== undefined || keys.length === 0) {
-      const problem = keys.length === 0 ? 'no API key given' : `an API key is shorter than ${MIN_API_KEY_LENGTH} characters`;
+      const problem = keys.length === 0 ? 'no API key given' : `an API key is shorter than ${MIN_SECRET_LENGTH} characters`;
       if (starting) throw new ConfigError(`api: ${problem}: set --api-key (GWC_API_KEY) or --api-key-file (GWC_API_KEY_FILE)`);
       this.log.error(`API key file changed, but ${problem}: the keys read before stay valid`, { file: this.file });
       return;

@@ -5,6 +5,7 @@ import type { GatewayApi } from '../client/gateway-api.js';
 import type { Logger } from '../observability/log.js';
 import { apiMethods, batchSchema, isApiMethod, type ApiMethodName } from './api-methods.js';
 import type { ApiKeys } from './api-keys.js';
+import { callFailureStatus } from './call-status.js';
 import { openApiDocument } from './openapi.js';
 
 export interface ApiServerOptions {
@@ -28,7 +29,7 @@ class HttpError extends Error {
   }
 }
 
-type CallOutcome = { result: unknown } | { error: string };
+type CallOutcome = { result: unknown } | { failure: Error };
 
 const JSON_TYPE = { 'content-type': 'application/json; charset=utf-8' };
 const PREFIX = '/v1/';
@@ -38,7 +39,8 @@ const PREFIX = '/v1/';
  * with `{"result": ...}`; `POST /v1/batch` with `{"calls": [{method, args}]}`, run in order and answered with
  * `{"results": [{result} | {error}]}`; `GET /v1/openapi.json`. Every call needs `Authorization: Bearer <key>`:
  * without a valid key the answer is 401 and nothing is read or done. Bad JSON, an unknown method or a bad argument
- * is 400 naming what is wrong; a body over the limit is 413; a Gateway API call that fails is 502.
+ * is 400 naming what is wrong; a body over the limit is 413; a Gateway API call that fails is answered as its cause
+ * deserves (call-status.ts): 400 for an argument a gateway refused, 504 for a gateway too slow, 502 for the cluster failing.
  */
 export function createApiServer(options: ApiServerOptions): Server {
   const { log } = options;
@@ -70,7 +72,7 @@ export function createApiServer(options: ApiServerOptions): Server {
     } catch (error) {
       calls.inc({ method: name, outcome: 'error' });
       log.warn('Gateway API call failed', { method: name, error });
-      return { error: (error as Error).message };
+      return { failure: error as Error };
     }
   };
 
@@ -93,7 +95,7 @@ export function createApiServer(options: ApiServerOptions): Server {
     const body = await readJson(req, options.maxBodyBytes);
     if (name !== 'batch') {
       const outcome = await call(name, parse(apiMethods[name].args, body, 'body'));
-      if ('error' in outcome) throw new HttpError(502, outcome.error);
+      if ('failure' in outcome) throw new HttpError(callFailureStatus(outcome.failure), outcome.failure.message);
       return outcome;
     }
     const batch = parse(batchSchema, body, 'body');
@@ -102,8 +104,11 @@ export function createApiServer(options: ApiServerOptions): Server {
       if (!isApiMethod(entry.method)) throw new HttpError(400, `calls[${index}].method: unknown method ${JSON.stringify(entry.method)}`);
       return { name: entry.method, args: parse(apiMethods[entry.method].args, entry.args ?? {}, `calls[${index}].args`) };
     });
-    const results: CallOutcome[] = [];
-    for (const entry of checked) results.push(await call(entry.name, entry.args));
+    const results: Array<{ result: unknown } | { error: string }> = [];
+    for (const entry of checked) {
+      const outcome = await call(entry.name, entry.args);
+      results.push('failure' in outcome ? { error: outcome.failure.message } : outcome);
+    }
     return { results };
   };
 

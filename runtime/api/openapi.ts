@@ -7,7 +7,7 @@ const API_VERSION = '1.0.0';
 const errorBody = { type: 'object', properties: { error: { type: 'string' } }, required: ['error'] };
 const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } });
 const failures = {
-  '400': errorResponse('Bad JSON, or an argument that is missing or of the wrong type; the message names it.'),
+  '400': errorResponse('Bad JSON, or an argument that is missing, of the wrong type or refused by a gateway; the message names it.'),
   '401': errorResponse('Missing or invalid API key.'),
   '413': errorResponse('Request body over the limit.'),
 };
@@ -39,7 +39,8 @@ export function openApiDocument(): Record<string, unknown> {
             },
           },
           ...failures,
-          '502': errorResponse('The call failed in the cluster (for example a gateway did not answer in time).'),
+          '502': errorResponse('The call failed in the cluster: a gateway failed to carry it out, or sent an answer it could not use.'),
+          '504': errorResponse('A gateway the call needed did not answer in time.'),
         },
       },
     };

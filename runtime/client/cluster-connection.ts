@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../observability/log.js';
+import type { CloseCause } from '../wire/close-cause.js';
 import type { PeerTransport } from '../wire/peer-transport.js';
 import { FEATURE_PAGED_REPLIES } from '../wire/handshake.js';
 import { ReconnectingPeer, type DialOptions } from '../wire/reconnecting-peer.js';
@@ -14,7 +15,7 @@ export interface ClusterConnectionOptions {
   role: Role.Worker | Role.Api;
   log: Logger;
   maxFrameBytes: number;
-  /** Seconds between heartbeats on internal connections (10 when unset). */
+  /** Seconds between heartbeats on internal connections (DEFAULT_HEARTBEAT_SECONDS when unset). */
   heartbeatInterval?: number | undefined;
   /** Plain TCP when unset, or mutual TLS. */
   transport?: PeerTransport | undefined;
@@ -136,9 +137,9 @@ export class ClusterConnection extends EventEmitter {
       this.emit('gateway-ready', address);
     });
     link.on('envelope', (envelope: Envelope) => this.emit('envelope', address, envelope));
-    link.on('down', (reason: string, wasReady: boolean) => {
+    link.on('down', (cause: CloseCause, wasReady: boolean) => {
       if (wasReady) this.emit('gateway-down', address);
-      if (!this.listed.has(address)) this.drop(address, reason);
+      if (!this.listed.has(address)) this.drop(address, cause.detail);
     });
     link.start();
   }

@@ -2,8 +2,10 @@
  * The Gateway API: GatewayWorker's Lib/Gateway.php as a typed, promise-based interface.
  * Handler code gets it as `ctx.gateway`; any Node process gets it from `new GatewayClient(...)`.
  */
+import type { Session } from '../wire/session.js';
+
+export type { Session };
 export type MessageData = string | Uint8Array;
-export type Session = Record<string, unknown>;
 export type ClientSessions = Record<string, Session | null>;
 
 /** A uid or group is a non-empty string; an empty one, or an empty list, is refused with a TypeError. */

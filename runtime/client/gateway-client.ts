@@ -1,15 +1,16 @@
 import { hostname } from 'node:os';
 import { createLogger, type Logger } from '../observability/log.js';
 import { checkTlsMaterial } from '../tls/tls-material.js';
-import { MutualTlsTransport } from '../wire/mutual-tls-transport.js';
+import { MutualTlsTransport } from '../tls/mutual-tls-transport.js';
 import { gatewayAddressOf } from '../wire/client-id.js';
 import { DEFAULT_MAX_FRAME_BYTES } from '../wire/frame-codec.js';
-import { Op, Role, toNumber, type Command, type Envelope, type Reply } from '../wire/types.js';
+import { ErrorCode, Op, Role, toNumber, type Command, type Envelope, type Reply } from '../wire/types.js';
 import type { ReconnectingPeer } from '../wire/reconnecting-peer.js';
 import { mergePages } from '../wire/reply-pages.js';
 import { SESSION_TOO_DEEP, sessionJsonTooDeep, sessionTooDeep } from '../wire/session-depth.js';
-import type { SessionChanges } from '../worker/session-changes.js';
+import { parseSession } from '../wire/session.js';
 import { ClusterConnection } from './cluster-connection.js';
+import { GatewayCommandError, GatewayLostError, GatewayTimeoutError } from './gateway-errors.js';
 import type { ClientSessions, GatewayApi, MessageData, Session } from './gateway-api.js';
 
 export interface GatewayClientOptions {
@@ -111,7 +112,7 @@ export class GatewayClient implements GatewayApi {
   }
 
   /** sendToClient for a client whose gateway is known already (a handler's current client): the id is not parsed. */
-  sendToClientAt(gatewayAddress: string, clientId: string, message: MessageData): Promise<void> {
+  protected sendToClientAt(gatewayAddress: string, clientId: string, message: MessageData): Promise<void> {
     return this.sendTo(gatewayAddress, { op: Op.SendToClient, clientIds: [clientId], body: bodyBytes(message), binary: isBinary(message) });
   }
 
@@ -151,7 +152,7 @@ export class GatewayClient implements GatewayApi {
 
   async getClientIdByUid(uid: string): Promise<string[]> {
     const replies = await this.queryAll({ op: Op.GetClientsByUid, uids: [name(uid, 'uid')] });
-    return replies.flatMap((reply) => (reply.clients ?? []).map((client) => client.clientId));
+    return replies.flatMap((reply) => (reply.clients ?? []).map((client) => client.clientId ?? ''));
   }
 
   async isUidsOnline(uids: string[]): Promise<Record<string, boolean>> {
@@ -163,7 +164,7 @@ export class GatewayClient implements GatewayApi {
     const wanted = names(uids, 'uid');
     const result: Record<string, string[]> = Object.fromEntries(wanted.map((uid) => [uid, []]));
     for (const reply of await this.queryAll({ op: Op.GetClientsByUid, uids: wanted })) {
-      for (const client of reply.clients ?? []) result[client.uid ?? '']?.push(client.clientId);
+      for (const client of reply.clients ?? []) result[client.uid ?? '']?.push(client.clientId ?? '');
     }
     return result;
   }
@@ -213,7 +214,7 @@ export class GatewayClient implements GatewayApi {
     const wanted = names(groups, 'group');
     const result: Record<string, number> = Object.fromEntries(wanted.map((group) => [group, 0]));
     for (const reply of await this.queryAll({ op: Op.GetGroups, groups: wanted, withMembers: false })) {
-      for (const group of reply.groups ?? []) if (group.group in result) result[group.group]! += group.clientCount;
+      for (const { group = '', clientCount = 0 } of reply.groups ?? []) if (group in result) result[group]! += clientCount;
     }
     return result;
   }
@@ -268,7 +269,7 @@ export class GatewayClient implements GatewayApi {
 
   async getSession(clientId: string): Promise<Session | null> {
     const info = await this.clientInfo(clientId, true, false);
-    return info ? parseSession(info.session) : null;
+    return info ? sessionFromGateway(info.session) : null;
   }
 
   async setSession(clientId: string, session: Session): Promise<void> {
@@ -277,14 +278,6 @@ export class GatewayClient implements GatewayApi {
 
   async updateSession(clientId: string, partial: Session): Promise<void> {
     return this.toClients([clientId], { op: Op.UpdateSession, session: sessionBytes(partial) }, ACKNOWLEDGED);
-  }
-
-  /**
-   * What a handler callback did to its client's session (keys set, keys removed), merged into it at the gateway. The
-   * worker has checked the session's depth already (and refuses a write-back past it), so it is not walked again.
-   */
-  writeSessionChanges(clientId: string, changes: SessionChanges): Promise<void> {
-    return this.toClients([clientId], { op: Op.UpdateSession, session: Buffer.from(JSON.stringify(changes.set)), removedSessionKeys: changes.removed }, ACKNOWLEDGED);
   }
 
   closeClient(clientId: string, message?: MessageData): Promise<void> {
@@ -307,7 +300,7 @@ export class GatewayClient implements GatewayApi {
    * written; state changes (`acknowledged`) resolve once the gateway has applied them, so what a caller does
    * next sees the change.
    */
-  private toClients(clientIds: string[], command: Command, acknowledged = false): Promise<void> {
+  protected toClients(clientIds: string[], command: Command, acknowledged = false): Promise<void> {
     // Commands are built as fresh literals and never spread: protobufjs encodes such objects several times faster.
     const deliver = acknowledged ? this.requestBound : this.sendToBound;
     if (clientIds.length === 1) {
@@ -372,7 +365,7 @@ export class GatewayClient implements GatewayApi {
    */
   private linkTo(address: string, command: Command): ReconnectingPeer | undefined {
     const link = this.cluster.link(address);
-    if (!link) this.cluster.log.debug('not a gateway of this cluster: command dropped', { gateway: address, op: Op[command.op] });
+    if (!link) this.cluster.log.debug('not a gateway of this cluster: command dropped', { gateway: address, op: Op[command.op ?? Op.Unspecified] });
     return link;
   }
 
@@ -442,7 +435,7 @@ export class GatewayClient implements GatewayApi {
   private async sessions(command: Command): Promise<ClientSessions> {
     const result: ClientSessions = {};
     for (const reply of await this.queryAll(command)) {
-      for (const client of reply.clients ?? []) result[client.clientId] = command.withSession ? parseSession(client.session) : null;
+      for (const client of reply.clients ?? []) result[client.clientId ?? ''] = command.withSession ? sessionFromGateway(client.session) : null;
     }
     return result;
   }
@@ -461,8 +454,8 @@ export class GatewayClient implements GatewayApi {
     const merged: Record<string, { clientCount: number; clientIds: string[]; uids: Set<string> }> = {};
     for (const reply of await this.queryAll({ op: Op.GetGroups, withMembers })) {
       for (const group of reply.groups ?? []) {
-        const entry = (merged[group.group] ??= { clientCount: 0, clientIds: [], uids: new Set() });
-        entry.clientCount += group.clientCount;
+        const entry = (merged[group.group ?? ''] ??= { clientCount: 0, clientIds: [], uids: new Set() });
+        entry.clientCount += group.clientCount ?? 0;
         entry.clientIds.push(...(group.clientIds ?? []));
         for (const uid of group.uids ?? []) entry.uids.add(uid);
       }
@@ -471,19 +464,20 @@ export class GatewayClient implements GatewayApi {
   }
 
   private settle(reply: Reply): void {
-    const pending = this.pending.get(reply.requestId);
+    const requestId = reply.requestId ?? 0;
+    const pending = this.pending.get(requestId);
     if (!pending) return;
     if (reply.partial) {
       const pages = (pending.pages ??= []);
       pages.push(reply);
       // A gateway is trusted to page, not to page without end.
-      if (pages.length > MAX_REPLY_PAGES) this.fail(reply.requestId, new Error(`gateway ${pending.address} sent an answer in more than ${MAX_REPLY_PAGES} pages`));
+      if (pages.length > MAX_REPLY_PAGES) this.fail(requestId, new Error(`gateway ${pending.address} sent an answer in more than ${MAX_REPLY_PAGES} pages`));
       return;
     }
-    this.pending.delete(reply.requestId);
+    this.pending.delete(requestId);
     clearTimeout(pending.timer);
     const whole = pending.pages ? mergePages([...pending.pages, reply]) : reply;
-    if (whole.error) pending.reject(new Error(whole.error));
+    if (whole.error) pending.reject(new GatewayCommandError(whole.errorCode ?? ErrorCode.Unspecified, whole.error));
     else pending.resolve(whole);
   }
 
@@ -504,16 +498,6 @@ export class GatewayClient implements GatewayApi {
 
 const ACKNOWLEDGED = true;
 const RESOLVED = Promise.resolve();
-
-/** The connection to a gateway was lost before it answered: its clients went with it. */
-class GatewayLostError extends Error {
-  constructor(address: string) {
-    super(`connection to gateway ${address} lost before it answered`);
-  }
-}
-
-/** A connected gateway did not answer in time. */
-export class GatewayTimeoutError extends Error {}
 
 function ignore(): void {}
 
@@ -564,10 +548,9 @@ function sessionBytes(session: Session): Buffer {
  * A session a gateway sent, checked before use: one past the depth limit (which no gateway of ours stores) is refused
  * rather than handed to a caller that turns it into JSON again (the HTTP API does), which its depth could overflow.
  */
-function parseSession(bytes: Uint8Array | undefined): Session {
-  if (!bytes || bytes.length === 0) return {};
-  if (sessionJsonTooDeep(bytes)) throw new Error(`a gateway answered with a session ${SESSION_TOO_DEEP}`);
-  return JSON.parse(Buffer.from(bytes).toString('utf8')) as Session;
+function sessionFromGateway(bytes: Uint8Array | undefined): Session {
+  if (bytes && sessionJsonTooDeep(bytes)) throw new Error(`a gateway answered with a session ${SESSION_TOO_DEEP}`);
+  return parseSession(bytes);
 }
 
 function mapValues<T, R>(record: Record<string, T>, fn: (value: T) => R): Record<string, R> {

@@ -1,19 +1,20 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { oneOf } from './setting-values.js';
-import { addressSchema, commaSeparated, LOG_LEVELS, numeric, portSchema, positiveInt, setting, specSetting } from './settings.js';
+import { commaSeparated, numeric, oneOf } from './setting-values.js';
+import { addressSchema, LOG_LEVELS, MIN_SECRET_LENGTH, portSchema, positiveInt, setting, specSetting } from './settings.js';
 import { internalTlsSettings } from './tls-settings.js';
 import { DEFAULT_MAX_FRAME_BYTES } from '../wire/frame-codec.js';
+import { DEFAULT_HEARTBEAT_SECONDS } from '../wire/liveness.js';
 
 export const commonSettings = {
   name: setting('name', 'GWC_NAME', z.string().min(1).default(hostname()), 'name of this process in logs and metrics', 'the host name'),
-  secret: setting('secret', 'GWC_SECRET', z.string().optional(), 'shared secret of the cluster (at least 16 characters)'),
+  secret: setting('secret', 'GWC_SECRET', z.string().optional(), `shared secret of the cluster (at least ${MIN_SECRET_LENGTH} characters)`),
   secretFile: setting('secret-file', 'GWC_SECRET_FILE', z.string().optional(), 'file holding the shared secret'),
   logLevel: specSetting('log-level', 'GWC_LOG_LEVEL', oneOf(LOG_LEVELS, 'info'), 'debug, info, warn or error', { field: 'logLevel' }),
   heartbeatInterval: setting(
     'heartbeat-interval',
     'GWC_HEARTBEAT_INTERVAL',
-    numeric(z.coerce.number().positive()).default(10),
+    numeric(z.coerce.number().positive()).default(DEFAULT_HEARTBEAT_SECONDS),
     'seconds between heartbeats on internal connections; a peer silent for three is taken as gone',
   ),
   maxFrameBytes: setting(

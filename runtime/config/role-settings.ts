@@ -2,8 +2,8 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { assetPath } from '../assets.js';
 import { commonSettings, metricsSettings, registerAddressSetting } from './common-settings.js';
-import { decimal, integer, list, oneOf, port, text } from './setting-values.js';
-import { addressListSchema, numeric, setting, specSetting } from './settings.js';
+import { decimal, integer, list, numeric, oneOf, port, text } from './setting-values.js';
+import { addressListSchema, MIN_SECRET_LENGTH, setting, specSetting } from './settings.js';
 import { clientTlsSettings } from './tls-settings.js';
 
 /** Pages shipped in runtime/web: the chat handler's, and a WebSocket console for any other handler. */
@@ -175,7 +175,7 @@ export const apiSettings = {
   registerAddress: registerAddressSetting,
   host: setting('host', 'GWC_HOST', z.string().default('0.0.0.0'), 'bind address of the HTTP API'),
   port: specSetting('port', 'GWC_PORT', port(7280), 'port of the HTTP API', { field: 'port' }),
-  apiKey: setting('api-key', 'GWC_API_KEY', z.string().optional(), 'API key(s) a request must carry as "Authorization: Bearer <key>", comma-separated (at least 16 characters each)'),
+  apiKey: setting('api-key', 'GWC_API_KEY', z.string().optional(), `API key(s) a request must carry as "Authorization: Bearer <key>", comma-separated (at least ${MIN_SECRET_LENGTH} characters each)`),
   apiKeyFile: setting('api-key-file', 'GWC_API_KEY_FILE', z.string().optional(), 'file of API keys, one per line; re-read when it changes, so keys rotate without a restart'),
   maxBodyBytes: specSetting('max-body-bytes', 'GWC_MAX_BODY_BYTES', integer({ min: 1 }, 1024 * 1024), 'largest request body in bytes; past it, 413', {
     field: 'maxBodyBytes',

@@ -4,7 +4,6 @@
  * from). A setting made with one of these has the same type, range and default in both.
  */
 import { z } from 'zod';
-import { commaSeparated, numeric } from './settings.js';
 
 export interface SettingValue<Out = unknown, Spec extends z.ZodType = z.ZodType> {
   /** Reads the text of a flag or environment variable (undefined: not given). */
@@ -15,6 +14,16 @@ export interface SettingValue<Out = unknown, Spec extends z.ZodType = z.ZodType>
   toText(value: z.output<Spec>): string;
   /** The default, when there is one. */
   fallback: z.output<Spec> | undefined;
+}
+
+/** A number read from text; a blank value is an error, where z.coerce alone would read it as 0. */
+export function numeric<T extends z.ZodType>(schema: T) {
+  return z.preprocess((value) => (typeof value === 'string' && value.trim() === '' ? Number.NaN : value), schema);
+}
+
+/** The items of a comma-separated value, trimmed; empty ones (and an empty value) give none. */
+export function commaSeparated(value: string): string[] {
+  return value.split(',').map((item) => item.trim()).filter(Boolean);
 }
 
 interface Bounds {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import type { SettingValue } from './setting-values.js';
+import { commaSeparated, numeric, type SettingValue } from './setting-values.js';
 
 /** One configurable value: a flag (--kebab-case), an environment variable, a zod schema with its default. */
 export interface Setting<T extends z.ZodType = z.ZodType> {
@@ -37,6 +37,11 @@ export function setting<T extends z.ZodType>(flag: string, env: string, schema: 
   return { flag, env, schema, help, ...(defaultInWords ? { defaultInWords } : {}) };
 }
 
+/** The value a setting has when it is not given (throws for one without a default). */
+export function defaultOf<T extends z.ZodType>(spec: Setting<T>): z.output<T> {
+  return spec.schema.parse(undefined);
+}
+
 export interface SpecOptions<F extends string, Spec> {
   /** The field in the role's section of the spec. */
   field: F;
@@ -70,11 +75,6 @@ function withoutDefault(schema: z.ZodType): z.ZodType {
   return schema;
 }
 
-/** A number read from text; a blank value is an error, where z.coerce alone would read it as 0. */
-export function numeric<T extends z.ZodType>(schema: T) {
-  return z.preprocess((value) => (typeof value === 'string' && value.trim() === '' ? Number.NaN : value), schema);
-}
-
 export const portSchema = numeric(z.coerce.number().int().min(0).max(65535));
 export const positiveInt = numeric(z.coerce.number().int().positive());
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
@@ -82,11 +82,6 @@ export const logLevelSchema = z.enum(LOG_LEVELS);
 export const addressSchema = z
   .string()
   .regex(/^(\[[0-9a-fA-F:.]+\]|[^:[\]\s]+):\d{1,5}$/, 'expected host:port (IPv6 as [addr]:port)');
-
-/** The items of a comma-separated value, trimmed; empty ones (and an empty value) give none. */
-export function commaSeparated(value: string): string[] {
-  return value.split(',').map((item) => item.trim()).filter(Boolean);
-}
 
 /** Comma-separated host:port addresses; empty gives an empty list. */
 export const addressListSchema = z.string().default('').transform(commaSeparated).pipe(z.array(addressSchema));
@@ -135,6 +130,9 @@ function emptyToUndefined(value: string | undefined): string | undefined {
   return value === undefined || value === '' ? undefined : value;
 }
 
+/** The fewest characters a shared secret or an API key may have: each is a password no person ever types. */
+export const MIN_SECRET_LENGTH = 16;
+
 /** The shared secret, from --secret or from a file (a mounted Kubernetes Secret). */
 export function resolveSecret(role: string, secret: string | undefined, secretFile: string | undefined): Buffer {
   let value = secret;
@@ -146,6 +144,6 @@ export function resolveSecret(role: string, secret: string | undefined, secretFi
     }
   }
   if (value === undefined) throw new ConfigError(`${role}: missing setting --secret (GWC_SECRET) or --secret-file (GWC_SECRET_FILE)`);
-  if (value.length < 16) throw new ConfigError(`${role}: invalid setting --secret (GWC_SECRET): must be at least 16 characters`);
+  if (value.length < MIN_SECRET_LENGTH) throw new ConfigError(`${role}: invalid setting --secret (GWC_SECRET): must be at least ${MIN_SECRET_LENGTH} characters`);
   return Buffer.from(value, 'utf8');
 }

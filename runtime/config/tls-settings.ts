@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { TlsMaterialError, type TlsFiles } from '../tls/tls-material.js';
-import { TlsReloader, type TlsReloaderOptions } from '../tls/tls-reloader.js';
+import type { TlsFiles } from '../tls/tls-material.js';
 import { ConfigError, setting, type Setting } from './settings.js';
 
 const path = z.string().optional();
@@ -34,16 +33,6 @@ export function internalTlsFiles(
     [internalTlsSettings.internalTlsKey, values.internalTlsKey],
     [internalTlsSettings.internalTlsCa, values.internalTlsCa],
   ]);
-}
-
-/** Reads and checks the files at startup; a bad one is a configuration error (exit 2) naming it. */
-export function openTlsFiles(role: string, files: TlsFiles, options: TlsReloaderOptions): TlsReloader {
-  try {
-    return new TlsReloader(files, options);
-  } catch (error) {
-    if (error instanceof TlsMaterialError) throw new ConfigError(`${role}: ${error.message}`);
-    throw error;
-  }
 }
 
 function allOrNone(role: string, entries: Array<[Setting, string | undefined]>): TlsFiles | undefined {

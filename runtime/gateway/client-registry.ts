@@ -1,3 +1,4 @@
+import { EMPTY_SESSION } from '../wire/session.js';
 import type { ClientEvent } from '../wire/types.js';
 import type { ClientTransport } from './client-transport.js';
 
@@ -6,7 +7,7 @@ export class Client {
   uid: string | undefined;
   readonly groups = new Set<string>();
   /** The session as JSON bytes; empty when none was ever set. */
-  session: Buffer = EMPTY;
+  session: Buffer = EMPTY_SESSION;
   /** Times the session was written: a worker tells the newest session it has seen by it. */
   sessionVersion = 0;
   /** Heartbeat intervals since the client last sent anything. */
@@ -30,8 +31,6 @@ export class Client {
     public transport: ClientTransport,
   ) {}
 }
-
-const EMPTY = Buffer.alloc(0);
 
 /** Clients by id, plus the uid and group indexes, kept consistent with each other. */
 export class ClientRegistry {

@@ -3,11 +3,10 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { Server } from 'node:net';
 import type { Server as TlsServer } from 'node:tls';
 import type { Registry } from 'prom-client';
-import { openTlsFiles } from '../config/tls-settings.js';
 import type { Logger } from '../observability/log.js';
 import { reportHandshakeFailures } from '../tls/handshake-failures.js';
 import type { TlsFiles } from '../tls/tls-material.js';
-import { tlsReloadCounter } from '../tls/tls-reloader.js';
+import { TlsReloader, tlsReloadCounter } from '../tls/tls-reloader.js';
 import type { ClientSink } from './client-transport.js';
 import { staticFileHandler } from './static-files.js';
 import { createTcpListener } from './transports/tcp-listener.js';
@@ -28,7 +27,7 @@ export interface ClientServerOptions extends WebSocketListenerOptions {
 export function createClientServer(options: ClientServerOptions, sink: ClientSink): Server {
   if (!options.tls) return plainServer(options, sink);
   const reloads = tlsReloadCounter(options.registry, 'gwc_gateway_tls_reloads_total', 'Reloads of the client TLS certificate files, by result');
-  const reloader = openTlsFiles('gateway', options.tls, { log: options.log.child({ tls: 'client' }), reloads });
+  const reloader = new TlsReloader(options.tls, { log: options.log.child({ tls: 'client' }), reloads });
   const server = tlsServer(options, sink, reloader.material);
   reportHandshakeFailures(server, (reason, remote) => sink.rejected(`TLS handshake failed: ${reason}`, remote));
   // New connections get the new certificate; the ones already open keep theirs.

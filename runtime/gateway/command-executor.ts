@@ -1,5 +1,6 @@
 import { SESSION_TOO_DEEP, sessionJsonTooDeep } from '../wire/session-depth.js';
-import { Op, type ClientInfo, type Command, type GroupInfo, type Reply } from '../wire/types.js';
+import { mergeSession, parseSession, type Session } from '../wire/session.js';
+import { ErrorCode, Op, type ClientInfo, type Command, type GroupInfo, type Reply } from '../wire/types.js';
 import type { Client, ClientRegistry } from './client-registry.js';
 
 export interface Delivery {
@@ -108,7 +109,7 @@ export function executeCommand(command: Command, registry: ClientRegistry, deliv
       // Each client bound to any of the uids, with its uid.
       return { clients: [...new Set(command.uids ?? [])].flatMap((uid) => [...registry.uidClients(uid)].map((client) => ({ clientId: client.id, uid }))) };
     default:
-      return { error: `unknown command op ${command.op}` };
+      return { error: `unknown command op ${command.op}`, errorCode: ErrorCode.UnknownOp };
   }
 }
 
@@ -155,20 +156,15 @@ function storeSession(command: Command, client: Client | undefined, delivery: De
   if (!client) return undefined;
   const json = Buffer.from(command.session ?? []);
   // Checked on the bytes: stored sessions stay within the limit, so the stringify below and every reader is safe.
-  if (sessionJsonTooDeep(json)) return { error: `session is ${SESSION_TOO_DEEP}` };
+  if (sessionJsonTooDeep(json)) return { error: `session is ${SESSION_TOO_DEEP}`, errorCode: ErrorCode.BadArgument };
   let incoming: unknown;
   try {
     incoming = JSON.parse(json.toString('utf8') || '{}');
   } catch {
-    return { error: 'session is not valid JSON' };
+    return { error: 'session is not valid JSON', errorCode: ErrorCode.BadArgument };
   }
-  if (typeof incoming !== 'object' || incoming === null || Array.isArray(incoming)) return { error: 'session must be a JSON object' };
-  if (command.op === Op.UpdateSession) {
-    // A top-level merge: each key given replaces that key's value; removed keys go.
-    const merged: Record<string, unknown> = { ...(client.session.length > 0 ? (JSON.parse(client.session.toString('utf8')) as object) : {}), ...incoming };
-    for (const key of command.removedSessionKeys ?? []) delete merged[key];
-    incoming = merged;
-  }
+  if (typeof incoming !== 'object' || incoming === null || Array.isArray(incoming)) return { error: 'session must be a JSON object', errorCode: ErrorCode.BadArgument };
+  if (command.op === Op.UpdateSession) incoming = mergeSession(parseSession(client.session), incoming as Session, command.removedSessionKeys);
   client.session = Buffer.from(JSON.stringify(incoming));
   client.sessionVersion++;
   delivery.sessionChanged(client);

@@ -9,10 +9,11 @@ import { listen } from '../observability/health-server.js';
 import { formatAddress } from '../wire/address.js';
 import { encodeClientId } from '../wire/client-id.js';
 import { announcedAddress } from '../wire/own-address.js';
+import type { CloseCause } from '../wire/close-cause.js';
 import { PeerConnection, type OwnAddress, heartbeat } from '../wire/peer-connection.js';
 import { plainTransport, type PeerTransport } from '../wire/peer-transport.js';
 import { ReconnectingPeer } from '../wire/reconnecting-peer.js';
-import { EventKind, Role, toNumber, type ClientEvent, type Command, type Envelope, type UpgradeVerdict } from '../wire/types.js';
+import { ErrorCode, EventKind, Role, toNumber, type ClientEvent, type Command, type Envelope, type UpgradeVerdict } from '../wire/types.js';
 import { Client, ClientRegistry } from './client-registry.js';
 import type { ClientSink, ClientTransport, UpgradeCheck, UpgradeRequest } from './client-transport.js';
 import { executeCommand, type Delivery } from './command-executor.js';
@@ -23,7 +24,7 @@ import { createGatewayMetrics, type GatewayMetrics } from './gateway-metrics.js'
 import type { RouterKind } from './router.js';
 import type { PendingUpgradeTransport } from './transports/pending-upgrade-transport.js';
 import { FEATURE_PAGED_REPLIES } from '../wire/handshake.js';
-import { replyPages } from '../wire/reply-pages.js';
+import { ReplyTooLargeError, replyPages } from '../wire/reply-pages.js';
 
 export interface GatewayOptions {
   name: string;
@@ -72,6 +73,8 @@ export interface GatewayOptions {
   registry?: Registry;
 }
 
+type Verdict = Awaited<UpgradeCheck['verdict']>;
+
 /** WebSocket close code for "service restart": clients should reconnect. */
 export const CLOSE_SERVICE_RESTART = 1012;
 /** Policy violation: used for a client past a limit (unread bytes, message rate). */
@@ -98,7 +101,7 @@ export class Gateway implements ClientSink, Delivery {
   private readonly ownAddress: OwnAddress;
   private readonly delivery: EventDelivery;
   private readonly peers = new Set<PeerConnection>();
-  /** Upgrades waiting for a worker's verdict, by the sequence of their WEBSOCKET_CONNECT event. */
+  /** Upgrades waiting for a worker's verdict, by the sequence of their WEB_SOCKET_CONNECT event. */
   private readonly verdicts = new Map<number, (verdict: UpgradeVerdict) => void>();
   private nextConnection = randomInt(2 ** 32);
   private nextWorkerKey = 0;
@@ -240,9 +243,10 @@ export class Gateway implements ClientSink, Delivery {
     if (!this.delivery.decidesUpgrades) return undefined;
     const client = this.newClient(transport);
     const sequence = this.sequence + 1;
-    const verdict = new Promise<UpgradeVerdict>((resolve) => {
-      const timer = setTimeout(() => settle({ sequence, status: 503, reason: 'no verdict from a worker in time' }), this.options.upgradeTimeout * 1000);
-      const settle = (verdict: UpgradeVerdict) => {
+    const verdict = new Promise<Verdict>((resolve) => {
+      const timer = setTimeout(() => settle({ status: 503, reason: 'no verdict from a worker in time' }), this.options.upgradeTimeout * 1000);
+      const settle = (received: UpgradeVerdict) => {
+        const verdict = { status: received.status ?? 0, reason: received.reason };
         clearTimeout(timer);
         this.verdicts.delete(sequence);
         if (verdict.status !== 0) this.refuseUpgrade(client, verdict);
@@ -266,7 +270,7 @@ export class Gateway implements ClientSink, Delivery {
     this.closed(client);
   }
 
-  private refuseUpgrade(client: Client, verdict: UpgradeVerdict): void {
+  private refuseUpgrade(client: Client, verdict: Verdict): void {
     if (verdict.status < 400 || verdict.status > 599) verdict.status = 403;
     this.metrics.connectionsRefused.inc({ reason: verdict.status === 503 ? 'verdict-timeout' : 'handler' });
     this.log.info('WebSocket upgrade refused', { clientId: client.id, status: verdict.status, reason: verdict.reason ?? '' });
@@ -393,14 +397,14 @@ export class Gateway implements ClientSink, Delivery {
       else if (envelope.verdict) this.verdicts.get(toNumber(envelope.verdict.sequence))?.(envelope.verdict);
       else if (envelope.drain) this.drainWorker(conn, workerKey);
     });
-    conn.on('close', (reason: string) => {
+    conn.on('close', (cause: CloseCause) => {
       this.peers.delete(conn);
       if (workerKey === undefined) return;
       const before = this.delivery.stats.redelivered;
       this.delivery.removeWorker(workerKey);
       this.log.info('worker disconnected', {
         worker: conn.remoteName,
-        reason,
+        reason: cause.detail,
         workers: this.delivery.workerCount,
         redelivered: this.delivery.stats.redelivered - before,
       });
@@ -421,14 +425,14 @@ export class Gateway implements ClientSink, Delivery {
       reply = executeCommand(command, this.clients, this);
     } catch (error) {
       this.log.error('command failed', { op: command.op, error });
-      reply = { error: (error as Error).message };
+      reply = { error: (error as Error).message, errorCode: ErrorCode.Internal };
     }
     if (!command.requestId) return;
     let pages;
     try {
       pages = replyPages({ requestId: command.requestId, ...reply }, this.options.maxFrameBytes, conn.remoteFeatures.includes(FEATURE_PAGED_REPLIES));
     } catch (error) {
-      pages = [{ requestId: command.requestId, error: (error as Error).message }];
+      pages = [{ requestId: command.requestId, error: (error as Error).message, errorCode: error instanceof ReplyTooLargeError ? ErrorCode.TooLarge : ErrorCode.Internal }];
     }
     for (const page of pages) conn.send({ reply: page });
   }

@@ -1,4 +1,5 @@
-import type { LogFields } from './log.js';
+/** The fields of a log record. */
+export type LogFields = Record<string, unknown>;
 
 const LEVEL_COLOURS: Record<string, string> = { debug: '90', info: '36', warn: '33', error: '31' };
 const LEFT_OUT = new Set(['time', 'level', 'role', 'name', 'msg']);

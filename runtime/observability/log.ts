@@ -1,12 +1,13 @@
-import { valueNestedDeeperThan } from '../wire/json-depth.js';
-import { formatLogRecord, logsAsText } from './log-format.js';
+import { valueNestedDeeperThan } from '../json/json-depth.js';
+import { formatLogRecord, logsAsText, type LogFields } from './log-format.js';
+
+export type { LogFields };
 
 /**
  * Structured logging to stdout: one JSON object per line, always with time, level, role and msg; as readable text
  * instead on a terminal (see logsAsText).
  */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
-export type LogFields = Record<string, unknown>;
 
 const levelRank: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 

@@ -14,7 +14,7 @@ export interface RegisterOptions {
   addresses: readonly string[];
   secret: Buffer;
   maxFrameBytes: number;
-  /** Seconds between heartbeats on internal connections (10 when unset). */
+  /** Seconds between heartbeats on internal connections (DEFAULT_HEARTBEAT_SECONDS when unset). */
   heartbeatInterval?: number;
   name: string;
   log: Logger;
@@ -89,7 +89,7 @@ export class Register {
   /** Only gateways announce and only workers and API clients subscribe: the connection refuses anything else (role-messages.ts). */
   private onEnvelope(conn: PeerConnection, envelope: Envelope): void {
     if (envelope.announce) {
-      this.gateways.set(conn, envelope.announce.address);
+      this.gateways.set(conn, envelope.announce.address ?? '');
       this.options.log.info('gateway joined', { address: envelope.announce.address, peer: conn.remoteName });
       this.schedulePush();
     } else if (envelope.subscribe) {

@@ -3,8 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { BUNDLED_PAGES } from '../config/role-settings.js';
-import { ConfigError, helpText, loadSettings, portSchema, setting } from '../config/settings.js';
+import { apiSettings, BUNDLED_PAGES, gatewaySettings, registerSettings, workerSettings } from '../config/role-settings.js';
+import { ConfigError, defaultOf, helpText, loadSettings, portSchema, setting } from '../config/settings.js';
 import { formatLogRecord, logsAsText } from '../observability/log-format.js';
 import { createLogger } from '../observability/log.js';
 import { formatAddress } from '../wire/address.js';
@@ -13,10 +13,11 @@ import { watchFile } from './file-watch.js';
 
 const localSettings = {
   host: setting('host', 'GWC_LOCAL_HOST', z.string().default('127.0.0.1'), 'loopback address every process binds to'),
-  port: setting('port', 'GWC_LOCAL_PORT', portSchema.default(7272), 'client port of the gateway (web page and WebSocket)'),
-  registerPort: setting('register-port', 'GWC_LOCAL_REGISTER_PORT', portSchema.default(1236), 'port of the Register'),
-  apiPort: setting('api-port', 'GWC_LOCAL_API_PORT', portSchema.default(7280), 'port of the HTTP API (0: no API)'),
-  handler: setting('handler', 'GWC_HANDLER', z.string().min(1).default('chat'), 'handler module: a bundled name (chat, echo) or a path'),
+  // Each role's own default port.
+  port: setting('port', 'GWC_LOCAL_PORT', portSchema.default(defaultOf(gatewaySettings.port)), 'client port of the gateway (web page and WebSocket)'),
+  registerPort: setting('register-port', 'GWC_LOCAL_REGISTER_PORT', portSchema.default(defaultOf(registerSettings.port)), 'port of the Register'),
+  apiPort: setting('api-port', 'GWC_LOCAL_API_PORT', portSchema.default(defaultOf(apiSettings.port)), 'port of the HTTP API (0: no API)'),
+  handler: workerSettings.handler,
 };
 const WATCH_FLAG = '--watch';
 const WATCH_HELP = `  ${WATCH_FLAG}\n      restart the worker when the handler file changes; clients stay connected (the gateway holds them)\n`;

@@ -3,16 +3,20 @@ import { commonSettings } from '../config/common-settings.js';
 import { ConfigError, helpText, loadSettings, resolveSecret, type SettingSpecs, type SettingValues } from '../config/settings.js';
 import { startHealthServer } from '../observability/health-server.js';
 import { createLogger, type Logger } from '../observability/log.js';
-import { internalTransport } from '../tls/internal-transport.js';
+import { TlsMaterialError } from '../tls/tls-material.js';
+import { internalTransport } from './internal-transport.js';
 import type { PeerTransport } from '../wire/peer-transport.js';
 
 export interface RoleProcess {
   readonly ready: boolean;
-  /** How long stop() may take before the process exits anyway (10 s when unset). */
+  /** How long stop() may take before the process exits anyway (DEFAULT_STOP_TIMEOUT_MS when unset). */
   readonly stopTimeoutMs?: number;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
+
+/** How long a role's stop() may take unless it says otherwise. */
+const DEFAULT_STOP_TIMEOUT_MS = 10_000;
 
 type BaseSpecs = typeof commonSettings & { metricsHost: SettingSpecs[string]; metricsPort: SettingSpecs[string] };
 
@@ -71,6 +75,8 @@ export async function runRole<S extends SettingSpecs & BaseSpecs>(definition: Ro
     }
   } catch (error) {
     if (error instanceof ConfigError) exitForConfig(error);
+    // Certificate files are read and checked at startup: one that cannot be used is a configuration error too.
+    if (error instanceof TlsMaterialError) exitForConfig(new ConfigError(`${definition.role}: ${error.message}`));
     log.error('failed to start', { error });
     process.exit(1);
   }
@@ -83,7 +89,7 @@ export async function runRole<S extends SettingSpecs & BaseSpecs>(definition: Ro
     const force = setTimeout(() => {
       log.warn('stop took too long; exiting');
       process.exit(1);
-    }, instance.stopTimeoutMs ?? 10_000);
+    }, instance.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS);
     force.unref();
     instance.stop().then(
       () => {

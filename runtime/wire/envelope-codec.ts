@@ -1,25 +1,12 @@
 import protobuf from 'protobufjs';
-import { assetPath } from '../assets.js';
 import { FRAME_HEADER_BYTES } from './frame-codec.js';
+import { protoType } from './proto-schema.js';
 import type { Envelope, EnvelopeKind } from './types.js';
 
-// uint64 fields (event sequences, counts) stay below 2^53, so they decode as plain numbers rather than a Long
-// object each: acknowledgements carry many of them, and this is the hot path.
-protobuf.util.Long = null as unknown as typeof protobuf.util.Long;
-protobuf.configure();
-const root = protobuf.loadSync(assetPath('runtime', 'proto', 'gwc.proto'));
-const EnvelopeType = root.lookupType('gwc.Envelope');
+const EnvelopeType = protoType('Envelope');
 
 export function encodeEnvelope(envelope: Envelope): Uint8Array {
   return EnvelopeType.encode(envelope).finish();
-}
-
-const ClientInfoType = root.lookupType('gwc.ClientInfo');
-const GroupInfoType = root.lookupType('gwc.GroupInfo');
-
-/** Encoded bytes of one entry of a reply's list. */
-export function replyEntryBytes(kind: 'client' | 'group', entry: object): number {
-  return (kind === 'client' ? ClientInfoType : GroupInfoType).encode(entry).finish().length;
 }
 
 /** A batch's writer keeps its grown buffer for the next batch, unless it grew past this. */

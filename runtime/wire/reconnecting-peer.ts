@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { parseAddress } from './address.js';
+import type { CloseCause, CloseCode } from './close-cause.js';
 import { PeerConnection, type PeerOptions } from './peer-connection.js';
 import { plainTransport, type PeerTransport } from './peer-transport.js';
 import type { Envelope, Role } from './types.js';
@@ -9,6 +10,9 @@ export interface DialOptions extends PeerOptions {
   transport?: PeerTransport | undefined;
 }
 
+/** What a dialer logs as a refusal (an error) rather than a failed attempt: the peer would not have us, or could not prove itself. */
+const REFUSALS: ReadonlySet<CloseCode> = new Set(['REFUSED_BY_PEER', 'AUTH_FAILED']);
+
 export interface BackoffOptions {
   initialMs?: number;
   maxMs?: number;
@@ -16,7 +20,7 @@ export interface BackoffOptions {
 
 /**
  * Keeps one authenticated connection to the `peerRole` at `address` alive, redialling with jittered exponential backoff.
- * Events: 'ready' (conn), 'envelope' (env), 'down' (reason, wasReady) after every closed attempt.
+ * Events: 'ready' (conn), 'envelope' (env), 'down' (cause: CloseCause, wasReady) after every closed attempt.
  */
 export class ReconnectingPeer extends EventEmitter {
   current: PeerConnection | undefined;
@@ -108,13 +112,12 @@ export class ReconnectingPeer extends EventEmitter {
       for (const waiter of this.waiters.splice(0)) waiter.resolve();
     });
     conn.on('envelope', (envelope: Envelope) => this.emit('envelope', envelope));
-    conn.on('close', (reason: string) => {
+    conn.on('close', (cause: CloseCause) => {
       if (this.current === conn) this.current = undefined;
-      if (wasReady) this.options.log.info('connection lost', { address: this.address, reason });
-      else if (reason.startsWith('refused') || reason.startsWith('authentication')) {
-        this.options.log.error('connection refused', { address: this.address, reason });
-      }
-      this.emit('down', reason, wasReady);
+      const fields = { address: this.address, reason: cause.detail, code: cause.code };
+      if (wasReady) this.options.log.info('connection lost', fields);
+      else if (REFUSALS.has(cause.code)) this.options.log.error('connection refused', fields);
+      this.emit('down', cause, wasReady);
       this.scheduleRedial();
     });
   }

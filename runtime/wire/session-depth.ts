@@ -3,7 +3,7 @@
  * the gateway all check it (so a session never reaches anything recursive that its depth could overflow), and the
  * OpenAPI document and the README say it from here.
  */
-import { jsonNestedDeeperThan, valueNestedDeeperThan } from './json-depth.js';
+import { jsonNestedDeeperThan, valueNestedDeeperThan } from '../json/json-depth.js';
 
 /** How many levels of objects and arrays a session may have, itself the first: `{"a":{"b":[1]}}` is 3 deep. */
 export const MAX_SESSION_DEPTH = 64;

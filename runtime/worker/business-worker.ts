@@ -1,6 +1,5 @@
 import { Gauge, Registry } from 'prom-client';
 import { ClusterConnection } from '../client/cluster-connection.js';
-import { GatewayClient } from '../client/gateway-client.js';
 import { countSkippedGateways } from '../client/skipped-gateways-metric.js';
 import { FastHistogram } from '../observability/fast-histogram.js';
 import { FastCounter } from '../observability/fast-counter.js';
@@ -10,11 +9,14 @@ import { FEATURE_SESSION_UPDATES, FEATURE_UPGRADE_VERDICTS } from '../wire/hands
 import { Role, type Envelope } from '../wire/types.js';
 import { EventDispatcher } from './event-dispatcher.js';
 import type { Handler, WorkerInfo } from './handler.js';
+import { WorkerGatewayClient } from './worker-gateway-client.js';
 
 /** How long a stopping worker waits for gateways to confirm they send it nothing more. */
 const DRAIN_CONFIRM_TIMEOUT_MS = 2000;
-/** How long it then gives the events it already has (the process is killed 10 s after SIGTERM in any case). */
+/** How long it then gives the events it already has. */
 const FINISH_TIMEOUT_MS = 7000;
+/** Then for acknowledging them, leaving and onWorkerStop. */
+const LEAVE_MS = 1000;
 
 export interface BusinessWorkerOptions {
   name: string;
@@ -37,7 +39,7 @@ export interface BusinessWorkerOptions {
 /** Connects to every gateway the Register lists and runs the handler module for their clients' events. */
 export class BusinessWorker {
   readonly registry: Registry;
-  readonly gateway: GatewayClient;
+  readonly gateway: WorkerGatewayClient;
   private readonly cluster: ClusterConnection;
   private readonly dispatcher: EventDispatcher;
   private readonly info: WorkerInfo;
@@ -56,7 +58,7 @@ export class BusinessWorker {
       transport: options.peerTransport,
       features: options.handler.onWebSocketConnect ? [FEATURE_SESSION_UPDATES, FEATURE_UPGRADE_VERDICTS] : [FEATURE_SESSION_UPDATES],
     });
-    this.gateway = new GatewayClient(this.cluster, { onSkipped: countSkippedGateways(this.registry) });
+    this.gateway = new WorkerGatewayClient(this.cluster, { onSkipped: countSkippedGateways(this.registry) });
     const timeouts = { processTimeoutMs: options.processTimeout * 1000, abandonTimeoutMs: options.abandonTimeout * 1000 };
     const durations = new FastHistogram(
       'gwc_worker_handler_duration_seconds',
@@ -83,6 +85,9 @@ export class BusinessWorker {
     if (link) link.send(envelope);
     else this.options.log.debug('gateway gone: answer dropped', { gateway: address, kind: Object.keys(envelope)[0] });
   }
+
+  /** How long stop() may take: past it, the process exits anyway. */
+  readonly stopTimeoutMs = DRAIN_CONFIRM_TIMEOUT_MS + FINISH_TIMEOUT_MS + LEAVE_MS;
 
   /** Ready once started and connected to at least one gateway. */
   get ready(): boolean {

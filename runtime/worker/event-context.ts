@@ -1,7 +1,7 @@
 import type { MessageData, Session } from '../client/gateway-api.js';
-import type { GatewayClient } from '../client/gateway-client.js';
 import { toNumber, type Uint64 } from '../wire/types.js';
 import type { EventContext } from './handler.js';
+import type { WorkerGatewayClient } from './worker-gateway-client.js';
 
 /** `<gateway address>/<sequence>`: the id of one client event, the same on a redelivery. */
 export function messageIdOf(gatewayAddress: string, sequence: Uint64 | undefined): string {
@@ -13,7 +13,7 @@ export class ClientEventContext implements EventContext {
   constructor(
     readonly clientId: string,
     public session: Session,
-    readonly gateway: GatewayClient,
+    readonly gateway: WorkerGatewayClient,
     readonly remoteAddress: string,
     readonly remotePort: number,
     private readonly gatewayAddress: string,

@@ -1,12 +1,12 @@
-import type { Session } from '../client/gateway-api.js';
-import type { GatewayClient } from '../client/gateway-client.js';
 import type { Logger } from '../observability/log.js';
 import { SESSION_TOO_DEEP, sessionJsonTooDeep, sessionTooDeep } from '../wire/session-depth.js';
+import { EMPTY_SESSION_TEXT, parseSession, type Session } from '../wire/session.js';
 import { EventKind, toNumber, type ClientEvent, type Envelope, type SessionUpdate } from '../wire/types.js';
 import { AckBatcher } from './ack-batcher.js';
 import { ClientEventContext, messageIdOf } from './event-context.js';
 import type { Handler } from './handler.js';
 import { RefuseConnection } from './refuse-connection.js';
+import type { WorkerGatewayClient } from './worker-gateway-client.js';
 import { applySessionChanges, sessionChanges } from './session-changes.js';
 import { websocketRequest } from './websocket-request.js';
 
@@ -15,7 +15,7 @@ interface ClientQueue {
   gatewayAddress: string;
   events: ClientEvent[];
   /**
-   * The newest session known for the client (JSON text, EMPTY_SESSION for none) and the gateway's version of it:
+   * The newest session known for the client (JSON text, EMPTY_SESSION_TEXT for none) and the gateway's version of it:
    * what the last callback left, or a newer one from an event or a SessionUpdate (someone else wrote it since).
    */
   session: string;
@@ -44,7 +44,6 @@ export interface DispatchTimeouts {
   abandonTimeoutMs: number;
 }
 
-const EMPTY_SESSION = '';
 /** A callback that ran longer than this may have blocked the process past a gateway's heartbeat timeout. */
 const LONG_CALLBACK_MS = 100;
 
@@ -54,7 +53,6 @@ export interface DispatchHooks {
   /** Checks the connection to a gateway after a long callback; one found dead is closed (and gatewayLost follows). */
   checkGateway?(gatewayAddress: string): void;
 }
-const parseSession = (text: string): Session => (text === EMPTY_SESSION ? {} : (JSON.parse(text) as Session));
 const ACCEPT = { status: 0, reason: '' };
 
 /**
@@ -76,7 +74,7 @@ export class EventDispatcher {
 
   constructor(
     private readonly handler: Handler,
-    private readonly gateway: GatewayClient,
+    private readonly gateway: WorkerGatewayClient,
     private readonly log: Logger,
     timeouts: DispatchTimeouts,
     private readonly sendToGateway: (gatewayAddress: string, envelope: Envelope) => void,
@@ -98,30 +96,31 @@ export class EventDispatcher {
   }
 
   dispatch(gatewayAddress: string, event: ClientEvent): void {
-    const queue = this.queues.get(event.clientId);
+    const clientId = event.clientId ?? '';
+    const queue = this.queues.get(clientId);
     if (queue) {
       queue.events.push(event);
-      this.takeNewer(event.clientId, queue, event.session, event.sessionVersion);
+      this.takeNewer(clientId, queue, event.session, event.sessionVersion);
       return;
     }
     const fresh: ClientQueue = {
       gatewayAddress,
       events: [event],
-      session: EMPTY_SESSION,
+      session: EMPTY_SESSION_TEXT,
       sessionVersion: 0,
       startedAt: 0,
       reported: false,
       run: 0,
     };
-    this.takeNewer(event.clientId, fresh, event.session, event.sessionVersion);
-    this.queues.set(event.clientId, fresh);
-    void this.drain(event.clientId, fresh);
+    this.takeNewer(clientId, fresh, event.session, event.sessionVersion);
+    this.queues.set(clientId, fresh);
+    void this.drain(clientId, fresh);
   }
 
   /** A session written on the gateway while this worker holds the client's events. */
   sessionUpdated(gatewayAddress: string, update: SessionUpdate): void {
-    const queue = this.queues.get(update.clientId);
-    if (queue && queue.gatewayAddress === gatewayAddress) this.takeNewer(update.clientId, queue, update.session, update.sessionVersion);
+    const queue = this.queues.get(update.clientId ?? '');
+    if (queue && queue.gatewayAddress === gatewayAddress) this.takeNewer(update.clientId ?? '', queue, update.session, update.sessionVersion);
   }
 
   /**
@@ -136,7 +135,7 @@ export class EventDispatcher {
       this.log.error(`session from the gateway not taken: ${SESSION_TOO_DEEP}`, { clientId, gateway: queue.gatewayAddress });
       return;
     }
-    queue.session = session && session.length > 0 ? asBuffer(session).toString('utf8') : EMPTY_SESSION;
+    queue.session = session && session.length > 0 ? asBuffer(session).toString('utf8') : EMPTY_SESSION_TEXT;
   }
 
   /**
@@ -191,7 +190,7 @@ export class EventDispatcher {
         if (queue.run !== run) return;
         this.stats.failed++;
         this.hooks.observeDuration?.((performance.now() - started) / 1000);
-        this.log.error('handler threw', { clientId, event: EventKind[event.kind], error });
+        this.log.error('handler threw', { clientId, event: kindName(event), error });
       }
       // A callback that held this process long may have outlasted the gateway's patience: ask the link now, before
       // the next event, whether the gateway took this worker for gone (and so sent these events to another).
@@ -205,10 +204,11 @@ export class EventDispatcher {
 
   private async handle(gatewayAddress: string, event: ClientEvent, queue: ClientQueue, run: number): Promise<void> {
     const handler = this.handler;
+    const clientId = event.clientId ?? '';
     const sessionText = queue.session;
     const session = parseSession(sessionText);
     const ctx = new ClientEventContext(
-      event.clientId,
+      clientId,
       session,
       this.gateway,
       event.remoteAddress ?? '',
@@ -219,20 +219,20 @@ export class EventDispatcher {
     );
     switch (event.kind) {
       case EventKind.Connect:
-        await handler.onConnect?.(event.clientId, ctx);
+        await handler.onConnect?.(clientId, ctx);
         break;
       case EventKind.WebSocketConnect:
         if (event.awaitsVerdict) return this.decideUpgrade(gatewayAddress, event, ctx, queue, sessionText);
-        await handler.onWebSocketConnect?.(event.clientId, websocketRequest(event.url ?? '/', { ...event.headers }), ctx);
+        await handler.onWebSocketConnect?.(clientId, websocketRequest(event.url ?? '/', { ...event.headers }), ctx);
         break;
       case EventKind.Message: {
         const body = asBuffer(event.body);
         // A binary body is copied so a handler that keeps it does not pin the whole socket chunk it came in.
-        await handler.onMessage?.(event.clientId, event.binary ? Buffer.from(body) : body.toString('utf8'), ctx);
+        await handler.onMessage?.(clientId, event.binary ? Buffer.from(body) : body.toString('utf8'), ctx);
         break;
       }
       case EventKind.Close:
-        await handler.onClose?.(event.clientId, ctx);
+        await handler.onClose?.(clientId, ctx);
         return;
     }
     if (queue.run !== run) return;
@@ -247,14 +247,14 @@ export class EventDispatcher {
   private async decideUpgrade(gatewayAddress: string, event: ClientEvent, ctx: ClientEventContext, queue: ClientQueue, given: string): Promise<void> {
     let verdict = ACCEPT;
     try {
-      await this.handler.onWebSocketConnect?.(event.clientId, websocketRequest(event.url ?? '/', { ...event.headers }), ctx);
+      await this.handler.onWebSocketConnect?.(ctx.clientId, websocketRequest(event.url ?? '/', { ...event.headers }), ctx);
       await this.saveSession(ctx, queue, given);
     } catch (error) {
       if (error instanceof RefuseConnection) {
         verdict = { status: error.status, reason: error.reason };
       } else {
         this.stats.failed++;
-        this.log.error('onWebSocketConnect threw: upgrade refused', { clientId: event.clientId, error });
+        this.log.error('onWebSocketConnect threw: upgrade refused', { clientId: ctx.clientId, error });
         verdict = { status: 500, reason: 'connection check failed' };
       }
     }
@@ -276,7 +276,7 @@ export class EventDispatcher {
     }
     const after = ctx.session !== null && typeof ctx.session === 'object' ? JSON.stringify(ctx.session) : '{}';
     // Most callbacks leave the session as they were given it: one stringify tells, nothing more is parsed.
-    if (after === before || (before === EMPTY_SESSION && after === '{}')) return;
+    if (after === before || (before === EMPTY_SESSION_TEXT && after === '{}')) return;
     const changes = sessionChanges(parseSession(before), JSON.parse(after) as Session);
     if (!changes) return;
     await this.gateway.writeSessionChanges(ctx.clientId, changes);
@@ -297,7 +297,7 @@ export class EventDispatcher {
       this.stats.slow++;
       this.log.warn('processTimeout: handler still running', {
         clientId,
-        event: EventKind[queue.events[0]!.kind],
+        event: kindName(queue.events[0]!),
         elapsedMs,
         processTimeoutMs: this.processTimeoutMs,
       });
@@ -310,7 +310,7 @@ export class EventDispatcher {
     this.stats.abandoned++;
     this.log.warn('abandonTimeout: handler given up, its event acknowledged', {
       clientId,
-      event: EventKind[event.kind],
+      event: kindName(event),
       messageId: messageIdOf(queue.gatewayAddress, event.sequence),
       elapsedMs,
       abandonTimeoutMs: this.abandonTimeoutMs,
@@ -320,6 +320,11 @@ export class EventDispatcher {
     if (queue.events.length === 0) this.queues.delete(clientId);
     else void this.drain(clientId, queue);
   }
+}
+
+/** For log lines: Connect, WebSocketConnect, Message or Close. */
+function kindName(event: ClientEvent): string | undefined {
+  return EventKind[event.kind ?? EventKind.Connect];
 }
 
 /** protobufjs gives Buffers on Node; wrap anything else without copying. */

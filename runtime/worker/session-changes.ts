@@ -3,7 +3,7 @@
  * worker writes back only these, merged at the gateway into the session as it is then, so what others wrote to
  * other keys meanwhile (the Gateway API, from this callback or any process) stays.
  */
-import type { Session } from '../client/gateway-api.js';
+import { mergeSession, type Session } from '../wire/session.js';
 
 export interface SessionChanges {
   set: Session;
@@ -22,9 +22,7 @@ export function sessionChanges(given: Session, now: Session): SessionChanges | u
   return Object.keys(set).length > 0 || removed.length > 0 ? { set, removed } : undefined;
 }
 
-/** `session` with the changes applied, as the gateway applies them. */
+/** `session` with the changes applied, as the gateway applies them (UPDATE_SESSION with removed keys). */
 export function applySessionChanges(session: Session, changes: SessionChanges): Session {
-  const merged: Session = { ...session, ...changes.set };
-  for (const key of changes.removed) delete merged[key];
-  return merged;
+  return mergeSession(session, changes.set, changes.removed);
 }

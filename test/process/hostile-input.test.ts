@@ -215,7 +215,7 @@ describe('hostile input', () => {
         await peer.whenReady(10_000);
         const replies = new Map<number, string | undefined>();
         peer.on('envelope', (envelope: Envelope) => {
-          if (envelope.reply) replies.set(envelope.reply.requestId, envelope.reply.error ?? undefined);
+          if (envelope.reply) replies.set(envelope.reply.requestId ?? 0, envelope.reply.error ?? undefined);
         });
         const sessions = [deepSessionJson(MAX_SESSION_DEPTH + 1, 'object'), deepSessionJson(200_000), deepSessionJson(200_000, 'object')];
         let requestId = 0;

@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { once } from 'node:events';
 import { createLogger } from '../../runtime/observability/log.js';
+import type { CloseCause } from '../../runtime/wire/close-cause.js';
 import { encodeClientId } from '../../runtime/wire/client-id.js';
 import { announcedAddress } from '../../runtime/wire/own-address.js';
 import { PeerConnection } from '../../runtime/wire/peer-connection.js';
@@ -74,18 +75,20 @@ describe('internal trust, on real processes', () => {
       const mark = gateway.logs.length;
       const name = `honest-worker-${rewriteTarget ? 'rewritten' : 'as-is'}`;
       const dialer = honestDialer(Role.Worker, relay.address, Role.Gateway, name);
-      const down = once(dialer, 'down') as Promise<[string, boolean]>;
+      const down = once(dialer, 'down') as Promise<[CloseCause, boolean]>;
       dialer.start();
-      const [reason, wasReady] = await withTimeout('the relayed dial to fail', down, 10_000);
+      const [{ detail: reason, code }, wasReady] = await withTimeout('the relayed dial to fail', down, 10_000);
       dialer.stop();
       assert.equal(wasReady, false);
       const refusal = await gateway.waitForLog('internal connection refused', { peerName: name }, 10_000, mark);
       assert.match(String(refusal.remote), new RegExp(`^${attackerHost.replaceAll('.', '\\.')}:`), 'logged with the peer\'s address');
       if (rewriteTarget) {
         assert.match(reason, /authentication failed: the peer at .* relays another connection's handshake/);
+        assert.equal(code, 'AUTH_FAILED');
         assert.match(String(refusal.reason), /^peer refused our challenge: authentication failed/);
       } else {
         assert.match(reason, /^refused by peer: dialed ".*", which is not this Gateway/);
+        assert.equal(code, 'REFUSED_BY_PEER');
         assert.match(String(refusal.reason), /relayed or misdirected/);
       }
       assert.equal(relay.fromListener.some((envelope) => envelope.welcome), false, 'the gateway never welcomed the relay');

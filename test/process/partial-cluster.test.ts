@@ -6,10 +6,11 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { GatewayClient, type SkipReason } from '../../runtime/client/gateway-client.js';
+import { GatewayTimeoutError } from '../../runtime/client/gateway-errors.js';
 import { createLogger } from '../../runtime/observability/log.js';
 import { gatewayAddressOf } from '../../runtime/wire/client-id.js';
 import { metricValue } from '../harness/metrics.js';
-import { callApi, startApi } from '../harness/http-api.js';
+import { callApi, postApi, startApi } from '../harness/http-api.js';
 import { clusterForSuite, INTERNAL_PORT, TEST_SECRET } from '../harness/test-cluster.js';
 import { WsTestClient } from '../harness/test-clients.js';
 import { waitFor } from '../harness/wait.js';
@@ -20,6 +21,7 @@ describe('the Gateway API with part of the cluster gone', () => {
   const cluster = clusterForSuite({ subnet: 43, gateways: 3 });
   const skips: Array<[string, SkipReason]> = [];
   let client: GatewayClient;
+  let api = '';
   const clients: WsTestClient[] = [];
   const open = async (gateway: number) => {
     const ws = await WsTestClient.open(cluster.gatewayUrl(gateway));
@@ -42,7 +44,7 @@ describe('the Gateway API with part of the cluster gone', () => {
       onSkipped: (gateway, reason) => skips.push([gateway, reason]),
       log: createLogger({ role: 'test-api' }, 'error'),
     });
-    const api = await startApi(cluster);
+    api = await startApi(cluster);
     const [a, b, c] = [await open(0), await open(1), await open(2)];
     // Its internal port is open, but on another address than the one it announces (a wrong lanIp).
     const unreachable = `${cluster.ip(98)}:${INTERNAL_PORT}`;
@@ -95,6 +97,11 @@ describe('the Gateway API with part of the cluster gone', () => {
       assert.equal(await a!.next((m) => m === 'while paused'), 'while paused');
       // About one client of the paused gateway there is nothing to go on with: the caller is told.
       await assert.rejects(client.isOnline(pausedClient), /did not answer within 1000 ms/);
+      await assert.rejects(client.isOnline(pausedClient), GatewayTimeoutError);
+      // The HTTP API says so with a 504 (after its own request timeout, 5 s).
+      const answer = await postApi(api, 'isOnline', { clientId: pausedClient });
+      assert.equal(answer.status, 504, JSON.stringify(answer.body));
+      assert.match(answer.body.error ?? '', /did not answer within 5000 ms/);
     } finally {
       process.kill(paused.pid, 'SIGCONT');
     }

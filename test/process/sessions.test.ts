@@ -2,6 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MAX_SESSION_DEPTH, SESSION_TOO_DEEP } from '../../runtime/wire/session-depth.js';
 import { deepSession } from '../harness/deep-json.js';
+import type { Session } from '../../runtime/client/gateway-api.js';
+import { GatewayCommandError } from '../../runtime/client/gateway-errors.js';
+import { ErrorCode } from '../../runtime/wire/types.js';
 import { scrapeMetric } from '../harness/metrics.js';
 import { clusterForSuite } from '../harness/test-cluster.js';
 import { WsTestClient } from '../harness/test-clients.js';
@@ -121,6 +124,18 @@ describe('sessions never go stale', () => {
     await assert.rejects(api.setSession(clientId, looped), tooDeep);
     assert.equal(await scrapeMetric(gatewayMetrics(), 'gwc_gateway_commands_total'), commands, 'no command reached the gateway');
     assert.deepEqual(await api.getSession(clientId), deepSession(MAX_SESSION_DEPTH, 'object'));
+    client.close();
+  });
+
+  it('a session that is not a JSON object is refused by the gateway as a bad argument, and the session stays', async () => {
+    const api = await cluster.api();
+    const client = await WsTestClient.open(cluster.gatewayUrl(0));
+    const { clientId } = (await request<{ clientId: string }>(client, { op: 'whoami', id: 'who' })).result;
+    await api.setSession(clientId, { kept: true });
+    const refused = (error: unknown) => error instanceof GatewayCommandError && error.code === ErrorCode.BadArgument && /must be a JSON object/.test(error.message);
+    await assert.rejects(api.setSession(clientId, ['not', 'an', 'object'] as unknown as Session), refused);
+    await assert.rejects(api.updateSession(clientId, 'text' as unknown as Session), refused);
+    assert.deepEqual(await api.getSession(clientId), { kept: true });
     client.close();
   });
 

@@ -4,7 +4,8 @@ import { Client, ClientRegistry } from '../../runtime/gateway/client-registry.js
 import type { ClientTransport } from '../../runtime/gateway/client-transport.js';
 import { executeCommand, type Delivery } from '../../runtime/gateway/command-executor.js';
 import { MAX_SESSION_DEPTH } from '../../runtime/wire/session-depth.js';
-import { Op, toNumber, type Command } from '../../runtime/wire/types.js';
+import { ErrorCode, Op, toNumber, type Command } from '../../runtime/wire/types.js';
+import { applySessionChanges, sessionChanges } from '../../runtime/worker/session-changes.js';
 import { deepSessionJson } from '../harness/deep-json.js';
 
 /** A fake of the transport side: records what the executor asks it to do, in order. */
@@ -63,7 +64,7 @@ function run(command: Command) {
 }
 
 const body = (text: string) => Buffer.from(text);
-const sorted = (values: Iterable<string>) => [...values].sort();
+const sorted = <T>(values: Iterable<T>) => [...values].sort();
 
 beforeEach(() => {
   registry = new ClientRegistry();
@@ -228,6 +229,15 @@ describe('executeCommand: sessions', () => {
     assert.deepEqual(sessionOf(a!), { x: 9, y: 2 });
   });
 
+  it('merges what a worker writes back as the worker reckons it will: one rule on both sides', () => {
+    const [a] = addClients('a');
+    run({ op: Op.SetSession, clientIds: ['a'], session: body('{"seen":1,"gone":"x","byApi":true}') });
+    const changes = sessionChanges({ seen: 1, gone: 'x' }, { seen: 2, fresh: [1] })!;
+    run({ op: Op.UpdateSession, clientIds: ['a'], session: body(JSON.stringify(changes.set)), removedSessionKeys: changes.removed });
+    assert.deepEqual(sessionOf(a!), { seen: 2, byApi: true, fresh: [1] });
+    assert.deepEqual(sessionOf(a!), applySessionChanges({ seen: 1, gone: 'x', byApi: true }, changes));
+  });
+
   it('treats an empty session body as an empty object', () => {
     const [a] = addClients('a');
     run({ op: Op.SetSession, clientIds: ['a'], session: body('{"x":1}') });
@@ -258,6 +268,7 @@ describe('executeCommand: sessions', () => {
       for (const op of [Op.SetSession, Op.UpdateSession]) {
         const reply = run({ op, clientIds: ['a'], session: body(bad) });
         assert.match(reply?.error ?? '', message);
+        assert.equal(reply?.errorCode, ErrorCode.BadArgument);
         assert.deepEqual(sessionOf(a!), { kept: true });
       }
     });
@@ -347,6 +358,7 @@ describe('executeCommand: queries', () => {
 
   it('answers an unknown op with an error', () => {
     assert.match(run({ op: 999 as Op })?.error ?? '', /unknown command op 999/);
+    assert.equal(run({ op: 999 as Op })?.errorCode, ErrorCode.UnknownOp);
   });
 });
 

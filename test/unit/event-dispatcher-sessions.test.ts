@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { GatewayClient } from '../../runtime/client/gateway-client.js';
+import type { WorkerGatewayClient } from '../../runtime/worker/worker-gateway-client.js';
 import { createLogger } from '../../runtime/observability/log.js';
 import { EventDispatcher } from '../../runtime/worker/event-dispatcher.js';
 import { MAX_SESSION_DEPTH, SESSION_TOO_DEEP } from '../../runtime/wire/session-depth.js';
@@ -16,7 +16,7 @@ function dispatcher() {
   const logs: Array<Record<string, unknown>> = [];
   const state: { gate?: Promise<void> } = {};
   const log = createLogger({ role: 'test' }, 'debug', (line) => logs.push(JSON.parse(line) as Record<string, unknown>));
-  const gateway = { writeSessionChanges: () => assert.fail('nothing to write back') } as unknown as GatewayClient;
+  const gateway = { writeSessionChanges: () => assert.fail('nothing to write back') } as unknown as WorkerGatewayClient;
   const handler = {
     async onMessage(_id: string, _message: string | Buffer, ctx: { session: unknown }) {
       seen.push(structuredClone(ctx.session));

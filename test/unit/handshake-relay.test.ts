@@ -11,11 +11,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { createLogger } from '../../runtime/observability/log.js';
+import type { CloseCause } from '../../runtime/wire/close-cause.js';
 import { decodeEnvelope, encodeEnvelope } from '../../runtime/wire/envelope-codec.js';
 import { FrameDecoder, encodeFrame } from '../../runtime/wire/frame-codec.js';
 import { startRelay } from '../harness/handshake-relay.js';
 import { PROTOCOL_VERSION, newNonce } from '../../runtime/wire/handshake.js';
-import { MutualTlsTransport } from '../../runtime/wire/mutual-tls-transport.js';
+import { MutualTlsTransport } from '../../runtime/tls/mutual-tls-transport.js';
 import { announcedAddress, listeningAddress } from '../../runtime/wire/own-address.js';
 import { PeerConnection, type PeerSide } from '../../runtime/wire/peer-connection.js';
 import { plainTransport, type PeerTransport } from '../../runtime/wire/peer-transport.js';
@@ -35,7 +36,7 @@ interface Ended {
 function watch(peer: PeerConnection): Ended {
   const ended: Ended = { ready: false, reason: undefined };
   peer.on('ready', () => (ended.ready = true));
-  peer.on('close', (reason: string) => (ended.reason = reason));
+  peer.on('close', (cause: CloseCause) => (ended.reason = cause.detail));
   return ended;
 }
 

@@ -7,7 +7,9 @@ import { decodeEnvelope, encodeEnvelope } from '../../runtime/wire/envelope-code
 import { FrameDecoder, encodeFrame } from '../../runtime/wire/frame-codec.js';
 import { NONCE_BYTES, PROTOCOL_VERSION, dialerProof, listenerProof, newNonce, proofsMatch, type Transcript } from '../../runtime/wire/handshake.js';
 import { announcedAddress } from '../../runtime/wire/own-address.js';
+import type { CloseCause } from '../../runtime/wire/close-cause.js';
 import { PeerConnection, type PeerOptions } from '../../runtime/wire/peer-connection.js';
+import { Handshake, type HandshakeOptions, type HandshakeStep } from '../../runtime/wire/peer-handshake.js';
 import { Op, Role, type Envelope } from '../../runtime/wire/types.js';
 import { waitFor } from '../harness/wait.js';
 
@@ -30,7 +32,7 @@ interface Tracked {
 function track(peer: PeerConnection): Tracked {
   const tracked: Tracked = { peer, ready: false, closeReason: undefined, envelopes: [] };
   peer.on('ready', () => (tracked.ready = true));
-  peer.on('close', (reason: string) => (tracked.closeReason = reason));
+  peer.on('close', (cause: CloseCause) => (tracked.closeReason = cause.detail));
   peer.on('envelope', (envelope: Envelope) => tracked.envelopes.push(envelope));
   return tracked;
 }
@@ -118,9 +120,10 @@ class RawClient {
     this.socket.write(encodeFrame(encodeEnvelope(envelope)));
   }
 
-  async next<K extends keyof Envelope>(kind: K): Promise<NonNullable<Envelope[K]>> {
+  /** The first `kind` received; decoded, so every scalar field is there (at its default when it was not sent). */
+  async next<K extends keyof Envelope>(kind: K): Promise<Required<NonNullable<Envelope[K]>>> {
     const found = await waitFor(`raw client to receive ${kind}`, () => this.envelopes.find((envelope) => envelope[kind] != null), 5000);
-    return found[kind]!;
+    return found[kind] as unknown as Required<NonNullable<Envelope[K]>>;
   }
 }
 
@@ -134,103 +137,103 @@ afterEach(() => {
   servers.clear();
 });
 
-describe('PeerConnection handshake over loopback', () => {
-  it('with the same secret both sides become ready and learn who the other is', async () => {
-    const server = await startPeerServer();
-    const client = dial(server.port, { role: Role.Worker, name: 'worker-7' });
-    const accepted = await bothReady(server, client);
-    assert.equal(accepted.peer.remoteRole, Role.Worker);
-    assert.equal(accepted.peer.remoteName, 'worker-7');
-    assert.equal(client.peer.ready, true);
-    assert.equal(accepted.peer.ready, true);
+describe('the handshake, without sockets', () => {
+  const ADDRESS = '10.1.2.3:2900';
+  const own = announcedAddress(ADDRESS);
+  /** Through the codec, as over a connection: what the peer decodes is what it gets. */
+  const overTheWire = (envelope: Envelope) => decodeEnvelope(encodeEnvelope(envelope));
+  const noBinding = () => Buffer.alloc(0);
+  const listener = (overrides: Partial<HandshakeOptions> = {}) => new Handshake({ accept: own }, { secret: SECRET, role: Role.Gateway, name: 'test-server', ...overrides }, noBinding);
+  const dialer = (overrides: Partial<HandshakeOptions> = {}, target = { address: ADDRESS, role: Role.Gateway }) =>
+    new Handshake({ dial: target }, { secret: SECRET, role: Role.Worker, name: 'test-peer', ...overrides }, noBinding);
+
+  type Verdicts = Partial<Record<'dialer' | 'listener', HandshakeStep>>;
+
+  /** Plays both ends against each other, as two PeerConnections would: each answer goes across, a refusal as a Refused. */
+  function play(dialing: Handshake, listening: Handshake): Verdicts {
+    const ends = { dialer: dialing, listener: listening };
+    const verdicts: Verdicts = {};
+    let message = dialing.opening();
+    let turn: keyof Verdicts = 'listener';
+    while (message !== undefined && verdicts[turn] === undefined) {
+      const step = ends[turn].receive(overTheWire(message));
+      if (step.next !== 'send') verdicts[turn] = step;
+      message = step.next === 'refuse' ? { refused: { reason: step.cause.detail } } : 'envelope' in step ? step.envelope : undefined;
+      turn = turn === 'dialer' ? 'listener' : 'dialer';
+    }
+    return verdicts;
+  }
+
+  const causeOf = (step: HandshakeStep | undefined) => (step && 'cause' in step ? step.cause : undefined);
+
+  it('with the same secret both sides become ready and learn who the other is', () => {
+    const [d, l] = [dialer({ role: Role.Worker, name: 'worker-7', features: ['paged-replies'] }), listener()];
+    const outcome = play(d, l);
+    assert.equal(outcome.dialer?.next, 'ready');
+    assert.equal(outcome.listener?.next, 'ready');
+    assert.equal(l.remoteRole, Role.Worker);
+    assert.equal(l.remoteName, 'worker-7');
+    assert.deepEqual(l.remoteFeatures, ['paged-replies']);
+    assert.equal(d.remoteRole, Role.Gateway);
   });
 
-  it('carries envelopes both ways, in order, when many are sent in one tick', async () => {
-    const server = await startPeerServer();
-    const client = dial(server.port);
-    const accepted = await bothReady(server, client);
-    const count = 2000;
-    for (let i = 1; i <= count; i++) client.peer.send({ command: { op: Op.SendToClient, requestId: i, clientIds: [`c${i}`] } });
-    for (let i = 1; i <= count; i++) accepted.peer.send({ reply: { requestId: i, ids: [`r${i}`] } });
-    await waitFor('all commands at the server', () => accepted.envelopes.length >= count, 5000);
-    await waitFor('all replies at the client', () => client.envelopes.length >= count, 5000);
-    assert.equal(accepted.envelopes.length, count);
-    assert.equal(client.envelopes.length, count);
-    accepted.envelopes.forEach((envelope, i) => {
-      assert.equal(envelope.command?.requestId, i + 1);
-      assert.deepEqual(envelope.command?.clientIds, [`c${i + 1}`]);
-    });
-    client.envelopes.forEach((envelope, i) => assert.deepEqual(envelope.reply?.ids, [`r${i + 1}`]));
+  it('refuses a wrong secret on both sides, naming the secret, and neither becomes ready', () => {
+    const outcome = play(dialer({ secret: OTHER_SECRET }), listener());
+    assert.equal(causeOf(outcome.dialer)?.code, 'AUTH_FAILED');
+    assert.match(causeOf(outcome.dialer)!.detail, /secret/);
+    assert.equal(causeOf(outcome.listener)?.code, 'REFUSED_BY_PEER');
+    assert.match(causeOf(outcome.listener)!.detail, /secret/);
   });
 
-  it('accepts frames above the pre-handshake limit once authenticated', async () => {
-    const server = await startPeerServer();
-    const client = dial(server.port);
-    const accepted = await bothReady(server, client);
-    const body = Buffer.alloc(32 * 1024, 7);
-    client.peer.send({ command: { op: Op.SendToAll, body } });
-    await waitFor('the large command', () => accepted.envelopes[0], 5000);
-    assert.ok(Buffer.from(accepted.envelopes[0]!.command!.body!).equals(body));
+  it('refuses an Auth whose proof is wrong, telling the client why', () => {
+    const l = listener();
+    const hello = { hello: { role: Role.Worker, name: 'forger', nonce: newNonce(), version: PROTOCOL_VERSION, target: ADDRESS } };
+    assert.ok((l.receive(overTheWire(hello)) as { envelope: Envelope }).envelope.challenge);
+    const step = l.receive(overTheWire({ auth: { proof: newNonce() } }));
+    assert.equal(step.next, 'refuse');
+    assert.equal(causeOf(step)?.code, 'AUTH_FAILED');
+    assert.match(causeOf(step)!.detail, /wrong shared secret/);
+    assert.equal(l.done, false);
   });
 
-  it('refuses a wrong secret on both sides, naming the secret, and neither becomes ready', async () => {
-    const server = await startPeerServer();
-    const client = dial(server.port, { secret: OTHER_SECRET });
-    const clientReason = await closeReasonOf(client, 'client');
-    const accepted = await nthAccepted(server, 0);
-    const serverReason = await closeReasonOf(accepted, 'server side');
-    assert.match(clientReason, /secret/);
-    assert.match(serverReason, /secret/);
-    assert.equal(client.ready, false);
-    assert.equal(accepted.ready, false);
+  it('refuses a role that is not accepted here, on both sides', () => {
+    const outcome = play(dialer({ role: Role.Gateway }), listener());
+    assert.equal(causeOf(outcome.listener)?.code, 'ROLE_NOT_ALLOWED');
+    assert.match(causeOf(outcome.listener)!.detail, /role Gateway may not connect here/);
+    assert.equal(outcome.dialer?.next, 'close');
+    assert.equal(causeOf(outcome.dialer)?.code, 'REFUSED_BY_PEER');
+    assert.match(causeOf(outcome.dialer)!.detail, /refused by peer: role Gateway may not connect here/);
   });
 
-  it('refuses an Auth whose proof is wrong, telling the client why', async () => {
-    const server = await startPeerServer();
-    const raw = await RawClient.connect(server.port);
-    raw.send({ hello: { role: Role.Worker, name: 'forger', nonce: newNonce(), version: PROTOCOL_VERSION, target: server.address } });
-    await raw.next('challenge');
-    raw.send({ auth: { proof: newNonce() } });
-    const refused = await raw.next('refused');
-    assert.match(refused.reason, /wrong shared secret/);
-    const accepted = await nthAccepted(server, 0);
-    assert.match(await closeReasonOf(accepted, 'server side'), /wrong shared secret/);
-    assert.equal(accepted.ready, false);
-    await waitFor('the server to end the raw connection', () => raw.ended, 5000);
+  it('refuses an unsupported protocol version', () => {
+    const step = listener().receive(overTheWire({ hello: { role: Role.Worker, name: 'future', nonce: newNonce(), version: PROTOCOL_VERSION + 1, target: ADDRESS } }));
+    assert.equal(step.next, 'refuse');
+    assert.equal(causeOf(step)?.code, 'VERSION_MISMATCH');
+    assert.match(causeOf(step)!.detail, /unsupported protocol version/);
   });
 
-  it('refuses a role that is not accepted here, on both sides', async () => {
-    const server = await startPeerServer();
-    const client = dial(server.port, { role: Role.Gateway });
-    const clientReason = await closeReasonOf(client, 'client');
-    const accepted = await nthAccepted(server, 0);
-    assert.match(await closeReasonOf(accepted, 'server side'), /role Gateway may not connect here/);
-    assert.match(clientReason, /refused by peer: role Gateway may not connect here/);
-    assert.equal(client.ready, false);
-    assert.equal(accepted.ready, false);
+  it('refuses a server that answers with a Challenge it cannot prove', () => {
+    const d = dialer();
+    d.opening();
+    const step = d.receive(overTheWire({ challenge: { nonce: newNonce(), proof: newNonce(), role: Role.Gateway } }));
+    assert.equal(causeOf(step)?.code, 'AUTH_FAILED');
+    assert.match(causeOf(step)!.detail, /does not hold the shared secret/);
+    assert.equal(d.done, false);
   });
 
-  it('refuses an unsupported protocol version', async () => {
-    const server = await startPeerServer();
-    const raw = await RawClient.connect(server.port);
-    raw.send({ hello: { role: Role.Worker, name: 'future', nonce: newNonce(), version: PROTOCOL_VERSION + 1, target: server.address } });
-    assert.match((await raw.next('refused')).reason, /unsupported protocol version/);
-    assert.equal(raw.envelopes.some((envelope) => envelope.challenge), false);
+  it('refuses a dialer that sends something other than Hello first, and a listener that skips the Challenge', () => {
+    const step = listener().receive(overTheWire({ command: { op: Op.SendToAll } }));
+    assert.equal(causeOf(step)?.code, 'UNEXPECTED_MESSAGE');
+    assert.match(causeOf(step)!.detail, /expected Hello/);
+    assert.match(causeOf(dialer().receive(overTheWire({ welcome: {} })))!.detail, /expected Challenge/);
   });
 
-  it('refuses a server that answers with a Challenge it cannot prove', async () => {
-    // A fake server that does not hold the secret: it answers any Hello with a random proof.
-    const fake = createServer((socket) => {
-      sockets.add(socket);
-      socket.on('error', () => {});
-      socket.once('data', () => socket.write(encodeFrame(encodeEnvelope({ challenge: { nonce: newNonce(), proof: newNonce(), role: Role.Gateway } }))));
-    });
-    servers.add(fake);
-    fake.listen(0, '127.0.0.1');
-    await once(fake, 'listening');
-    const client = dial((fake.address() as AddressInfo).port);
-    assert.match(await closeReasonOf(client, 'client'), /does not hold the shared secret/);
-    assert.equal(client.ready, false);
+  it('refuses a listener of another role than the one dialed, and one that dialed elsewhere', () => {
+    const d = dialer({}, { address: ADDRESS, role: Role.Register });
+    assert.equal(causeOf(play(d, listener()).dialer)?.code, 'WRONG_PEER_ROLE');
+    const misdirected = play(dialer({}, { address: '10.9.9.9:2900', role: Role.Gateway }), listener());
+    assert.equal(causeOf(misdirected.listener)?.code, 'MISDIRECTED');
+    assert.match(causeOf(misdirected.listener)!.detail, /relayed or misdirected/);
   });
 });
 

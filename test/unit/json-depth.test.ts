@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { assetPath } from '../../runtime/assets.js';
-import { jsonNestedDeeperThan, valueNestedDeeperThan } from '../../runtime/wire/json-depth.js';
+import { jsonNestedDeeperThan, valueNestedDeeperThan } from '../../runtime/json/json-depth.js';
 import { MAX_SESSION_DEPTH, sessionJsonTooDeep, sessionTooDeep } from '../../runtime/wire/session-depth.js';
 import { deepSession, deepSessionJson } from '../harness/deep-json.js';
 

@@ -8,6 +8,7 @@ import { once } from 'node:events';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { afterEach, describe, it } from 'node:test';
 import { createLogger } from '../../runtime/observability/log.js';
+import type { CloseCause, CloseCode } from '../../runtime/wire/close-cause.js';
 import { newNonce } from '../../runtime/wire/handshake.js';
 import { announcedAddress } from '../../runtime/wire/own-address.js';
 import { PeerConnection } from '../../runtime/wire/peer-connection.js';
@@ -49,12 +50,16 @@ interface End {
   peer: PeerConnection;
   received: Envelope[];
   reason: string | undefined;
+  code: CloseCode | undefined;
 }
 
 function end(peer: PeerConnection): End {
-  const watched: End = { peer, received: [], reason: undefined };
+  const watched: End = { peer, received: [], reason: undefined, code: undefined };
   peer.on('envelope', (envelope: Envelope) => watched.received.push(envelope));
-  peer.on('close', (reason: string) => (watched.reason = reason));
+  peer.on('close', (cause: CloseCause) => {
+    watched.reason = cause.detail;
+    watched.code = cause.code;
+  });
   return watched;
 }
 
@@ -101,6 +106,7 @@ for (const [dialerRole, listenerRole, dialerSends, listenerSends] of LINKS) {
           } else {
             const reason = await waitFor('the receiver to close the link', () => receiver.reason, 5000);
             assert.equal(reason, `unexpected ${kind} from a ${fromName} (to a ${toName})`);
+            assert.equal(receiver.code, 'NOT_PERMITTED');
             assert.equal(receiver.received.length, 0, 'nothing was handed on');
           }
         });

@@ -1,12 +1,10 @@
 import { isIP, type Socket } from 'node:net';
 import { connect, createSecureContext, createServer, type SecureContext, type Server, type TLSSocket } from 'node:tls';
 import type { Logger } from '../observability/log.js';
-import { reportHandshakeFailures, tlsErrorReason } from '../tls/handshake-failures.js';
-import type { TlsMaterial } from '../tls/tls-material.js';
-import type { PeerTransport } from './peer-transport.js';
-
-/** A peer that opens a connection and never completes the TLS handshake is dropped after this long. */
-const HANDSHAKE_TIMEOUT_MS = 5000;
+import { DEFAULT_HANDSHAKE_TIMEOUT_MS } from '../wire/peer-handshake.js';
+import type { PeerTransport } from '../wire/peer-transport.js';
+import { reportHandshakeFailures, tlsErrorReason } from './handshake-failures.js';
+import type { TlsMaterial } from './tls-material.js';
 
 /**
  * Internal connections over mutual TLS: servers require a client certificate signed by the cluster CA, dialers
@@ -36,7 +34,7 @@ export class MutualTlsTransport implements PeerTransport {
   createServer(onSocket: (socket: Socket) => void): Server {
     // The client certificate is checked here rather than by rejectUnauthorized: Node's own rejection destroys the
     // socket before reporting it, losing both the peer's address and the reason.
-    const server = createServer({ ...this.material, requestCert: true, rejectUnauthorized: false, handshakeTimeout: HANDSHAKE_TIMEOUT_MS }, (socket) => {
+    const server = createServer({ ...this.material, requestCert: true, rejectUnauthorized: false, handshakeTimeout: DEFAULT_HANDSHAKE_TIMEOUT_MS }, (socket) => {
       if (socket.authorized) return onSocket(socket);
       this.refused(String(socket.authorizationError), `${socket.remoteAddress}:${socket.remotePort}`);
       socket.destroy();
