@@ -1,9 +1,10 @@
 import type { Session } from '../client/gateway-api.js';
 import type { GatewayClient } from '../client/gateway-client.js';
 import type { Logger } from '../observability/log.js';
+import { messageIdOf } from '../wire/message-id.js';
 import { EventKind, toNumber, type ClientEvent, type Envelope, type SessionUpdate } from '../wire/types.js';
 import { AckBatcher } from './ack-batcher.js';
-import { ClientEventContext, messageIdOf } from './event-context.js';
+import { ClientEventContext } from './event-context.js';
 import type { Handler } from './handler.js';
 import { RefuseConnection } from './refuse-connection.js';
 import { applySessionChanges, sessionChanges } from './session-changes.js';
