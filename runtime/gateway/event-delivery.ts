@@ -189,7 +189,7 @@ export class EventDelivery {
     const link = this.links.get(key);
     if (!link) return;
     let isolationFreed = false;
-    const ownAcks = new Set<Client>();
+    let ownAcks: Set<Client> | undefined;
     for (const sequence of sequences) {
       const number = toNumber(sequence);
       const entry = link.unacked.get(number);
@@ -199,7 +199,7 @@ export class EventDelivery {
       link.unackedBytes -= bytes;
       link.release(entry.client, bytes);
       entry.client.inFlight--;
-      if (this.awaitingOwnAcks.delete(entry.client)) ownAcks.add(entry.client);
+      if (this.awaitingOwnAcks.size > 0 && this.awaitingOwnAcks.delete(entry.client)) (ownAcks ??= new Set()).add(entry.client);
       if (link.suspect === entry) {
         link.suspect = undefined;
         entry.client.suspectAt = undefined;
@@ -207,7 +207,7 @@ export class EventDelivery {
         isolationFreed = true;
       }
     }
-    this.retry(ownAcks);
+    if (ownAcks) this.retry(ownAcks);
     if (link.blocked.size > 0) this.retry(link.blocked);
     if (isolationFreed) this.retry(this.awaitingIsolation);
   }
@@ -282,7 +282,7 @@ export class EventDelivery {
     // Behind its own suspect: order per client holds, and the suspect stays the only event of its client in flight.
     if (client.suspectAt !== undefined) return this.links.get(client.suspectAt) ?? null;
     if (client.inFlight >= this.options.clientWindow) return OWN_ACKS;
-    const suspect = this.deaths.has(event);
+    const suspect = this.deaths.size > 0 && this.deaths.has(event);
     const link = suspect ? this.isolatedTarget(client) : this.target(client);
     if (link === null || link === ISOLATION || link.draining || this.full(link, client)) return link;
     link.conn.send({ event });

@@ -107,6 +107,8 @@ export class Gateway implements ClientSink, Delivery {
   private readonly peers = new Set<PeerConnection>();
   /** Upgrades waiting for a worker's verdict, by the sequence of their WEBSOCKET_CONNECT event. */
   private readonly verdicts = new Map<number, (verdict: UpgradeVerdict) => void>();
+  /** The same, by client. */
+  private readonly upgradesWaiting = new Map<Client, (verdict: UpgradeVerdict) => void>();
   private nextConnection = randomInt(2 ** 32);
   private nextWorkerKey = 0;
   /** Starts from the clock, so a restarted gateway at the same address does not reuse message ids. */
@@ -262,10 +264,12 @@ export class Gateway implements ClientSink, Delivery {
       settle = (verdict: UpgradeVerdict) => {
         clearTimeout(timer);
         this.verdicts.delete(sequence);
+        this.upgradesWaiting.delete(client);
         if (verdict.status !== 0 && !client.gone) this.refuseUpgrade(client, verdict);
         resolve(verdict);
       };
       this.verdicts.set(sequence, settle);
+      this.upgradesWaiting.set(client, settle);
     });
     this.dispatch(client, EventKind.WebSocketConnect, undefined, false, upgrade, true);
     // Settled at once, so that the request and its socket are not kept until the upgrade timeout.
@@ -375,8 +379,8 @@ export class Gateway implements ClientSink, Delivery {
 
   /**
    * An event whose delivery coincided with --max-event-deaths worker deaths (see EventDelivery): it is not delivered
-   * again, nor anything its client sends but its Close, and the client is told with 1011 (an upgrade waiting for its
-   * verdict is refused with 500 instead).
+   * again, nor anything its client sends but its Close, and the client is told with 1011 (one whose upgrade waits for
+   * its verdict is refused with 500 instead).
    */
   private quarantined(client: Client, event: ClientEvent, deaths: number): void {
     this.log.error('event quarantined: the workers it was delivered to died', {
@@ -385,8 +389,9 @@ export class Gateway implements ClientSink, Delivery {
       event: EventKind[event.kind],
       deaths,
     });
-    if (event.awaitsVerdict) {
-      this.verdicts.get(toNumber(event.sequence))?.({ sequence: event.sequence ?? 0, status: 500, reason: 'the connection check failed' });
+    const upgrade = this.upgradesWaiting.get(client);
+    if (upgrade) {
+      upgrade({ sequence: event.sequence ?? 0, status: 500, reason: 'the connection could not be handled' });
     } else if (!client.gone && !client.closing) {
       this.closeWith(client, CLOSE_INTERNAL_ERROR, 'a message of this connection could not be handled');
     }

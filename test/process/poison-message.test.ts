@@ -2,13 +2,14 @@
  * One message that kills every worker it reaches (its handler exits the process) must not take the cluster down:
  * three workers, restarted as pods are when they exit, serve 50 clients sending steadily while one client sends such
  * a message. The gateway quarantines it after --max-event-deaths deaths and closes its client with 1011; every
- * other client's messages are handled, none lost, duplicates only as flagged redeliveries.
+ * other client's messages are handled, none lost, duplicates only as flagged redeliveries. An upgrade whose
+ * onWebSocketConnect exits the worker is refused with 500 after as many deaths.
  */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { scrapeMetric } from '../harness/metrics.js';
 import type { RoleProcess } from '../harness/role-process.js';
-import { clusterForSuite } from '../harness/test-cluster.js';
+import { TestCluster } from '../harness/test-cluster.js';
 import { WsTestClient } from '../harness/test-clients.js';
 import { waitFor } from '../harness/wait.js';
 
@@ -29,12 +30,27 @@ interface Record {
 }
 
 describe('a poison message (its handler exits the worker)', () => {
-  const cluster = clusterForSuite({ subnet: 61, gateways: 1, workers: WORKERS });
+  const cluster = new TestCluster({ subnet: 61, gateways: 1, workers: WORKERS });
   const metric = (name: string) => scrapeMetric(`http://${cluster.gatewayIp(0)}:9272/metrics`, name);
   /** Exits of workers, and whether dead ones are started again (as a pod's container is). */
   const exits: Array<{ worker: string; code: number | null }> = [];
   /** Cleared before the cluster is stopped, which must not start them again. */
   let restarting = true;
+  const poisonDeaths = () => exits.filter((exit) => exit.code === POISON_EXIT_CODE).length;
+  /** The deaths the gateway counted, once this process has seen as many worker exits since `since` (it may see them later). */
+  async function exitsSeen(since: number, counted: unknown): Promise<number> {
+    await waitFor(`${String(counted)} worker exits`, () => poisonDeaths() - since === counted);
+    return counted as number;
+  }
+
+  before(async () => {
+    await cluster.start();
+    cluster.workers.forEach((worker, index) => restartOnExit(index, worker));
+  });
+  after(async () => {
+    restarting = false;
+    await cluster.stop();
+  });
 
   /** Starts worker `index` again (same name) whenever it exits, as the kubelet restarts a pod's container. */
   function restartOnExit(index: number, worker: RoleProcess): void {
@@ -48,15 +64,6 @@ describe('a poison message (its handler exits the worker)', () => {
   }
 
   it(`is quarantined after at most ${MAX_EVENT_DEATHS} worker deaths; every other client's messages are handled`, async () => {
-    cluster.workers.forEach((worker, index) => restartOnExit(index, worker));
-    try {
-      await poisonAmongFifty();
-    } finally {
-      restarting = false;
-    }
-  });
-
-  async function poisonAmongFifty(): Promise<void> {
     const clients = await Promise.all(Array.from({ length: CLIENTS }, () => WsTestClient.open(cluster.gatewayUrl(0))));
     const poisonClient = clients[CLIENTS - 1]!;
     const { clientId: poisonClientId } = await poisonClient.request<{ clientId: string }>('whoami');
@@ -76,7 +83,8 @@ describe('a poison message (its handler exits the worker)', () => {
     const handled = (client: WsTestClient) => new Set(records(client).map((r) => r.result.n)).size;
     await waitFor(`every innocent client's ${MESSAGES_EACH} messages handled`, () => innocents.every((c) => handled(c) === MESSAGES_EACH), 60_000, 100);
 
-    const deaths = exits.filter((exit) => exit.code === POISON_EXIT_CODE).length;
+    const quarantined = await cluster.gateways[0]!.waitForLog('event quarantined: the workers it was delivered to died', { clientId: poisonClientId });
+    const deaths = await exitsSeen(0, quarantined.deaths);
     let duplicated = 0;
     let lost = 0;
     for (const client of innocents) {
@@ -104,17 +112,30 @@ describe('a poison message (its handler exits the worker)', () => {
     assert.ok(deaths >= 1 && deaths <= MAX_EVENT_DEATHS, `${deaths} deaths`);
     assert.ok(poisonHandled.every((n) => n < POISON_AT), 'nothing the poison\'s client sent after it was delivered');
     assert.equal(await metric('gwc_gateway_events_quarantined_total'), 1);
-    const quarantined = await cluster.gateways[0]!.waitForLog('event quarantined: the workers it was delivered to died', { clientId: poisonClientId });
     assert.equal(quarantined.level, 'error');
     assert.match(String(quarantined.messageId), /^127\.0\.61\.10:2900\/\d+$/);
-    assert.equal(quarantined.deaths, deaths);
 
     // The workers serve again: all of them connected, and a new client answered.
     await cluster.waitForWorkersOnAllGateways(30_000);
     const fresh = await WsTestClient.open(cluster.gatewayUrl(0));
     assert.equal((await fresh.request<{ n: number }>('record', { n: 1 })).n, 1);
     for (const client of [...clients, fresh]) client.close();
-  }
+  });
+
+  it(`refuses with 500 an upgrade whose onWebSocketConnect exits the worker, after at most ${MAX_EVENT_DEATHS} deaths`, async () => {
+    await cluster.waitForWorkersOnAllGateways(30_000);
+    const before = poisonDeaths();
+    await assert.rejects(WsTestClient.open(`${cluster.gatewayUrl(0)}?exit=${POISON_EXIT_CODE}`), /HTTP 500/);
+    const quarantined = await cluster.gateways[0]!.waitForLog('event quarantined: the workers it was delivered to died', { event: 'WebSocketConnect' });
+    const deaths = await exitsSeen(before, quarantined.deaths);
+    console.log(`poison upgrade: refused with 500 after ${deaths} worker deaths`);
+    assert.ok(deaths >= 1 && deaths <= MAX_EVENT_DEATHS, `${deaths} deaths`);
+    assert.equal(await metric('gwc_gateway_events_quarantined_total'), 2);
+    await cluster.waitForWorkersOnAllGateways(30_000);
+    const fresh = await WsTestClient.open(cluster.gatewayUrl(0));
+    assert.equal((await fresh.request<{ n: number }>('record', { n: 1 })).n, 1);
+    fresh.close();
+  });
 });
 
 function records(client: WsTestClient): Record[] {
