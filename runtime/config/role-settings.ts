@@ -96,8 +96,15 @@ export const gatewaySettings = {
     'max-pending-events',
     'GWC_MAX_PENDING_EVENTS',
     integer({ min: 1 }, 10_000),
-    'client events held in the gateway while no worker can take them; past it new clients get 1013',
+    'client events held in the gateway while no worker can take them; past it new clients are refused (503) and a message closes its client (1013)',
     { field: 'maxPendingEvents' },
+  ),
+  maxEventDeaths: specSetting(
+    'max-event-deaths',
+    'GWC_MAX_EVENT_DEATHS',
+    integer({ min: 2 }, 3),
+    'worker deaths a client event may coincide with before it is quarantined: not delivered again, and its client closed (1011)',
+    { field: 'maxEventDeaths' },
   ),
   workerWindow: specSetting(
     'worker-window',

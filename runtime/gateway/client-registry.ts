@@ -20,6 +20,10 @@ export class Client {
   inFlight = 0;
   /** Events held, in order, until a worker can take them; the client is not read from meanwhile. */
   waiting: ClientEvent[] | undefined;
+  /** The worker running this client's suspect event (see EventDelivery): its later events wait for that one. */
+  suspectAt: string | undefined;
+  /** Closed: its Close event is (or was) dispatched, and nothing else of it comes. */
+  gone = false;
   closing = false;
   /** Start and count of the current one-second window of the message rate limit. */
   rateWindowStart = 0;

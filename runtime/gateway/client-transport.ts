@@ -16,6 +16,22 @@ export interface ClientTransport {
   resume(): void;
 }
 
+/**
+ * What the transport of a client that has gone becomes, so that the connection's objects (socket, WebSocket,
+ * buffers) can be collected while its Close event waits for a worker.
+ */
+export const CLOSED_TRANSPORT: ClientTransport = {
+  remoteAddress: '',
+  remotePort: 0,
+  bufferedBytes: 0,
+  send() {},
+  ping() {},
+  close() {},
+  destroy() {},
+  pause() {},
+  resume() {},
+};
+
 export interface UpgradeRequest {
   url: string;
   headers: Record<string, string>;
@@ -25,6 +41,8 @@ export interface UpgradeRequest {
 export interface UpgradeCheck {
   client: ClientHandle;
   verdict: Promise<{ status: number; reason?: string }>;
+  /** The connection closed while the upgrade waited: the client is closed, and the verdict no longer waited for. */
+  abandon(): void;
 }
 
 /** What a protocol listener reports to the gateway. */
@@ -38,8 +56,6 @@ export interface ClientSink {
    */
   checkUpgrade(pending: ClientTransport, upgrade: UpgradeRequest): UpgradeCheck | undefined;
   upgraded(handle: ClientHandle, transport: ClientTransport): void;
-  /** The connection closed while its upgrade waited for a verdict. */
-  abandoned(handle: ClientHandle): void;
   message(handle: ClientHandle, data: Buffer, binary: boolean): void;
   /** Traffic that is not a message but proves the client alive (a pong). */
   alive(handle: ClientHandle): void;

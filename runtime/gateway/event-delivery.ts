@@ -1,8 +1,7 @@
-import type { PeerConnection } from '../wire/peer-connection.js';
 import { EventKind, toNumber, type ClientEvent, type Envelope, type Uint64 } from '../wire/types.js';
 import type { Client } from './client-registry.js';
 import { Router, type RouterKind } from './router.js';
-import { WorkerLink } from './worker-link.js';
+import { WorkerLink, type Unacked, type WorkerConnection } from './worker-link.js';
 
 export interface EventDeliveryOptions {
   router: RouterKind;
@@ -15,13 +14,34 @@ export interface EventDeliveryOptions {
   windowBytes: number;
   /** Unacknowledged events one client may have, whatever its share. */
   clientWindow: number;
-  /** Events held in the gateway across all clients before new clients' events are refused. */
+  /**
+   * Events held in the gateway across all clients, counting the Close that each client with events waiting will
+   * send, before new clients and new events are refused (see hasRoomForClient).
+   */
   maxWaiting: number;
+  /** Worker deaths an event may coincide with before it is quarantined (at least 2: see EventDelivery). */
+  maxDeaths: number;
+  /** The event was quarantined: nothing of its client but its Close goes to a worker any more. */
+  quarantined(client: Client, event: ClientEvent, deaths: number): void;
 }
 
 export interface DeliveryStats {
   redelivered: number;
+  quarantined: number;
 }
+
+/** Room a new client needs among the events held here: its Connect, its WebSocketConnect and its Close. */
+const ROOM_PER_CLIENT = 3;
+
+/** A suspect event waits for a worker that holds no other suspect. */
+const ISOLATION = 'isolation';
+/** A client with `clientWindow` events unacknowledged waits for their acknowledgements, from whichever workers. */
+const OWN_ACKS = 'own-acks';
+/**
+ * What a client's next event waits for: a worker (full, draining, or running the client's suspect), any worker
+ * (null), isolation, or its own acknowledgements.
+ */
+type Blocker = WorkerLink | null | typeof ISOLATION | typeof OWN_ACKS;
 
 /**
  * Gets every client event to a worker's handler, in order per client, at least once.
@@ -32,14 +52,33 @@ export interface DeliveryStats {
  * those clients are paused, so a slow worker slows its inputs down rather than growing anyone's memory. No client
  * holds more than its fair share of that window (see `full`). A draining worker finishes its clients' events before
  * their next ones go elsewhere.
+ *
+ * Poison containment: a worker lost without having announced a drain died (a crash, an exit, a heartbeat timeout).
+ * Every event it held coincided with that death: its count of deaths goes up by one, and it becomes a suspect.
+ * A suspect goes to a worker holding no other suspect (other events go there as usual) and the client's later
+ * events wait behind it. So when a worker dies, at most one of the events it held was already a suspect, and only
+ * that one gains a second (third...) death: an innocent event that shared a worker with a poison one is blamed once,
+ * and again only if, sent on its own, it was once more where a worker died. The poison, which kills every worker it
+ * reaches, gains a death each time, and at `maxDeaths` it is quarantined: not delivered again, nor anything its
+ * client sent after it but its Close.
  */
 export class EventDelivery {
-  readonly stats: DeliveryStats = { redelivered: 0 };
+  readonly stats: DeliveryStats = { redelivered: 0, quarantined: 0 };
   private readonly links = new Map<string, WorkerLink>();
   private readonly router: Router;
   /** Clients waiting for any worker at all. */
   private readonly unrouted = new Set<Client>();
+  /** Clients whose next event is a suspect, waiting for a worker that holds no suspect. */
+  private readonly awaitingIsolation = new Set<Client>();
+  /** Clients at their client window. */
+  private readonly awaitingOwnAcks = new Set<Client>();
+  /** Clients not gone that have events waiting: each owes a Close, which is never refused. */
+  private readonly owing = new Set<Client>();
+  /** The worker deaths each suspect event coincided with; an event not in here has none. */
+  private readonly deaths = new Map<ClientEvent, number>();
   private waitingCount = 0;
+  /** The gateway is stopping and closes the links itself: a link lost now is no worker's death. */
+  private stopping = false;
 
   constructor(private readonly options: EventDeliveryOptions) {
     this.router = new Router(options.router);
@@ -60,20 +99,32 @@ export class EventDelivery {
     return count;
   }
 
-  /** The client is gone: a new client may take its place at its worker. */
+  /**
+   * Whether a new client may come: there is room for its opening events and its Close among the events held here,
+   * counting a Close for each client with events waiting. A refused client queues nothing; past `maxWaiting`, what
+   * is held grows only by Closes of clients that had nothing waiting, and by what a lost worker had not acknowledged.
+   */
+  hasRoomForClient(): boolean {
+    return this.waitingCount + this.owing.size + ROOM_PER_CLIENT <= this.options.maxWaiting;
+  }
+
+  /** The client is gone (its Close follows): a new client may take its place at its worker. */
   clientGone(client: Client): void {
+    client.gone = true;
+    this.owing.delete(client);
     this.router.release(client);
   }
 
   /** True once any worker that decides WebSocket upgrades has connected. */
   decidesUpgrades = false;
 
-  addWorker(key: string, conn: PeerConnection): void {
+  addWorker(key: string, conn: WorkerConnection): void {
     const link = new WorkerLink(key, conn);
     this.links.set(key, link);
     this.router.add(key);
     if (link.decidesUpgrades) this.decidesUpgrades = true;
     this.retry(this.unrouted);
+    this.retry(this.awaitingIsolation);
   }
 
   /** The worker gets nothing new; its clients move on once it has acknowledged their earlier events. */
@@ -85,37 +136,60 @@ export class EventDelivery {
     this.retry(link.blocked);
   }
 
-  /** The worker is gone: what it did not acknowledge goes to other workers, ahead of what its clients sent since. */
-  removeWorker(key: string): void {
+  /** The gateway closes its worker links itself from now on (it is stopping). */
+  stop(): void {
+    this.stopping = true;
+  }
+
+  /**
+   * The worker is gone: what it did not acknowledge goes to other workers, ahead of what its clients sent since.
+   * Returns whether it died (it had not announced a drain), in which case every event it held has one death more.
+   */
+  removeWorker(key: string): boolean {
     const link = this.links.get(key);
-    if (!link) return;
+    if (!link) return false;
     this.links.delete(key);
     this.router.remove(key);
+    const died = !link.draining && !this.stopping;
+    if (link.suspect) link.suspect.client.suspectAt = undefined;
     const byClient = new Map<Client, ClientEvent[]>();
     for (const { client, event } of link.unacked.values()) {
       event.redelivery = true;
+      if (died) this.deaths.set(event, (this.deaths.get(event) ?? 0) + 1);
       const events = byClient.get(client);
       if (events) events.push(event);
       else byClient.set(client, [event]);
     }
-    this.stats.redelivered += link.unacked.size;
     link.unacked.clear();
     link.unackedBytes = 0;
     link.holdings.clear();
+    const quarantined: Array<{ client: Client; event: ClientEvent; deaths: number }> = [];
     for (const [client, events] of byClient) {
       client.inFlight -= events.length;
-      client.waiting = client.waiting ? events.concat(client.waiting) : events;
-      this.waitingCount += events.length;
-      this.block(client, null);
+      this.awaitingOwnAcks.delete(client);
+      const poison = died ? events.find((event) => this.deaths.get(event)! >= this.options.maxDeaths) : undefined;
+      if (poison) {
+        quarantined.push({ client, event: poison, deaths: this.deaths.get(poison)! });
+        this.quarantine(client, poison, events);
+        continue;
+      }
+      this.stats.redelivered += events.length;
+      this.putBack(client, events);
     }
-    for (const client of link.blocked) this.block(client, null);
+    // (A client quarantined just now has nothing waiting any more.)
+    for (const client of link.blocked) if (client.waiting) this.block(client, null);
     link.blocked.clear();
     this.retry(this.unrouted);
+    // Told last: the gateway closes these clients, which may dispatch their Close at once.
+    for (const { client, event, deaths } of quarantined) this.options.quarantined(client, event, deaths);
+    return died;
   }
 
   acknowledged(key: string, sequences: Uint64[]): void {
     const link = this.links.get(key);
     if (!link) return;
+    let isolationFreed = false;
+    let ownAcks: Set<Client> | undefined;
     for (const sequence of sequences) {
       const number = toNumber(sequence);
       const entry = link.unacked.get(number);
@@ -125,8 +199,17 @@ export class EventDelivery {
       link.unackedBytes -= bytes;
       link.release(entry.client, bytes);
       entry.client.inFlight--;
+      if (this.awaitingOwnAcks.size > 0 && this.awaitingOwnAcks.delete(entry.client)) (ownAcks ??= new Set()).add(entry.client);
+      if (link.suspect === entry) {
+        link.suspect = undefined;
+        entry.client.suspectAt = undefined;
+        this.deaths.delete(entry.event);
+        isolationFreed = true;
+      }
     }
+    if (ownAcks) this.retry(ownAcks);
     if (link.blocked.size > 0) this.retry(link.blocked);
+    if (isolationFreed) this.retry(this.awaitingIsolation);
   }
 
   /**
@@ -145,36 +228,75 @@ export class EventDelivery {
   }
 
   /**
-   * Sends the event to the client's worker, or holds it. Returns false, holding nothing, when the gateway
-   * already holds `maxWaiting` events: the caller refuses the client.
+   * Sends the event to the client's worker, or holds it. Returns false, holding nothing, when there is no room
+   * for it (see hasRoomForClient): the caller refuses the client. A Close always has room.
    */
   dispatch(client: Client, event: ClientEvent): boolean {
     if (client.waiting === undefined) {
       const blocker = this.trySend(client, event);
       if (blocker === true) return true;
-      if (this.waitingCount >= this.options.maxWaiting && event.kind !== EventKind.Close) return false;
+      // Holding it makes the client owe its Close as well.
+      if (!this.hasRoomFor(event, 2)) return false;
       client.waiting = [event];
       this.waitingCount++;
+      if (!client.gone) this.owing.add(client);
       this.block(client, blocker);
       return true;
     }
-    if (this.waitingCount >= this.options.maxWaiting && event.kind !== EventKind.Close) return false;
+    if (!this.hasRoomFor(event, 1)) return false;
     client.waiting.push(event);
     this.waitingCount++;
     return true;
   }
 
-  /** Sends, or names what the client waits on: a full or draining worker, or null when there is no worker. */
-  private trySend(client: Client, event: ClientEvent): true | WorkerLink | null {
-    const link = this.target(client);
-    if (link === null || link.draining || this.full(link, client)) return link;
+  private hasRoomFor(event: ClientEvent, room: number): boolean {
+    return event.kind === EventKind.Close || this.waitingCount + this.owing.size + room <= this.options.maxWaiting;
+  }
+
+  /** Puts events back ahead of what the client has waiting (they came first) and holds the client. */
+  private putBack(client: Client, events: ClientEvent[]): void {
+    client.waiting = client.waiting ? events.concat(client.waiting) : events;
+    this.waitingCount += events.length;
+    if (!client.gone) this.owing.add(client);
+    this.block(client, null);
+  }
+
+  /**
+   * The event coincided with maxDeaths worker deaths: it goes to no worker again, and neither does anything else of
+   * its client but its Close, so that onClose can clean up (a Close is itself subject to the same rule).
+   */
+  private quarantine(client: Client, poison: ClientEvent, held: ClientEvent[]): void {
+    this.stats.quarantined++;
+    const waiting = client.waiting ?? [];
+    const kept = [...held, ...waiting].filter((event) => event !== poison && event.kind === EventKind.Close);
+    for (const event of [...held, ...waiting]) if (!kept.includes(event)) this.deaths.delete(event);
+    this.waitingCount -= waiting.length;
+    client.waiting = undefined;
+    this.owing.delete(client);
+    if (kept.length > 0) this.putBack(client, kept);
+    else client.transport.resume(); // read again, so its close handshake completes
+  }
+
+  /** Sends, or names what the client waits on (see Blocker). */
+  private trySend(client: Client, event: ClientEvent): true | Blocker {
+    // Behind its own suspect: order per client holds, and the suspect stays the only event of its client in flight.
+    if (client.suspectAt !== undefined) return this.links.get(client.suspectAt) ?? null;
+    if (client.inFlight >= this.options.clientWindow) return OWN_ACKS;
+    const suspect = this.deaths.size > 0 && this.deaths.has(event);
+    const link = suspect ? this.isolatedTarget(client) : this.target(client);
+    if (link === null || link === ISOLATION || link.draining || this.full(link, client)) return link;
     link.conn.send({ event });
-    link.unacked.set(toNumber(event.sequence), { client, event });
+    const entry: Unacked = { client, event };
+    link.unacked.set(toNumber(event.sequence), entry);
     const bytes = event.body?.length ?? 0;
     link.unackedBytes += bytes;
     link.hold(client, bytes);
     client.inFlight++;
     client.workerKey = link.key;
+    if (suspect) {
+      link.suspect = entry;
+      client.suspectAt = link.key;
+    }
     return true;
   }
 
@@ -186,8 +308,7 @@ export class EventDelivery {
    * others came) cannot keep a fresh client out. Past twice the window every slot is another client's single event.
    */
   private full(link: WorkerLink, client: Client): boolean {
-    const { window, windowBytes, clientWindow } = this.options;
-    if (client.inFlight >= clientWindow) return true;
+    const { window, windowBytes } = this.options;
     const holding = link.holdings.get(client);
     if (holding === undefined) return link.unacked.size >= 2 * window || link.unackedBytes >= 2 * windowBytes;
     if (link.unacked.size >= window || link.unackedBytes >= windowBytes) return true;
@@ -205,8 +326,21 @@ export class EventDelivery {
     return key === undefined ? null : (this.links.get(key) ?? null);
   }
 
-  private block(client: Client, on: WorkerLink | null): void {
-    const set = on === null ? this.unrouted : on.blocked;
+  /** A worker for a suspect: one holding no other suspect, so that should it die, the blame is clear. */
+  private isolatedTarget(client: Client): WorkerLink | null | typeof ISOLATION {
+    if (this.router.workerCount === 0) return null;
+    const key = this.router.pick(client, (key) => this.links.get(key)?.suspect === undefined);
+    return key === undefined ? ISOLATION : this.links.get(key)!;
+  }
+
+  private waitSet(blocker: Blocker): Set<Client> {
+    if (blocker === null) return this.unrouted;
+    if (blocker === ISOLATION) return this.awaitingIsolation;
+    return blocker === OWN_ACKS ? this.awaitingOwnAcks : blocker.blocked;
+  }
+
+  private block(client: Client, on: Blocker): void {
+    const set = this.waitSet(on);
     if (set.has(client)) return;
     set.add(client);
     client.transport.pause();
@@ -220,7 +354,7 @@ export class EventDelivery {
     for (const client of clients) {
       const waiting = client.waiting;
       if (!waiting) continue;
-      let blocker: true | WorkerLink | null = true;
+      let blocker: true | Blocker = true;
       while (waiting.length > 0) {
         const event = waiting[0]!;
         // A session written while the event waited travels with it.
@@ -234,10 +368,11 @@ export class EventDelivery {
         this.waitingCount--;
       }
       if (blocker !== true) {
-        (blocker === null ? this.unrouted : blocker.blocked).add(client);
+        this.waitSet(blocker).add(client);
         continue;
       }
       client.waiting = undefined;
+      this.owing.delete(client);
       client.transport.resume();
     }
   }

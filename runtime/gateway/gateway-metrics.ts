@@ -7,6 +7,7 @@ export interface GatewaySizes {
   pending: () => number;
   unacknowledged: () => number;
   redelivered: () => number;
+  quarantined: () => number;
 }
 
 /** Open client connections per gateway: what an autoscaler scales gateways on. */
@@ -33,6 +34,12 @@ export function createGatewayMetrics(registry: Registry, sizes: GatewaySizes) {
     },
   });
   new FastCounter('gwc_gateway_events_redelivered_total', 'Events redelivered after their worker went away unacknowledged', registry, sizes.redelivered);
+  new FastCounter(
+    'gwc_gateway_events_quarantined_total',
+    'Events not delivered again because the workers they were delivered to died (--max-event-deaths); their clients were closed',
+    registry,
+    sizes.quarantined,
+  );
   return {
     connectionsAccepted: new Counter({ name: 'gwc_gateway_connections_accepted_total', help: 'Client connections accepted', registers }),
     connectionsRefused: new Counter({

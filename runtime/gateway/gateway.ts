@@ -8,6 +8,7 @@ import { openFileLimit } from '../config/open-file-limit.js';
 import { listen } from '../observability/health-server.js';
 import { formatAddress } from '../wire/address.js';
 import { encodeClientId } from '../wire/client-id.js';
+import { messageIdOf } from '../wire/message-id.js';
 import { announcedAddress } from '../wire/own-address.js';
 import type { CloseCause } from '../wire/close-cause.js';
 import { PeerConnection, type OwnAddress, heartbeat } from '../wire/peer-connection.js';
@@ -15,7 +16,7 @@ import { plainTransport, type PeerTransport } from '../wire/peer-transport.js';
 import { ReconnectingPeer } from '../wire/reconnecting-peer.js';
 import { ErrorCode, EventKind, Role, toNumber, type ClientEvent, type Command, type Envelope, type UpgradeVerdict } from '../wire/types.js';
 import { Client, ClientRegistry } from './client-registry.js';
-import type { ClientSink, ClientTransport, UpgradeCheck, UpgradeRequest } from './client-transport.js';
+import { CLOSED_TRANSPORT, type ClientSink, type ClientTransport, type UpgradeCheck, type UpgradeRequest } from './client-transport.js';
 import { executeCommand, type Delivery } from './command-executor.js';
 import { createClientServer } from './client-server.js';
 import { connectionLimits, type ConnectionLimits } from './connection-limits.js';
@@ -55,7 +56,10 @@ export interface GatewayOptions {
   /** Origins a WebSocket upgrade must carry; empty: any. */
   allowedOrigins: string[];
   router: RouterKind;
+  /** Events held here (counting the Close each client with events waiting owes) before new clients are refused. */
   maxPendingEvents: number;
+  /** Worker deaths a client event may coincide with before it is quarantined and its client closed (1011). */
+  maxEventDeaths: number;
   /** Unacknowledged events (count, body bytes) per worker, and per client, before clients wait. */
   workerWindow: number;
   workerWindowBytes: number;
@@ -79,11 +83,14 @@ type Verdict = Awaited<UpgradeCheck['verdict']>;
 export const CLOSE_SERVICE_RESTART = 1012;
 /** Policy violation: used for a client past a limit (unread bytes, message rate). */
 export const CLOSE_POLICY_VIOLATION = 1008;
+/** Internal error: an event of the client's was quarantined, as the workers handling it kept dying (--max-event-deaths). */
+export const CLOSE_INTERNAL_ERROR = 1011;
+/** Try again later: a message found the gateway holding --max-pending-events already. */
+const CLOSE_TRY_AGAIN_LATER = 1013;
 /** How long a client closed for a violation gets to take its close frame before the connection is dropped. */
 const CLOSE_GRACE_MS = 2000;
 /** Closing clients during a drain happens at most this often. */
 const DRAIN_BATCH_MS = 100;
-const CLOSE_TRY_AGAIN_LATER = 1013;
 /** After the drain, how long a stopping gateway waits for its clients' connections to end. */
 const CLIENTS_GONE_MS = 3000;
 /** After its clients are closed, how long a stopping gateway waits for workers to handle what they sent. */
@@ -103,6 +110,8 @@ export class Gateway implements ClientSink, Delivery {
   private readonly peers = new Set<PeerConnection>();
   /** Upgrades waiting for a worker's verdict, by the sequence of their WEB_SOCKET_CONNECT event. */
   private readonly verdicts = new Map<number, (verdict: UpgradeVerdict) => void>();
+  /** The same, by client. */
+  private readonly upgradesWaiting = new Map<Client, (verdict: UpgradeVerdict) => void>();
   private nextConnection = randomInt(2 ** 32);
   private nextWorkerKey = 0;
   /** Starts from the clock, so a restarted gateway at the same address does not reuse message ids. */
@@ -126,6 +135,8 @@ export class Gateway implements ClientSink, Delivery {
       windowBytes: options.workerWindowBytes,
       clientWindow: options.clientWindow,
       maxWaiting: options.maxPendingEvents,
+      maxDeaths: options.maxEventDeaths,
+      quarantined: (client, event, deaths) => this.quarantined(client, event, deaths),
     });
     this.internalAddress = formatAddress(ipaddr.parse(options.lanIp).toString(), options.internalPort);
     this.ownAddress = announcedAddress(this.internalAddress);
@@ -137,6 +148,7 @@ export class Gateway implements ClientSink, Delivery {
       pending: () => this.delivery.waiting,
       unacknowledged: () => this.delivery.unacknowledged,
       redelivered: () => this.delivery.stats.redelivered,
+      quarantined: () => this.delivery.stats.quarantined,
     });
   }
 
@@ -202,6 +214,7 @@ export class Gateway implements ClientSink, Delivery {
     for (const client of [...this.clients.clients.values()]) client.transport.destroy();
     const finished = await waitUntil(() => this.delivery.waiting === 0 && this.delivery.unacknowledged === 0, FINISH_EVENTS_MS);
     if (!finished) this.log.warn('stopping with events not handled', { waiting: this.delivery.waiting, unacknowledged: this.delivery.unacknowledged });
+    this.delivery.stop();
     for (const peer of this.peers) peer.close('gateway stopping');
     this.internalServer?.close();
     await closed;
@@ -226,6 +239,11 @@ export class Gateway implements ClientSink, Delivery {
       this.metrics.connectionsRefused.inc({ reason: 'max-connections' });
       return false;
     }
+    // Refused before the upgrade, a client queues nothing: not even a Close.
+    if (!this.delivery.hasRoomForClient()) {
+      this.metrics.connectionsRefused.inc({ reason: 'pending-events' });
+      return false;
+    }
     return true;
   }
 
@@ -243,31 +261,34 @@ export class Gateway implements ClientSink, Delivery {
     if (!this.delivery.decidesUpgrades) return undefined;
     const client = this.newClient(transport);
     const sequence = this.sequence + 1;
+    let settle!: (verdict: UpgradeVerdict) => void;
     const verdict = new Promise<Verdict>((resolve) => {
       const timer = setTimeout(() => settle({ status: 503, reason: 'no verdict from a worker in time' }), this.options.upgradeTimeout * 1000);
-      const settle = (received: UpgradeVerdict) => {
+      settle = (received: UpgradeVerdict) => {
         const verdict = { status: received.status ?? 0, reason: received.reason };
         clearTimeout(timer);
         this.verdicts.delete(sequence);
-        if (verdict.status !== 0) this.refuseUpgrade(client, verdict);
+        this.upgradesWaiting.delete(client);
+        if (verdict.status !== 0 && !client.gone) this.refuseUpgrade(client, verdict);
         resolve(verdict);
       };
       this.verdicts.set(sequence, settle);
+      this.upgradesWaiting.set(client, settle);
     });
     this.dispatch(client, EventKind.WebSocketConnect, undefined, false, upgrade, true);
-    return { client, verdict };
+    // Settled at once, so that the request and its socket are not kept until the upgrade timeout.
+    const abandon = () => {
+      this.log.info('client left before its upgrade was decided', { clientId: client.id });
+      this.closed(client);
+      settle({ status: 503, reason: 'the client left' });
+    };
+    return { client, verdict, abandon };
   }
 
   upgraded(client: Client, transport: ClientTransport): void {
     if (this.clients.get(client.id) !== client) return transport.destroy();
     (client.transport as PendingUpgradeTransport).handOver(transport);
     client.transport = transport;
-  }
-
-  /** The client went away while its upgrade waited for a verdict. */
-  abandoned(client: Client): void {
-    this.log.info('client left before its upgrade was decided', { clientId: client.id });
-    this.closed(client);
   }
 
   private refuseUpgrade(client: Client, verdict: Verdict): void {
@@ -321,6 +342,7 @@ export class Gateway implements ClientSink, Delivery {
     this.clients.remove(client);
     this.delivery.clientGone(client);
     this.dispatch(client, EventKind.Close);
+    client.transport = CLOSED_TRANSPORT;
   }
 
   rejected(reason: string, remote: string): void {
@@ -346,12 +368,37 @@ export class Gateway implements ClientSink, Delivery {
     });
   }
 
-  /** Closes a client past a limit with 1008, logged; one that cannot even take the close frame is dropped. */
+  /** Closes a client past a limit with 1008, logged. */
   private closeForViolation(client: Client, what: string, reason: string, fields: Record<string, unknown>): void {
-    client.closing = true;
     this.log.warn(`client closed: ${what}`, { clientId: client.id, ...fields });
-    client.transport.close(CLOSE_POLICY_VIOLATION, reason);
+    this.closeWith(client, CLOSE_POLICY_VIOLATION, reason);
+  }
+
+  /** Closes a client, reading nothing more from it; one that cannot even take the close frame is dropped. */
+  private closeWith(client: Client, code: number, reason: string): void {
+    client.closing = true;
+    client.transport.close(code, reason);
     setTimeout(() => client.transport.destroy(), CLOSE_GRACE_MS).unref();
+  }
+
+  /**
+   * An event whose delivery coincided with --max-event-deaths worker deaths (see EventDelivery): it is not delivered
+   * again, nor anything its client sends but its Close, and the client is told with 1011 (one whose upgrade waits for
+   * its verdict is refused with 500 instead).
+   */
+  private quarantined(client: Client, event: ClientEvent, deaths: number): void {
+    this.log.error('event quarantined: the workers it was delivered to died', {
+      clientId: client.id,
+      messageId: messageIdOf(this.internalAddress, event.sequence),
+      event: EventKind[event.kind ?? EventKind.Connect],
+      deaths,
+    });
+    const upgrade = this.upgradesWaiting.get(client);
+    if (upgrade) {
+      upgrade({ sequence: event.sequence ?? 0, status: 500, reason: 'the connection could not be handled' });
+    } else if (!client.gone && !client.closing) {
+      this.closeWith(client, CLOSE_INTERNAL_ERROR, 'a message of this connection could not be handled');
+    }
   }
 
   close(client: Client, data: Buffer | undefined, binary: boolean): void {
@@ -401,10 +448,11 @@ export class Gateway implements ClientSink, Delivery {
       this.peers.delete(conn);
       if (workerKey === undefined) return;
       const before = this.delivery.stats.redelivered;
-      this.delivery.removeWorker(workerKey);
+      const died = this.delivery.removeWorker(workerKey);
       this.log.info('worker disconnected', {
         worker: conn.remoteName,
         reason: cause.detail,
+        died,
         workers: this.delivery.workerCount,
         redelivered: this.delivery.stats.redelivered - before,
       });
@@ -460,8 +508,8 @@ export class Gateway implements ClientSink, Delivery {
       event.awaitsVerdict = awaitsVerdict;
     }
     if (this.delivery.dispatch(client, event)) return;
-    this.metrics.connectionsRefused.inc({ reason: 'no-worker' });
-    client.transport.close(CLOSE_TRY_AGAIN_LATER, 'no worker available');
+    this.metrics.connectionsRefused.inc({ reason: 'pending-events' });
+    client.transport.close(CLOSE_TRY_AGAIN_LATER, 'too many events waiting for a worker');
   }
 
   private newClientId(): string {

@@ -12,6 +12,8 @@ export interface Routable {
   countedAt?: string | null | undefined;
 }
 
+const anyWorker = () => true;
+
 export class Router {
   private readonly keys: string[] = [];
   /** Clients per worker, for sticky routing. */
@@ -45,12 +47,18 @@ export class Router {
     return this.counts.get(key) ?? 0;
   }
 
-  /** The worker key for this client's next event, or undefined when no worker is connected. */
-  pick(client: Routable): string | undefined {
-    if (this.keys.length === 0) return undefined;
-    if (this.kind === 'random') return this.keys[Math.floor(Math.random() * this.keys.length)];
-    if (client.workerKey !== undefined && this.has(client.workerKey)) return client.workerKey;
-    const key = this.leastLoaded();
+  /**
+   * The worker key for this client's next event, or undefined when no worker is connected, or none is `eligible`
+   * (when given: a sticky client whose worker is not is moved to the least loaded one that is).
+   */
+  pick(client: Routable, eligible: (key: string) => boolean = anyWorker): string | undefined {
+    if (this.kind === 'random') {
+      const keys = eligible === anyWorker ? this.keys : this.keys.filter(eligible);
+      return keys[Math.floor(Math.random() * keys.length)];
+    }
+    if (client.workerKey !== undefined && this.has(client.workerKey) && eligible(client.workerKey)) return client.workerKey;
+    const key = this.leastLoaded(eligible);
+    if (key === undefined) return undefined;
     this.count(client, key);
     client.workerKey = key;
     return key;
@@ -62,14 +70,14 @@ export class Router {
     client.countedAt = null;
   }
 
-  private leastLoaded(): string {
+  private leastLoaded(eligible: (key: string) => boolean): string | undefined {
     let best: string | undefined;
     for (let i = 1; i <= this.keys.length; i++) {
       const key = this.keys[(this.next + i) % this.keys.length]!;
-      if (best === undefined || this.clientsAt(key) < this.clientsAt(best)) best = key;
+      if (eligible(key) && (best === undefined || this.clientsAt(key) < this.clientsAt(best))) best = key;
     }
-    this.next = this.keys.indexOf(best!);
-    return best!;
+    if (best !== undefined) this.next = this.keys.indexOf(best);
+    return best;
   }
 
   private count(client: Routable, key: string): void {

@@ -3,6 +3,9 @@ import type { PeerConnection } from '../wire/peer-connection.js';
 import type { ClientEvent } from '../wire/types.js';
 import type { Client } from './client-registry.js';
 
+/** What a WorkerLink needs of its connection (a PeerConnection; a unit test may give a fake). */
+export type WorkerConnection = Pick<PeerConnection, 'send' | 'remoteFeatures'>;
+
 export interface Unacked {
   client: Client;
   event: ClientEvent;
@@ -26,10 +29,12 @@ export class WorkerLink {
   readonly blocked = new Set<Client>();
   /** Stopping: it gets no new clients or events, but finishes (and acknowledges) what it has. */
   draining = false;
+  /** The one suspect event (see EventDelivery) it holds, if any: should it die, that event is the one blamed. */
+  suspect: Unacked | undefined;
 
   constructor(
     readonly key: string,
-    readonly conn: PeerConnection,
+    readonly conn: WorkerConnection,
   ) {}
 
   hold(client: Client, bytes: number): void {

@@ -1,12 +1,8 @@
 import type { MessageData, Session } from '../client/gateway-api.js';
-import { toNumber, type Uint64 } from '../wire/types.js';
+import { messageIdOf } from '../wire/message-id.js';
+import type { Uint64 } from '../wire/types.js';
 import type { EventContext } from './handler.js';
 import type { WorkerGatewayClient } from './worker-gateway-client.js';
-
-/** `<gateway address>/<sequence>`: the id of one client event, the same on a redelivery. */
-export function messageIdOf(gatewayAddress: string, sequence: Uint64 | undefined): string {
-  return `${gatewayAddress}/${toNumber(sequence)}`;
-}
 
 /** The `ctx` a handler callback receives; methods live on the prototype so an event costs one small object. */
 export class ClientEventContext implements EventContext {

@@ -1,9 +1,10 @@
 import type { Logger } from '../observability/log.js';
 import { SESSION_TOO_DEEP, sessionJsonTooDeep, sessionTooDeep } from '../wire/session-depth.js';
 import { EMPTY_SESSION_TEXT, parseSession, type Session } from '../wire/session.js';
+import { messageIdOf } from '../wire/message-id.js';
 import { EventKind, toNumber, type ClientEvent, type Envelope, type SessionUpdate } from '../wire/types.js';
 import { AckBatcher } from './ack-batcher.js';
-import { ClientEventContext, messageIdOf } from './event-context.js';
+import { ClientEventContext } from './event-context.js';
 import type { Handler } from './handler.js';
 import { RefuseConnection } from './refuse-connection.js';
 import type { WorkerGatewayClient } from './worker-gateway-client.js';

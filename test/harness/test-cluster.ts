@@ -99,7 +99,7 @@ export class TestCluster {
         .filter((gateway) => gateway.alive)
         .every((gateway) => {
           const last = [...gateway.logs].reverse().find((r) => r.msg === 'worker connected' || r.msg === 'worker disconnected');
-          return last !== undefined && last.workers === workers;
+          return last === undefined ? workers === 0 : last.workers === workers;
         }),
       timeoutMs,
     );

@@ -1,12 +1,14 @@
 /**
  * A GatewayCluster whose pods really run: the operator in this process, the pods on the test node (the real kubelet,
- * containerd, CNI, kube-proxy and CoreDNS) from the project's own image.
+ * containerd, CNI, kube-proxy and CoreDNS) from the project's own image. Also: a message whose handler exits its
+ * worker costs a few pod restarts (the kubelet's), not a crash loop.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
 import type { Controller } from '../../operator/controller/controller.js';
 import { DEFAULT_OPERAND_IMAGE } from '../../operator/operator-settings.js';
+import { WsTestClient } from '../harness/test-clients.js';
 import { waitFor } from '../harness/wait.js';
 import { OperatorFixture } from '../operator/operator-fixture.js';
 import { POD_SUBNET } from './node-layout.js';
@@ -32,6 +34,19 @@ function echoOnce(url: string, text: string): Promise<string> {
 }
 
 const podSubnetPrefix = POD_SUBNET.split('.').slice(0, 3).join('.') + '.';
+
+/** A handler (from a ConfigMap) that answers a JSON message {n} with {n, redelivery}, and exits its process on "exit". */
+const POISON_HANDLER = `
+export default {
+  async onMessage(clientId, message, ctx) {
+    if (message === 'exit') process.exit(3);
+    const { n } = JSON.parse(message);
+    await ctx.sendToCurrentClient(JSON.stringify({ n, redelivery: ctx.redelivery }));
+  },
+};
+`;
+/** The default of --max-event-deaths. */
+const MAX_EVENT_DEATHS = 3;
 
 describe('a GatewayCluster whose pods really run (the test node)', () => {
   let fixture: OperatorFixture;
@@ -123,5 +138,56 @@ describe('a GatewayCluster whose pods really run (the test node)', () => {
     assert.ok(events.items.some((e) => e.type === 'Warning' && /ErrImagePull|ImagePullBackOff/.test(e.message ?? '')));
     const ready = (await fixture.getCluster(ns, 'broken')).status!.conditions.find((c: { type: string }) => c.type === 'Ready');
     assert.equal(ready.status, 'False');
+  });
+
+  it(`quarantines a poison message: the worker pods restart at most ${MAX_EVENT_DEATHS} times, the others' messages are handled, and the cluster is Ready again`, async () => {
+    // Three worker pods; ten clients send a message every 50 ms while another sends one that exits the worker running it.
+    const [WORKERS, CLIENTS, MESSAGES_EACH, POISON_AT] = [3, 10, 40, 10];
+    await fixture.core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'poison-handler' }, data: { 'handler.mjs': POISON_HANDLER } } });
+    await fixture.createCluster(ns, 'poison', {
+      image: DEFAULT_OPERAND_IMAGE,
+      imagePullPolicy: 'Never',
+      gateway: { replicas: 1 },
+      worker: { replicas: WORKERS, handler: { configMap: { name: 'poison-handler' } } },
+    });
+    await fixture.waitForCondition(ns, 'poison', 'Ready', 'True', 180_000);
+    const url = `ws://${await fixture.podIp(ns, 'poison-gateway-0')}:7272/`;
+    const clients = await Promise.all(Array.from({ length: CLIENTS }, () => WsTestClient.open(url)));
+    const poisonClient = await WsTestClient.open(url);
+
+    for (let n = 1; n <= MESSAGES_EACH; n++) {
+      for (const client of clients) client.send(JSON.stringify({ n }));
+      if (n === POISON_AT) poisonClient.send('exit');
+      else if (!poisonClient.closed) poisonClient.send(JSON.stringify({ n }));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+
+    await poisonClient.waitClosed(180_000);
+    assert.equal(poisonClient.closeCode, 1011);
+    const handled = (client: WsTestClient) => new Set(client.inbox.map((m) => (JSON.parse(m) as { n: number }).n));
+    await waitFor('every other client\'s messages handled', () => clients.every((c) => handled(c).size === MESSAGES_EACH), 180_000, 500);
+    const duplicated = clients.reduce((sum, c) => sum + c.inbox.length - MESSAGES_EACH, 0);
+    for (const client of clients) {
+      const firstRuns = client.inbox.map((m) => JSON.parse(m) as { n: number; redelivery: boolean }).filter((r) => !r.redelivery);
+      assert.equal(new Set(firstRuns.map((r) => r.n)).size, firstRuns.length, 'a message handled twice is flagged as a redelivery');
+    }
+
+    const { cluster } = await fixture.waitForCondition(ns, 'poison', 'Ready', 'True', 180_000);
+    await waitFor('every worker ready', async () => (await fixture.getCluster(ns, 'poison')).status?.workersReady === `${WORKERS}/${WORKERS}`, 180_000, 500);
+    const pods = await fixture.core.listNamespacedPod({ namespace: ns, labelSelector: 'app.kubernetes.io/component=worker' });
+    const statuses = pods.items.map((pod) => pod.status!.containerStatuses!.find((status) => status.name === 'gwc')!);
+    const restarts = statuses.reduce((sum, status) => sum + status.restartCount, 0);
+    console.log(`poison on the test node: ${restarts} worker pod restarts (--max-event-deaths ${MAX_EVENT_DEATHS}); ${CLIENTS} other clients, ` +
+      `${CLIENTS * MESSAGES_EACH} messages, none lost, ${duplicated} handled twice (flagged); cluster Ready: ${cluster.status!.workersReady} workers`);
+    assert.ok(restarts >= 1 && restarts <= MAX_EVENT_DEATHS, `${restarts} restarts`);
+    for (const status of statuses.filter((s) => s.restartCount > 0)) assert.equal(status.lastState?.terminated?.exitCode, 3, 'it was the poison that ended them');
+    const logs = fixture.kubectl('-n', ns, 'logs', 'poison-gateway-0', '-c', 'gwc');
+    assert.match(logs, /"msg":"event quarantined: the workers it was delivered to died"/);
+
+    // Serving again: a new client's message is handled.
+    const fresh = await WsTestClient.open(url);
+    fresh.send(JSON.stringify({ n: 1 }));
+    assert.equal((JSON.parse(await fresh.next(() => true, 10_000)) as { n: number }).n, 1);
+    for (const client of [...clients, poisonClient, fresh]) client.close();
   });
 });

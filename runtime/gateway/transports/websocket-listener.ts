@@ -70,7 +70,7 @@ export function attachWebSocketListener(server: Server, sink: ClientSink, option
       wss.handleUpgrade(req, socket, head, (ws) => serve(ws, socket, req, sink, (transport) => sink.opened(transport, upgrade)));
       return;
     }
-    awaitVerdict(check, socket, head, maxPayload, sink, (early) =>
+    awaitVerdict(check, socket, head, maxPayload, (early) =>
       wss.handleUpgrade(req, socket, early, (ws) =>
         serve(ws, socket, req, sink, (transport) => {
           sink.upgraded(check.client, transport);
@@ -105,7 +105,7 @@ function listen(ws: WebSocket, sink: ClientSink, handle: ClientHandle, remote: s
  * read meanwhile, or a client that gives up would never be noticed; what it sends early is kept for the
  * WebSocket (a client sending more than a message's worth before the answer is dropped).
  */
-function awaitVerdict(check: UpgradeCheck, socket: Duplex, head: Buffer, maxPayload: number, sink: ClientSink, upgrade: (early: Buffer) => void): void {
+function awaitVerdict(check: UpgradeCheck, socket: Duplex, head: Buffer, maxPayload: number, upgrade: (early: Buffer) => void): void {
   const early = [head];
   let earlyBytes = head.length;
   const hold = (chunk: Buffer) => {
@@ -116,7 +116,7 @@ function awaitVerdict(check: UpgradeCheck, socket: Duplex, head: Buffer, maxPayl
   const abandoned = () => {
     socket.off('data', hold).off('end', abandoned).off('close', abandoned);
     socket.destroy();
-    sink.abandoned(check.client);
+    check.abandon();
   };
   socket.on('data', hold).once('end', abandoned).once('close', abandoned);
   void check.verdict.then(({ status, reason }) => {
