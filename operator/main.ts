@@ -58,6 +58,7 @@ export async function runOperator(argv: string[]): Promise<void> {
     log,
     concurrency: settings.concurrency,
     operandImage: settings.operandImage,
+    healNodeLoss: settings.healNodeLoss,
     ...(settings.namespace ? { namespace: settings.namespace } : {}),
   });
   let started = false;

@@ -38,6 +38,12 @@ export const operatorSettings = {
     z.string().min(1).default(DEFAULT_OPERAND_IMAGE),
     'image of the GatewayClusters whose spec.image is unset (the chart sets the operator\'s own image)',
   ),
+  healNodeLoss: setting(
+    'heal-node-loss',
+    'GWC_HEAL_NODE_LOSS',
+    bool.default(true),
+    'watch Nodes, and force-delete a GatewayCluster\'s pods on a node lost for longer than its spec.nodeLossTimeout (false: never, and no access to Nodes needed)',
+  ),
   concurrency: setting('concurrency', 'GWC_CONCURRENCY', positiveInt.default(2), 'GatewayClusters reconciled at once'),
   logLevel: setting('log-level', 'GWC_LOG_LEVEL', logLevelSchema.default('info'), 'debug, info, warn or error'),
   metricsHost: setting('metrics-host', 'GWC_METRICS_HOST', z.string().default('0.0.0.0'), 'bind address of /metrics, /healthz, /readyz'),

@@ -3,6 +3,8 @@ import { KubeApiError, type KubeClient, type KubeObject } from '../kube/kube-cli
 import { collectionPath, RESOURCE_TYPES, type ResourceType } from '../kube/resource-paths.js';
 import { EventRecorder } from './event-recorder.js';
 import { Informer, keyOf } from './informer.js';
+import { LostNodes } from './lost-nodes.js';
+import { NodeLossHealer } from './node-loss-healer.js';
 import { OperatorMetrics } from './operator-metrics.js';
 import { MANAGED_BY_SELECTOR, Reconciler, type ChildInformers } from './reconciler.js';
 import { DEFAULT_OPERAND_IMAGE } from '../operator-settings.js';
@@ -16,6 +18,8 @@ export interface ControllerOptions {
   concurrency?: number;
   /** Image of clusters whose spec.image is unset (DEFAULT_OPERAND_IMAGE when not given). */
   operandImage?: string;
+  /** Watch Nodes and replace pods stuck on lost ones (true when not given). */
+  healNodeLoss?: boolean;
 }
 
 /**
@@ -27,6 +31,8 @@ export class Controller {
   readonly metrics: OperatorMetrics;
   readonly clusters: Informer;
   readonly children: ChildInformers;
+  /** Every Node, when the operator heals node losses. */
+  readonly nodes: Informer | undefined;
   private readonly informers: Informer[] = [];
 
   constructor(private readonly options: ControllerOptions) {
@@ -42,13 +48,22 @@ export class Controller {
       HorizontalPodAutoscaler: this.watch(RESOURCE_TYPES.HorizontalPodAutoscaler, MANAGED_BY_SELECTOR),
       Pod: this.watch(RESOURCE_TYPES.Pod, MANAGED_BY_SELECTOR),
     };
+    const events = new EventRecorder(client, (error) => log.warn('could not record an event', { error: error.message }));
+    let nodeLoss: NodeLossHealer | undefined;
+    if (options.healNodeLoss ?? true) {
+      const lostNodes = new LostNodes();
+      this.nodes = this.watch(RESOURCE_TYPES.Node, undefined, { clusterScoped: true });
+      this.followNodes(this.nodes, lostNodes);
+      nodeLoss = new NodeLossHealer({ client, lostNodes, nodes: this.nodes, events, forceDeleted: this.metrics.podsForceDeleted, log });
+    }
     const reconciler = new Reconciler({
       client,
       clusters: this.clusters,
       children: this.children,
-      events: new EventRecorder(client, (error) => log.warn('could not record an event', { error: error.message })),
+      events,
       log,
       operandImage: options.operandImage ?? DEFAULT_OPERAND_IMAGE,
+      ...(nodeLoss ? { nodeLoss } : {}),
     });
     this.queue = new WorkQueue(
       async (key) => {
@@ -75,10 +90,10 @@ export class Controller {
   }
 
   /** An informer of `type` in our namespace(s), its restarts logged and counted. */
-  private watch(type: ResourceType, labelSelector?: string): Informer {
+  private watch(type: ResourceType, labelSelector?: string, { clusterScoped = false } = {}): Informer {
     const { client, log, namespace } = this.options;
     const informer = new Informer(client, type, {
-      ...(namespace ? { namespace } : {}),
+      ...(namespace && !clusterScoped ? { namespace } : {}),
       ...(labelSelector ? { labelSelector } : {}),
       onError: (error) => {
         this.metrics.informerRestarts.inc({ kind: type.kind });
@@ -87,6 +102,26 @@ export class Controller {
     });
     this.informers.push(informer);
     return informer;
+  }
+
+  /** A node that turns lost or Ready again: the clusters with pods on it look at them. */
+  private followNodes(nodes: Informer, lostNodes: LostNodes): void {
+    const podsOn = (node: string) => this.children.Pod.items().filter((pod) => (pod.spec as { nodeName?: string } | undefined)?.nodeName === node);
+    const enqueueClustersOn = (node: string) => {
+      for (const pod of podsOn(node)) {
+        const owner = ownerKey(pod);
+        if (owner) this.queue.add(owner);
+      }
+    };
+    for (const event of ['add', 'update'] as const) {
+      nodes.on(event, (node: KubeObject) => {
+        if (lostNodes.observe(node)) enqueueClustersOn(node.metadata.name);
+      });
+    }
+    nodes.on('delete', (node: KubeObject) => {
+      if (lostNodes.removed(node)) enqueueClustersOn(node.metadata.name);
+      lostNodes.prune((name) => podsOn(name).length > 0);
+    });
   }
 
   private enqueueOwners(informer: Informer): void {

@@ -191,6 +191,15 @@ export const gatewayClusterSpec = z.object({
   pod: pod.optional(),
   metrics: metrics.prefault({}),
   networkPolicy: networkPolicy.prefault({}),
+  nodeLossTimeout: z
+    .number()
+    .int()
+    .min(0)
+    .max(3600)
+    .default(60)
+    .describe(
+      'seconds a pod of this cluster may stay on a lost node (Ready False or Unknown, or deleted), counted from when the operator saw it lost, before the operator deletes it with grace period 0 so that its StatefulSet or Deployment starts it on another node; Kubernetes itself never replaces a StatefulSet pod whose node stopped answering. 0: never',
+    ),
   paused: z.boolean().default(false).describe('stop changing the children (as the gatewaycluster.dev/paused annotation does)'),
 });
 
