@@ -2,7 +2,6 @@ import type { Counter } from 'prom-client';
 import type { Logger } from '../../runtime/observability/log.js';
 import { isConflict, isNotFound, type KubeClient, type KubeObject } from '../kube/kube-client.js';
 import { objectPath, RESOURCE_TYPES } from '../kube/resource-paths.js';
-import type { Condition } from '../spec/gateway-cluster-status.js';
 import type { ConditionInput } from './conditions.js';
 import type { EventRecorder } from './event-recorder.js';
 import type { Informer } from './informer.js';
@@ -28,7 +27,6 @@ export interface NodeLossInput {
   pods: KubeObject[];
   timeoutSeconds: number;
   paused: boolean;
-  previous: Condition | undefined;
 }
 
 export interface NodeLossOutcome {
@@ -38,6 +36,17 @@ export interface NodeLossOutcome {
   problems: string[];
   /** When the next pod's deadline comes. */
   requeueAfterMs?: number;
+}
+
+/**
+ * What was last said about one cluster. Kept here rather than read back from its status, which the cache may not
+ * show yet right after this process wrote it.
+ */
+interface Said {
+  /** The message of the last NodeLost event. */
+  announced?: string;
+  /** What the last force-deletion replaced, while no pod is on a lost node. */
+  replaced?: string;
 }
 
 interface Stuck {
@@ -55,17 +64,31 @@ const seconds = (ms: number) => Math.round(ms / 1000);
  * API server: a node that is Ready there keeps its pods, whatever the cache said.
  */
 export class NodeLossHealer {
+  private readonly said = new Map<string, Said>();
+
   constructor(private readonly deps: NodeLossDeps) {}
+
+  /** The cluster `namespace/name` is gone. */
+  forget(key: string): void {
+    this.said.delete(key);
+  }
 
   async heal(input: NodeLossInput): Promise<NodeLossOutcome> {
     const timeoutMs = input.timeoutSeconds * 1000;
+    const key = `${input.cluster.metadata.namespace}/${input.cluster.metadata.name}`;
+    const said = this.said.get(key) ?? {};
+    this.said.set(key, said);
     const stuck = this.stuckPods(input.pods);
-    if (stuck.length === 0) return { problems: [] };
+    if (stuck.length === 0) {
+      said.announced = undefined;
+      return { problems: [], ...(said.replaced ? { condition: replacedCondition(said.replaced) } : {}) };
+    }
+    said.replaced = undefined;
     if (input.timeoutSeconds === 0 || input.paused) {
       const why = input.paused ? 'the cluster is paused' : 'spec.nodeLossTimeout is 0';
       const message = `${describe(stuck)}: they stay until deleted by hand (kubectl delete pod --force --grace-period=0), as ${why}`;
       const problems = input.paused ? [] : groups(stuck).map(([node, group]) => `${names(group)} on lost node ${node} (${group[0]!.loss.reason}), not replaced: spec.nodeLossTimeout is 0`);
-      return { condition: await this.lostCondition(input, input.paused ? 'Paused' : 'HealingOff', message), problems };
+      return { condition: await this.lostCondition(input.cluster, said, input.paused ? 'Paused' : 'HealingOff', message), problems };
     }
 
     const deleted = new Set<string>();
@@ -91,10 +114,12 @@ export class NodeLossHealer {
     if (left.length > 0) {
       const message = `${describe(left)}: force-deleted ${input.timeoutSeconds} s after that (spec.nodeLossTimeout) unless the node is Ready again`;
       const next = Math.min(...left.map((s) => timeoutMs - s.loss.lostMs));
-      return { condition: await this.lostCondition(input, 'NodeLost', message), problems: [], requeueAfterMs: Math.max(0, next) + DEADLINE_SLACK_MS };
+      return { condition: await this.lostCondition(input.cluster, said, 'NodeLost', message), problems: [], requeueAfterMs: Math.max(0, next) + DEADLINE_SLACK_MS };
     }
-    if (replaced.length > 0) return { condition: { type: NODE_LOSS_CONDITION, status: 'False', reason: 'PodsReplaced', message: `force-deleted ${replaced.join('; ')}` }, problems: [] };
-    return { problems: [] };
+    said.announced = undefined;
+    if (replaced.length === 0) return { problems: [] };
+    said.replaced = `force-deleted ${replaced.join('; ')}`;
+    return { condition: replacedCondition(said.replaced), problems: [] };
   }
 
   /** The cluster's pods on a lost node, as the caches and this process's clock see them now. */
@@ -110,10 +135,9 @@ export class NodeLossHealer {
   }
 
   /** A True NodeLoss condition, announced by a Warning event when it says something new. */
-  private async lostCondition(input: NodeLossInput, reason: string, message: string): Promise<ConditionInput> {
-    if (input.previous?.status !== 'True' || input.previous.message !== message) {
-      await this.deps.events.record(input.cluster, 'Warning', 'NodeLost', message);
-    }
+  private async lostCondition(cluster: KubeObject, said: Said, reason: string, message: string): Promise<ConditionInput> {
+    if (said.announced !== message) await this.deps.events.record(cluster, 'Warning', 'NodeLost', message);
+    said.announced = message;
     return { type: NODE_LOSS_CONDITION, status: 'True', reason, message };
   }
 
@@ -151,6 +175,10 @@ export class NodeLossHealer {
     );
     return true;
   }
+}
+
+function replacedCondition(message: string): ConditionInput {
+  return { type: NODE_LOSS_CONDITION, status: 'False', reason: 'PodsReplaced', message };
 }
 
 function groups(stuck: Stuck[]): Array<[string, Stuck[]]> {

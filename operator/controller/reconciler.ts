@@ -77,7 +77,10 @@ export class Reconciler {
   async reconcile(key: string): Promise<Outcome> {
     const [namespace, name] = key.split('/') as [string, string];
     const cluster = this.deps.clusters.get(namespace, name);
-    if (!cluster || cluster.metadata.deletionTimestamp) return; // children go with it (owner references)
+    if (!cluster || cluster.metadata.deletionTimestamp) {
+      this.deps.nodeLoss?.forget(key);
+      return; // children go with it (owner references)
+    }
 
     const parsed = gatewayClusterSpec.safeParse(cluster.spec ?? {});
     if (!parsed.success) {
@@ -129,9 +132,8 @@ export class Reconciler {
   private healNodeLoss(cluster: KubeObject, spec: GatewayClusterSpec, paused: boolean): Promise<NodeLossOutcome> {
     if (!this.deps.nodeLoss) return Promise.resolve({ problems: [], condition: NODES_NOT_WATCHED });
     const { namespace, name } = cluster.metadata;
-    const previous = (cluster.status as GatewayClusterStatus | undefined)?.conditions?.find((c) => c.type === NODE_LOSS_CONDITION);
     const pods = this.podsOf(namespace!, name).filter((pod) => this.madeByWorkload(pod, name));
-    return this.deps.nodeLoss.heal({ cluster, pods, timeoutSeconds: spec.nodeLossTimeout, paused, previous });
+    return this.deps.nodeLoss.heal({ cluster, pods, timeoutSeconds: spec.nodeLossTimeout, paused });
   }
 
   /**
