@@ -6,7 +6,8 @@
  * The files under node/, e2e/ and multinode/ run pods: for them the test cluster is brought up first (unless one is
  * running already, from `npm run testcluster -- up`) and taken down after, and the host must then be as it was
  * before. Files under multinode/ need three nodes; the others one, and run on the three when both are chosen (one
- * bring-up instead of two).
+ * bring-up instead of two). Files under node-failure/ need three nodes too, and take them away for good (power cuts):
+ * they run last, one file at a time, on the cluster the others leave.
  */
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
@@ -41,7 +42,10 @@ const NODE_UP_TIMEOUT_MS = 20 * 60_000;
 const NODE_DOWN_TIMEOUT_MS = 5 * 60_000;
 const runTestcluster = (args: string[], timeout: number) => spawnSync(process.execPath, [testcluster, ...args], { stdio: 'inherit', timeout });
 /** Nodes the files under each folder need. */
-const NODES_NEEDED: Record<string, number> = { node: 1, e2e: 1, multinode: 3 };
+const NODES_NEEDED: Record<string, number> = { node: 1, e2e: 1, multinode: 3, 'node-failure': 3 };
+/** Files under this folder take nodes away for good (power cuts): they run after all the others, one at a time. */
+const DISRUPTIVE = 'node-failure';
+const isDisruptive = (file: string) => path.relative(testRoot, file).split(path.sep)[0] === DISRUPTIVE;
 const nodesNeeded = Math.max(0, ...files.map((file) => NODES_NEEDED[path.relative(testRoot, file).split(path.sep)[0]!] ?? 0));
 const running = runningPid() !== undefined;
 if (nodesNeeded > 0 && running && clusterNodes(nodeDir).length < nodesNeeded) {
@@ -64,12 +68,16 @@ if (bringUp) {
 // A failing test can leave a socket or a child open, and a test can hang: either would keep its file (and CI) waiting
 // for ever. Each file's process exits once its tests and hooks are done, and a test past its deadline fails by name.
 const TEST_TIMEOUT_MS = 15 * 60_000;
-const result = spawnSync(
-  process.execPath,
-  ['--test', '--test-concurrency=2', '--test-reporter=spec', '--test-force-exit', `--test-timeout=${TEST_TIMEOUT_MS}`, ...files],
-  { stdio: 'inherit' },
-);
-let status = result.status ?? 1;
+let status = 0;
+for (const [group, concurrency] of [[files.filter((file) => !isDisruptive(file)), 2], [files.filter(isDisruptive), 1]] as const) {
+  if (group.length === 0) continue;
+  const result = spawnSync(
+    process.execPath,
+    ['--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', '--test-force-exit', `--test-timeout=${TEST_TIMEOUT_MS}`, ...group],
+    { stdio: 'inherit' },
+  );
+  status = status || (result.status ?? 1);
+}
 
 if (bringUp) {
   const started = Date.now();
