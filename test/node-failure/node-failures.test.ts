@@ -72,12 +72,13 @@ describe('nodes that fail and drain, on the three-node test cluster', () => {
   }
 
   /** Stops sending, waits for what is in flight, and counts as the soak does. */
-  async function finishLoad(pool: LoadPool): Promise<MessageTally & { settled: boolean; duplicates: number; unflagged: number }> {
+  async function finishLoad(pool: LoadPool): Promise<MessageTally & { settled: boolean; duplicates: number; unflagged: number; lostSentAt: number[] }> {
     pool.stopSending();
     const settled = await settle(pool, f.collector.dir);
     pool.close();
     const ledger = readLedger(f.collector.dir);
-    const tally = tallyMessages(pool, ledger);
+    const lostSentAt: number[] = [];
+    const tally = tallyMessages(pool, ledger, ({ sentAt }) => lostSentAt.push(sentAt));
     const prefix = pool.clients[0]!.key.replace(/\d+$/, '');
     let duplicates = 0;
     let unflagged = 0;
@@ -86,7 +87,7 @@ describe('nodes that fail and drain, on the three-node test cluster', () => {
       duplicates++;
       if (handled.redeliveries < handled.count - 1) unflagged++;
     }
-    return { ...tally, settled, duplicates, unflagged };
+    return { ...tally, settled, duplicates, unflagged, lostSentAt };
   }
 
   /** Clients whose current connection is on one of `ips`. */
@@ -146,7 +147,7 @@ describe('nodes that fail and drain, on the three-node test cluster', () => {
     await f.waitForFullCount(CLUSTER, 120_000, nodeLayoutNamed(drained));
 
     await waitFor('the drained gateways\' clients to be back on other nodes', () =>
-      onDrained.every((client) => client.current && nodeOfPodIp(gatewayIpOf(client.current, gateways) ?? '')?.name !== drained), 60_000, 100);
+      onDrained.every((client) => client.current?.clientId && nodeOfPodIp(gatewayIpOf(client.current, gateways)!)?.name !== drained), 60_000, 100);
     const ends = pool.connections.filter((connection) => leaving.some((pod) => pod.ip === gatewayIpOf(connection, gateways)) && connection.end !== 'open');
     const tally = await finishLoad(pool);
     report('a node drained', {
@@ -210,6 +211,7 @@ describe('nodes that fail and drain, on the three-node test cluster', () => {
     const notReady = await notReadyAfter(victim, cutAt);
     await prober.stop();
     const tally = await finishLoad(pool);
+    const lostSentAfterCut = tally.lostSentAt.filter((sentAt) => sentAt >= cutAt).length;
     const forceDeleted = diff(await forceDeletions(), forceDeletedBefore);
 
     const calls = (kind: string) => summarize(prober.between(kind, cutAt));
@@ -225,6 +227,7 @@ describe('nodes that fail and drain, on the three-node test cluster', () => {
       'full gateway and worker count after': `${seconds(fullCount)} s`,
       'pods force-deleted': forceDeleted,
       messages: { sent: tally.sent, handled: tally.handled, lost: tally.lost, lostByEnd: tally.lostByEnd, duplicates: tally.duplicates, unflagged: tally.unflagged },
+      'lost, by when they were sent': { 'before the cut (held by the gateway, or on their way to it)': tally.lost - lostSentAfterCut, 'after the cut (into a connection whose gateway was gone, before the client noticed)': lostSentAfterCut },
       'API calls after the cut': Object.fromEntries(['push to a live client', 'isOnline of a live client', 'count every gateway', 'isOnline of a lost client', 'push to a lost client'].map((kind) => [kind, calls(kind)])),
       [`isOnline of a lost client from ${seconds(knownLost - cutAt)} s on`]: summarize(lostLater),
     });
@@ -270,8 +273,8 @@ describe('nodes that fail and drain, on the three-node test cluster', () => {
     const worker = full.find((pod) => pod.name === newWorker)!;
     await waitFor(`${newWorker} to reach every gateway`, async () => (await scrapeMetric(`http://${worker.ip}:9300/metrics`, 'gwc_worker_gateways')) === readyGateways, 60_000, 250);
     const directoryBack = Date.now() - cutAt;
-    const tally = await finishLoad(pool);
     const stayed = [...connectionsBefore].filter(([client, id]) => client.current?.id === id);
+    const tally = await finishLoad(pool);
 
     report('the Register\'s node dies', {
       node: `${victim.name} (${pods.filter((p) => p.node === victim.name).map((p) => p.name).join(', ')})`,
