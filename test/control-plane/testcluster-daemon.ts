@@ -26,7 +26,7 @@ try {
     stopping = true;
     log('stopping');
     clearInterval(keepAlive);
-    await stopTestNode(nodeDir, cluster);
+    await stopTestNode(nodeDir, log);
     log('stopped');
     process.exit(0);
   };

@@ -31,6 +31,11 @@ export function containerdSocket(dir: string): string {
   return path.join(dir, 'containerd', 'containerd.sock');
 }
 
+/** Where the containerd of the node whose folder is `dir` keeps its images. */
+export function containerdRoot(dir: string): string {
+  return path.join(dir, 'containerd', 'root');
+}
+
 export async function startContainerd(node: NodeLayout, nodeDir: string, holderPid: number, logDir: string): Promise<Containerd> {
   const dir = path.join(nodeDir, 'containerd');
   const socket = containerdSocket(nodeDir);

@@ -17,8 +17,9 @@ import { waitFor } from '../harness/wait.js';
 import { imageArchive, projectImage } from '../image/project-image.js';
 import { clusterDnsManifests } from './cluster-dns.js';
 import { clusterNodes, nodeDirOf, recordNodes, type ClusterNode } from './cluster-nodes.js';
-import { PAUSE_IMAGE, startContainerd, CNI_PLUGIN_DIR, type Containerd } from './containerd.js';
+import { containerdRoot, PAUSE_IMAGE, startContainerd, CNI_PLUGIN_DIR, type Containerd } from './containerd.js';
 import { hostNetworkDown, hostNetworkUp, routeServicesThrough } from './host-network.js';
+import { cloneSeed, ensureImageSeed, type ImageArchive } from './image-seed.js';
 import { killNodeProcesses, recordPreexisting, removeLeftovers, unmountUnder } from './host-leftovers.js';
 import { kubeRouterRbac, KUBE_ROUTER_HEALTH_PORT, startKubeRouter } from './network-policy-engine.js';
 import { API_PORT, clusterLayout, HOST_IP, KUBERNETES_SERVICE_IP, NODE_MONITOR_GRACE_SECONDS, SERVICE_RANGE } from './node-layout.js';
@@ -79,7 +80,7 @@ export async function startTestNode(dir: string, options: TestNodeOptions = {}):
   const coredns = scratchImage('coredns', binaries.coredns);
   const project = projectImage();
   const images = [DEFAULT_OPERAND_IMAGE, chartImage()];
-  const archives: Array<[string, string[]]> = [[imageArchive(pause), [PAUSE_IMAGE]], [imageArchive(coredns), [coredns]], [imageArchive(project), [project, ...images]]];
+  const archives: ImageArchive[] = [[imageArchive(pause), [PAUSE_IMAGE]], [imageArchive(coredns), [coredns]], [imageArchive(project), [project, ...images]]];
   mark('binaries and images ready');
 
   // Whatever a run that was killed left behind goes first.
@@ -107,21 +108,23 @@ export async function startTestNode(dir: string, options: TestNodeOptions = {}):
         nodeMonitorGraceSeconds: NODE_MONITOR_GRACE_SECONDS,
       },
     });
+    const holders = new Map<number, number>();
+    for (const layout of layouts) holders.set(layout.index, await createNodeNamespaces(layout, layouts, nodeDirOf(dir, layout), binaries.pause));
+    mark('nodes\' namespaces');
+    // The images are imported (once, if the cache has none for them) while the control plane starts.
+    const seed = await ensureImageSeed(archives, layouts[0]!, holders.get(layouts[0]!.index)!);
+    mark('images');
     for (const layout of layouts) {
       const nodeDir = nodeDirOf(dir, layout);
+      const holderPid = holders.get(layout.index)!;
       mkdirSync(path.join(nodeDir, 'logs'), { recursive: true });
-      const holderPid = await createNodeNamespaces(layout, layouts, nodeDir, binaries.pause);
+      cloneSeed(seed, containerdRoot(nodeDir));
       const containerd = await startContainerd(layout, nodeDir, holderPid, path.join(nodeDir, 'logs'));
       nodes.push({ ...layout, dir: nodeDir, holderPid, containerd, processes: [] });
     }
-    mark('nodes\' namespaces and containerd');
-    // Every node imports the images while the control plane starts.
-    const imported = Promise.all(nodes.map(async (node) => {
-      for (const [archive, names] of archives) await node.containerd.importImage(archive, names);
-    }));
-    const [started] = await Promise.all([controlPlaneStarting, imported]);
-    controlPlane = started;
-    mark('control plane, and images in every node');
+    mark('containerd with the images in every node');
+    controlPlane = await controlPlaneStarting;
+    mark('control plane');
 
     hostProcesses.push(startScheduler(binaries, controlPlane, path.join(dir, 'control-plane', 'logs')));
     const kubectl = (...args: string[]) => run(binaries.kubectl, ['--kubeconfig', controlPlane!.kubeconfigPath, ...args]);
@@ -160,10 +163,10 @@ export async function startTestNode(dir: string, options: TestNodeOptions = {}):
     const kept = `${dir}-failed-logs`;
     rmSync(kept, { recursive: true, force: true });
     for (const node of nodes) cpSync(path.join(node.dir, 'logs'), path.join(kept, node.name), { recursive: true });
-    // A control plane still starting when a node failed is stopped too.
+    // A control plane still starting when a node failed has its logs kept too (and is killed with the rest).
     controlPlane ??= await controlPlaneStarting?.catch(() => undefined);
     if (controlPlane) cpSync(path.join(dir, 'control-plane', 'logs'), path.join(kept, 'control-plane'), { recursive: true });
-    await stopTestNode(dir, { controlPlane, processes: hostProcesses });
+    await stopTestNode(dir);
     throw new Error(`${(error as Error).message} (logs in ${kept})\n${tails}`);
   }
 }
@@ -180,18 +183,22 @@ async function waitForKubeRouters(nodes: RunningNode[]): Promise<void> {
 /**
  * Takes the cluster down and leaves the machine as it was: every node powered off (nothing of a node needs to stop
  * gracefully when all of it goes: its namespaces take its pods' interfaces, mounts and rules with them), the control
- * plane stopped, whatever else of the cluster killed, and its cgroups, fixed paths, routes, rules, tables and files
- * removed. Safe to call when nothing is up, or when the process that started it is gone.
+ * plane and whatever else of the cluster killed (its state goes with its folder), and its cgroups, fixed paths,
+ * routes, rules, tables and files removed. Safe to call when nothing is up, or when the process that started it is
+ * gone.
  */
-export async function stopTestNode(dir: string, cluster?: Pick<TestNode, 'processes'> & { controlPlane?: ControlPlane }): Promise<void> {
-  for (const node of clusterNodes(dir)) await powerOff(node);
-  for (const proc of [...(cluster?.processes ?? [])].reverse()) await proc.stop();
-  await cluster?.controlPlane?.stop();
+export async function stopTestNode(dir: string, log: (line: string) => void = () => {}): Promise<void> {
+  const started = Date.now();
+  const mark = (what: string) => log(`${what} after ${Date.now() - started} ms`);
+  await Promise.all(clusterNodes(dir).map((node) => powerOff(node)));
+  mark('nodes powered off');
   await killNodeProcesses(dir, CNI_PLUGIN_DIR);
+  mark('control plane killed');
   if (existsSync(dir)) {
     removeLeftovers(dir);
     unmountUnder(dir);
   }
   hostNetworkDown();
   rmSync(dir, { recursive: true, force: true });
+  mark('host cleaned');
 }
