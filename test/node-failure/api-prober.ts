@@ -42,9 +42,9 @@ export class ApiProber {
     await Promise.all(this.loops);
   }
 
-  /** The probes of `kind` started in [from, to). */
-  between(kind: string, from: number, to = Infinity): Probe[] {
-    return this.probes.filter((probe) => probe.kind === kind && probe.startedAt >= from && probe.startedAt < to);
+  /** The probes of `kind` that were under way at `from` or started after it. */
+  since(kind: string, from: number): Probe[] {
+    return this.probes.filter((probe) => probe.kind === kind && probe.startedAt + probe.ms >= from);
   }
 
   private async run(loop: ProbeLoop): Promise<void> {
