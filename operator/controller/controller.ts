@@ -135,6 +135,7 @@ export class Controller {
 
   /** Starts watching (and, if its CRD is installed, watches ServiceMonitors too); resolves once every cache is filled. */
   async start(): Promise<void> {
+    if (this.nodes) await this.assertNodesReadable();
     if (await this.serviceMonitorsServed()) {
       const informer = this.watch(RESOURCE_TYPES.ServiceMonitor, MANAGED_BY_SELECTOR);
       this.children.ServiceMonitor = informer;
@@ -155,6 +156,18 @@ export class Controller {
 
   get synced(): boolean {
     return this.informers.every((informer) => informer.synced);
+  }
+
+  /** A Node watch that may not list Nodes would retry for ever, and the caches would never fill: say so at once. */
+  private async assertNodesReadable(): Promise<void> {
+    try {
+      await this.options.client.get(`${collectionPath(RESOURCE_TYPES.Node)}?limit=1`);
+    } catch (error) {
+      if (error instanceof KubeApiError && error.status === 403) {
+        throw new Error(`the operator may not list Nodes, which healing a node loss needs: grant get, list and watch on nodes (the chart does with nodeLoss.enabled), or run it with --heal-node-loss=false (${error.message})`);
+      }
+      throw error;
+    }
   }
 
   /** Whether the API server serves ServiceMonitors; retried while it answers "try later" (a CRD just installed). */

@@ -26,7 +26,7 @@ import { OperatorFixture } from '../operator/operator-fixture.js';
 import { packageChart } from '../chart/package-chart.js';
 
 const ns = 'demo';
-/** The operator watches its own namespace only (a Role, not a ClusterRole), so it leaves the clusters of the other node tests alone. */
+/** The operator watches its own namespace only (a Role; cluster-wide it only reads Nodes), so it leaves the clusters of the other node tests alone. */
 const system = ns;
 
 /** A chat user: a WebSocket to `url` (a gateway pod, or the client Service), logged in to the lobby. */

@@ -99,6 +99,9 @@ describe('the chart\'s RBAC is enough for the operator, and no more', () => {
     } finally {
       controller.stop();
     }
+    const healing = new Controller({ client: new KubeClient(kc), log: createLogger({ role: 'rbac-test' }, 'error'), namespace: 'ops-no-nodes' });
+    await assert.rejects(healing.start(), /may not list Nodes, which healing a node loss needs: .*--heal-node-loss=false/, 'an operator told to heal without access to Nodes says so rather than wait for ever');
+    healing.stop();
     for (const verb of ['get', 'list', 'watch']) assert.equal(canI('ops-no-nodes', verb, 'nodes'), 'no', `${verb} nodes`);
     assert.equal(canI('ops-no-nodes', 'delete', 'pods', '-n', 'ops-no-nodes'), 'no');
     assert.equal(canI('ops-no-nodes', 'list', 'pods', '-n', 'ops-no-nodes'), 'yes');
