@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { METRICS_PORTS } from '../../operator/builders/addresses.js';
 import { childNames } from '../../operator/builders/names.js';
+import { SPREAD_TOPOLOGY_KEYS } from '../../operator/builders/pod-template.js';
 import type { Controller } from '../../operator/controller/controller.js';
 import { DEFAULT_OPERAND_IMAGE } from '../../operator/operator-settings.js';
 import { gatewayClusterSpec } from '../../operator/spec/gateway-cluster-spec.js';
@@ -101,6 +102,12 @@ describe('a GatewayCluster across three nodes, with its NetworkPolicy in force',
   it('three gateways land on three nodes, and three workers too; kube-router enforces the cluster\'s policy on every node', async () => {
     assert.equal(new Set(gateways.map((gateway) => gateway.node)).size, 3, `gateways on ${gateways.map((g) => g.node).join(', ')}`);
     assert.equal(new Set(workers.map((worker) => worker.node)).size, 3, `workers on ${workers.map((w) => w.node).join(', ')}`);
+    // kube-scheduler's own default spread would place these three apart on an idle cluster too: what the operator
+    // adds shows in the pods' constraints, which the scheduler went by.
+    for (const pod of [gateways[0]!, workers[0]!]) {
+      const constraints = (await fixture.read(`/api/v1/namespaces/${ns}/pods/${pod.name}`)).spec.topologySpreadConstraints as Array<{ topologyKey: string; maxSkew: number }>;
+      assert.deepEqual(constraints?.map((c) => `${c.topologyKey} ${c.maxSkew}`), SPREAD_TOPOLOGY_KEYS.map((key) => `${key} 1`), pod.name);
+    }
     assert.ok(await fixture.read(`/apis/networking.k8s.io/v1/namespaces/${ns}/networkpolicies/${children.networkPolicy}`), 'the NetworkPolicy is there');
     for (const node of clusterNodes(nodeDir)) {
       assert.equal((await fetch(`http://${node.ip}:${KUBE_ROUTER_HEALTH_PORT}/healthz`)).status, 200, `kube-router runs on ${node.name}`);
