@@ -130,8 +130,11 @@ const pod = z
     annotations: stringMap().optional(),
     nodeSelector: stringMap().optional(),
     tolerations: z.array(kubeObject()).optional(),
-    affinity: kubeObject().optional(),
-    topologySpreadConstraints: z.array(kubeObject()).optional(),
+    affinity: kubeObject().optional().describe('replaces the default topology spread too'),
+    topologySpreadConstraints: z
+      .array(kubeObject())
+      .optional()
+      .describe('unset: gateways, workers and the HTTP API are each spread over zones and nodes when they can be (maxSkew 1, ScheduleAnyway); [] for no spread'),
     securityContext: kubeObject().optional().describe('pod security context'),
     containerSecurityContext: kubeObject().optional(),
   })

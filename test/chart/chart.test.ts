@@ -135,10 +135,18 @@ describe('the Helm chart', () => {
     }
   });
 
-  it('spreads several operator replicas across nodes and lets a drain take one at a time; refuses several without leader election', () => {
+  it('spreads several operator replicas across zones and nodes and lets a drain take one at a time; refuses several without leader election', () => {
     const two = render();
-    const spread = two.find((o) => o.kind === 'Deployment')!.spec.template.spec.topologySpreadConstraints;
-    assert.equal(spread[0].topologyKey, 'kubernetes.io/hostname');
+    const deployment = two.find((o) => o.kind === 'Deployment')!;
+    const spread = deployment.spec.template.spec.topologySpreadConstraints;
+    assert.deepEqual(spread.map((c: any) => [c.topologyKey, c.maxSkew, c.whenUnsatisfiable]), [
+      ['topology.kubernetes.io/zone', 1, 'ScheduleAnyway'],
+      ['kubernetes.io/hostname', 1, 'ScheduleAnyway'],
+    ]);
+    for (const constraint of spread) assert.deepEqual(constraint.labelSelector.matchLabels, deployment.spec.selector.matchLabels);
+    const withAffinity = render('affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].key=pool',
+      'affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].operator=Exists');
+    assert.equal(withAffinity.find((o) => o.kind === 'Deployment')!.spec.template.spec.topologySpreadConstraints, undefined, 'an affinity of the user\'s replaces the spread');
     assert.equal(two.find((o) => o.kind === 'PodDisruptionBudget')?.spec.maxUnavailable, 1);
     const one = render('replicaCount=1');
     assert.ok(!one.some((o) => o.kind === 'PodDisruptionBudget'), 'no budget that would block every drain');

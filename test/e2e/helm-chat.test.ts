@@ -16,6 +16,7 @@ import { freePort } from '../control-plane/net-helpers.js';
 import { nodeDir } from '../control-plane/testcluster-state.js';
 import { scrapeMetric } from '../harness/metrics.js';
 import { TestCa } from '../harness/test-certs.js';
+import { chatter } from '../harness/chat-clients.js';
 import { WsTestClient } from '../harness/test-clients.js';
 import { waitFor } from '../harness/wait.js';
 import { clusterNodes } from '../node/cluster-nodes.js';
@@ -28,18 +29,6 @@ import { packageChart } from '../chart/package-chart.js';
 const ns = 'demo';
 /** The operator watches its own namespace only (a Role; cluster-wide it only reads Nodes), so it leaves the clusters of the other node tests alone. */
 const system = ns;
-
-/** A chat user: a WebSocket to `url` (a gateway pod, or the client Service), logged in to the lobby. */
-async function chatter(url: string, name: string): Promise<WsTestClient> {
-  const client = await WsTestClient.open(url);
-  client.send(JSON.stringify({ type: 'login', name, room: 'lobby' }));
-  try {
-    await client.nextJson('login', 10_000);
-  } catch (error) {
-    throw new Error(`${name} could not log in at ${url} (received: ${JSON.stringify(client.inbox)}, closed: ${client.closed}): ${(error as Error).message}`);
-  }
-  return client;
-}
 
 function metric(ip: string, port: number, name: string): Promise<number> {
   return scrapeMetric(`http://${ip}:${port}/metrics`, name);

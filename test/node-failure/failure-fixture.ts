@@ -61,7 +61,7 @@ export class FailureFixture {
     await this.operator.stop();
   }
 
-  /** The spec of a cluster under test: the soak handler, short heartbeats, and its roles spread over the nodes. */
+  /** The spec of a cluster under test: the soak handler and short heartbeats (its roles spread over the nodes by default). */
   spec(gateways: number, workers: number): GatewayClusterSpecInput {
     const heartbeat = { name: 'GWC_HEARTBEAT_INTERVAL', value: String(HEARTBEAT_SECONDS) };
     return {
@@ -74,18 +74,6 @@ export class FailureFixture {
         env: [heartbeat, { name: 'GWC_SOAK_COLLECTOR', value: this.collector.address }],
       },
       api: { env: [heartbeat] },
-      pod: {
-        // Each role over the nodes, one kind of pod at a time; still scheduled when a node is short.
-        topologySpreadConstraints: [
-          {
-            maxSkew: 1,
-            topologyKey: 'kubernetes.io/hostname',
-            whenUnsatisfiable: 'ScheduleAnyway',
-            labelSelector: { matchLabels: { 'app.kubernetes.io/name': 'gateway-cluster' } },
-            matchLabelKeys: ['app.kubernetes.io/component', 'app.kubernetes.io/instance'],
-          },
-        ],
-      },
     };
   }
 

@@ -8,7 +8,7 @@
  */
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { alive, killUntilNone, namesFolder, processIds } from './host-processes.js';
+import { alive, clusterProcessNaming, killUntilNone, processIds } from './host-processes.js';
 import { removeCgroupRoot } from './node-cgroups.js';
 import { clusterLayout, MAX_NODES } from './node-layout.js';
 import { attempt, run } from './run-command.js';
@@ -58,15 +58,16 @@ function readPreexisting(dir: string): Preexisting {
 
 /**
  * Kills (SIGKILL) every process of the cluster but this one, and waits until they are gone, so none changes the host
- * after the leftovers are removed: those naming its folder (the nodes' holders and components, containerd's shims),
- * CNI plugins (one can outlive containerd) and those in a pod's cgroup (a container whose shim is gone keeps running).
+ * after the leftovers are removed: those naming its folder that run inside a node or from `programsDir` (the control
+ * plane), CNI plugins (one can outlive containerd) and those in a pod's cgroup (a container whose shim is gone keeps
+ * running).
  */
-export async function killNodeProcesses(dir: string, cniPluginDir: string): Promise<void> {
+export async function killNodeProcesses(dir: string, cniPluginDir: string, programsDir: string): Promise<void> {
   const podCgroup = /^\d+:[^:]*:\/(kubepods|gwc-node-\d+)(\/|$)/m;
   await killUntilNone('the cluster\'s processes to be gone', () => processIds().filter((pid) => {
     if (pid === process.pid || !alive(pid)) return false;
     try {
-      return namesFolder(pid, dir) || readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith(`${cniPluginDir}/`) ||
+      return clusterProcessNaming(pid, dir, programsDir) || readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith(`${cniPluginDir}/`) ||
         podCgroup.test(readFileSync(`/proc/${pid}/cgroup`, 'utf8'));
     } catch {
       return false;

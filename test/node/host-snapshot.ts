@@ -6,9 +6,10 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { ensureBinaries } from '../control-plane/binaries.js';
 import { testclusterDir } from '../control-plane/testcluster-state.js';
 import { FIXED_PATHS, SHARED_FOLDERS } from './host-leftovers.js';
-import { alive, namesFolder, processIds } from './host-processes.js';
+import { alive, clusterProcessNaming, processIds } from './host-processes.js';
 import { run } from './run-command.js';
 
 const FORWARDING = ['net/ipv4/ip_forward', 'net/ipv4/conf/all/forwarding', 'net/ipv4/conf/default/forwarding'];
@@ -46,7 +47,7 @@ export function hostSnapshot(): Record<string, string> {
       }
     }).join('\n'),
     'processes of the cluster': processIds()
-      .filter((pid) => pid !== process.pid && alive(pid) && namesFolder(pid, testclusterDir))
+      .filter((pid) => pid !== process.pid && alive(pid) && clusterProcessNaming(pid, testclusterDir, ensureBinaries().dir))
       .map((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').slice(0, 200))
       .join('\n'),
   };

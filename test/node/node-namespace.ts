@@ -7,7 +7,8 @@
  * add` either: it makes /run/netns a shared mount that copies the pods' namespace mounts, which then cannot be removed.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { HOST_NETNS, netnsOf, programOf } from './host-processes.js';
 import path from 'node:path';
 import { waitFor } from '../harness/wait.js';
 import { routePodsThrough } from './host-network.js';
@@ -43,15 +44,6 @@ export function holderPidOf(dir: string): number | undefined {
   }
 }
 
-/** The network namespace of a process (`net:[inode]`), or undefined once it is gone. */
-export function netnsOf(pid: number): string | undefined {
-  try {
-    return readlinkSync(`/proc/${pid}/ns/net`);
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * Starts the node's holder, wires its network namespace to the backbone (routes to the pod ranges of `peers`, the
  * other nodes), binds its own folders over the kubelet's fixed paths and makes its cgroup root. Returns the holder's pid.
@@ -62,15 +54,10 @@ export async function createNodeNamespaces(node: NodeLayout, peers: NodeLayout[]
   holder.unref();
   const pid = holder.pid!;
   writeFileSync(path.join(dir, HOLDER_PID_FILE), String(pid));
-  const hostNetns = netnsOf(process.pid);
   // unshare has made the namespaces once it has become the pause program.
   await waitFor(`node ${node.name}'s namespaces`, () => {
     if (holder.exitCode !== null) throw new Error(`the holder of ${node.name} exited with ${holder.exitCode}`);
-    try {
-      return readlinkSync(`/proc/${pid}/exe`) === pause && netnsOf(pid) !== hostNetns;
-    } catch {
-      return false;
-    }
+    return programOf(pid) === pause && netnsOf(pid) !== HOST_NETNS;
   }, 10_000, 20);
 
   run('ip', ['link', 'add', node.hostLink, 'type', 'veth', 'peer', 'name', NODE_UPLINK, 'netns', String(pid)]);

@@ -8,16 +8,16 @@
 import { clusterNodes, isPoweredOff, markPoweredOff, type ClusterNode } from './cluster-nodes.js';
 import { routeServicesThrough, serviceGateway } from './host-network.js';
 import { inCgroupRoot } from './node-cgroups.js';
-import { alive, killUntilNone, namesFolder, processIds } from './host-processes.js';
-import { holderPidOf, netnsOf } from './node-namespace.js';
+import { alive, clusterProcessNaming, killUntilNone, netnsOf, processIds } from './host-processes.js';
+import { holderPidOf } from './node-namespace.js';
 import { attempt } from './run-command.js';
 
-/** Every process of the node: in its network namespace, in its cgroup root, or naming its folder. */
+/** Every process of the node: in its network namespace, in its cgroup root, or inside a node and naming its folder. */
 function nodeProcessIds(node: ClusterNode): number[] {
   const holder = holderPidOf(node.dir);
   const netns = holder === undefined ? undefined : netnsOf(holder);
   return processIds().filter((pid) => pid !== process.pid && alive(pid) &&
-    ((netns !== undefined && netnsOf(pid) === netns) || inCgroupRoot(pid, node.cgroupRoot) || namesFolder(pid, node.dir)));
+    ((netns !== undefined && netnsOf(pid) === netns) || inCgroupRoot(pid, node.cgroupRoot) || clusterProcessNaming(pid, node.dir)));
 }
 
 /** Cuts `node` off and kills everything of it, without a word to anyone. */

@@ -192,7 +192,7 @@ export async function stopTestNode(dir: string, log: (line: string) => void = ()
   const mark = (what: string) => log(`${what} after ${Date.now() - started} ms`);
   await Promise.all(clusterNodes(dir).map((node) => powerOff(node)));
   mark('nodes powered off');
-  await killNodeProcesses(dir, CNI_PLUGIN_DIR);
+  await killNodeProcesses(dir, CNI_PLUGIN_DIR, ensureBinaries().dir);
   mark('control plane killed');
   if (existsSync(dir)) {
     removeLeftovers(dir);
