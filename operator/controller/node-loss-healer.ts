@@ -91,15 +91,18 @@ export class NodeLossHealer {
       return { condition: await this.lostCondition(input.cluster, said, input.paused ? 'Paused' : 'HealingOff', message), problems };
     }
 
-    const deleted = new Set<string>();
+    /** Pods deleted now, or found gone already (the cache not there yet): not left on the node either way. */
+    const handled = new Set<string>();
     const replaced: string[] = [];
     for (const [node, group] of groups(stuck.filter((s) => s.loss.lostMs >= timeoutMs))) {
       const loss = this.deps.lostNodes.confirm(node, await this.currentNode(node));
       if (!loss || loss.lostMs < timeoutMs) continue;
       const gone: KubeObject[] = [];
-      for (const { pod } of group) if (await this.forceDelete(pod, node, loss)) gone.push(pod);
+      for (const { pod } of group) {
+        if (await this.forceDelete(pod, node, loss)) gone.push(pod);
+        handled.add(pod.metadata.uid ?? '');
+      }
       if (gone.length === 0) continue;
-      for (const pod of gone) deleted.add(pod.metadata.uid ?? '');
       const what = `${gone.map((pod) => pod.metadata.name).sort().join(', ')} from node ${node}, lost (${loss.reason}) for ${seconds(loss.lostMs)} s`;
       replaced.push(what);
       await this.deps.events.record(
@@ -110,7 +113,7 @@ export class NodeLossHealer {
       );
     }
 
-    const left = this.stuckPods(input.pods).filter((s) => !deleted.has(s.pod.metadata.uid ?? ''));
+    const left = this.stuckPods(input.pods).filter((s) => !handled.has(s.pod.metadata.uid ?? ''));
     if (left.length > 0) {
       const message = `${describe(left)}: force-deleted ${input.timeoutSeconds} s after that (spec.nodeLossTimeout) unless the node is Ready again`;
       const next = Math.min(...left.map((s) => timeoutMs - s.loss.lostMs));
