@@ -70,10 +70,16 @@ async function down(): Promise<void> {
 
 const usage = 'usage: npm run testcluster -- up [--nodes N] | down | status';
 try {
-  const { positionals, values } = parseArgs({ options: { nodes: { type: 'string', default: '1' } }, allowPositionals: true });
+  let parsed;
+  try {
+    parsed = parseArgs({ options: { nodes: { type: 'string', default: '1' } }, allowPositionals: true });
+  } catch (error) {
+    throw new Error(`${(error as Error).message}\n${usage}`);
+  }
+  const { positionals, values } = parsed;
   const [command] = positionals;
   if (command === 'up') {
-    if (!/^\d+$/.test(values.nodes)) throw new Error(`--nodes wants a number, got ${JSON.stringify(values.nodes)}`);
+    if (!/^\d+$/.test(values.nodes)) throw new Error(`--nodes wants a number, got ${JSON.stringify(values.nodes)}\n${usage}`);
     await up(Number(values.nodes));
   } else if (command === 'down') await down();
   else if (command === 'status') {
@@ -83,6 +89,6 @@ try {
     process.exit(2);
   }
 } catch (error) {
-  console.error(`testcluster: ${(error as Error).message}\n${usage}`);
+  console.error(`testcluster: ${(error as Error).message}`);
   process.exit(1);
 }

@@ -10,7 +10,6 @@ import { METRICS_PORTS } from '../../operator/builders/addresses.js';
 import { childNames } from '../../operator/builders/names.js';
 import { SPREAD_TOPOLOGY_KEYS } from '../../operator/builders/pod-template.js';
 import type { Controller } from '../../operator/controller/controller.js';
-import { DEFAULT_OPERAND_IMAGE } from '../../operator/operator-settings.js';
 import { gatewayClusterSpec } from '../../operator/spec/gateway-cluster-spec.js';
 import { decodeClientId } from '../../runtime/wire/client-id.js';
 import { chatLogin, type ChatUser } from '../harness/chat-clients.js';
@@ -21,13 +20,12 @@ import { KUBE_ROUTER_HEALTH_PORT } from '../node/network-policy-engine.js';
 import { nodeOfPodIp } from '../node/node-layout.js';
 import { nodeDir } from '../control-plane/testcluster-state.js';
 import { OperatorFixture } from '../operator/operator-fixture.js';
-import { requireNodes } from './probe-pods.js';
+import { IMAGE_ON_THE_NODES, requireNodes } from './probe-pods.js';
 
 const ns = 'across';
 const name = 'ac';
 const specInput = {
-  image: DEFAULT_OPERAND_IMAGE,
-  imagePullPolicy: 'Never' as const,
+  ...IMAGE_ON_THE_NODES,
   gateway: { replicas: 3 },
   worker: { replicas: 3, handler: { module: 'chat' } },
 };

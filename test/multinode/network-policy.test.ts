@@ -12,18 +12,16 @@ import { childNames } from '../../operator/builders/names.js';
 import { API_CLIENT_LABEL } from '../../operator/builders/network-policy.js';
 import { GENERATED_SECRET_KEY } from '../../operator/builders/secret.js';
 import type { Controller } from '../../operator/controller/controller.js';
-import { DEFAULT_OPERAND_IMAGE } from '../../operator/operator-settings.js';
 import { gatewayClusterSpec } from '../../operator/spec/gateway-cluster-spec.js';
 import { WsTestClient } from '../harness/test-clients.js';
 import { waitFor } from '../harness/wait.js';
 import { OperatorFixture } from '../operator/operator-fixture.js';
-import { connectFrom, nodeOf, requireNodes, startProbePod, waitUntilOpen, type Target } from './probe-pods.js';
+import { connectFrom, IMAGE_ON_THE_NODES, nodeOf, requireNodes, startProbePod, waitUntilOpen, type Target } from './probe-pods.js';
 
 const ns = 'netpol';
 const name = 'np';
 const specInput = {
-  image: DEFAULT_OPERAND_IMAGE,
-  imagePullPolicy: 'Never' as const,
+  ...IMAGE_ON_THE_NODES,
   gateway: { replicas: 3 },
   worker: { replicas: 1, handler: { module: 'echo' } },
   api: { enabled: false },

@@ -8,6 +8,9 @@ import { clusterNodes } from '../node/cluster-nodes.js';
 import { nodeDir } from '../control-plane/testcluster-state.js';
 import type { OperatorFixture } from '../operator/operator-fixture.js';
 
+/** The spec fields that run a GatewayCluster on the test cluster: the project's image, as imported into every node. */
+export const IMAGE_ON_THE_NODES = { image: DEFAULT_OPERAND_IMAGE, imagePullPolicy: 'Never' as const };
+
 /** host and port. */
 export type Target = [host: string, port: number];
 /** 'open', or why not: an error code (ECONNREFUSED when a policy rejects) or 'timeout'. */
@@ -56,8 +59,7 @@ export async function startProbePod(fixture: OperatorFixture, namespace: string,
       securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
       containers: [{
         name: 'probe',
-        image: DEFAULT_OPERAND_IMAGE,
-        imagePullPolicy: 'Never',
+        ...IMAGE_ON_THE_NODES,
         command: ['node', '-e', 'setInterval(() => {}, 1 << 30)'],
         env: options.env ?? [],
         securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
