@@ -59,6 +59,7 @@ export async function runOperator(argv: string[]): Promise<void> {
     concurrency: settings.concurrency,
     operandImage: settings.operandImage,
     allowPrivilegedPods: settings.allowPrivilegedPods,
+    healNodeLoss: settings.healNodeLoss,
     ...(settings.namespace ? { namespace: settings.namespace } : {}),
   });
   let started = false;

@@ -45,6 +45,12 @@ export const operatorSettings = {
     bool.default(false),
     'true: GatewayClusters may give their pods privilege (privileged, added capabilities, root, host SELinux/seccomp/AppArmor, unsafe sysctls, tolerating every taint, control-plane nodes); false: such a cluster is refused (Degraded) and its children are left as they were',
   ),
+  healNodeLoss: setting(
+    'heal-node-loss',
+    'GWC_HEAL_NODE_LOSS',
+    bool.default(true),
+    'watch Nodes, and force-delete a GatewayCluster\'s pods on a node lost for longer than its spec.nodeLossTimeout (false: never, and no access to Nodes needed)',
+  ),
   concurrency: setting('concurrency', 'GWC_CONCURRENCY', positiveInt.default(2), 'GatewayClusters reconciled at once'),
   logLevel: setting('log-level', 'GWC_LOG_LEVEL', logLevelSchema.default('info'), 'debug, info, warn or error'),
   metricsHost: setting('metrics-host', 'GWC_METRICS_HOST', z.string().default('0.0.0.0'), 'bind address of /metrics, /healthz, /readyz'),

@@ -1,14 +1,20 @@
 /**
  * Runs every compiled test file (dist/test/**\/*.test.js) with node's test runner.
- * Arguments filter the files by substring: `npm test -- process` runs the process-level tests only.
- * The files under node/ and e2e/ run pods: for them the test node is brought up first (unless one is running
- * already, from `npm run testcluster -- up`) and taken down after, and the host must then be as it was before.
+ * Arguments filter the files by substring of their path under the test folder, written with a leading slash:
+ * `npm test -- process` runs the process-level tests only; `/node/` the files under node/, `node/` those and the
+ * ones under multinode/. (Where the repository is checked out does not count.)
+ * The files under node/, e2e/ and multinode/ run pods: for them the test cluster is brought up first (unless one is
+ * running already, from `npm run testcluster -- up`) and taken down after, and the host must then be as it was
+ * before. Files under multinode/ need three nodes; the others one, and run on the three when both are chosen (one
+ * bring-up instead of two). Files under node-failure/ need three nodes too, and take them away for good (power cuts):
+ * they run last, one file at a time, on the cluster the others leave.
  */
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runningPid } from './control-plane/testcluster-state.js';
+import { nodeDir, runningPid } from './control-plane/testcluster-state.js';
+import { clusterNodes } from './node/cluster-nodes.js';
 import { hostSnapshot, snapshotDifferences } from './node/host-snapshot.js';
 
 const testRoot = path.dirname(fileURLToPath(import.meta.url));
@@ -24,7 +30,7 @@ function findTests(dir: string): string[] {
 }
 
 const files = findTests(testRoot)
-  .filter((file) => filters.length === 0 || filters.some((filter) => file.includes(filter)))
+  .filter((file) => filters.length === 0 || filters.some((filter) => `/${path.relative(testRoot, file)}`.includes(filter)))
   .sort();
 if (files.length === 0) {
   console.error(`no test files match ${filters.join(' ')}`);
@@ -34,42 +40,56 @@ if (files.length === 0) {
 /** A cold start builds the image and imports it; a stop waits for every process of the node to be gone. */
 const NODE_UP_TIMEOUT_MS = 20 * 60_000;
 const NODE_DOWN_TIMEOUT_MS = 5 * 60_000;
-const runTestcluster = (command: 'up' | 'down', timeout: number) => spawnSync(process.execPath, [testcluster, command], { stdio: 'inherit', timeout });
-const needsNode = files.some((file) => /^(node|e2e)[/\\]/.test(path.relative(testRoot, file)));
-const bringUp = needsNode && runningPid() === undefined;
+const runTestcluster = (args: string[], timeout: number) => spawnSync(process.execPath, [testcluster, ...args], { stdio: 'inherit', timeout });
+/** Nodes the files under each folder need. */
+const NODES_NEEDED: Record<string, number> = { node: 1, e2e: 1, multinode: 3, 'node-failure': 3 };
+/** Files under this folder take nodes away for good (power cuts): they run after all the others, one at a time. */
+const DISRUPTIVE = 'node-failure';
+const isDisruptive = (file: string) => path.relative(testRoot, file).split(path.sep)[0] === DISRUPTIVE;
+const nodesNeeded = Math.max(0, ...files.map((file) => NODES_NEEDED[path.relative(testRoot, file).split(path.sep)[0]!] ?? 0));
+const running = runningPid() !== undefined;
+if (nodesNeeded > 0 && running && clusterNodes(nodeDir).length < nodesNeeded) {
+  console.error(`these tests need ${nodesNeeded} nodes and the running test cluster has ${clusterNodes(nodeDir).length}: \`npm run testcluster -- down\` first`);
+  process.exit(1);
+}
+const bringUp = nodesNeeded > 0 && !running;
 const before = bringUp ? hostSnapshot() : undefined;
 if (bringUp) {
   const started = Date.now();
-  const up = runTestcluster('up', NODE_UP_TIMEOUT_MS);
+  const up = runTestcluster(['up', '--nodes', String(nodesNeeded)], NODE_UP_TIMEOUT_MS);
   if (up.status !== 0) {
-    console.error(`the test node did not come up${up.error ? `: ${up.error.message}` : ''}; taking down what did`);
-    runTestcluster('down', NODE_DOWN_TIMEOUT_MS);
+    console.error(`the test cluster did not come up${up.error ? `: ${up.error.message}` : ''}; taking down what did`);
+    runTestcluster(['down'], NODE_DOWN_TIMEOUT_MS);
     process.exit(up.status || 1);
   }
-  console.log(`test node up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  console.log(`test cluster of ${nodesNeeded} node(s) up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
 // A failing test can leave a socket or a child open, and a test can hang: either would keep its file (and CI) waiting
 // for ever. Each file's process exits once its tests and hooks are done, and a test past its deadline fails by name.
 const TEST_TIMEOUT_MS = 15 * 60_000;
-const result = spawnSync(
-  process.execPath,
-  ['--test', '--test-concurrency=2', '--test-reporter=spec', '--test-force-exit', `--test-timeout=${TEST_TIMEOUT_MS}`, ...files],
-  { stdio: 'inherit' },
-);
-let status = result.status ?? 1;
+let status = 0;
+for (const [group, concurrency] of [[files.filter((file) => !isDisruptive(file)), 2], [files.filter(isDisruptive), 1]] as const) {
+  if (group.length === 0) continue;
+  const result = spawnSync(
+    process.execPath,
+    ['--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', '--test-force-exit', `--test-timeout=${TEST_TIMEOUT_MS}`, ...group],
+    { stdio: 'inherit' },
+  );
+  status = status || (result.status ?? 1);
+}
 
 if (bringUp) {
   const started = Date.now();
-  const down = runTestcluster('down', NODE_DOWN_TIMEOUT_MS);
-  if (down.error) console.error(`the test node did not come down: ${down.error.message}`);
-  console.log(`test node down in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  const down = runTestcluster(['down'], NODE_DOWN_TIMEOUT_MS);
+  if (down.error) console.error(`the test cluster did not come down: ${down.error.message}`);
+  console.log(`test cluster down in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   const differences = snapshotDifferences(before!, hostSnapshot());
   if (down.status !== 0 || differences.length > 0) {
-    console.error(`the test node did not leave the machine as it was:\n${differences.join('\n\n')}`);
+    console.error(`the test cluster did not leave the machine as it was:\n${differences.join('\n\n')}`);
     status = status || 1;
   } else {
-    console.log('the machine is as it was before the test node: interfaces, routes, rules, nftables, mounts, paths, cgroups');
+    console.log(`the machine is as it was before the test cluster: ${Object.keys(before!).join(', ')}`);
   }
 }
 process.exit(status);

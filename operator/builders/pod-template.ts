@@ -2,7 +2,7 @@
 import { METRICS_PORTS } from './addresses.js';
 import { copy, type BuildContext, type GatewayClusterObject } from './cluster-object.js';
 import { PRE_STOP_SLEEP_SECONDS, roleContainer } from './container.js';
-import { labelsFor, type Component } from './labels.js';
+import { labelsFor, selectorLabels, type Component } from './labels.js';
 import { roleVolumes } from './volumes.js';
 
 /** Seconds a pod has to stop; gateways say goodbye to their clients and drain, so they get longer. */
@@ -35,6 +35,25 @@ function podAnnotations(cluster: GatewayClusterObject, component: Component): Re
 /** Fields of spec.pod copied into the pod spec as they are, when set. */
 const PASSED_THROUGH = ['nodeSelector', 'tolerations', 'affinity', 'topologySpreadConstraints'] as const;
 
+/** Where a role's pods are spread, widest first: a zone that fails takes the fewest, then a node. */
+export const SPREAD_TOPOLOGY_KEYS = ['topology.kubernetes.io/zone', 'kubernetes.io/hostname'] as const;
+
+/**
+ * A role with several pods (gateways, workers, the HTTP API; the Register has one) is spread over zones and nodes,
+ * as a preference: pods still schedule when there are fewer zones or nodes than pods, or one is short of room. A
+ * spec.pod.topologySpreadConstraints or spec.pod.affinity of the user's replaces this (an empty list: no spread).
+ */
+export function defaultTopologySpread(cluster: GatewayClusterObject, component: Component): object[] | undefined {
+  const pod = cluster.spec.pod ?? {};
+  if (component === 'register' || pod.topologySpreadConstraints !== undefined || pod.affinity !== undefined) return undefined;
+  return SPREAD_TOPOLOGY_KEYS.map((topologyKey) => ({
+    maxSkew: 1,
+    topologyKey,
+    whenUnsatisfiable: 'ScheduleAnyway',
+    labelSelector: { matchLabels: selectorLabels(cluster.metadata.name, component) },
+  }));
+}
+
 export function podTemplate(cluster: GatewayClusterObject, component: Component, ctx: BuildContext) {
   const { spec } = cluster;
   const pod = spec.pod ?? {};
@@ -42,6 +61,8 @@ export function podTemplate(cluster: GatewayClusterObject, component: Component,
   const annotations = podAnnotations(cluster, component);
   const scheduling: Record<string, unknown> = {};
   for (const field of PASSED_THROUGH) if (pod[field] !== undefined) scheduling[field] = copy(pod[field]);
+  const spread = defaultTopologySpread(cluster, component);
+  if (spread) scheduling.topologySpreadConstraints = spread;
   return {
     metadata: {
       // Ours win over the user's: the selector must keep matching.

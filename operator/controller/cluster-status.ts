@@ -1,6 +1,7 @@
 import type { KubeObject } from '../kube/kube-client.js';
 import type { Condition, GatewayClusterStatus } from '../spec/gateway-cluster-status.js';
 import { mergeConditions, type ConditionInput } from './conditions.js';
+import { NODE_LOSS_CONDITION } from './node-loss-healer.js';
 
 export interface RoleState {
   replicas: number;
@@ -25,6 +26,8 @@ export interface StatusInputs {
   paused: boolean;
   /** Why the cluster cannot become healthy on its own (missing Secret, stuck pods, failed writes). */
   problems: string[];
+  /** The NodeLoss condition when there is news; otherwise the last one that said none is lost stands. */
+  nodeLoss: ConditionInput | undefined;
   now: string;
 }
 
@@ -38,6 +41,13 @@ export function roleState(workload: KubeObject | undefined, wanted: number): Rol
   const observedLatest = (status.observedGeneration ?? 0) >= (workload.metadata.generation ?? 0);
   const rollingOut = !observedLatest || (status.updatedReplicas ?? 0) < replicas || (status.replicas ?? 0) !== replicas;
   return { replicas, ready, rollingOut };
+}
+
+/** No pod on a lost node: the last False condition (what was last force-deleted) stands, else NoLostNodes. */
+function quietNodeLoss(previous: GatewayClusterStatus | undefined): ConditionInput {
+  const last = previous?.conditions?.find((c) => c.type === NODE_LOSS_CONDITION);
+  if (last?.status === 'False') return { type: last.type, status: last.status, reason: last.reason, message: last.message };
+  return { type: NODE_LOSS_CONDITION, status: 'False', reason: 'NoLostNodes', message: 'no pod of this cluster is on a lost node' };
 }
 
 export function clusterStatus(input: StatusInputs): GatewayClusterStatus {
@@ -64,6 +74,7 @@ export function clusterStatus(input: StatusInputs): GatewayClusterStatus {
     input.paused
       ? { type: 'Paused', status: 'True', reason: 'Paused', message: 'changes are paused (spec.paused or the gatewaycluster.dev/paused annotation)' }
       : { type: 'Paused', status: 'False', reason: 'Active', message: 'changes are applied' },
+    input.nodeLoss ?? quietNodeLoss(input.previous),
   ];
   return {
     observedGeneration: input.generation,

@@ -3,6 +3,8 @@ import { KubeApiError, type KubeClient, type KubeObject } from '../kube/kube-cli
 import { collectionPath, RESOURCE_TYPES, type ResourceType } from '../kube/resource-paths.js';
 import { EventRecorder } from './event-recorder.js';
 import { Informer, keyOf } from './informer.js';
+import { LostNodes } from './lost-nodes.js';
+import { NodeLossHealer } from './node-loss-healer.js';
 import { OperatorMetrics } from './operator-metrics.js';
 import { SERVICE_MONITOR, WATCHED_CHILD_KINDS, type ChildInformers } from './child-kinds.js';
 import { MANAGED_BY_SELECTOR, Reconciler } from './reconciler.js';
@@ -19,6 +21,8 @@ export interface ControllerOptions {
   operandImage?: string;
   /** Whether a GatewayCluster may give its pods privilege (default false: such a cluster is refused, Degraded). */
   allowPrivilegedPods?: boolean;
+  /** Watch Nodes and replace pods stuck on lost ones (true when not given). */
+  healNodeLoss?: boolean;
 }
 
 /**
@@ -30,6 +34,8 @@ export class Controller {
   readonly metrics: OperatorMetrics;
   readonly clusters: Informer;
   readonly children: ChildInformers;
+  /** Every Node, when the operator heals node losses. */
+  readonly nodes: Informer | undefined;
   private readonly informers: Informer[] = [];
 
   constructor(private readonly options: ControllerOptions) {
@@ -37,14 +43,23 @@ export class Controller {
     this.metrics = new OperatorMetrics(() => this.queue.depth, () => client.writes);
     this.clusters = this.watch(RESOURCE_TYPES.GatewayCluster);
     this.children = Object.fromEntries(WATCHED_CHILD_KINDS.map((kind) => [kind, this.watch(RESOURCE_TYPES[kind], MANAGED_BY_SELECTOR)])) as ChildInformers;
+    const events = new EventRecorder(client, (error) => log.warn('could not record an event', { error: error.message }));
+    let nodeLoss: NodeLossHealer | undefined;
+    if (options.healNodeLoss ?? true) {
+      const lostNodes = new LostNodes();
+      this.nodes = this.watch(RESOURCE_TYPES.Node, undefined, { clusterScoped: true });
+      this.followNodes(this.nodes, lostNodes);
+      nodeLoss = new NodeLossHealer({ client, lostNodes, nodes: this.nodes, events, forceDeleted: this.metrics.podsForceDeleted, log });
+    }
     const reconciler = new Reconciler({
       client,
       clusters: this.clusters,
       children: this.children,
-      events: new EventRecorder(client, (error) => log.warn('could not record an event', { error: error.message })),
+      events,
       log,
       operandImage: options.operandImage ?? DEFAULT_OPERAND_IMAGE,
       allowPrivilegedPods: options.allowPrivilegedPods ?? false,
+      ...(nodeLoss ? { nodeLoss } : {}),
     });
     this.queue = new WorkQueue(
       async (key) => {
@@ -71,10 +86,10 @@ export class Controller {
   }
 
   /** An informer of `type` in our namespace(s), its restarts logged and counted. */
-  private watch(type: ResourceType, labelSelector?: string): Informer {
+  private watch(type: ResourceType, labelSelector?: string, { clusterScoped = false } = {}): Informer {
     const { client, log, namespace } = this.options;
     const informer = new Informer(client, type, {
-      ...(namespace ? { namespace } : {}),
+      ...(namespace && !clusterScoped ? { namespace } : {}),
       ...(labelSelector ? { labelSelector } : {}),
       onError: (error) => {
         this.metrics.informerRestarts.inc({ kind: type.kind });
@@ -83,6 +98,26 @@ export class Controller {
     });
     this.informers.push(informer);
     return informer;
+  }
+
+  /** A node that turns lost or Ready again: the clusters with pods on it look at them. */
+  private followNodes(nodes: Informer, lostNodes: LostNodes): void {
+    const podsOn = (node: string) => this.children.Pod.items().filter((pod) => (pod.spec as { nodeName?: string } | undefined)?.nodeName === node);
+    const enqueueClustersOn = (node: string) => {
+      for (const pod of podsOn(node)) {
+        const owner = ownerKey(pod);
+        if (owner) this.queue.add(owner);
+      }
+    };
+    for (const event of ['add', 'update'] as const) {
+      nodes.on(event, (node: KubeObject) => {
+        if (lostNodes.observe(node)) enqueueClustersOn(node.metadata.name);
+      });
+    }
+    nodes.on('delete', (node: KubeObject) => {
+      if (lostNodes.removed(node)) enqueueClustersOn(node.metadata.name);
+      lostNodes.prune((name) => podsOn(name).length > 0);
+    });
   }
 
   private enqueueOwners(informer: Informer): void {
@@ -96,6 +131,7 @@ export class Controller {
 
   /** Starts watching (and, if its CRD is installed, watches ServiceMonitors too); resolves once every cache is filled. */
   async start(): Promise<void> {
+    if (this.nodes) await this.assertNodesReadable();
     if (await this.serviceMonitorsServed()) {
       const informer = this.watch(RESOURCE_TYPES[SERVICE_MONITOR], MANAGED_BY_SELECTOR);
       this.children[SERVICE_MONITOR] = informer;
@@ -116,6 +152,18 @@ export class Controller {
 
   get synced(): boolean {
     return this.informers.every((informer) => informer.synced);
+  }
+
+  /** A Node watch that may not list Nodes would retry for ever, and the caches would never fill: say so at once. */
+  private async assertNodesReadable(): Promise<void> {
+    try {
+      await this.options.client.get(`${collectionPath(RESOURCE_TYPES.Node)}?limit=1`);
+    } catch (error) {
+      if (error instanceof KubeApiError && error.status === 403) {
+        throw new Error(`the operator may not list Nodes, which healing a node loss needs: grant get, list and watch on nodes (the chart does with nodeLoss.enabled), or run it with --heal-node-loss=false (${error.message})`);
+      }
+      throw error;
+    }
   }
 
   /** Whether the API server serves ServiceMonitors; retried while it answers "try later" (a CRD just installed). */

@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-/** Prometheus metrics of the operator: reconciles, their durations and errors, queue depth, informer restarts. */
+/** Prometheus metrics of the operator: reconciles, their durations and errors, queue depth, informer restarts, pods replaced after a node loss. */
 export class OperatorMetrics {
   readonly registry = new Registry();
   readonly reconciles = new Counter({ name: 'gwc_operator_reconciles_total', help: 'Reconciles run', labelNames: ['result'], registers: [this.registry] });
@@ -11,6 +11,12 @@ export class OperatorMetrics {
     registers: [this.registry],
   });
   readonly informerRestarts = new Counter({ name: 'gwc_operator_informer_restarts_total', help: 'Watches restarted after a failure', labelNames: ['kind'], registers: [this.registry] });
+  readonly podsForceDeleted = new Counter({
+    name: 'gwc_operator_pods_force_deleted_total',
+    help: 'Pods deleted with grace period 0 because their node was lost (not Ready or gone) for longer than spec.nodeLossTimeout',
+    labelNames: ['reason', 'component'],
+    registers: [this.registry],
+  });
   readonly isLeader = new Gauge({ name: 'gwc_operator_leader', help: '1 while this process holds the leader lease', registers: [this.registry] });
 
   constructor(queueDepth: () => number, apiWrites: () => number) {

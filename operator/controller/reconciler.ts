@@ -22,10 +22,12 @@ import { gatewayClusterSpec, type GatewayClusterSpec } from '../spec/gateway-clu
 import type { GatewayClusterStatus } from '../spec/gateway-cluster-status.js';
 import { OPTIONAL_CHILD_KINDS, type ChildInformers } from './child-kinds.js';
 import { clusterStatus, roleState } from './cluster-status.js';
+import type { ConditionInput } from './conditions.js';
 import { firstDifference } from './contains.js';
 import type { EventRecorder } from './event-recorder.js';
 import type { Informer } from './informer.js';
 import { privilegedPodSettings, privilegeRefusal } from './pod-privileges.js';
+import { NODE_LOSS_CONDITION, type NodeLossHealer, type NodeLossOutcome } from './node-loss-healer.js';
 import { podProblems } from './pod-problems.js';
 import { tlsSecretProblems } from './tls-secrets.js';
 import type { Outcome } from './work-queue.js';
@@ -34,6 +36,13 @@ export const PAUSED_ANNOTATION = 'gatewaycluster.dev/paused';
 export const MANAGED_BY_SELECTOR = `app.kubernetes.io/managed-by=${MANAGED_BY}`;
 /** How often a cluster with a problem that no watched object will announce (a missing Secret) is looked at again. */
 export const PROBLEM_RECHECK_MS = 15_000;
+const NODES_NOT_WATCHED: ConditionInput = {
+  type: NODE_LOSS_CONDITION,
+  status: 'Unknown',
+  reason: 'NodesNotWatched',
+  message: 'this operator does not watch Nodes (--heal-node-loss=false): pods on a lost node stay until someone deletes them',
+};
+
 
 export interface ReconcilerDeps {
   client: KubeClient;
@@ -45,6 +54,8 @@ export interface ReconcilerDeps {
   operandImage: string;
   /** Whether a spec may give its pods privilege (see pod-privileges.ts); when not, such a cluster is left as it was. */
   allowPrivilegedPods: boolean;
+  /** Replaces pods stuck on lost nodes; unset when the operator does not watch Nodes. */
+  nodeLoss?: NodeLossHealer;
 }
 
 interface SecretCheck {
@@ -60,7 +71,10 @@ export class Reconciler {
   async reconcile(key: string): Promise<Outcome> {
     const [namespace, name] = key.split('/') as [string, string];
     const cluster = this.deps.clusters.get(namespace, name);
-    if (!cluster || cluster.metadata.deletionTimestamp) return; // children go with it (owner references)
+    if (!cluster || cluster.metadata.deletionTimestamp) {
+      this.deps.nodeLoss?.forget(key);
+      return; // children go with it (owner references)
+    }
 
     const parsed = gatewayClusterSpec.safeParse(cluster.spec ?? {});
     if (!parsed.success) {
@@ -103,11 +117,36 @@ export class Reconciler {
       problems.push(...(await this.pruneOptionalChildren(cluster, desired as KubeObject[])));
     }
     problems.push(...podProblems(this.podsOf(namespace, name)));
+    const nodeLoss = await this.healNodeLoss(cluster, spec, paused);
+    problems.push(...nodeLoss.problems);
     for (const problem of problems) {
       if (!this.reported(cluster, problem)) await this.deps.events.record(cluster, 'Warning', 'Degraded', problem);
     }
-    await this.writeStatus(cluster, { spec, secretName: secret.name, paused }, problems);
-    return problems.length > 0 ? { requeueAfterMs: PROBLEM_RECHECK_MS } : undefined;
+    await this.writeStatus(cluster, { spec, secretName: secret.name, paused }, problems, nodeLoss.condition);
+    const recheck = [problems.length > 0 ? PROBLEM_RECHECK_MS : Infinity, nodeLoss.requeueAfterMs ?? Infinity];
+    return Number.isFinite(Math.min(...recheck)) ? { requeueAfterMs: Math.min(...recheck) } : undefined;
+  }
+
+  private healNodeLoss(cluster: KubeObject, spec: GatewayClusterSpec, paused: boolean): Promise<NodeLossOutcome> {
+    if (!this.deps.nodeLoss) return Promise.resolve({ problems: [], condition: NODES_NOT_WATCHED });
+    const { namespace, name } = cluster.metadata;
+    const pods = this.podsOf(namespace!, name).filter((pod) => this.madeByWorkload(pod, name));
+    return this.deps.nodeLoss.heal({ cluster, pods, timeoutSeconds: spec.nodeLossTimeout, paused });
+  }
+
+  /**
+   * Made by one of the cluster's own workloads: its gateway or worker StatefulSet (by uid), or a ReplicaSet of its
+   * Register or HTTP API Deployment. Labels alone could be copied onto any pod.
+   */
+  private madeByWorkload(pod: KubeObject, cluster: string): boolean {
+    const names = childNames(cluster);
+    const namespace = pod.metadata.namespace!;
+    const owner = pod.metadata.ownerReferences?.find((ref) => ref.controller);
+    if (owner?.kind === 'StatefulSet') {
+      return [names.gateway, names.worker].some((sts) => this.deps.children.StatefulSet.get(namespace, sts)?.metadata.uid === owner.uid);
+    }
+    const hash = pod.metadata.labels?.['pod-template-hash'];
+    return owner?.kind === 'ReplicaSet' && hash !== undefined && [names.register, names.api].some((deployment) => owner.name === `${deployment}-${hash}`);
   }
 
   /** A problem already in the Degraded condition was announced by an event when it first appeared. */
@@ -256,6 +295,7 @@ export class Reconciler {
     cluster: KubeObject,
     state: { spec: GatewayClusterSpec; secretName: string; paused: boolean } | undefined,
     problems: string[],
+    nodeLoss = this.deps.nodeLoss ? undefined : NODES_NOT_WATCHED,
   ): Promise<void> {
     const namespace = cluster.metadata.namespace!;
     const name = cluster.metadata.name;
@@ -278,6 +318,7 @@ export class Reconciler {
       secretName: state?.secretName ?? '',
       paused: state?.paused ?? false,
       problems,
+      nodeLoss,
       now: new Date().toISOString(),
     });
     if (isDeepStrictEqual(stripUndefined(status), stripUndefined(previous ?? {}))) return;

@@ -20,6 +20,7 @@ export const RESOURCE_TYPES = {
   ServiceMonitor: { apiVersion: 'monitoring.coreos.com/v1', kind: 'ServiceMonitor', plural: 'servicemonitors' },
   Event: { apiVersion: 'v1', kind: 'Event', plural: 'events' },
   Pod: { apiVersion: 'v1', kind: 'Pod', plural: 'pods' },
+  Node: { apiVersion: 'v1', kind: 'Node', plural: 'nodes' },
   Lease: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', plural: 'leases' },
 } as const satisfies Record<string, ResourceType>;
 
@@ -35,6 +36,7 @@ export function collectionPath(type: ResourceType, namespace?: string): string {
   return namespace ? `${base}/namespaces/${namespace}/${type.plural}` : `${base}/${type.plural}`;
 }
 
+/** An empty namespace gives the path of a cluster-scoped object: /api/v1/nodes/<name>. */
 export function objectPath(type: ResourceType, namespace: string, name: string): string {
   return `${collectionPath(type, namespace)}/${encodeURIComponent(name)}`;
 }

@@ -143,8 +143,11 @@ const pod = z
       .describe(`Kubernetes Tolerations; tolerating every taint (operator Exists with no key) or the control-plane taints is ${REFUSED_UNLESS_ALLOWED}`),
     affinity: kubeObject()
       .optional()
-      .describe(`Kubernetes Affinity; node affinity terms selecting control-plane nodes are ${REFUSED_UNLESS_ALLOWED}`),
-    topologySpreadConstraints: z.array(kubeObject()).optional(),
+      .describe(`Kubernetes Affinity, replacing the default topology spread too; node affinity terms selecting control-plane nodes are ${REFUSED_UNLESS_ALLOWED}`),
+    topologySpreadConstraints: z
+      .array(kubeObject())
+      .optional()
+      .describe('unset: gateways, workers and the HTTP API are each spread over zones and nodes when they can be (maxSkew 1, ScheduleAnyway); [] for no spread'),
     securityContext: kubeObject()
       .optional()
       .describe(
@@ -212,6 +215,15 @@ export const gatewayClusterSpec = z.object({
   pod: pod.optional(),
   metrics: metrics.prefault({}),
   networkPolicy: networkPolicy.prefault({}),
+  nodeLossTimeout: z
+    .number()
+    .int()
+    .min(0)
+    .max(3600)
+    .default(60)
+    .describe(
+      'seconds a pod of this cluster may stay on a lost node (Ready False or Unknown, or deleted), counted from when the operator saw it lost, before the operator deletes it with grace period 0 so that its StatefulSet or Deployment starts it on another node; Kubernetes itself never replaces a StatefulSet pod whose node stopped answering. 0: never',
+    ),
   paused: z.boolean().default(false).describe('stop changing the children (as the gatewaycluster.dev/paused annotation does)'),
 });
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-export const conditionTypes = ['Ready', 'Progressing', 'Degraded', 'Paused'] as const;
+export const conditionTypes = ['Ready', 'Progressing', 'Degraded', 'Paused', 'NodeLoss'] as const;
 
 const condition = z.object({
   type: z.string(),

@@ -57,7 +57,7 @@ describe('the Helm chart', () => {
   it('renders the operator with leader election, a ClusterRole by default and a Role per namespace on request', () => {
     const wide = render();
     const kinds = wide.map((o) => o.kind).sort();
-    assert.deepEqual(kinds, ['ClusterRole', 'ClusterRoleBinding', 'Deployment', 'Pod', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Service', 'ServiceAccount']);
+    assert.deepEqual(kinds, ['ClusterRole', 'ClusterRole', 'ClusterRoleBinding', 'ClusterRoleBinding', 'Deployment', 'Pod', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Service', 'ServiceAccount']);
     const deployment = wide.find((o) => o.kind === 'Deployment')!;
     const env = Object.fromEntries(deployment.spec.template.spec.containers[0].env.map((e: { name: string; value?: string }) => [e.name, e.value]));
     assert.equal(env.GWC_LEADER_ELECT, 'true');
@@ -66,7 +66,16 @@ describe('the Helm chart', () => {
     assert.equal(deployment.spec.replicas, 2);
 
     const narrow = render('watch.allNamespaces=false');
-    assert.ok(!narrow.some((o) => o.kind.startsWith('Cluster')), 'no cluster-wide RBAC when watching one namespace');
+    const clusterWide = narrow.filter((o) => o.kind === 'ClusterRole');
+    assert.deepEqual(clusterWide.map((o) => o.rules), [[{ apiGroups: [''], resources: ['nodes'], verbs: ['get', 'list', 'watch'] }]], 'watching one namespace, only Nodes are read cluster-wide (a node loss)');
+    const withoutNodes = render('watch.allNamespaces=false', 'nodeLoss.enabled=false');
+    assert.ok(!withoutNodes.some((o) => o.kind.startsWith('Cluster')), 'no cluster-wide RBAC when watching one namespace without nodeLoss');
+    const podRule = (objects: typeof narrow) => objects.find((o) => o.kind === 'Role' && o.metadata.name === 'gwc-gateway-cluster')!.rules.find((r: { resources: string[] }) => r.resources.includes('pods'));
+    assert.deepEqual(podRule(narrow).verbs, ['get', 'list', 'watch', 'delete']);
+    assert.deepEqual(podRule(withoutNodes).verbs, ['get', 'list', 'watch'], 'pods are deleted only to heal a node loss');
+    const operatorEnv = (objects: typeof narrow) => objects.find((o) => o.kind === 'Deployment')!.spec.template.spec.containers[0].env as Array<{ name: string; value: string }>;
+    assert.equal(operatorEnv(narrow).find((e) => e.name === 'GWC_HEAL_NODE_LOSS')?.value, 'true');
+    assert.equal(operatorEnv(withoutNodes).find((e) => e.name === 'GWC_HEAL_NODE_LOSS')?.value, 'false');
     const narrowEnv = narrow.find((o) => o.kind === 'Deployment')!.spec.template.spec.containers[0].env;
     assert.ok(narrowEnv.some((e: { name: string; value: string }) => e.name === 'GWC_WATCH_NAMESPACE' && e.value === 'ops'));
   });
@@ -142,10 +151,18 @@ describe('the Helm chart', () => {
     }
   });
 
-  it('spreads several operator replicas across nodes and lets a drain take one at a time; refuses several without leader election', () => {
+  it('spreads several operator replicas across zones and nodes and lets a drain take one at a time; refuses several without leader election', () => {
     const two = render();
-    const spread = two.find((o) => o.kind === 'Deployment')!.spec.template.spec.topologySpreadConstraints;
-    assert.equal(spread[0].topologyKey, 'kubernetes.io/hostname');
+    const deployment = two.find((o) => o.kind === 'Deployment')!;
+    const spread = deployment.spec.template.spec.topologySpreadConstraints;
+    assert.deepEqual(spread.map((c: any) => [c.topologyKey, c.maxSkew, c.whenUnsatisfiable]), [
+      ['topology.kubernetes.io/zone', 1, 'ScheduleAnyway'],
+      ['kubernetes.io/hostname', 1, 'ScheduleAnyway'],
+    ]);
+    for (const constraint of spread) assert.deepEqual(constraint.labelSelector.matchLabels, deployment.spec.selector.matchLabels);
+    const withAffinity = render('affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].key=pool',
+      'affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].operator=Exists');
+    assert.equal(withAffinity.find((o) => o.kind === 'Deployment')!.spec.template.spec.topologySpreadConstraints, undefined, 'an affinity of the user\'s replaces the spread');
     assert.equal(two.find((o) => o.kind === 'PodDisruptionBudget')?.spec.maxUnavailable, 1);
     const one = render('replicaCount=1');
     assert.ok(!one.some((o) => o.kind === 'PodDisruptionBudget'), 'no budget that would block every drain');

@@ -16,6 +16,7 @@ export interface Binaries {
   crictl: string;
   coredns: string;
   pause: string;
+  kubeRouter: string;
 }
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -28,7 +29,7 @@ export function ensureBinaries(): Binaries {
   if (cached) return cached;
   const result = spawnSync('bash', [buildScript], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   if (result.status !== 0) throw new Error(`${buildScript} failed with exit code ${result.status}`);
-  const [nodeDir, dir] = result.stdout.trim().split('\n').slice(-2) as [string, string];
+  const [policyDir, nodeDir, dir] = result.stdout.trim().split('\n').slice(-3) as [string, string, string];
   const bin = (name: string) => path.join(dir, name);
   const nodeBin = (name: string) => path.join(nodeDir, name);
   cached = {
@@ -44,6 +45,7 @@ export function ensureBinaries(): Binaries {
     crictl: nodeBin('crictl'),
     coredns: nodeBin('coredns'),
     pause: nodeBin('pause'),
+    kubeRouter: path.join(policyDir, 'kube-router'),
   };
   return cached;
 }

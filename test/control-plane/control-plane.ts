@@ -69,9 +69,19 @@ export interface NodeServing {
   serviceRange: string;
   /** The kubernetes Service's IP (the first of the range): in the serving certificate, as pods dial it. */
   serviceIp: string;
-  /** Users with a bearer token each (kubelet, kube-proxy, scheduler): name -> groups. */
+  /** Users with a bearer token each (kubelets, kube-proxy, scheduler): name -> groups. */
   users: Record<string, string[]>;
+  /** Seconds without a heartbeat after which a node is marked NotReady (kube-controller-manager's default: 50). */
+  nodeMonitorGraceSeconds?: number;
 }
+
+/**
+ * Controllers that look after nodes, when there are: the node lifecycle controller lifts the not-ready taint a kubelet
+ * registers with and marks a node that stops answering NotReady with the unreachable taints; the taint eviction
+ * controller deletes the pods that do not tolerate those taints; the pod garbage collector removes pods whose node is
+ * gone. Without the last two a dead node's pods would stay for ever.
+ */
+export const NODE_CONTROLLERS = ['node-lifecycle-controller', 'taint-eviction-controller', 'pod-garbage-collector-controller'];
 
 /** Controllers the tests rely on; the namespace controller lets deleted namespaces finish terminating. */
 export const CONTROLLERS = [
@@ -191,8 +201,8 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       `--secure-port=${kcmPort}`,
       '--bind-address=127.0.0.1',
       '--leader-elect=false',
-      // With a node, its lifecycle controller lifts the not-ready taint the kubelet registers it with.
-      `--controllers=${[...CONTROLLERS, ...(node ? ['node-lifecycle-controller'] : [])].join(',')}`,
+      `--controllers=${[...CONTROLLERS, ...(node ? NODE_CONTROLLERS : [])].join(',')}`,
+      ...(node?.nodeMonitorGraceSeconds ? [`--node-monitor-grace-period=${node.nodeMonitorGraceSeconds}s`, '--node-monitor-period=2s'] : []),
       `--service-account-private-key-file=${pki.serviceAccountKey}`,
       `--root-ca-file=${pki.caCert}`,
       '--v=0',

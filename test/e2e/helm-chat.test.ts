@@ -16,39 +16,31 @@ import { freePort } from '../control-plane/net-helpers.js';
 import { nodeDir } from '../control-plane/testcluster-state.js';
 import { scrapeMetric } from '../harness/metrics.js';
 import { TestCa } from '../harness/test-certs.js';
+import { chatter } from '../harness/chat-clients.js';
 import { WsTestClient } from '../harness/test-clients.js';
 import { waitFor } from '../harness/wait.js';
-import { POD_SUBNET } from '../node/node-layout.js';
+import { clusterNodes } from '../node/cluster-nodes.js';
+import { containerdSocket } from '../node/containerd.js';
+import { nodeOfPodIp } from '../node/node-layout.js';
 import { run } from '../node/run-command.js';
 import { OperatorFixture } from '../operator/operator-fixture.js';
 import { packageChart } from '../chart/package-chart.js';
 
 const ns = 'demo';
-/** The operator watches its own namespace only (a Role, not a ClusterRole), so it leaves the clusters of the other node tests alone. */
+/** The operator watches its own namespace only (a Role; cluster-wide it only reads Nodes), so it leaves the clusters of the other node tests alone. */
 const system = ns;
-const podSubnetPrefix = POD_SUBNET.split('.').slice(0, 3).join('.') + '.';
-
-/** A chat user: a WebSocket to `url` (a gateway pod, or the client Service), logged in to the lobby. */
-async function chatter(url: string, name: string): Promise<WsTestClient> {
-  const client = await WsTestClient.open(url);
-  client.send(JSON.stringify({ type: 'login', name, room: 'lobby' }));
-  try {
-    await client.nextJson('login', 10_000);
-  } catch (error) {
-    throw new Error(`${name} could not log in at ${url} (received: ${JSON.stringify(client.inbox)}, closed: ${client.closed}): ${(error as Error).message}`);
-  }
-  return client;
-}
 
 function metric(ip: string, port: number, name: string): Promise<number> {
   return scrapeMetric(`http://${ip}:${port}/metrics`, name);
 }
 
-/** Containers the node's containerd runs for this test's namespace. */
+/** Containers the nodes' containerd run for this test's namespace. */
 function containersOfTheTest(): string[] {
-  const listing = run(ensureBinaries().crictl, ['--runtime-endpoint', `unix://${path.join(nodeDir, 'containerd', 'containerd.sock')}`, 'ps', '-o', 'json']);
-  const containers = (JSON.parse(listing) as { containers: Array<{ labels: Record<string, string> }> }).containers;
-  return containers.map((c) => `${c.labels['io.kubernetes.pod.namespace']}/${c.labels['io.kubernetes.pod.name']}`).filter((name) => name.startsWith(`${ns}/`));
+  return clusterNodes(nodeDir).flatMap((node) => {
+    const listing = run(ensureBinaries().crictl, ['--runtime-endpoint', `unix://${containerdSocket(node.dir)}`, 'ps', '-o', 'json']);
+    const containers = (JSON.parse(listing) as { containers: Array<{ labels: Record<string, string> }> }).containers;
+    return containers.map((c) => `${c.labels['io.kubernetes.pod.namespace']}/${c.labels['io.kubernetes.pod.name']}`).filter((name) => name.startsWith(`${ns}/`));
+  });
 }
 
 describe('helm install, kubectl apply, scale, survive (on the test node)', () => {
@@ -91,7 +83,7 @@ describe('helm install, kubectl apply, scale, survive (on the test node)', () =>
     const pods = await fixture.core.listNamespacedPod({ namespace: system, labelSelector: 'app.kubernetes.io/name=gateway-cluster-operator' });
     assert.equal(pods.items.length, 1);
     const operator = pods.items[0]!;
-    assert.ok(operator.status!.podIP!.startsWith(podSubnetPrefix), `the operator has a pod IP: ${operator.status!.podIP}`);
+    assert.ok(nodeOfPodIp(operator.status!.podIP!), `the operator has a pod IP on a node's pod bridge: ${operator.status!.podIP}`);
     assert.equal(operator.spec!.serviceAccountName, 'gwc-gateway-cluster');
     assert.match(fixture.kubectl('get', 'crd', 'gatewayclusters.gatewaycluster.dev', '-o', 'name'), /gatewayclusters/);
     await waitFor('the operator to lead', () => /"msg":"became leader"/.test(fixture.kubectl('-n', system, 'logs', operator.metadata!.name!)), 30_000, 500);
@@ -102,7 +94,7 @@ describe('helm install, kubectl apply, scale, survive (on the test node)', () =>
     await fixture.waitForCondition(ns, 'chat', 'Ready', 'True', 180_000);
     const ips = await Promise.all(['chat-gateway-0', 'chat-gateway-1', 'chat-worker-0', 'chat-worker-1'].map(ip));
     assert.equal(new Set(ips).size, 4, `distinct pod IPs: ${ips.join(', ')}`);
-    for (const address of ips) assert.ok(address.startsWith(podSubnetPrefix), address);
+    for (const address of ips) assert.ok(nodeOfPodIp(address), address);
   });
 
   it('clients on two gateways chat with each other, and one comes in through the client Service', async () => {

@@ -20,7 +20,12 @@ const COREFILE = `.:53 {
 const labels = { 'k8s-app': 'kube-dns' };
 const metadata = (name: string) => ({ name, namespace: 'kube-system', labels });
 
-export function clusterDnsManifests(image: string): object {
+/**
+ * With several nodes, two replicas on two nodes, which leave a node that stops answering after 20 s rather than the
+ * default 300: tests that take a node away still have cluster DNS.
+ */
+export function clusterDnsManifests(image: string, nodes: number): object {
+  const replicas = nodes > 1 ? 2 : 1;
   return {
     apiVersion: 'v1',
     kind: 'List',
@@ -48,12 +53,14 @@ export function clusterDnsManifests(image: string): object {
         kind: 'Deployment',
         metadata: metadata('coredns'),
         spec: {
-          replicas: 1,
+          replicas,
           selector: { matchLabels: labels },
           template: {
             metadata: { labels },
             spec: {
               serviceAccountName: 'coredns',
+              topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: labels } }],
+              tolerations: ['node.kubernetes.io/unreachable', 'node.kubernetes.io/not-ready'].map((key) => ({ key, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 20 })),
               // CoreDNS answers the node's pods; it needs no DNS of its own.
               dnsPolicy: 'Default',
               containers: [

@@ -11,7 +11,7 @@ import { DEFAULT_OPERAND_IMAGE } from '../../operator/operator-settings.js';
 import { WsTestClient } from '../harness/test-clients.js';
 import { waitFor } from '../harness/wait.js';
 import { OperatorFixture } from '../operator/operator-fixture.js';
-import { POD_SUBNET } from './node-layout.js';
+import { nodeOfPodIp } from './node-layout.js';
 
 const ns = 'pods-test';
 
@@ -32,8 +32,6 @@ function echoOnce(url: string, text: string): Promise<string> {
     });
   });
 }
-
-const podSubnetPrefix = POD_SUBNET.split('.').slice(0, 3).join('.') + '.';
 
 /** A handler (from a ConfigMap) that answers a JSON message {n} with {n, redelivery}, and exits its process on "exit". */
 const POISON_HANDLER = `
@@ -85,7 +83,7 @@ describe('a GatewayCluster whose pods really run (the test node)', () => {
     assert.match(table[1]!, new RegExp(`^echo\\s+True\\s+1/1\\s+2/2\\s+echo-gateway\\.${ns}\\.svc:80\\s+\\S+$`));
 
     const gatewayIp = await fixture.podIp(ns, 'echo-gateway-0');
-    assert.ok(gatewayIp.startsWith(podSubnetPrefix), `the gateway has a pod IP on the node's bridge: ${gatewayIp}`);
+    assert.ok(nodeOfPodIp(gatewayIp), `the gateway has a pod IP on a node's pod bridge: ${gatewayIp}`);
     assert.equal(await echoOnce(`ws://${gatewayIp}:7272/`, 'hello through the pod IP'), 'hello through the pod IP');
     // The client Service listens on 80 and sends to the pods' port named client (7272): kube-proxy translates.
     const service = await fixture.read(`/api/v1/namespaces/${ns}/services/echo-gateway`);

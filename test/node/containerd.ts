@@ -1,14 +1,17 @@
 /**
- * containerd for the test node, from Debian, with its root, state and socket under the node's folder. The CRI plugin
- * gets the node's CNI configuration (a bridge network, no gateway masquerading, no portmap) and, because this
- * machine's root lacks CAP_SYS_RESOURCE, restrict_oom_score_adj (runc cannot lower oom_score_adj here).
+ * containerd for a test node, from Debian, inside the node's namespaces, with its root, state, socket and runc state
+ * under the node's folder and its pods' network namespaces under its state (not /run/netns, which the host shares).
+ * The CRI plugin gets the node's CNI configuration (its pod bridge and range, no gateway masquerading, no portmap)
+ * and, because this machine's root lacks CAP_SYS_RESOURCE, restrict_oom_score_adj (runc cannot lower oom_score_adj
+ * here).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { BinaryProcess } from '../control-plane/binary-process.js';
 import { waitFor } from '../harness/wait.js';
-import { BRIDGE, HOST_IP, POD_RANGE_START, POD_SUBNET } from './node-layout.js';
-import { run } from './run-command.js';
+import { inNode } from './node-namespace.js';
+import { POD_BRIDGE, type NodeLayout } from './node-layout.js';
+import { run, runAsync } from './run-command.js';
 
 export const CNI_PLUGIN_DIR = '/usr/lib/cni';
 export const PAUSE_IMAGE = 'localhost/gwc-node/pause:1';
@@ -19,23 +22,34 @@ export interface Containerd {
   socket: string;
   process: BinaryProcess;
   /** Imports an image archive (docker-archive) and tags it with every name in `names`. */
-  importImage(archive: string, names: string[]): void;
+  importImage(archive: string, names: string[]): Promise<void>;
   stop(): Promise<void>;
 }
 
-export async function startContainerd(dir: string, logDir: string): Promise<Containerd> {
-  const socket = path.join(dir, 'containerd.sock');
+/** The socket of the containerd of the node whose folder is `dir`. */
+export function containerdSocket(dir: string): string {
+  return path.join(dir, 'containerd', 'containerd.sock');
+}
+
+/** Where the containerd of the node whose folder is `dir` keeps its images. */
+export function containerdRoot(dir: string): string {
+  return path.join(dir, 'containerd', 'root');
+}
+
+export async function startContainerd(node: NodeLayout, nodeDir: string, holderPid: number, logDir: string): Promise<Containerd> {
+  const dir = path.join(nodeDir, 'containerd');
+  const socket = containerdSocket(nodeDir);
   const cniConfDir = path.join(dir, 'cni', 'net.d');
   mkdirSync(cniConfDir, { recursive: true });
-  writeFileSync(path.join(cniConfDir, '10-gwc-node.conflist'), JSON.stringify(cniConfig(path.join(dir, 'cni', 'ipam')), null, 2));
+  writeFileSync(path.join(cniConfDir, '10-gwc-node.conflist'), JSON.stringify(cniConfig(node, path.join(dir, 'cni', 'ipam')), null, 2));
   const config = path.join(dir, 'containerd.toml');
   writeFileSync(config, containerdConfig(dir, socket, cniConfDir));
-  const process = new BinaryProcess('containerd', '/usr/bin/containerd', ['--config', config], path.join(logDir, 'containerd.log'));
-  const ctr = (...args: string[]) => run('ctr', ['--address', socket, '--namespace', NAMESPACE, ...args]);
-  await waitFor('containerd to answer', () => {
+  const process = new BinaryProcess('containerd', ...inNode(holderPid, '/usr/bin/containerd', ['--config', config]), path.join(logDir, 'containerd.log'));
+  const ctrArgs = (...args: string[]) => ['--address', socket, '--namespace', NAMESPACE, ...args];
+  await waitFor(`containerd of ${node.name} to answer`, () => {
     process.assertRunning();
     try {
-      ctr('version');
+      run('ctr', ctrArgs('version'));
       return true;
     } catch {
       return false;
@@ -44,33 +58,34 @@ export async function startContainerd(dir: string, logDir: string): Promise<Cont
   return {
     socket,
     process,
-    importImage(archive, names) {
-      const imported = ctr('images', 'import', '--no-unpack=false', archive);
-      const source = /unpacking (\S+) /.exec(imported)?.[1] ?? /^(\S+)\s/m.exec(ctr('images', 'list', '-q'))?.[1];
+    async importImage(archive, names) {
+      const imported = await runAsync('ctr', ctrArgs('images', 'import', '--no-unpack=false', archive));
+      const source = /unpacking (\S+) /.exec(imported)?.[1] ?? /^(\S+)\s/m.exec(await runAsync('ctr', ctrArgs('images', 'list', '-q')))?.[1];
       if (!source) throw new Error(`no image name in the output of ctr images import ${archive}: ${imported}`);
-      for (const name of names) if (name !== source) ctr('images', 'tag', '--force', source, name);
+      for (const name of names) if (name !== source) await runAsync('ctr', ctrArgs('images', 'tag', '--force', source, name));
     },
     stop: () => process.stop(10_000),
   };
 }
 
-function cniConfig(ipamDir: string) {
+function cniConfig(node: NodeLayout, ipamDir: string) {
   return {
     cniVersion: '1.0.0',
-    name: 'gwc-node',
+    // Also the prefix of the files CNI keeps in /var/lib/cni/results, which every node shares.
+    name: node.name,
     plugins: [
       {
         type: 'bridge',
-        bridge: BRIDGE,
-        // isGateway would turn on the global ip_forward; the host keeps its address on the bridge instead.
+        bridge: POD_BRIDGE,
+        // isGateway would turn on ip_forward; the node's namespace has its address on the bridge and forwards already.
         isGateway: false,
         ipMasq: false,
         hairpinMode: true,
         ipam: {
           type: 'host-local',
           dataDir: ipamDir,
-          ranges: [[{ subnet: POD_SUBNET, rangeStart: POD_RANGE_START, gateway: HOST_IP }]],
-          routes: [{ dst: '0.0.0.0/0', gw: HOST_IP }],
+          ranges: [[{ subnet: node.podSubnet, rangeStart: node.podRangeStart, gateway: node.podGateway }]],
+          routes: [{ dst: '0.0.0.0/0', gw: node.podGateway }],
         },
       },
     ],
@@ -96,6 +111,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
     enable_unprivileged_ports = true
     enable_unprivileged_icmp = true
     restrict_oom_score_adj = true
+    netns_mounts_under_state_dir = true
     [plugins."io.containerd.grpc.v1.cri".containerd]
       snapshotter = "overlayfs"
       default_runtime_name = "runc"
@@ -105,6 +121,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
         [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
           SystemdCgroup = false
           BinaryName = "/usr/sbin/runc"
+          Root = "${dir}/runc"
     [plugins."io.containerd.grpc.v1.cri".cni]
       bin_dir = "${CNI_PLUGIN_DIR}"
       conf_dir = "${cniConfDir}"

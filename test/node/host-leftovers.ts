@@ -1,16 +1,22 @@
 /**
- * What a node leaves on the host beyond its own folder, and how it is removed: containers and their network
- * namespaces, mounts, the kubelet's iptables chains, kube-proxy's nftables tables, the kubelet's cgroups, and the
- * few fixed paths that containerd, CNI and the kubelet use whatever they are told. Paths that existed before the
- * node came up are recorded then, and kept.
+ * What the nodes may leave on the host beyond the cluster's folder, and how it is removed: processes, mounts, the
+ * nodes' cgroups, and the few fixed paths that containerd, CNI and the kubelet use whatever they are told (and the
+ * files in them that a power cut leaves: CNI results, shim sockets). Paths and entries that existed before the
+ * cluster came up are recorded then, and kept. The nodes' network namespaces hold their iptables chains, nftables
+ * tables and ipsets, which go with them; those of a node that ran on the host itself (before the nodes had
+ * namespaces) are removed too.
  */
-import { existsSync, readdirSync, readFileSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { waitFor } from '../harness/wait.js';
+import { alive, clusterProcessNaming, killUntilNone, processIds } from './host-processes.js';
+import { removeCgroupRoot } from './node-cgroups.js';
+import { clusterLayout, MAX_NODES } from './node-layout.js';
 import { attempt, run } from './run-command.js';
 
-/** Fixed paths outside the node's folder that its parts create. */
-const FIXED_PATHS = ['/run/containerd', '/var/log/containers', '/var/log/pods', '/var/lib/cni', '/etc/cni', '/var/lib/kubelet'];
+/** Fixed paths outside the cluster's folder that its parts create. */
+export const FIXED_PATHS = ['/run/containerd', '/var/log/containers', '/var/log/pods', '/var/lib/cni', '/etc/cni', '/var/lib/kubelet'];
+/** Folders in those where every node leaves files of its own, each named apart (by node or by a hash). */
+export const SHARED_FOLDERS = ['/run/containerd/s', '/var/lib/cni/results'];
 const RECORD = 'preexisting.json';
 
 export function recordPreexisting(dir: string): void {
@@ -20,6 +26,7 @@ export function recordPreexisting(dir: string): void {
     netns: existsSync('/run/netns') ? readdirSync('/run/netns') : [],
     chains: kubeChains().map(([tool, table, chain]) => `${tool} ${table} ${chain}`),
     nftTables: nftTables(),
+    shared: sharedEntries(),
   };
   writeFileSync(path.join(dir, RECORD), JSON.stringify(record));
 }
@@ -32,6 +39,12 @@ interface Preexisting {
   chains: string[];
   /** `family name` of every nftables table there was (iptables-nft makes its tables on first use). */
   nftTables: string[];
+  /** The entries of SHARED_FOLDERS. */
+  shared: string[];
+}
+
+function sharedEntries(): string[] {
+  return SHARED_FOLDERS.flatMap((folder) => (existsSync(folder) ? readdirSync(folder).map((entry) => path.join(folder, entry)) : []));
 }
 
 function readPreexisting(dir: string): Preexisting {
@@ -39,45 +52,27 @@ function readPreexisting(dir: string): Preexisting {
     return JSON.parse(readFileSync(path.join(dir, RECORD), 'utf8')) as Preexisting;
   } catch {
     // No record (the node never came up far): keep every fixed path that is there.
-    return { paths: FIXED_PATHS.filter((p) => existsSync(p)), runNetns: true, netns: existsSync('/run/netns') ? readdirSync('/run/netns') : [], chains: [], nftTables: nftTables() };
+    return { paths: FIXED_PATHS.filter((p) => existsSync(p)), runNetns: true, netns: existsSync('/run/netns') ? readdirSync('/run/netns') : [], chains: [], nftTables: nftTables(), shared: sharedEntries() };
   }
 }
 
 /**
- * Kills (SIGKILL) every process of the node but this one, and waits until they are gone, so none changes the host
- * after the leftovers are removed: those whose command line mentions its folder (its components, containerd's
- * shims), CNI plugins (one can outlive containerd) and those in a pod's cgroup (a container whose shim is gone keeps
+ * Kills (SIGKILL) every process of the cluster but this one, and waits until they are gone, so none changes the host
+ * after the leftovers are removed: those naming its folder that run inside a node or from `programsDir` (the control
+ * plane), CNI plugins (one can outlive containerd) and those in a pod's cgroup (a container whose shim is gone keeps
  * running).
  */
-export async function killNodeProcesses(dir: string, cniPluginDir: string): Promise<void> {
-  const killed: number[] = [];
-  for (const pid of processIds()) {
-    if (pid === process.pid) continue;
+export async function killNodeProcesses(dir: string, cniPluginDir: string, programsDir: string): Promise<void> {
+  const podCgroup = /^\d+:[^:]*:\/(kubepods|gwc-node-\d+)(\/|$)/m;
+  await killUntilNone('the cluster\'s processes to be gone', () => processIds().filter((pid) => {
+    if (pid === process.pid || !alive(pid)) return false;
     try {
-      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      const ours = cmdline.includes(dir) || cmdline.startsWith(`${cniPluginDir}/`) || /\/kubepods/.test(readFileSync(`/proc/${pid}/cgroup`, 'utf8'));
-      if (ours) {
-        process.kill(pid, 'SIGKILL');
-        killed.push(pid);
-      }
+      return clusterProcessNaming(pid, dir, programsDir) || readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith(`${cniPluginDir}/`) ||
+        podCgroup.test(readFileSync(`/proc/${pid}/cgroup`, 'utf8'));
     } catch {
-      // gone meanwhile
+      return false;
     }
-  }
-  await waitFor('the node\'s killed processes to be gone', () => killed.every((pid) => !alive(pid)), 10_000, 50);
-}
-
-function processIds(): number[] {
-  return readdirSync('/proc').filter((entry) => /^\d+$/.test(entry)).map(Number);
-}
-
-/** A zombie is dead: only its parent's wait is missing. */
-function alive(pid: number): boolean {
-  try {
-    return !/^\d+ \(.*\) Z /s.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
+  }));
 }
 
 /** Unmounts everything mounted under `prefix`, deepest first. */
@@ -104,6 +99,7 @@ export function removeLeftovers(dir: string): void {
       rmSync('/run/netns', { recursive: true, force: true });
     }
   }
+  for (const entry of sharedEntries()) if (!before.shared.includes(entry)) rmSync(entry, { recursive: true, force: true });
   for (const fixed of FIXED_PATHS) {
     if (before.paths.includes(fixed)) continue;
     unmountUnder(fixed);
@@ -115,7 +111,7 @@ export function removeLeftovers(dir: string): void {
   for (const table of nftTables()) {
     if (!before.nftTables.includes(table) && /^ip6? (filter|nat|mangle)$/.test(table)) attempt('nft', ['delete', 'table', ...table.split(' ')]);
   }
-  removeKubeletCgroups();
+  for (const root of ['/kubepods', '/kubepods.slice', ...clusterLayout(MAX_NODES).map((node) => node.cgroupRoot)]) removeCgroupRoot(root);
 }
 
 function nftTables(): string[] {
@@ -164,31 +160,4 @@ function removeKubeletChains(keep: Set<string>): void {
   }
   for (const [tool, table, chain] of ours) attempt(tool, ['-t', table, '-F', chain]);
   for (const [tool, table, chain] of ours) attempt(tool, ['-t', table, '-X', chain]);
-}
-
-/** The kubepods cgroups the kubelet made under each cgroup v1 controller (and the unified one), deepest first. */
-function removeKubeletCgroups(): void {
-  const root = '/sys/fs/cgroup';
-  if (!existsSync(root)) return;
-  const remove = (dir: string) => {
-    for (const entry of readdirSync(dir)) {
-      const child = path.join(dir, entry);
-      try {
-        if (statSync(child).isDirectory()) remove(child);
-      } catch {
-        // gone meanwhile
-      }
-    }
-    try {
-      rmdirSync(dir);
-    } catch {
-      // still in use, or not a cgroup: left
-    }
-  };
-  for (const controller of readdirSync(root)) {
-    for (const name of ['kubepods', 'kubepods.slice']) {
-      const dir = path.join(root, controller, name);
-      if (existsSync(dir)) remove(dir);
-    }
-  }
 }

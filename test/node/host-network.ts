@@ -1,11 +1,13 @@
 /**
- * The node's network on the host, made by hand so that nothing leaves the machine: a bridge the pods are plugged
- * into, forwarding on that bridge alone (the global ip_forward stays as it is), no NAT, a routing table for traffic
- * from the bridge that knows only the bridge, a route that keeps host-to-Service traffic on the bridge, and an
- * nftables table that drops anything with the node's addresses on any other interface.
+ * The cluster's network on the host, made by hand so that nothing leaves the machine: the backbone bridge the nodes
+ * are plugged into, with the host (the control plane) on it; a route to each node's pod range through that node; a
+ * route into the Service range through one node (the host runs no kube-proxy: that node's translates, as a load
+ * balancer in front of a cluster would send to a node); no forwarding on the host, no NAT, a routing table for
+ * traffic from the backbone that knows only the backbone, and an nftables table that drops anything with the
+ * cluster's addresses on any other interface.
  */
-import { existsSync, writeFileSync } from 'node:fs';
-import { BRIDGE, GUARD_TABLE, HOST_IP, NODE_RANGES, POD_PREFIX, POD_SUBNET, ROUTING_TABLE, SERVICE_RANGE } from './node-layout.js';
+import { existsSync } from 'node:fs';
+import { BACKBONE_PREFIX, BACKBONE_SUBNET, BRIDGE, GUARD_TABLE, HOST_IP, NODE_RANGES, ROUTING_TABLE, SERVICE_RANGE, type NodeLayout } from './node-layout.js';
 import { attempt, run } from './run-command.js';
 
 const GUARD = `table inet ${GUARD_TABLE} {
@@ -24,22 +26,38 @@ const GUARD = `table inet ${GUARD_TABLE} {
 
 export function hostNetworkUp(): void {
   run('ip', ['link', 'add', BRIDGE, 'type', 'bridge']);
-  run('ip', ['addr', 'add', `${HOST_IP}/${POD_PREFIX}`, 'dev', BRIDGE]);
+  run('ip', ['addr', 'add', `${HOST_IP}/${BACKBONE_PREFIX}`, 'dev', BRIDGE]);
   run('ip', ['link', 'set', BRIDGE, 'up']);
-  writeFileSync(`/proc/sys/net/ipv4/conf/${BRIDGE}/forwarding`, '1');
-  run('ip', ['route', 'add', SERVICE_RANGE, 'dev', BRIDGE, 'src', HOST_IP]);
-  run('ip', ['route', 'add', POD_SUBNET, 'dev', BRIDGE, 'table', String(ROUTING_TABLE)]);
+  run('ip', ['route', 'add', BACKBONE_SUBNET, 'dev', BRIDGE, 'table', String(ROUTING_TABLE)]);
   run('ip', ['route', 'add', 'unreachable', 'default', 'table', String(ROUTING_TABLE)]);
   run('ip', ['rule', 'add', 'iif', BRIDGE, 'lookup', String(ROUTING_TABLE), 'priority', String(ROUTING_TABLE)]);
   run('nft', ['-f', '-'], GUARD);
 }
 
-/** Removes what hostNetworkUp made; anything already gone is skipped. */
+/** The host reaches `node`'s pods through it. */
+export function routePodsThrough(node: NodeLayout): void {
+  run('ip', ['route', 'replace', node.podSubnet, 'via', node.ip, 'dev', BRIDGE]);
+}
+
+/** The host's connections to Service addresses go through `node`, whose kube-proxy translates them. */
+export function routeServicesThrough(node: NodeLayout): void {
+  run('ip', ['route', 'replace', SERVICE_RANGE, 'via', node.ip, 'dev', BRIDGE, 'src', HOST_IP]);
+}
+
+/** The node the host's Service route goes through, if there is one. */
+export function serviceGateway(): string | undefined {
+  try {
+    return /via (\S+)/.exec(run('ip', ['route', 'show', SERVICE_RANGE]))?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Removes what hostNetworkUp made (the routes through the bridge go with it); anything already gone is skipped. */
 export function hostNetworkDown(): void {
   attempt('nft', ['delete', 'table', 'inet', GUARD_TABLE]);
   while (attempt('ip', ['rule', 'del', 'iif', BRIDGE, 'lookup', String(ROUTING_TABLE)]));
   attempt('ip', ['route', 'flush', 'table', String(ROUTING_TABLE)]);
-  attempt('ip', ['route', 'del', SERVICE_RANGE, 'dev', BRIDGE]);
   if (existsSync(`/sys/class/net/${BRIDGE}`)) attempt('ip', ['link', 'del', BRIDGE]);
 }
 

@@ -1,12 +1,22 @@
 /**
- * What the node may change on the host, as text: interfaces and addresses, routes of every table, routing rules,
- * the whole nftables ruleset (iptables-nft included), mounts, network namespaces, the fixed paths containerd, CNI
- * and the kubelet use, and cgroups named after pods. Taken before `up` and after `down`, the two must be equal.
+ * What the test cluster may change on the host, as text: interfaces and addresses, routes of every table, routing
+ * rules, forwarding, the whole nftables ruleset (iptables-nft included), ipsets, mounts, network namespaces, the fixed
+ * paths containerd, CNI and the kubelet use and the files every node leaves in them, the nodes' and pods' cgroups, and
+ * processes of the cluster. Taken before `up` and after `down`, the two must be equal.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { ensureBinaries } from '../control-plane/binaries.js';
+import { testclusterDir } from '../control-plane/testcluster-state.js';
+import { FIXED_PATHS, SHARED_FOLDERS } from './host-leftovers.js';
+import { alive, clusterProcessNaming, processIds } from './host-processes.js';
 import { run } from './run-command.js';
 
-const PATHS = ['/run/containerd', '/run/netns', '/var/log/containers', '/var/log/pods', '/var/lib/cni', '/etc/cni', '/var/lib/kubelet'];
+const FORWARDING = ['net/ipv4/ip_forward', 'net/ipv4/conf/all/forwarding', 'net/ipv4/conf/default/forwarding'];
+
+function listing(folder: string): string[] {
+  return existsSync(folder) ? readdirSync(folder).map((entry) => path.join(folder, entry)) : [];
+}
 
 export function hostSnapshot(): Record<string, string> {
   const safe = (command: string, args: string[]) => {
@@ -21,19 +31,25 @@ export function hostSnapshot(): Record<string, string> {
     addresses: safe('ip', ['-o', 'addr', 'show']),
     routes: safe('ip', ['route', 'show', 'table', 'all']),
     rules: safe('ip', ['rule', 'show']),
+    forwarding: FORWARDING.map((key) => `${key} = ${readFileSync(`/proc/sys/${key}`, 'utf8').trim()}`).join('\n'),
     nftables: safe('nft', ['list', 'ruleset']),
+    ipsets: safe('ipset', ['list', '-n']),
     // Mount ids and the order of identical entries aside, as a sorted list of mount points with their types.
     mounts: readFileSync('/proc/mounts', 'utf8').split('\n').map((line) => line.split(' ').slice(0, 3).join(' ')).sort().join('\n'),
-    paths: PATHS.map((path) => `${path}: ${existsSync(path) ? 'present' : 'absent'}`).join('\n'),
-    cgroups: existsSync('/sys/fs/cgroup')
-      ? readdirSync('/sys/fs/cgroup').flatMap((controller) => {
-          try {
-            return readdirSync(`/sys/fs/cgroup/${controller}`).filter((name) => name.startsWith('kubepods')).map((name) => `${controller}/${name}`);
-          } catch {
-            return [];
-          }
-        }).join('\n')
-      : '',
+    netns: listing('/run/netns').join('\n'),
+    paths: [...FIXED_PATHS, '/run/netns'].map((fixed) => `${fixed}: ${existsSync(fixed) ? 'present' : 'absent'}`).join('\n'),
+    'files in shared paths': SHARED_FOLDERS.flatMap(listing).sort().join('\n'),
+    cgroups: listing('/sys/fs/cgroup').flatMap((controller) => {
+      try {
+        return readdirSync(controller).filter((name) => /^(kubepods|gwc-node-)/.test(name)).map((name) => `${controller}/${name}`);
+      } catch {
+        return [];
+      }
+    }).join('\n'),
+    'processes of the cluster': processIds()
+      .filter((pid) => pid !== process.pid && alive(pid) && clusterProcessNaming(pid, testclusterDir, ensureBinaries().dir))
+      .map((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').slice(0, 200))
+      .join('\n'),
   };
 }
 

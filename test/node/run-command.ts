@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 
 /** Runs a host tool, throwing with its stderr when it fails. */
 export function run(command: string, args: string[], input?: string): string {
@@ -13,4 +13,14 @@ export function run(command: string, args: string[], input?: string): string {
 /** Runs a host tool whose failure is expected (removing what may not be there); says whether it worked. */
 export function attempt(command: string, args: string[]): boolean {
   return spawnSync(command, args, { stdio: 'ignore' }).status === 0;
+}
+
+/** run, without blocking the event loop: for long tools run side by side (one image import per node). */
+export function runAsync(command: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(command, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`${command} ${args.join(' ')}: ${String(stderr).trim() || error.message}`));
+      else resolve(stdout);
+    });
+  });
 }

@@ -418,14 +418,46 @@ describe('builders: pod overrides', () => {
     assert.deepEqual(container({ readOnlyRootFilesystem: false, runAsUser: 7 }), { ...HARDENED, readOnlyRootFilesystem: false, runAsUser: 7 });
   });
 
-  it('defaults: restricted security contexts, scrape annotations, no scheduling fields', () => {
+  it('defaults: restricted security contexts, scrape annotations, no scheduling fields but the spread', () => {
     const pod = find(build(), 'StatefulSet', 'chat-gateway').spec.template;
     assert.deepEqual(pod.metadata.annotations, { 'prometheus.io/scrape': 'true', 'prometheus.io/port': '9272', 'prometheus.io/path': '/metrics' });
     assert.deepEqual(pod.spec.securityContext, { fsGroup: 1000, seccompProfile: { type: 'RuntimeDefault' } });
     assert.deepEqual(pod.spec.containers[0].securityContext, HARDENED);
-    for (const field of ['nodeSelector', 'tolerations', 'affinity', 'topologySpreadConstraints']) assert.ok(!(field in pod.spec), field);
+    for (const field of ['nodeSelector', 'tolerations', 'affinity']) assert.ok(!(field in pod.spec), field);
     const noMetrics = find(build({ metrics: { enabled: false } }), 'StatefulSet', 'chat-worker').spec.template;
     assert.ok(!('annotations' in noMetrics.metadata));
+  });
+
+  it('spreads gateways, workers and the HTTP API over zones, then nodes, as a preference; the single Register not', () => {
+    const children = build({ gateway: { replicas: 3 }, worker: { replicas: 3 } });
+    for (const [kind, name, component] of [
+      ['StatefulSet', 'chat-gateway', 'gateway'],
+      ['StatefulSet', 'chat-worker', 'worker'],
+      ['Deployment', 'chat-api', 'api'],
+    ] as const) {
+      const spread = find(children, kind, name).spec.template.spec.topologySpreadConstraints;
+      const ownPods = { matchLabels: { 'app.kubernetes.io/name': 'gateway-cluster', 'app.kubernetes.io/instance': 'chat', 'app.kubernetes.io/component': component } };
+      assert.deepEqual(spread, [
+        { maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: ownPods },
+        { maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: ownPods },
+      ], name);
+      // The pods' own labels select them: the spread counts the role's pods and nothing else.
+      const labels = find(children, kind, name).spec.template.metadata.labels;
+      for (const [key, value] of Object.entries(ownPods.matchLabels)) assert.equal(labels[key], value);
+    }
+    assert.ok(!('topologySpreadConstraints' in find(children, 'Deployment', 'chat-register').spec.template.spec));
+  });
+
+  it('a topology spread or affinity of the spec replaces the default spread; an empty list means none', () => {
+    const own = [{ maxSkew: 2, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'DoNotSchedule' }];
+    const affinity = { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: 'kubernetes.io/hostname' }] } };
+    for (const name of ['chat-gateway', 'chat-worker']) {
+      assert.deepEqual(find(build({ pod: { topologySpreadConstraints: own } }), 'StatefulSet', name).spec.template.spec.topologySpreadConstraints, own);
+      const withAffinity = find(build({ pod: { affinity } }), 'StatefulSet', name).spec.template.spec;
+      assert.deepEqual(withAffinity.affinity, affinity);
+      assert.ok(!('topologySpreadConstraints' in withAffinity), name);
+      assert.deepEqual(find(build({ pod: { topologySpreadConstraints: [] } }), 'StatefulSet', name).spec.template.spec.topologySpreadConstraints, []);
+    }
   });
 
   it('spec.pod lands on every pod, and our labels win', () => {

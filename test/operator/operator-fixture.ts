@@ -138,7 +138,7 @@ export class OperatorFixture {
   async waitForCondition(namespace: string, name: string, type: string, status: string, timeoutMs = 60_000) {
     return waitFor(`GatewayCluster ${name} condition ${type}=${status}`, async () => {
       const cluster = await this.getCluster(namespace, name);
-      const condition = (cluster.status?.conditions as Array<{ type: string; status: string; message: string }> | undefined)?.find((c) => c.type === type);
+      const condition = (cluster.status?.conditions as Array<{ type: string; status: string; reason: string; message: string }> | undefined)?.find((c) => c.type === type);
       return condition?.status === status ? { cluster, condition } : undefined;
     }, timeoutMs, 200);
   }

@@ -25,10 +25,10 @@ describe('the chart\'s RBAC is enough for the operator, and no more', () => {
   });
 
   /** Applies the chart's ServiceAccount and RBAC in `namespace`; returns a kubeconfig holding that account's token. */
-  async function installRbac(namespace: string, allNamespaces: boolean): Promise<KubeConfig> {
+  async function installRbac(namespace: string, allNamespaces: boolean, nodeLoss = true): Promise<KubeConfig> {
     await fixture.createNamespace(namespace);
     const manifests = execFileSync(ensureBinaries().helm, [
-      'template', 'gwc', chart, '--namespace', namespace, '--set', `watch.allNamespaces=${allNamespaces}`,
+      'template', 'gwc', chart, '--namespace', namespace, '--set', `watch.allNamespaces=${allNamespaces}`, '--set', `nodeLoss.enabled=${nodeLoss}`,
       '--show-only', 'templates/serviceaccount.yaml', '--show-only', 'templates/rbac.yaml',
     ], { encoding: 'utf8' });
     execFileSync(ensureBinaries().kubectl, ['--kubeconfig', fixture.controlPlane.kubeconfigPath, 'apply', '-f', '-'], { input: manifests });
@@ -78,6 +78,33 @@ describe('the chart\'s RBAC is enough for the operator, and no more', () => {
     assert.equal(canI('ops', 'list', 'secrets', '-n', 'default'), 'no');
     assert.equal(canI('ops', 'create', 'statefulsets', '-n', 'default'), 'no');
     assert.equal(canI('ops', 'create', 'statefulsets', '-n', 'ops'), 'yes');
+    // A node loss: Nodes read cluster-wide (they are not namespaced), pods deleted in its namespace only.
+    for (const verb of ['get', 'list', 'watch']) assert.equal(canI('ops', verb, 'nodes'), 'yes', `${verb} nodes`);
+    for (const verb of ['create', 'update', 'patch', 'delete']) assert.equal(canI('ops', verb, 'nodes'), 'no', `${verb} nodes`);
+    assert.equal(canI('ops', 'patch', 'nodes', '--subresource=status'), 'no');
+    assert.equal(canI('ops', 'delete', 'pods', '-n', 'ops'), 'yes');
+    assert.equal(canI('ops', 'delete', 'pods', '-n', 'default'), 'no');
+    assert.equal(canI('ops', 'create', 'pods', '-n', 'ops'), 'no');
+    assert.equal(canI('ops', 'create', 'pods', '--subresource=eviction', '-n', 'ops'), 'no');
+  });
+
+  it('without nodeLoss: no access to Nodes, no pod deletion, and the operator runs all the same', async () => {
+    const kc = await installRbac('ops-no-nodes', false, false);
+    const controller = new Controller({ client: new KubeClient(kc), log: createLogger({ role: 'rbac-test' }, 'error'), namespace: 'ops-no-nodes', healNodeLoss: false });
+    try {
+      await controller.start();
+      await fixture.createCluster('ops-no-nodes', 'chat', {});
+      const { condition } = await fixture.waitForCondition('ops-no-nodes', 'chat', 'NodeLoss', 'Unknown', 30_000);
+      assert.equal(condition.reason, 'NodesNotWatched');
+    } finally {
+      controller.stop();
+    }
+    const healing = new Controller({ client: new KubeClient(kc), log: createLogger({ role: 'rbac-test' }, 'error'), namespace: 'ops-no-nodes' });
+    await assert.rejects(healing.start(), /may not list Nodes, which healing a node loss needs: .*--heal-node-loss=false/, 'an operator told to heal without access to Nodes says so rather than wait for ever');
+    healing.stop();
+    for (const verb of ['get', 'list', 'watch']) assert.equal(canI('ops-no-nodes', verb, 'nodes'), 'no', `${verb} nodes`);
+    assert.equal(canI('ops-no-nodes', 'delete', 'pods', '-n', 'ops-no-nodes'), 'no');
+    assert.equal(canI('ops-no-nodes', 'list', 'pods', '-n', 'ops-no-nodes'), 'yes');
   });
 
   it('cluster mode: reconciles clusters in any namespace with a ClusterRole', async () => {
@@ -96,5 +123,9 @@ describe('the chart\'s RBAC is enough for the operator, and no more', () => {
     assert.equal(canI('ops-wide', 'list', 'secrets', '-A'), 'no');
     assert.equal(canI('ops-wide', 'watch', 'secrets', '-A'), 'no');
     assert.equal(canI('ops-wide', 'create', 'statefulsets', '-n', 'team-a'), 'yes');
+    assert.equal(canI('ops-wide', 'list', 'nodes'), 'yes');
+    assert.equal(canI('ops-wide', 'patch', 'nodes'), 'no');
+    assert.equal(canI('ops-wide', 'delete', 'pods', '-n', 'team-a'), 'yes');
+    assert.equal(canI('ops-wide', 'create', 'pods', '-n', 'team-a'), 'no');
   });
 });

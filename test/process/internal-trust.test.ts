@@ -17,20 +17,12 @@ import { ReconnectingPeer } from '../../runtime/wire/reconnecting-peer.js';
 import { EventKind, Op, Role } from '../../runtime/wire/types.js';
 import { startRelay, type Relay } from '../harness/handshake-relay.js';
 import { INTERNAL_PORT, REGISTER_PORT, TEST_SECRET, clusterForSuite } from '../harness/test-cluster.js';
-import { WsTestClient } from '../harness/test-clients.js';
+import { chatter } from '../harness/chat-clients.js';
 import { waitFor, withTimeout } from '../harness/wait.js';
 
 const SUBNET = 51;
 const silentLog = createLogger({ role: 'test' }, 'error', () => {});
 const chatHandler = fileURLToPath(new URL('../../runtime/handlers/chat.js', import.meta.url));
-
-/** A chat user logged in to the lobby. */
-async function chatter(url: string, name: string): Promise<WsTestClient> {
-  const client = await WsTestClient.open(url);
-  client.send(JSON.stringify({ type: 'login', name, room: 'lobby' }));
-  await client.nextJson('login', 10_000);
-  return client;
-}
 
 /** An honest process's dialer, in this test process: the real secret, dialling `address` as `role`. */
 function honestDialer(role: Role, address: string, expect: Role, name: string): ReconnectingPeer {

@@ -3,13 +3,14 @@
 # tools test/control-plane/build-binaries.sh uses (curl, unzip, openssl; Go itself comes from the module proxy
 # there when the machine has none), python3 (a non-Node client of the HTTP API), buildah for the image, and what
 # the test node runs besides our Go builds
-# (containerd, runc, the CNI plugins, nftables, iptables and conntrack for the kubelet and kube-proxy).
+# (containerd, runc, the CNI plugins, nftables, iptables and conntrack for the kubelet and kube-proxy, ipset for
+# kube-router, the nodes' NetworkPolicy engine).
 set -euo pipefail
 
 need_apt=()
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 for tool_and_package in curl:curl unzip:unzip openssl:openssl flock:util-linux buildah:buildah \
-  python3:python3 containerd:containerd runc:runc nft:nftables iptables:iptables conntrack:conntrack ip:iproute2; do
+  python3:python3 containerd:containerd runc:runc nft:nftables iptables:iptables conntrack:conntrack ip:iproute2 ipset:ipset; do
   command -v "${tool_and_package%%:*}" >/dev/null 2>&1 || PATH="$PATH:/usr/sbin:/sbin" command -v "${tool_and_package%%:*}" >/dev/null 2>&1 ||
     need_apt+=("${tool_and_package#*:}")
 done

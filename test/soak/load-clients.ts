@@ -2,15 +2,25 @@ import WebSocket from 'ws';
 import type { Prng } from './prng.js';
 
 /** How a client connection ended, as the soak attributes it. */
-export type ConnectionEnd = 'open' | 'client-close' | 'gateway-sigkill' | 'gateway-sigterm' | 'slow-1008' | `close-${number}`;
+export type ConnectionEnd = 'open' | 'client-close' | 'gateway-sigkill' | 'gateway-sigterm' | 'gateway-power-cut' | 'slow-1008' | `close-${number}`;
 
 export interface Connection {
   id: number;
+  /** The key of the client that opened it. */
+  client: string;
+  /** The index of the URL it was opened to in `urls`; `urls.length` for `reconnectUrl`. */
   gateway: number;
   end: ConnectionEnd;
+  /** When it opened (ms since the epoch). */
+  openedAt: number;
+  /** The close code it ended with. */
+  closeCode?: number;
+  /** Its client id, once the handler has told it (`learnClientIds`). */
+  clientId?: string;
 }
 
-export type GatewayFault = 'sigkill' | 'sigterm' | undefined;
+/** SIGKILL, SIGTERM (a drain), or a power cut (the gateway's node gone: nothing closes, the client notices silence). */
+export type GatewayFault = 'sigkill' | 'sigterm' | 'power-cut' | undefined;
 
 export interface LoadOptions {
   urls: string[];
@@ -23,8 +33,19 @@ export interface LoadOptions {
    * real clients come and go; this also spreads the clients over the gateways again after a gateway kill.
    */
   lifetimeS?: [number, number];
-  /** What the chaos is doing to gateway `index` right now, to tell why a connection to it ended. */
-  gatewayFault(index: number): GatewayFault;
+  /** What is being done to the gateway of `connection` right now, to tell why the connection ended. */
+  gatewayFault(connection: Connection): GatewayFault;
+  /** Where clients go after their first connection (a Service in front of the gateways); `urls` in turn when unset. */
+  reconnectUrl?: string;
+  /**
+   * A connection on which nothing came (no message, no ping) for this long is given up and closed by the client, as a
+   * client with heartbeats does when its server is gone without a word. Never when unset.
+   */
+  silenceLimitMs?: number;
+  /** Each connection first asks the handler for its client id (`{join: 'load'}`). */
+  learnClientIds?: boolean;
+  /** Client keys are this and their number (`k` when unset): loads that share handler records need their own. */
+  keyPrefix?: string;
 }
 
 const TICK_MS = 20;
@@ -34,6 +55,7 @@ const OPEN_BRACE = 0x7b;
 function classifyEnd(code: number, fault: GatewayFault): ConnectionEnd {
   if (fault === 'sigkill' && code === 1006) return 'gateway-sigkill';
   if (fault === 'sigterm' && (code === 1012 || code === 1006)) return 'gateway-sigterm';
+  if (fault === 'power-cut' && code === 1006) return 'gateway-power-cut';
   if (code === 1008) return 'slow-1008';
   return `close-${code}`;
 }
@@ -56,12 +78,15 @@ export class LoadClient {
   outOfOrder = 0;
   duplicateEchoes = 0;
   foreignEchoes = 0;
+  /** Messages that were neither echoes nor answers to a join (pushes from a backend). */
+  pushes = 0;
   nextAt = 0;
   private ws: WebSocket | undefined;
   /** The latest WebSocket, open or still connecting. */
   private latest: WebSocket | undefined;
   private connection: Connection | undefined;
   private nextGateway: number;
+  private connectedOnce = false;
   private attempt = 0;
   private downSince: number | undefined;
 
@@ -77,16 +102,33 @@ export class LoadClient {
     return this.connection !== undefined && this.ws?.readyState === WebSocket.OPEN;
   }
 
+  /** Its open connection. */
+  get current(): Connection | undefined {
+    return this.open ? this.connection : undefined;
+  }
+
   connect(): Promise<void> {
-    const gateway = this.nextGateway;
-    this.nextGateway = (gateway + 1) % this.pool.options.urls.length;
-    const ws = new WebSocket(this.pool.options.urls[gateway]!, { perMessageDeflate: false, handshakeTimeout: 5000 });
+    const { urls, reconnectUrl, silenceLimitMs, learnClientIds } = this.pool.options;
+    const again = reconnectUrl !== undefined && this.connectedOnce;
+    const gateway = again ? urls.length : this.nextGateway;
+    if (!again) this.nextGateway = (gateway + 1) % urls.length;
+    const ws = new WebSocket(again ? reconnectUrl : urls[gateway]!, { perMessageDeflate: false, handshakeTimeout: 5000 });
     this.latest = ws;
     let connection: Connection | undefined;
     let leaving = false;
     let lifetime: NodeJS.Timeout | undefined;
+    let silence: NodeJS.Timeout | undefined;
+    let heardAt = Date.now();
+    const heard = () => (heardAt = Date.now());
     return new Promise<void>((resolve) => {
       ws.on('open', () => {
+        this.connectedOnce = true;
+        if (silenceLimitMs !== undefined) {
+          silence = setInterval(() => {
+            if (Date.now() - heardAt > silenceLimitMs) ws.terminate();
+          }, Math.min(1000, silenceLimitMs / 4));
+        }
+        if (learnClientIds) ws.send('{"join":"load"}');
         const [min, max] = this.pool.options.lifetimeS ?? [0, 0];
         if (max > 0) {
           lifetime = setTimeout(() => {
@@ -95,7 +137,7 @@ export class LoadClient {
             ws.close(1000, 'leaving');
           }, this.pool.options.rng.between(min, max) * 1000);
         }
-        connection = this.pool.newConnection(gateway);
+        connection = this.pool.newConnection(this.key, gateway);
         this.connection = connection;
         this.ws = ws;
         this.attempt = 0;
@@ -103,15 +145,21 @@ export class LoadClient {
         this.downSince = undefined;
         resolve();
       });
-      ws.on('message', (data: Buffer) => this.receive(data));
+      ws.on('message', (data: Buffer) => {
+        heard();
+        this.receive(data, connection);
+      });
+      ws.on('ping', heard);
       ws.on('error', () => {});
       ws.on('close', (code: number) => {
         resolve();
         clearTimeout(lifetime);
+        clearInterval(silence);
         if (connection) {
+          connection.closeCode = code;
           const left = leaving && code === 1000;
           // Connections still up when the soak ends stay 'open': what they left unechoed was given up.
-          if (!this.pool.closing) connection.end = left ? 'client-close' : classifyEnd(code, this.pool.options.gatewayFault(gateway));
+          if (!this.pool.closing) connection.end = left ? 'client-close' : classifyEnd(code, this.pool.options.gatewayFault(connection));
           this.connection = undefined;
           this.ws = undefined;
           this.pending.clear();
@@ -148,9 +196,16 @@ export class LoadClient {
     }, base * this.pool.options.rng.between(0.5, 1.5));
   }
 
-  private receive(data: Buffer): void {
-    if (data[0] !== OPEN_BRACE) return; // not an echo
-    const echo = JSON.parse(data.toString('utf8')) as { c: string; n: number };
+  private receive(data: Buffer, connection: Connection | undefined): void {
+    if (data[0] !== OPEN_BRACE) {
+      this.pushes++;
+      return;
+    }
+    const echo = JSON.parse(data.toString('utf8')) as { c: string; n: number; joined?: string; clientId?: string };
+    if (echo.joined !== undefined) {
+      if (connection) connection.clientId = echo.clientId;
+      return;
+    }
     if (echo.c !== this.key) {
       this.foreignEchoes++;
       return;
@@ -178,11 +233,11 @@ export class LoadPool {
   private timer: NodeJS.Timeout | undefined;
 
   constructor(readonly options: LoadOptions) {
-    this.clients = Array.from({ length: options.clients }, (_, i) => new LoadClient(`k${i}`, i, this));
+    this.clients = Array.from({ length: options.clients }, (_, i) => new LoadClient(`${options.keyPrefix ?? 'k'}${i}`, i, this));
   }
 
-  newConnection(gateway: number): Connection {
-    const connection: Connection = { id: this.connections.length, gateway, end: 'open' };
+  newConnection(client: string, gateway: number): Connection {
+    const connection: Connection = { id: this.connections.length, client, gateway, end: 'open', openedAt: Date.now() };
     this.connections.push(connection);
     return connection;
   }

@@ -4,6 +4,7 @@ import type { FloodResult } from './flood.js';
 import type { Ledger } from './ledger.js';
 import type { ConnectionEnd, LoadPool } from './load-clients.js';
 import type { MemorySampler } from './memory.js';
+import { percentiles, tallyMessages, type Percentiles } from './tally.js';
 
 export interface SoakConfig {
   seed: number;
@@ -57,7 +58,7 @@ export interface SoakReport {
   handledNotSent: number;
   /** Handler messageIds shared by two different client messages (a handler deduplicating by messageId would drop one). */
   messageIdCollisions: number;
-  reconnect: { count: number; p50Ms: number; p99Ms: number; maxMs: number };
+  reconnect: Percentiles;
   connectionEnds: Record<string, number>;
   peakRssMiB: Record<string, number>;
   flood: (FloodResult & { gatewayPeakBeforeMiB: Record<string, number>; gatewayPeakDuringMiB: Record<string, number> }) | undefined;
@@ -89,47 +90,26 @@ const CHAOS_BLAME_WINDOW_MS = 3000;
 
 export function buildReport(inputs: ReportInputs): SoakReport {
   const { pool, ledger, chaos, sampler, startedAt } = inputs;
-  let sent = 0;
-  let echoed = 0;
-  let handled = 0;
-  let echoedNotRecorded = 0;
-  let handledNotSent = 0;
-  const lost = { total: 0, withGatewaySigkill: 0, withGatewaySigterm: 0, withSlowClose: 0, otherwise: 0 };
   const otherwiseByConnectionEnd: Record<string, number> = {};
   const otherwiseByNextChaos: Record<string, number> = {};
   const otherwiseSamples: SoakReport['lost']['otherwiseSamples'] = [];
-  for (const client of pool.clients) {
-    for (let n = 1; n <= client.lastN; n++) {
-      const key = `${client.key}:${n}`;
-      const wasHandled = ledger.handled.has(key);
-      const connection = client.sentOn[n]!;
-      if (connection < 0) {
-        if (wasHandled) handledNotSent++;
-        continue;
-      }
-      sent++;
-      const wasEchoed = (client.echoes[n] ?? 0) > 0;
-      if (wasEchoed) echoed++;
-      if (wasHandled) {
-        handled++;
-        continue;
-      }
-      if (wasEchoed) echoedNotRecorded++;
-      lost.total++;
-      const end = pool.connections[connection]!.end;
-      if (end === 'gateway-sigkill') lost.withGatewaySigkill++;
-      else if (end === 'gateway-sigterm') lost.withGatewaySigterm++;
-      else if (end === 'slow-1008') lost.withSlowClose++;
-      else {
-        lost.otherwise++;
-        bump(otherwiseByConnectionEnd, end);
-        const sentAtMs = client.sentAt[n]! - startedAt;
-        const next = chaos.actions.find((action) => action.atMs >= sentAtMs - 100 && action.atMs <= sentAtMs + CHAOS_BLAME_WINDOW_MS);
-        bump(otherwiseByNextChaos, next ? next.kind : 'none');
-        if (otherwiseSamples.length < 10) otherwiseSamples.push({ message: key, sentAtMs, connectionEnd: end });
-      }
-    }
-  }
+  const expected = new Set<ConnectionEnd>(['gateway-sigkill', 'gateway-sigterm', 'slow-1008']);
+  const tally = tallyMessages(pool, ledger, ({ key, end, sentAt }) => {
+    if (expected.has(end)) return;
+    bump(otherwiseByConnectionEnd, end);
+    const sentAtMs = sentAt - startedAt;
+    const next = chaos.actions.find((action) => action.atMs >= sentAtMs - 100 && action.atMs <= sentAtMs + CHAOS_BLAME_WINDOW_MS);
+    bump(otherwiseByNextChaos, next ? next.kind : 'none');
+    if (otherwiseSamples.length < 10) otherwiseSamples.push({ message: key, sentAtMs, connectionEnd: end });
+  });
+  const { sent, echoed, handled, echoedNotRecorded, handledNotSent, lostByEnd } = tally;
+  const lost = {
+    total: tally.lost,
+    withGatewaySigkill: lostByEnd['gateway-sigkill'] ?? 0,
+    withGatewaySigterm: lostByEnd['gateway-sigterm'] ?? 0,
+    withSlowClose: lostByEnd['slow-1008'] ?? 0,
+    otherwise: Object.values(otherwiseByConnectionEnd).reduce((sum, count) => sum + count, 0),
+  };
 
   let duplicateMessages = 0;
   let flagged = 0;
@@ -185,12 +165,6 @@ function failuresOf(report: SoakReport): string[] {
 
 function bump(counts: Record<string, number>, key: string): void {
   counts[key] = (counts[key] ?? 0) + 1;
-}
-
-function percentiles(values: number[]): SoakReport['reconnect'] {
-  const sorted = [...values].sort((a, b) => a - b);
-  const at = (q: number) => (sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!);
-  return { count: sorted.length, p50Ms: at(0.5), p99Ms: at(0.99), maxMs: at(1) };
 }
 
 function sumLogField(processes: RoleProcess[], msg: string, field: string): number {

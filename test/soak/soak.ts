@@ -123,7 +123,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     rate: options.rate,
     rng: clientRng,
     lifetimeS: options.lifetimeS ?? [10, 40],
-    gatewayFault: (index) => chaos.gatewayFault(index),
+    gatewayFault: (connection) => chaos.gatewayFault(connection.gateway),
   });
   const watchdog = setInterval(() => chaos.checkExits(), 250);
   let flood: FloodResult | undefined;
@@ -203,7 +203,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
  * Until every message in flight is echoed and the handler records stopped growing for a second; messages still
  * unechoed when the records have not moved for 5 s are given up (at most 20 s in all). True when none was.
  */
-async function settle(pool: LoadPool, recordsDir: string): Promise<boolean> {
+export async function settle(pool: LoadPool, recordsDir: string): Promise<boolean> {
   let size = -1;
   let stableSince = Date.now();
   await waitFor('the outstanding messages to be echoed and the handler records to stop growing', () => {
