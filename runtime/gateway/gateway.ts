@@ -163,7 +163,7 @@ export class Gateway implements ClientSink, Delivery {
       link.on('ready', () => {
         link.send({ announce: { address: this.internalAddress } });
         announced();
-        this.log.info('announced to register', { register: address, address: this.internalAddress });
+        this.log.info('announced to register', { logEvent: 'announced', register: address, address: this.internalAddress });
       });
       link.on('down', announced);
       this.registerLinks.push(link.start());
@@ -173,6 +173,7 @@ export class Gateway implements ClientSink, Delivery {
       this.heartbeatTimer = setInterval(() => this.heartbeat(), options.pingInterval * 1000);
     }
     this.log.info('ready', {
+      logEvent: 'ready',
       protocol: options.protocol,
       host: options.host,
       port: options.port,
@@ -211,7 +212,7 @@ export class Gateway implements ClientSink, Delivery {
     const clients = [...this.clients.clients.values()];
     const batches = Math.max(1, Math.min(clients.length, Math.floor(drainMs / DRAIN_BATCH_MS)));
     const perBatch = Math.ceil(clients.length / batches);
-    this.log.info('draining clients', { clients: clients.length, drainMs, batches });
+    this.log.info('draining clients', { logEvent: 'draining', clients: clients.length, drainMs, batches });
     for (let start = 0; start < clients.length; start += perBatch) {
       for (const client of clients.slice(start, start + perBatch)) client.transport.close(CLOSE_SERVICE_RESTART, 'gateway stopping');
       if (start + perBatch < clients.length) await new Promise((resolve) => setTimeout(resolve, drainMs / batches));
@@ -266,7 +267,7 @@ export class Gateway implements ClientSink, Delivery {
 
   /** The client went away while its upgrade waited for a verdict. */
   abandoned(client: Client): void {
-    this.log.info('client left before its upgrade was decided', { clientId: client.id });
+    this.log.info('client left before its upgrade was decided', { logEvent: 'upgrade-abandoned', clientId: client.id });
     this.closed(client);
   }
 
@@ -388,7 +389,7 @@ export class Gateway implements ClientSink, Delivery {
       if (conn.remoteRole !== Role.Worker) return;
       workerKey = `${conn.remoteName}#${++this.nextWorkerKey}`;
       this.delivery.addWorker(workerKey, conn);
-      this.log.info('worker connected', { worker: conn.remoteName, workers: this.delivery.workerCount });
+      this.log.info('worker connected', { logEvent: 'worker-connected', worker: conn.remoteName, workers: this.delivery.workerCount });
     });
     conn.on('envelope', (envelope: Envelope) => {
       if (envelope.command) this.onCommand(conn, envelope.command);
@@ -403,6 +404,7 @@ export class Gateway implements ClientSink, Delivery {
       const before = this.delivery.stats.redelivered;
       this.delivery.removeWorker(workerKey);
       this.log.info('worker disconnected', {
+        logEvent: 'worker-disconnected',
         worker: conn.remoteName,
         reason: cause.detail,
         workers: this.delivery.workerCount,
@@ -414,7 +416,7 @@ export class Gateway implements ClientSink, Delivery {
   /** A stopping worker gets no new events; its clients move to other workers once it has finished theirs. */
   private drainWorker(conn: PeerConnection, workerKey: string): void {
     this.delivery.drainWorker(workerKey);
-    this.log.info('worker draining', { worker: conn.remoteName, workers: this.delivery.workerCount });
+    this.log.info('worker draining', { logEvent: 'worker-draining', worker: conn.remoteName, workers: this.delivery.workerCount });
     conn.send({ drain: {} });
   }
 
