@@ -1,3 +1,4 @@
+import type { LogEvent } from '../../runtime/observability/log-events.js';
 import type { LogRecord, RoleProcess } from '../harness/role-process.js';
 import type { Chaos, ChaosAction, ChaosKind, UnexpectedExit } from './chaos.js';
 import type { FloodResult } from './flood.js';
@@ -165,7 +166,7 @@ export function buildReport(inputs: ReportInputs): SoakReport {
     flood: inputs.flood && { ...inputs.flood, gatewayPeakBeforeMiB: gatewayPeak('before-flood'), gatewayPeakDuringMiB: gatewayPeak('flood') },
     chaos: { counts: chaos.countByKind(), actions: chaos.actions, anomalies: chaos.anomalies },
     unexpectedExits: chaos.unexpectedExits,
-    gatewayRedelivered: sumLogField(inputs.processes, 'worker disconnected', 'redelivered'),
+    gatewayRedelivered: sumEventField(inputs.processes, 'worker-disconnected', 'redelivered'),
     processLogs: countWarnings(inputs.processes),
     settled: inputs.settled,
     failures: [],
@@ -193,9 +194,9 @@ function percentiles(values: number[]): SoakReport['reconnect'] {
   return { count: sorted.length, p50Ms: at(0.5), p99Ms: at(0.99), maxMs: at(1) };
 }
 
-function sumLogField(processes: RoleProcess[], msg: string, field: string): number {
+function sumEventField(processes: RoleProcess[], event: LogEvent, field: string): number {
   let sum = 0;
-  for (const process of processes) for (const record of process.logs) if (record.msg === msg && typeof record[field] === 'number') sum += record[field];
+  for (const process of processes) for (const record of process.events(event)) if (typeof record[field] === 'number') sum += record[field];
   return sum;
 }
 
