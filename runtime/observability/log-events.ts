@@ -55,11 +55,3 @@ export const LOG_EVENTS = [
 ] as const;
 
 export type LogEvent = (typeof LOG_EVENTS)[number];
-
-const known: ReadonlySet<string> = new Set(LOG_EVENTS);
-
-/** The event of a parsed log record, if it carries one of ours (anything else there is ignored). */
-export function logEventOf(record: { logEvent?: unknown }): LogEvent | undefined {
-  const value = record.logEvent;
-  return typeof value === 'string' && known.has(value) ? (value as LogEvent) : undefined;
-}
