@@ -122,7 +122,7 @@ describe('hostile input', () => {
       assert.match(String(own.reason), /authentication failed/);
       // Its redial is refused too.
       await waitFor('a second refusal of the intruder', () =>
-        cluster.register.logs.slice(mark).filter((r) => r.logEvent === 'peer-refused' && r.peerName === 'intruder').length >= 2, 10_000);
+        cluster.register.events('peer-refused', { peerName: 'intruder' }, mark).length >= 2, 10_000);
       await intruder.stop();
       for (const gateway of cluster.gateways) assert.equal(gateway.hasEvent('worker-connected', { worker: 'intruder' }), false);
     });
@@ -188,7 +188,7 @@ describe('hostile input', () => {
           raw.write(...chunks);
           await raw.waitServerClosed(what);
         }));
-        const refusals = listener.logs.slice(mark).filter((r) => r.logEvent === 'peer-refused');
+        const refusals = listener.events('peer-refused', {}, mark);
         assert.ok(refusals.length >= 4, `four refusals logged, got ${JSON.stringify(refusals.map((r) => r.reason))}`);
         assertAllAlive();
 

@@ -150,7 +150,7 @@ describe('TypeScript handlers', () => {
     });
     rmSync(path.dirname(file), { recursive: true, force: true });
     if ((process.features as { typescript?: unknown }).typescript) {
-      assert.match(result.stdout, /"msg":"ready"/, result.stderr);
+      assert.match(result.stdout, /"logEvent":"ready"/, result.stderr);
     } else {
       assert.equal(result.status, 2);
       assert.match(result.stderr, /TypeScript handler needs Node\.js 22\.18 or newer/);

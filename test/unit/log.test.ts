@@ -40,11 +40,11 @@ describe('the logger, given what a client sent', () => {
 });
 
 describe('a logged event', () => {
-  it('is a field of the JSON record, and left out of the text a person reads (it restates msg)', () => {
+  it('is the last field of the JSON record, and left out of the text a person reads (it restates msg)', () => {
     const lines: string[] = [];
     createLogger({ role: 'gateway', name: 'gateway-1' }, 'info', (line) => lines.push(line)).info('worker connected', { logEvent: 'worker-connected', worker: 'worker-1' });
+    assert.match(lines[0]!, /"msg":"worker connected","worker":"worker-1","logEvent":"worker-connected"\}\n$/, 'msg and its fields as before, the event last');
     const record = JSON.parse(lines[0]!) as Record<string, unknown>;
-    assert.equal(record.logEvent, 'worker-connected');
     const { logEvent: _, ...withoutEvent } = record;
     assert.equal(formatLogRecord(record, false), formatLogRecord(withoutEvent, false));
     assert.match(formatLogRecord(record, false), /gateway\/gateway-1 +worker connected worker=worker-1\n$/);
