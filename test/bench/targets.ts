@@ -6,13 +6,14 @@ import { fileLimitFor } from '../../runtime/gateway/connection-limits.js';
 import { fileURLToPath } from 'node:url';
 import { GatewayClient } from '../../runtime/client/gateway-client.js';
 import { metricValue } from '../harness/metrics.js';
+import { claimSubnet } from '../harness/subnets.js';
 import { BenchProcess } from './processes.js';
 
 const cli = fileURLToPath(new URL('../../runtime/cli.js', import.meta.url));
 const plainServer = fileURLToPath(new URL('./plain-ws-server.js', import.meta.url));
 
-export const BENCH_SUBNET = 90;
-const ip = (host: number) => `127.0.${BENCH_SUBNET}.${host}`;
+// Claimed as the process tests claim theirs, so a bench never binds what a test (or another bench) holds.
+const { ip } = await claimSubnet();
 const SECRET = 'bench-secret-0123456789abcdef';
 const REGISTER_ADDRESS = `${ip(1)}:1236`;
 const API_KEY = 'bench-api-key-0123456789abcdef';

@@ -1,10 +1,11 @@
 import { createServer, type Server } from 'node:net';
 
 /**
- * Loopback subnets for process tests: a test's processes bind 127.0.S.x, S claimed here so that no two test
- * processes running at the same time (two files under --test-concurrency=2, or another checkout's tests on this
- * machine) use the same S. A claim is an abstract Unix socket named after S: the kernel lets one process bind it at
- * a time and frees it when that process exits, however it exits, so a crashed test leaves nothing claimed.
+ * Loopback subnets for process tests and the bench: their processes bind 127.0.S.x, S claimed here so that no two
+ * processes running at the same time (two test files under --test-concurrency=2, a bench, or another checkout's
+ * tests on this machine) use the same S. A claim is an abstract Unix socket named after S: the kernel lets one
+ * process bind it at a time and frees it when that process exits, however it exits, so a crashed test leaves nothing
+ * claimed.
  */
 export interface Subnet {
   /** The third octet. */
