@@ -79,16 +79,16 @@ export async function runOperator(argv: string[]): Promise<void> {
 
   if (election) {
     election.on('leading', () => {
-      log.info('became leader', { lease: `${settings.leaderElectionNamespace}/${settings.leaseName}` });
+      log.info('became leader', { logEvent: 'leader-elected', lease: `${settings.leaderElectionNamespace}/${settings.leaseName}` });
       void startController();
     });
     // Crash-only: a process that lost the lease may hold stale caches; the pod restarts as a candidate.
     election.on('lost', () => {
-      log.error('lost the leader lease; exiting');
+      log.error('lost the leader lease; exiting', { logEvent: 'leader-lost' });
       process.exit(1);
     });
     election.start();
-    log.info('candidate for leadership', { lease: `${settings.leaderElectionNamespace}/${settings.leaseName}` });
+    log.info('candidate for leadership', { logEvent: 'leader-candidate', lease: `${settings.leaderElectionNamespace}/${settings.leaseName}` });
   } else {
     void startController();
   }

@@ -68,7 +68,7 @@ export class ClusterConnection extends EventEmitter {
     for (const address of this.registerAddresses) {
       const link = new ReconnectingPeer(address, Role.Register, this.peerOptions);
       link.on('ready', () => {
-        this.options.log.info('subscribed to register', { register: address });
+        this.options.log.info('subscribed to register', { logEvent: 'subscribed', register: address });
         link.send({ subscribe: {} });
       });
       link.on('envelope', (envelope: Envelope) => {
@@ -133,7 +133,7 @@ export class ClusterConnection extends EventEmitter {
     const link = new ReconnectingPeer(address, Role.Gateway, this.peerOptions);
     this.links.set(address, link);
     link.on('ready', () => {
-      this.options.log.info('gateway connected', { gateway: address });
+      this.options.log.info('gateway connected', { logEvent: 'gateway-connected', gateway: address });
       this.emit('gateway-ready', address);
     });
     link.on('envelope', (envelope: Envelope) => this.emit('envelope', address, envelope));
@@ -162,6 +162,6 @@ export class ClusterConnection extends EventEmitter {
     if (!link) return;
     this.links.delete(address);
     link.stop(reason);
-    this.options.log.info('gateway dropped', { gateway: address, reason });
+    this.options.log.info('gateway dropped', { logEvent: 'gateway-dropped', gateway: address, reason });
   }
 }

@@ -365,7 +365,7 @@ export class GatewayClient implements GatewayApi {
    */
   private linkTo(address: string, command: Command): ReconnectingPeer | undefined {
     const link = this.cluster.link(address);
-    if (!link) this.cluster.log.debug('not a gateway of this cluster: command dropped', { gateway: address, op: Op[command.op ?? Op.Unspecified] });
+    if (!link) this.cluster.log.debug('not a gateway of this cluster: command dropped', { logEvent: 'command-dropped', gateway: address, op: Op[command.op ?? Op.Unspecified] });
     return link;
   }
 

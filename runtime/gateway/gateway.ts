@@ -175,7 +175,7 @@ export class Gateway implements ClientSink, Delivery {
       link.on('ready', () => {
         link.send({ announce: { address: this.internalAddress } });
         announced();
-        this.log.info('announced to register', { register: address, address: this.internalAddress });
+        this.log.info('announced to register', { logEvent: 'announced', register: address, address: this.internalAddress });
       });
       link.on('down', announced);
       this.registerLinks.push(link.start());
@@ -185,6 +185,7 @@ export class Gateway implements ClientSink, Delivery {
       this.heartbeatTimer = setInterval(() => this.heartbeat(), options.pingInterval * 1000);
     }
     this.log.info('ready', {
+      logEvent: 'ready',
       protocol: options.protocol,
       host: options.host,
       port: options.port,
@@ -224,7 +225,7 @@ export class Gateway implements ClientSink, Delivery {
     const clients = [...this.clients.clients.values()];
     const batches = Math.max(1, Math.min(clients.length, Math.floor(drainMs / DRAIN_BATCH_MS)));
     const perBatch = Math.ceil(clients.length / batches);
-    this.log.info('draining clients', { clients: clients.length, drainMs, batches });
+    this.log.info('draining clients', { logEvent: 'draining', clients: clients.length, drainMs, batches });
     for (let start = 0; start < clients.length; start += perBatch) {
       for (const client of clients.slice(start, start + perBatch)) client.transport.close(CLOSE_SERVICE_RESTART, 'gateway stopping');
       if (start + perBatch < clients.length) await new Promise((resolve) => setTimeout(resolve, drainMs / batches));
@@ -278,7 +279,7 @@ export class Gateway implements ClientSink, Delivery {
     this.dispatch(client, EventKind.WebSocketConnect, undefined, false, upgrade, true);
     // Settled at once, so that the request and its socket are not kept until the upgrade timeout.
     const abandon = () => {
-      this.log.info('client left before its upgrade was decided', { clientId: client.id });
+      this.log.info('client left before its upgrade was decided', { logEvent: 'upgrade-abandoned', clientId: client.id });
       this.closed(client);
       settle({ status: 503, reason: 'the client left' });
     };
@@ -388,6 +389,7 @@ export class Gateway implements ClientSink, Delivery {
    */
   private quarantined(client: Client, event: ClientEvent, deaths: number): void {
     this.log.error('event quarantined: the workers it was delivered to died', {
+      logEvent: 'event-quarantined',
       clientId: client.id,
       messageId: messageIdOf(this.internalAddress, event.sequence),
       event: EventKind[event.kind ?? EventKind.Connect],
@@ -435,7 +437,7 @@ export class Gateway implements ClientSink, Delivery {
       if (conn.remoteRole !== Role.Worker) return;
       workerKey = `${conn.remoteName}#${++this.nextWorkerKey}`;
       this.delivery.addWorker(workerKey, conn);
-      this.log.info('worker connected', { worker: conn.remoteName, workers: this.delivery.workerCount });
+      this.log.info('worker connected', { logEvent: 'worker-connected', worker: conn.remoteName, workers: this.delivery.workerCount });
     });
     conn.on('envelope', (envelope: Envelope) => {
       if (envelope.command) this.onCommand(conn, envelope.command);
@@ -450,6 +452,7 @@ export class Gateway implements ClientSink, Delivery {
       const before = this.delivery.stats.redelivered;
       const died = this.delivery.removeWorker(workerKey);
       this.log.info('worker disconnected', {
+        logEvent: 'worker-disconnected',
         worker: conn.remoteName,
         reason: cause.detail,
         died,
@@ -462,7 +465,7 @@ export class Gateway implements ClientSink, Delivery {
   /** A stopping worker gets no new events; its clients move to other workers once it has finished theirs. */
   private drainWorker(conn: PeerConnection, workerKey: string): void {
     this.delivery.drainWorker(workerKey);
-    this.log.info('worker draining', { worker: conn.remoteName, workers: this.delivery.workerCount });
+    this.log.info('worker draining', { logEvent: 'worker-draining', worker: conn.remoteName, workers: this.delivery.workerCount });
     conn.send({ drain: {} });
   }
 

@@ -31,7 +31,7 @@ export async function startHealthServer(options: HealthServerOptions): Promise<S
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
   });
   await listen(server, options.port, options.host);
-  options.log.info('health endpoints listening', { host: options.host, port: options.port });
+  options.log.info('health endpoints listening', { logEvent: 'health-listening', host: options.host, port: options.port });
   return server;
 }
 

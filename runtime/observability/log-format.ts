@@ -1,8 +1,14 @@
-/** The fields of a log record. */
-export type LogFields = Record<string, unknown>;
+import type { LogEvent } from './log-events.js';
+
+/** The fields of a log record; `logEvent` says what it reports to programs (see log-events.ts). */
+export interface LogFields {
+  logEvent?: LogEvent;
+  [field: string]: unknown;
+}
 
 const LEVEL_COLOURS: Record<string, string> = { debug: '90', info: '36', warn: '33', error: '31' };
-const LEFT_OUT = new Set(['time', 'level', 'role', 'name', 'msg']);
+// logEvent restates msg for programs: a person reads msg.
+const LEFT_OUT = new Set(['time', 'level', 'role', 'name', 'msg', 'logEvent']);
 
 /**
  * Whether log lines go out as text for a person rather than JSON lines: GWC_LOG_FORMAT=text or json decides, else

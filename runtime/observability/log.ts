@@ -39,7 +39,9 @@ export function createLogger(base: LogFields, minLevel: LogLevel = 'info', write
   const emit = (level: LogLevel, msg: string, fields?: LogFields) => {
     if (levelRank[level] < levelRank[minLevel]) return;
     const record: LogFields = { time: new Date().toISOString(), level, ...base, msg };
-    if (fields) for (const [key, value] of Object.entries(fields)) record[key] = loggable(value);
+    if (fields) for (const [key, value] of Object.entries(fields)) if (key !== 'logEvent') record[key] = loggable(value);
+    // Last, so a line reads as it did before records carried events: msg, then its fields.
+    if (fields?.logEvent !== undefined) record.logEvent = fields.logEvent;
     out(asText ? formatLogRecord(record) : JSON.stringify(record) + '\n');
   };
   return {

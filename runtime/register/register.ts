@@ -50,7 +50,7 @@ export class Register {
     this.server = (this.options.peerTransport ?? plainTransport).createServer((socket) => this.accept(socket));
     await listen(this.server, this.options.port, this.options.host);
     this.listening = true;
-    log.info('ready', { host: this.options.host, port: this.options.port });
+    log.info('ready', { logEvent: 'ready', host: this.options.host, port: this.options.port });
   }
 
   gatewayAddresses(): string[] {
@@ -78,7 +78,7 @@ export class Register {
       const address = this.gateways.get(conn);
       if (address !== undefined) {
         this.gateways.delete(conn);
-        log.info('gateway left', { address, peer: conn.remoteName });
+        log.info('gateway left', { logEvent: 'gateway-left', address, peer: conn.remoteName });
         this.schedulePush();
       }
       this.subscribers.delete(conn);
@@ -90,7 +90,7 @@ export class Register {
   private onEnvelope(conn: PeerConnection, envelope: Envelope): void {
     if (envelope.announce) {
       this.gateways.set(conn, envelope.announce.address ?? '');
-      this.options.log.info('gateway joined', { address: envelope.announce.address, peer: conn.remoteName });
+      this.options.log.info('gateway joined', { logEvent: 'gateway-joined', address: envelope.announce.address, peer: conn.remoteName });
       this.schedulePush();
     } else if (envelope.subscribe) {
       this.subscribers.add(conn);

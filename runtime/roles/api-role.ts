@@ -54,7 +54,7 @@ class ApiProcess implements RoleProcess {
     this.cluster.start();
     await listen(this.server, this.port, this.host);
     this.listening = true;
-    this.log.info('ready', { url: `http://${formatAddress(this.host, this.port)}/v1/`, keys: this.keys.count });
+    this.log.info('ready', { logEvent: 'ready', url: `http://${formatAddress(this.host, this.port)}/v1/`, keys: this.keys.count });
   }
 
   async stop(): Promise<void> {

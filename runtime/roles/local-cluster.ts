@@ -1,12 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { apiSettings, BUNDLED_PAGES, gatewaySettings, registerSettings, workerSettings } from '../config/role-settings.js';
 import { ConfigError, defaultOf, helpText, loadSettings, portSchema, setting } from '../config/settings.js';
+import type { LogEvent } from '../observability/log-events.js';
 import { formatLogRecord, logsAsText } from '../observability/log-format.js';
 import { createLogger } from '../observability/log.js';
+import { SupervisedProcess, type LogRecord } from '../supervisor/supervised-process.js';
 import { formatAddress } from '../wire/address.js';
 import { resolveHandlerPath } from '../worker/handler-loader.js';
 import { watchFile } from './file-watch.js';
@@ -23,8 +23,8 @@ const WATCH_FLAG = '--watch';
 const WATCH_HELP = `  ${WATCH_FLAG}\n      restart the worker when the handler file changes; clients stay connected (the gateway holds them)\n`;
 
 const cliPath = fileURLToPath(new URL('../cli.js', import.meta.url));
-/** The log line with which each role says it can do its job. */
-const READY_LINE: Record<string, string> = { register: 'ready', gateway: 'ready', worker: 'gateway connected', api: 'ready' };
+/** The event with which each role says it can do its job. */
+const READY_EVENT: Record<string, LogEvent> = { register: 'ready', gateway: 'ready', worker: 'gateway-connected', api: 'ready' };
 
 /**
  * `gwc local`: a Register, a Gateway, a BusinessWorker and the HTTP API as separate processes on one loopback
@@ -66,55 +66,57 @@ export async function runLocalCluster(argv: string[]): Promise<void> {
     ...(apiPort > 0 ? { api: [...common, '--host', host, '--port', String(apiPort)] } : {}),
   };
 
-  const running = new Set<ChildProcess>();
+  const running = new Set<SupervisedProcess>();
   /** Workers replaced by a reload: their exit is expected. */
-  const retired = new WeakSet<ChildProcess>();
+  const retired = new WeakSet<SupervisedProcess>();
   let stopping = false;
   let workerGeneration = 0;
 
-  const relay = (line: string) => {
-    if (!asText) return void process.stdout.write(line + '\n');
-    const record = parseRecord(line);
-    process.stdout.write(record ? formatLogRecord(record) : line + '\n');
+  const relay = (record: LogRecord, line: string, parsed: boolean) => {
+    process.stdout.write(asText && parsed ? formatLogRecord(record) : line + '\n');
   };
 
-  /** Starts one role; `onReady` once it logs its ready line. */
-  const start = (role: string, onReady: () => void): ChildProcess => {
+  /** Starts one role; `onReady` once it reports its ready event. */
+  const start = (role: string, onReady: () => void): SupervisedProcess => {
     const name = role === 'worker' ? `worker-${++workerGeneration}` : role;
     // A reloaded worker starts while the one before it still holds the metrics port: it serves none.
     const extra = role === 'worker' && workerGeneration > 1 ? ['--metrics-port', '0'] : [];
-    const child = spawn(process.execPath, [cliPath, role, '--name', name, ...roleArgs[role]!, ...extra], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = new SupervisedProcess({
+      label: name,
+      command: [process.execPath, cliPath, role, '--name', name, ...roleArgs[role]!, ...extra],
+      env,
+      inheritStderr: true,
+      keepRecords: false,
+    });
     running.add(child);
     let ready = false;
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      relay(line);
-      if (!ready && parseRecord(line)?.msg === READY_LINE[role]) {
+    child.onRecord((record, line, parsed) => {
+      relay(record, line, parsed);
+      if (!ready && record.logEvent === READY_EVENT[role]) {
         ready = true;
         onReady();
       }
     });
-    child.on('exit', (code, signal) => {
+    void child.exited.then(({ code, signal }) => {
       running.delete(child);
       if (stopping || retired.has(child)) return;
-      log.error('a process of the local cluster exited', { role: name, code, signal });
+      log.error('a process of the local cluster exited', { logEvent: 'process-exited', role: name, code, signal });
       stopAll('SIGTERM', 1);
     });
     return child;
   };
 
   const stopAll = (signal: NodeJS.Signals, exitCode: number) => {
-    if (!stopping) log.info('stopping local cluster', { signal });
+    if (!stopping) log.info('stopping local cluster', { logEvent: 'stopping', signal });
     stopping = true;
     stopWatching();
     if (running.size === 0) process.exit(exitCode);
-    for (const child of running) {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      child.once('exit', () => running.size === 0 && process.exit(exitCode));
-    }
+    // Each role stops within its own budget (run-role), so none is given here.
+    for (const child of running) void child.stop(signal).then(() => running.size === 0 && process.exit(exitCode));
   };
 
   const waiting = new Set(Object.keys(roleArgs));
-  let worker: ChildProcess | undefined;
+  let worker: SupervisedProcess | undefined;
   for (const role of Object.keys(roleArgs)) {
     const child = start(role, () => {
       waiting.delete(role);
@@ -123,11 +125,11 @@ export async function runLocalCluster(argv: string[]): Promise<void> {
     if (role === 'worker') worker = child;
   }
 
-  let reloading: ChildProcess | undefined;
+  let reloading: SupervisedProcess | undefined;
   const reload = () => {
     if (stopping) return;
     if (reloading) retire(reloading); // a newer change came before the last one was ready
-    log.info('handler changed: starting a new worker', { handler: handlerFile });
+    log.info('handler changed: starting a new worker', { logEvent: 'worker-reloading', handler: handlerFile });
     const fresh = start('worker', () => {
       if (reloading !== fresh) return;
       reloading = undefined;
@@ -135,17 +137,17 @@ export async function runLocalCluster(argv: string[]): Promise<void> {
       const old = worker;
       worker = fresh;
       if (old) retire(old);
-      log.info('new worker connected; the previous one drains and stops', { handler: handlerFile });
+      log.info('new worker connected; the previous one drains and stops', { logEvent: 'worker-reloaded', handler: handlerFile });
     });
     reloading = fresh;
-    fresh.once('exit', (code) => {
+    void fresh.exited.then(({ code }) => {
       if (reloading !== fresh || stopping) return;
       reloading = undefined;
-      log.error('the new worker did not start (see its output above); the previous one keeps running', { code });
+      log.error('the new worker did not start (see its output above); the previous one keeps running', { logEvent: 'reload-failed', code });
     });
     retired.add(fresh); // until it is ready, its exit is a failed reload, not the end of the cluster
   };
-  const retire = (child: ChildProcess) => {
+  const retire = (child: SupervisedProcess) => {
     retired.add(child);
     child.kill('SIGTERM');
   };
@@ -177,7 +179,7 @@ function announce(a: Announcement): void {
   const secret = process.env.GWC_SECRET ? '(from GWC_SECRET)' : a.secret;
   const curl = apiUrl && `curl -H 'Authorization: Bearer ${a.apiKey}' -d '{"message":"hello from curl"}' ${apiUrl}sendToAll`;
   if (!a.asText) {
-    a.log.info('local cluster ready', { url, handler: a.handler, register: a.registerAddress, api: apiUrl, apiKey: key, secret, curl, watching: a.watching });
+    a.log.info('local cluster ready', { logEvent: 'ready', url, handler: a.handler, register: a.registerAddress, api: apiUrl, apiKey: key, secret, curl, watching: a.watching });
     return;
   }
   const lines = [
@@ -190,13 +192,4 @@ function announce(a: Announcement): void {
     '',
   ];
   process.stdout.write(lines.join('\n') + '\n');
-}
-
-function parseRecord(line: string): Record<string, unknown> | undefined {
-  try {
-    const value = JSON.parse(line) as unknown;
-    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
 }

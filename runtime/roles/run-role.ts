@@ -77,7 +77,7 @@ export async function runRole<S extends SettingSpecs & BaseSpecs>(definition: Ro
     if (error instanceof ConfigError) exitForConfig(error);
     // Certificate files are read and checked at startup: one that cannot be used is a configuration error too.
     if (error instanceof TlsMaterialError) exitForConfig(new ConfigError(`${definition.role}: ${error.message}`));
-    log.error('failed to start', { error });
+    log.error('failed to start', { logEvent: 'start-failed', error });
     process.exit(1);
   }
 
@@ -85,19 +85,19 @@ export async function runRole<S extends SettingSpecs & BaseSpecs>(definition: Ro
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log.info('stopping', { signal });
+    log.info('stopping', { logEvent: 'stopping', signal });
     const force = setTimeout(() => {
-      log.warn('stop took too long; exiting');
+      log.warn('stop took too long; exiting', { logEvent: 'stop-timeout' });
       process.exit(1);
     }, instance.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS);
     force.unref();
     instance.stop().then(
       () => {
-        log.info('stopped');
+        log.info('stopped', { logEvent: 'stopped' });
         process.exit(0);
       },
       (error: unknown) => {
-        log.error('stop failed', { error });
+        log.error('stop failed', { logEvent: 'stop-failed', error });
         process.exit(1);
       },
     );

@@ -61,7 +61,7 @@ export class MutualTlsTransport implements PeerTransport {
   }
 
   private refused(reason: string, remote: string): void {
-    this.log.warn('internal TLS connection refused', { remote, error: reason });
+    this.log.warn('internal TLS connection refused', { logEvent: 'tls-peer-refused', remote, error: reason });
   }
 
   /**
@@ -76,9 +76,9 @@ export class MutualTlsTransport implements PeerTransport {
     socket.once('data', () => (stage = 'answered'));
     socket.on('error', (failure) => (error ??= tlsErrorReason(failure)));
     socket.once('close', () => {
-      if (stage === 'handshake') this.log.warn('internal TLS connection failed', { address, error: error ?? 'closed during the handshake' });
+      if (stage === 'handshake') this.log.warn('internal TLS connection failed', { logEvent: 'tls-connection-failed', address, error: error ?? 'closed during the handshake' });
       if (stage === 'secure') {
-        this.log.warn('internal TLS connection failed', { address, error: error ?? 'closed by the server after the handshake: does it trust this certificate?' });
+        this.log.warn('internal TLS connection failed', { logEvent: 'tls-connection-failed', address, error: error ?? 'closed by the server after the handshake: does it trust this certificate?' });
       }
     });
   }

@@ -74,12 +74,12 @@ export class TlsReloader {
       this.loaded(certificate);
     } catch (error) {
       this.options.reloads.inc({ result: 'error' });
-      this.options.log.error('tls certificate reload failed; the previous certificate stays in use', { ...this.fileFields(), error: (error as Error).message });
+      this.options.log.error('tls certificate reload failed; the previous certificate stays in use', { logEvent: 'tls-reload-failed', ...this.fileFields(), error: (error as Error).message });
     }
   }
 
   private loaded(certificate: X509Certificate): void {
-    this.options.log.info('tls certificate loaded', { ...this.fileFields(), ...describeCertificate(certificate) });
+    this.options.log.info('tls certificate loaded', { logEvent: 'tls-loaded', ...this.fileFields(), ...describeCertificate(certificate) });
   }
 
   private fileFields() {

@@ -169,6 +169,7 @@ export class PeerConnection extends EventEmitter {
   /** Logs why, tells the peer when the handshake is still going, and closes this one connection. */
   private refuse(cause: CloseCause): void {
     this.options.log.warn('internal connection refused', {
+      logEvent: 'peer-refused',
       reason: cause.detail,
       code: cause.code,
       remote: `${this.socket.remoteAddress}:${this.socket.remotePort}`,

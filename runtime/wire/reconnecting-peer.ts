@@ -115,8 +115,8 @@ export class ReconnectingPeer extends EventEmitter {
     conn.on('close', (cause: CloseCause) => {
       if (this.current === conn) this.current = undefined;
       const fields = { address: this.address, reason: cause.detail, code: cause.code };
-      if (wasReady) this.options.log.info('connection lost', fields);
-      else if (REFUSALS.has(cause.code)) this.options.log.error('connection refused', fields);
+      if (wasReady) this.options.log.info('connection lost', { logEvent: 'connection-lost', ...fields });
+      else if (REFUSALS.has(cause.code)) this.options.log.error('connection refused', { logEvent: 'connection-refused', ...fields });
       this.emit('down', cause, wasReady);
       this.scheduleRedial();
     });

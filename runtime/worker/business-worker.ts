@@ -98,7 +98,7 @@ export class BusinessWorker {
     await this.options.handler.onWorkerStart?.(this.info);
     this.cluster.start();
     this.started = true;
-    this.options.log.info('ready', { register: this.options.registerAddress });
+    this.options.log.info('ready', { logEvent: 'ready', register: this.options.registerAddress });
   }
 
   /**
@@ -144,7 +144,7 @@ export class BusinessWorker {
     for (const address of waiting) this.cluster.link(address)?.send({ drain: {} });
     await confirmed;
     if (waiting.size > 0) this.options.log.warn('gateways did not confirm the drain', { gateways: [...waiting] });
-    this.options.log.info('drained', { inFlight: this.dispatcher.inFlight, gatewaysGone: lost });
+    this.options.log.info('drained', { logEvent: 'drained', inFlight: this.dispatcher.inFlight, gatewaysGone: lost });
   }
 
   private defineMetrics(): void {

@@ -133,7 +133,7 @@ export class EventDispatcher {
     if (version === undefined || version <= queue.sessionVersion) return;
     queue.sessionVersion = version;
     if (session && sessionJsonTooDeep(session)) {
-      this.log.error(`session from the gateway not taken: ${SESSION_TOO_DEEP}`, { clientId, gateway: queue.gatewayAddress });
+      this.log.error(`session from the gateway not taken: ${SESSION_TOO_DEEP}`, { logEvent: 'session-not-taken', clientId, gateway: queue.gatewayAddress });
       return;
     }
     queue.session = session && session.length > 0 ? asBuffer(session).toString('utf8') : EMPTY_SESSION_TEXT;
@@ -157,7 +157,7 @@ export class EventDispatcher {
     }
     if (clients === 0) return;
     this.stats.dropped += dropped;
-    this.log.warn('gateway lost: its events here are dropped, it sends them to other workers', { gateway: gatewayAddress, clients, dropped });
+    this.log.warn('gateway lost: its events here are dropped, it sends them to other workers', { logEvent: 'gateway-lost', gateway: gatewayAddress, clients, dropped });
   }
 
   /** Resolves when nothing is queued or running (or after `timeoutMs`). */
@@ -191,7 +191,7 @@ export class EventDispatcher {
         if (queue.run !== run) return;
         this.stats.failed++;
         this.hooks.observeDuration?.((performance.now() - started) / 1000);
-        this.log.error('handler threw', { clientId, event: kindName(event), error });
+        this.log.error('handler threw', { logEvent: 'handler-threw', clientId, event: kindName(event), error });
       }
       // A callback that held this process long may have outlasted the gateway's patience: ask the link now, before
       // the next event, whether the gateway took this worker for gone (and so sent these events to another).
@@ -255,7 +255,7 @@ export class EventDispatcher {
         verdict = { status: error.status, reason: error.reason };
       } else {
         this.stats.failed++;
-        this.log.error('onWebSocketConnect threw: upgrade refused', { clientId: ctx.clientId, error });
+        this.log.error('onWebSocketConnect threw: upgrade refused', { logEvent: 'upgrade-handler-threw', clientId: ctx.clientId, error });
         verdict = { status: 500, reason: 'connection check failed' };
       }
     }
@@ -272,7 +272,7 @@ export class EventDispatcher {
   private async saveSession(ctx: ClientEventContext, queue: ClientQueue, before: string): Promise<void> {
     // Measured before JSON.stringify, which a deep enough session would overflow; the event is done all the same.
     if (sessionTooDeep(ctx.session)) {
-      this.log.error(`ctx.session not saved: ${SESSION_TOO_DEEP}`, { clientId: ctx.clientId, messageId: ctx.messageId });
+      this.log.error(`ctx.session not saved: ${SESSION_TOO_DEEP}`, { logEvent: 'session-not-saved', clientId: ctx.clientId, messageId: ctx.messageId });
       return;
     }
     const after = ctx.session !== null && typeof ctx.session === 'object' ? JSON.stringify(ctx.session) : '{}';
@@ -297,6 +297,7 @@ export class EventDispatcher {
       queue.reported = true;
       this.stats.slow++;
       this.log.warn('processTimeout: handler still running', {
+        logEvent: 'process-timeout',
         clientId,
         event: kindName(queue.events[0]!),
         elapsedMs,
@@ -310,6 +311,7 @@ export class EventDispatcher {
     const event = queue.events.shift()!;
     this.stats.abandoned++;
     this.log.warn('abandonTimeout: handler given up, its event acknowledged', {
+      logEvent: 'abandon-timeout',
       clientId,
       event: kindName(event),
       messageId: messageIdOf(queue.gatewayAddress, event.sequence),

@@ -6,6 +6,7 @@
  */
 import { createServer } from 'node:http';
 import { WebSocketServer } from 'ws';
+import type { LogFields } from '../../runtime/observability/log-format.js';
 
 const [host = '127.0.0.1', port = '7300'] = process.argv.slice(2);
 
@@ -33,6 +34,8 @@ wss.on('connection', (ws) => {
   ws.on('error', () => {});
 });
 
-http.listen(Number(port), host, () => process.stdout.write(JSON.stringify({ msg: 'ready', host, port: Number(port) }) + '\n'));
+// Says it is ready as the roles do, so the bench's supervisor waits on it the same way.
+const ready: LogFields = { msg: 'ready', logEvent: 'ready', host, port: Number(port) };
+http.listen(Number(port), host, () => process.stdout.write(JSON.stringify(ready) + '\n'));
 // A clean exit, so a --cpu-prof profile gets written.
 process.on('SIGTERM', () => process.exit(0));

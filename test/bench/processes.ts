@@ -1,13 +1,10 @@
-import { openFileLimit } from '../../runtime/config/open-file-limit.js';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
-import { waitFor } from '../harness/wait.js';
+import { SupervisedProcess, type ProcessExit } from '../../runtime/supervisor/supervised-process.js';
 
 export type Line = Record<string, unknown>;
 
 export interface SpawnOptions {
-  /** Open-file limit the child needs; it is raised with `ulimit -n` and checked in /proc after start. */
+  /** Open-file limit the child needs; it is raised with `ulimit -n` and checked (checkFileLimit) after start. */
   nofile?: number;
   /** Extra node flags (e.g. --cpu-prof). */
   nodeFlags?: string[];
@@ -20,86 +17,38 @@ const children = new Set<BenchProcess>();
  * A node script as its own process group (so killing the group takes everything it started), with its stdout
  * JSON lines collected and a stdin to send JSON commands on.
  */
-export class BenchProcess {
-  readonly lines: Line[] = [];
-  readonly stderr: string[] = [];
-  readonly child: ChildProcess;
-  exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-
-  constructor(
-    readonly label: string,
-    script: string,
-    args: string[],
-    private readonly options: SpawnOptions = {},
-  ) {
-    const node = [process.execPath, ...(options.nodeFlags ?? []), script, ...args];
-    // `ulimit -n` only raises the soft limit up to the hard one; start() checks what the child really got.
-    const raise = options.nofile ? `ulimit -n ${options.nofile} 2>/dev/null || ulimit -n "$(ulimit -Hn)"; ` : '';
-    this.child = spawn('bash', ['-c', `${raise}exec "$@"`, 'bash', ...node], {
-      detached: true,
+export class BenchProcess extends SupervisedProcess {
+  constructor(label: string, script: string, args: string[], options: SpawnOptions = {}) {
+    super({
+      label,
+      command: [process.execPath, ...(options.nodeFlags ?? []), script, ...args],
       env: { ...process.env, ...options.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
+      fileLimit: options.nofile,
+      ownGroup: true,
+      stdin: true,
     });
     children.add(this);
-    createInterface({ input: this.child.stdout! }).on('line', (line) => {
-      try {
-        this.lines.push(JSON.parse(line) as Line);
-      } catch {
-        this.lines.push({ msg: line, raw: true });
-      }
-      if (process.env.GWC_BENCH_VERBOSE) process.stderr.write(`[${label}] ${line}\n`);
-    });
-    createInterface({ input: this.child.stderr! }).on('line', (line) => {
-      this.stderr.push(line);
-      if (process.env.GWC_BENCH_VERBOSE) process.stderr.write(`[${label}!] ${line}\n`);
-    });
-    this.child.stdin!.on('error', () => {});
-    this.child.on('exit', (code, signal) => {
-      this.exit = { code, signal };
-      children.delete(this);
-    });
-  }
-
-  get pid(): number {
-    return this.child.pid!;
-  }
-
-  /** Fails unless the child's open-file limit is at least what was asked for. */
-  checkFileLimit(): void {
-    const wanted = this.options.nofile;
-    if (!wanted) return;
-    const soft = openFileLimit(this.pid) ?? 0;
-    if (soft < wanted) {
-      throw new Error(
-        `${this.label}: open-file limit is ${soft} but ${wanted} is needed (hard limit ${hardFileLimit()}); ` +
-          'raise it (ulimit -Hn / LimitNOFILE) or lower the connection counts',
-      );
+    void this.exited.then(() => children.delete(this));
+    if (process.env.GWC_BENCH_VERBOSE) {
+      this.onRecord((_record, line) => process.stderr.write(`[${label}] ${line}\n`));
+      this.child.stderr!.on('data', (data: Buffer) => process.stderr.write(`[${label}!] ${data.toString()}`));
     }
   }
 
-  send(command: Line): void {
-    this.child.stdin!.write(JSON.stringify(command) + '\n');
+  /** Every stdout line so far, parsed. */
+  get lines(): Line[] {
+    return this.records;
   }
 
-  /** Waits for a stdout JSON line matching `fields`, counting from line `after`; fails early if the child died. */
-  async waitForLine(fields: Line, timeoutMs = 15_000, after = 0): Promise<Line> {
-    return waitFor(`${this.label} to print ${JSON.stringify(fields)}`, () => {
-      const found = this.lines.slice(after).find((line) => Object.entries(fields).every(([k, v]) => line[k] === v));
-      if (found) return found;
-      if (this.exit) throw new Error(`${this.label} exited (${JSON.stringify(this.exit)}): ${this.stderr.slice(-5).join(' | ')}`);
-      return undefined;
-    }, timeoutMs, 10);
+  /** Waits for a stdout JSON line matching `fields` (the load generator's protocol), counting from line `after`. */
+  waitForLine(fields: Line, timeoutMs = 15_000, after = 0): Promise<Line> {
+    const wanted = Object.entries(fields);
+    return this.waitForRecord(`${this.label} to print ${JSON.stringify(fields)}`, (line) => wanted.every(([k, v]) => line[k] === v), timeoutMs, after);
   }
 
   /** SIGTERM to the group, SIGKILL after `graceMs` (a --cpu-prof profile is written only on a clean exit). */
-  async stop(graceMs = 3000): Promise<void> {
-    if (this.exit) return;
-    const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
-    signalGroup(this.pid, 'SIGTERM');
-    const timer = setTimeout(() => signalGroup(this.pid, 'SIGKILL'), graceMs);
-    await exited;
-    clearTimeout(timer);
-    signalGroup(this.pid, 'SIGKILL');
+  override stop(signal: NodeJS.Signals = 'SIGTERM', graceMs = 3000): Promise<ProcessExit> {
+    return super.stop(signal, graceMs);
   }
 }
 
@@ -154,9 +103,4 @@ export function machineCpuSeconds(): { busy: number; total: number } {
   const total = fields.reduce((sum, n) => sum + n, 0);
   const idle = fields[3]! + fields[4]!; // idle + iowait
   return { busy: (total - idle) / 100, total: total / 100 };
-}
-
-function hardFileLimit(): string {
-  const match = /^Max open files\s+\S+\s+(\S+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
-  return match?.[1] ?? '?';
 }

@@ -6,13 +6,14 @@ import { fileLimitFor } from '../../runtime/gateway/connection-limits.js';
 import { fileURLToPath } from 'node:url';
 import { GatewayClient } from '../../runtime/client/gateway-client.js';
 import { metricValue } from '../harness/metrics.js';
+import { claimSubnet } from '../harness/subnets.js';
 import { BenchProcess } from './processes.js';
 
 const cli = fileURLToPath(new URL('../../runtime/cli.js', import.meta.url));
 const plainServer = fileURLToPath(new URL('./plain-ws-server.js', import.meta.url));
 
-export const BENCH_SUBNET = 90;
-const ip = (host: number) => `127.0.${BENCH_SUBNET}.${host}`;
+// Claimed as the process tests claim theirs, so a bench never binds what a test (or another bench) holds.
+const { ip } = await claimSubnet();
 const SECRET = 'bench-secret-0123456789abcdef';
 const REGISTER_ADDRESS = `${ip(1)}:1236`;
 const API_KEY = 'bench-api-key-0123456789abcdef';
@@ -51,14 +52,14 @@ async function startGwc(options: TargetOptions): Promise<Target> {
   const register = new BenchProcess('register', cli, ['register', '--host', ip(1), '--metrics-host', ip(1), '--name', 'register'], { env });
   const processes = [register];
   try {
-    await register.waitForLine({ msg: 'ready' });
+    await register.waitForEvent('ready');
     const gateway = new BenchProcess('gateway', cli, ['gateway', '--register-address', registerAddress, '--host', ip(10), '--lan-ip', ip(10),
       '--metrics-host', ip(10), '--name', 'gateway'], { env, nofile: fileLimitFor(options.maxConnections), nodeFlags: profile });
     processes.push(gateway);
     const worker = new BenchProcess('worker', cli, ['worker', '--register-address', registerAddress, '--handler', 'echo',
       '--metrics-host', ip(20), '--name', 'worker'], { env, nodeFlags: profile });
     processes.push(worker);
-    await gateway.waitForLine({ msg: 'worker connected' });
+    await gateway.waitForEvent('worker-connected');
     gateway.checkFileLimit();
     const metricsUrl = `http://${ip(10)}:9272/metrics`;
     let api: GatewayClient | undefined;
@@ -103,7 +104,7 @@ export async function startApi(): Promise<ApiEndpoints> {
     env: { GWC_SECRET: SECRET, GWC_API_KEY: API_KEY },
   });
   try {
-    await api.waitForLine({ msg: 'ready' });
+    await api.waitForEvent('ready');
     const client = await GatewayClient.connect({ registerAddress: REGISTER_ADDRESS, secret: SECRET, name: 'bench-reference' });
     return {
       url: `http://${host}:7280/v1/`,
@@ -125,7 +126,7 @@ async function startPlain(options: TargetOptions): Promise<Target> {
   const port = 7300;
   const server = new BenchProcess('plain-ws', plainServer, [host, String(port)], { nofile: options.maxConnections + 1000, nodeFlags: cpuProfile(options) });
   try {
-    await server.waitForLine({ msg: 'ready' });
+    await server.waitForEvent('ready');
     server.checkFileLimit();
   } catch (error) {
     await server.stop();
@@ -143,7 +144,9 @@ async function startPlain(options: TargetOptions): Promise<Target> {
     async broadcast(count, payload) {
       await fetchText(`http://${host}:${port}/broadcast?count=${count}&size=${Buffer.byteLength(payload)}`);
     },
-    stop: () => server.stop(),
+    async stop() {
+      await server.stop();
+    },
   };
 }
 

@@ -1,14 +1,15 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { SupervisedProcess } from '../../runtime/supervisor/supervised-process.js';
+import { claimSubnet } from '../harness/subnets.js';
 
-// An unusual loopback address, so a stray local gateway on 127.0.0.1 is never mistaken for ours.
-const HOST = '127.0.0.77';
+// A loopback subnet of this test's own, so a stray local gateway on 127.0.0.1 (or another test's) is never ours.
+const HOST = (await claimSubnet()).ip(1);
 const PORT = 7272;
 const REGISTER_PORT = 1236;
 const PAGE_URL = `http://${HOST}:${PORT}/`;
@@ -22,20 +23,19 @@ const room = `room-${process.pid}`;
 // A name with markup: it must show up as plain text and never run.
 const EVE = 'Eve <img src=x onerror=__xss=1>';
 
-let cluster: ChildProcess | undefined;
-const clusterLog: string[] = [];
+let cluster: SupervisedProcess | undefined;
 let browser: Browser | undefined;
 
 before(async () => {
   assert.equal(await pageAnswers(), false, `something already serves ${PAGE_URL}; stop it first`);
-  cluster = spawn(
-    process.execPath,
-    [cliPath, 'local', '--host', HOST, '--port', String(PORT), '--register-port', String(REGISTER_PORT)],
-    { cwd: packageDir, detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  collectLines(cluster.stdout, clusterLog);
-  collectLines(cluster.stderr, clusterLog);
-  await waitForPage();
+  cluster = new SupervisedProcess({
+    label: 'gwc local',
+    command: [process.execPath, cliPath, 'local', '--host', HOST, '--port', String(PORT), '--register-port', String(REGISTER_PORT)],
+    cwd: packageDir,
+    env: { ...process.env, GWC_LOG_FORMAT: 'json' },
+    ownGroup: true,
+  });
+  await cluster.waitForEvent('ready', { role: 'local' }, STARTUP_TIMEOUT_MS);
   browser = await chromium.launch({
     headless: true,
     executablePath: '/usr/bin/chromium',
@@ -53,7 +53,8 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
-  if (cluster) await stopProcessGroup(cluster);
+  const exit = await cluster?.stop('SIGINT', STOP_TIMEOUT_MS);
+  if (exit?.signal === 'SIGKILL') process.stderr.write(`warning: the local cluster did not stop on SIGINT within ${STOP_TIMEOUT_MS} ms, killed it\n`);
 });
 
 test('two users chat in a room, privately too, and see each other leave', async (t) => {
@@ -140,56 +141,8 @@ async function pageAnswers(): Promise<boolean> {
   }
 }
 
-async function waitForPage(): Promise<void> {
-  const deadline = Date.now() + STARTUP_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    if (cluster?.exitCode !== null || cluster?.signalCode !== null) {
-      throw new Error(`the local cluster exited early (${cluster?.exitCode ?? cluster?.signalCode})\n${logTail()}`);
-    }
-    if (await pageAnswers()) return;
-    await delay(100);
-  }
-  throw new Error(`${PAGE_URL} did not answer within ${STARTUP_TIMEOUT_MS} ms\n${logTail()}`);
-}
-
-/** SIGINT to the whole group (cli and the processes it started), then SIGKILL if any is left at the deadline. */
-async function stopProcessGroup(child: ChildProcess): Promise<void> {
-  const pgid = child.pid;
-  if (pgid === undefined) return;
-  if (!signalGroup(pgid, 'SIGINT')) return;
-  const deadline = Date.now() + STOP_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    if (!signalGroup(pgid, 0)) return;
-    await delay(50);
-  }
-  signalGroup(pgid, 'SIGKILL');
-  process.stderr.write(`warning: the local cluster did not stop on SIGINT within ${STOP_TIMEOUT_MS} ms, killed it\n`);
-}
-
-/** False once no process is left in the group. */
-function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
-  try {
-    process.kill(-pgid, signal);
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ESRCH') return false;
-    throw error;
-  }
-}
-
-function collectLines(stream: NodeJS.ReadableStream | null, into: string[]): void {
-  let partial = '';
-  stream?.setEncoding('utf8');
-  stream?.on('data', (chunk: string) => {
-    const lines = (partial + chunk).split('\n');
-    partial = lines.pop() ?? '';
-    into.push(...lines);
-    if (into.length > 500) into.splice(0, into.length - 500);
-  });
-}
-
 function logTail(): string {
-  return `--- last lines of the local cluster's output ---\n${clusterLog.slice(-40).join('\n')}`;
+  return `--- last lines of the local cluster's output ---\n${cluster?.lastLines(40).join('\n') ?? ''}`;
 }
 
 function delay(ms: number): Promise<void> {

@@ -86,7 +86,7 @@ describe('helm install, kubectl apply, scale, survive (on the test node)', () =>
     assert.ok(nodeOfPodIp(operator.status!.podIP!), `the operator has a pod IP on a node's pod bridge: ${operator.status!.podIP}`);
     assert.equal(operator.spec!.serviceAccountName, 'gwc-gateway-cluster');
     assert.match(fixture.kubectl('get', 'crd', 'gatewayclusters.gatewaycluster.dev', '-o', 'name'), /gatewayclusters/);
-    await waitFor('the operator to lead', () => /"msg":"became leader"/.test(fixture.kubectl('-n', system, 'logs', operator.metadata!.name!)), 30_000, 500);
+    await waitFor('the operator to lead', () => /"logEvent":"leader-elected"/.test(fixture.kubectl('-n', system, 'logs', operator.metadata!.name!)), 30_000, 500);
   });
 
   it('kubectl apply the chat example: every role runs on its own pod IP', async () => {
@@ -153,7 +153,7 @@ describe('helm install, kubectl apply, scale, survive (on the test node)', () =>
 
   it('kubectl logs and kubectl exec reach the pods', async () => {
     const logs = fixture.kubectl('-n', ns, 'logs', 'chat-worker-0');
-    assert.match(logs, /"msg":"gateway connected"/);
+    assert.match(logs, /"logEvent":"gateway-connected"/);
     const seen = fixture.kubectl('-n', ns, 'exec', 'chat-worker-0', '--', 'node', '-e', 'console.log(process.env.GWC_REGISTER_ADDRESS)').trim();
     assert.equal(seen, `chat-register.${ns}.svc:1236`);
   });
@@ -243,7 +243,7 @@ describe('helm install, kubectl apply, scale, survive (on the test node)', () =>
     secure.send('over wss, through mutual TLS');
     assert.equal(await secure.next(() => true, 10_000), 'over wss, through mutual TLS');
     const workerLogs = fixture.kubectl('-n', ns, 'logs', 'secure-worker-0');
-    assert.match(workerLogs, /"msg":"tls certificate loaded"/);
+    assert.match(workerLogs, /"logEvent":"tls-loaded"/);
     fixture.kubectl('-n', ns, 'delete', 'gwc', 'secure', '--wait=true', '--timeout=120s');
   });
 

@@ -19,7 +19,7 @@ export async function startApi(cluster: TestCluster, options: { index?: number; 
       ...options.env,
     }),
   );
-  await api.waitForLog('ready');
+  await api.waitForEvent('ready');
   return `http://${ip}:${API_PORT}`;
 }
 

@@ -1,74 +1,53 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { waitFor } from './wait.js';
+import type { LogEvent } from '../../runtime/observability/log-events.js';
+import type { LogFields } from '../../runtime/observability/log-format.js';
+import { SupervisedProcess, type LogRecord, type ProcessExit } from '../../runtime/supervisor/supervised-process.js';
 
+export type { LogRecord };
 export const cliPath = fileURLToPath(new URL('../../runtime/cli.js', import.meta.url));
 
-export type LogRecord = Record<string, unknown> & { msg: string; level: string };
-
-/** One runtime role running as its own OS process, with its JSON log lines collected. */
-export class RoleProcess {
-  readonly logs: LogRecord[] = [];
-  readonly stderr: string[] = [];
-  readonly child: ChildProcess;
-  exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-
+/**
+ * One runtime role (`gwc <role> ...`) running as its own OS process, with its JSON log lines collected. Wait on
+ * what it reports with waitForEvent (a typed logEvent); waitForLog and hasLog match the message text, for tests
+ * of a line people read.
+ */
+export class RoleProcess extends SupervisedProcess {
   constructor(
-    readonly label: string,
+    label: string,
     args: string[],
     env: NodeJS.ProcessEnv = {},
     /** An open-file limit for the process (as `ulimit -n` sets it). */
     fileLimit?: number,
   ) {
-    const command = [process.execPath, cliPath, ...args];
-    this.child = fileLimit === undefined
-      ? spawn(command[0]!, command.slice(1), { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
-      : spawn('bash', ['-c', `ulimit -n ${fileLimit} && exec "$@"`, 'bash', ...command], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    createInterface({ input: this.child.stdout! }).on('line', (line) => {
-      try {
-        this.logs.push(JSON.parse(line) as LogRecord);
-      } catch {
-        this.logs.push({ msg: line, level: 'raw' });
-      }
-      if (process.env.GWC_TEST_VERBOSE) process.stderr.write(`[${label}] ${line}\n`);
-    });
-    createInterface({ input: this.child.stderr! }).on('line', (line) => this.stderr.push(line));
-    // 'close' comes after the output streams have ended, so every line the process wrote is in `logs` by then.
-    this.child.on('close', (code, signal) => (this.exit = { code, signal }));
+    super({ label, command: [process.execPath, cliPath, ...args], env: { ...process.env, ...env }, fileLimit });
+    if (process.env.GWC_TEST_VERBOSE) this.onRecord((_record, line) => process.stderr.write(`[${label}] ${line}\n`));
   }
 
-  get alive(): boolean {
-    return this.exit === undefined;
+  /** Every record so far (parsed JSON lines; a line that is not JSON as `{ level: 'raw', msg }`). */
+  get logs(): LogRecord[] {
+    return this.records;
   }
 
-  get pid(): number {
-    return this.child.pid!;
+  hasEvent(event: LogEvent, fields: LogFields = {}): boolean {
+    return this.events(event, fields).length > 0;
   }
 
-  /** Waits for a log line whose msg equals `msg` and whose other fields match `fields`, counting from `after`. */
-  async waitForLog(msg: string, fields: Record<string, unknown> = {}, timeoutMs = 10_000, after = 0): Promise<LogRecord> {
-    return waitFor(`${this.label} to log "${msg}" ${JSON.stringify(fields)}`, () => {
-      const found = this.logs.slice(after).find((record) => record.msg === msg && Object.entries(fields).every(([k, v]) => record[k] === v));
-      if (!found && this.exit) {
-        const last = this.logs.slice(-3).map((record) => JSON.stringify(record)).join(' | ');
-        throw new Error(`${this.label} exited (${JSON.stringify(this.exit)}): ${this.stderr.join(' | ')} (last log lines: ${last})`);
-      }
-      return found;
-    }, timeoutMs);
+  /** Waits for a record whose msg equals `msg` and whose other fields match `fields`, counting from `after`. */
+  waitForLog(msg: string, fields: LogFields = {}, timeoutMs = 10_000, after = 0): Promise<LogRecord> {
+    return this.waitForRecord(`${this.label} to log "${msg}" ${JSON.stringify(fields)}`, messageMatcher(msg, fields), timeoutMs, after);
   }
 
-  hasLog(msg: string, fields: Record<string, unknown> = {}): boolean {
-    return this.logs.some((record) => record.msg === msg && Object.entries(fields).every(([k, v]) => record[k] === v));
+  hasLog(msg: string, fields: LogFields = {}): boolean {
+    return this.find(messageMatcher(msg, fields)) !== undefined;
   }
 
   /** Sends `signal` and waits for the exit (and the last of its output); SIGKILL after `timeoutMs`. */
-  async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 8000): Promise<void> {
-    if (this.exit) return;
-    const exited = new Promise<void>((resolve) => this.child.once('close', () => resolve()));
-    this.child.kill(signal);
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
-    await exited;
-    clearTimeout(timer);
+  override stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 8000): Promise<ProcessExit> {
+    return super.stop(signal, timeoutMs);
   }
+}
+
+function messageMatcher(msg: string, fields: LogFields): (record: LogRecord) => boolean {
+  const wanted = Object.entries(fields);
+  return (record) => record.msg === msg && wanted.every(([key, value]) => record[key] === value);
 }

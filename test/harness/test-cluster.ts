@@ -2,14 +2,19 @@ import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { GatewayClient } from '../../runtime/client/gateway-client.js';
 import { RoleProcess } from './role-process.js';
+import { claimSubnet, claimThisSubnet, type Subnet } from './subnets.js';
 import { waitFor } from './wait.js';
 
 export const TEST_SECRET = 'test-secret-0123456789abcdef';
 export const fixtureHandler = fileURLToPath(new URL('../fixtures/test-handler.js', import.meta.url));
 
 export interface ClusterLayout {
-  /** The third octet of every 127.0.x.y address this cluster uses, so test files can run side by side. */
-  subnet: number;
+  /**
+   * Where the cluster's 127.0.S.x addresses are. Leave it out: start() (or claim()) claims a free subnet (see
+   * subnets.ts). Or a claim of the test file's own (`await claimSubnet()`), to know addresses before start().
+   * A number picked by hand still works for now: it is claimed too, waiting while another test holds it.
+   */
+  subnet?: Subnet | number;
   gateways?: number;
   workers?: number;
   protocol?: 'websocket' | 'text' | 'frame';
@@ -27,23 +32,43 @@ export const CLIENT_PORT = 7272;
 export const INTERNAL_PORT = 2900;
 
 /**
- * A Register, N Gateways and M Workers as separate OS processes, each on its own loopback address:
- * register 127.0.S.1, gateway i 127.0.S.(10+i), worker i 127.0.S.(20+i).
+ * A Register, N Gateways and M Workers as separate OS processes, each on its own loopback address in the cluster's
+ * subnet S: register 127.0.S.1, gateway i 127.0.S.(10+i), worker i 127.0.S.(20+i).
  */
 export class TestCluster {
   register!: RoleProcess;
   readonly gateways: RoleProcess[] = [];
   readonly workers: RoleProcess[] = [];
-  readonly registerAddress: string;
   private readonly extra: RoleProcess[] = [];
   private apiClients: GatewayClient[] = [];
+  private claimed: Subnet | undefined;
+  /** Whether the cluster claimed its subnet itself, and so gives it back when stopped. */
+  private ownClaim = false;
 
   constructor(readonly layout: ClusterLayout) {
-    this.registerAddress = `${this.ip(1)}:${REGISTER_PORT}`;
+    if (typeof layout.subnet === 'object') this.claimed = layout.subnet;
+  }
+
+  /** Claims the cluster's subnet (start() does); needed first only to use its addresses before starting it. */
+  async claim(): Promise<this> {
+    if (this.claimed) return this;
+    const wanted = this.layout.subnet;
+    this.claimed = typeof wanted === 'number' ? await claimThisSubnet(wanted) : await claimSubnet();
+    this.ownClaim = true;
+    return this;
+  }
+
+  get subnet(): number {
+    if (!this.claimed) throw new Error('the cluster has no subnet yet: call start() or claim() first');
+    return this.claimed.subnet;
+  }
+
+  get registerAddress(): string {
+    return `${this.ip(1)}:${REGISTER_PORT}`;
   }
 
   ip(host: number): string {
-    return `127.0.${this.layout.subnet}.${host}`;
+    return `127.0.${this.subnet}.${host}`;
   }
 
   gatewayIp(index: number): string {
@@ -55,11 +80,12 @@ export class TestCluster {
   }
 
   async start(): Promise<this> {
+    await this.claim();
     this.register = this.startRegister();
-    await this.register.waitForLog('ready');
+    await this.register.waitForEvent('ready');
     for (let i = 0; i < (this.layout.gateways ?? 1); i++) this.gateways.push(this.startGateway(i));
     for (let i = 0; i < (this.layout.workers ?? 1); i++) this.workers.push(this.startWorker(i));
-    await Promise.all(this.gateways.map((gateway) => gateway.waitForLog('ready')));
+    await Promise.all(this.gateways.map((gateway) => gateway.waitForEvent('ready')));
     await this.waitForWorkersOnAllGateways();
     return this;
   }
@@ -91,18 +117,16 @@ export class TestCluster {
     return process;
   }
 
-  /** Every running worker connected to every running gateway. */
+  /** Every running worker connected to every running gateway (as the gateway last reported its worker count). */
   async waitForWorkersOnAllGateways(timeoutMs = 15_000): Promise<void> {
-    const workers = this.workers.filter((worker) => worker.alive).length;
-    await waitFor(`${workers} workers on every gateway`, () =>
-      this.gateways
+    const running = this.workers.filter((worker) => worker.alive);
+    await waitFor(`${running.length} workers on every gateway`, () => {
+      // A worker that exits now can never be counted.
+      for (const worker of running) worker.assertRunning(`${running.length} workers on every gateway`);
+      return this.gateways
         .filter((gateway) => gateway.alive)
-        .every((gateway) => {
-          const last = [...gateway.logs].reverse().find((r) => r.msg === 'worker connected' || r.msg === 'worker disconnected');
-          return last === undefined ? workers === 0 : last.workers === workers;
-        }),
-      timeoutMs,
-    );
+        .every((gateway) => (gateway.records.findLast((r) => r.logEvent === 'worker-connected' || r.logEvent === 'worker-disconnected')?.workers ?? 0) === running.length);
+    }, timeoutMs);
   }
 
   async api(): Promise<GatewayClient> {
@@ -118,6 +142,11 @@ export class TestCluster {
   async stop(): Promise<void> {
     for (const client of this.apiClients) client.close();
     await Promise.all(this.all().map((process) => process.stop('SIGKILL')));
+    if (this.ownClaim) {
+      await this.claimed?.release();
+      this.claimed = undefined;
+      this.ownClaim = false;
+    }
   }
 }
 

@@ -1,4 +1,10 @@
-/** Polls `condition` until it returns a truthy value, or throws after `timeoutMs` with `what` in the message. */
+import { ProcessExitedError } from '../../runtime/supervisor/supervised-process.js';
+
+/**
+ * Polls `condition` until it returns a truthy value, or throws after `timeoutMs` with `what` in the message. A
+ * condition that throws is asked again (what it waits for may not be up yet), unless it throws a
+ * ProcessExitedError: a process it waits on has exited, so the wait fails at once.
+ */
 export async function waitFor<T>(what: string, condition: () => T | Promise<T>, timeoutMs = 10_000, intervalMs = 25): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
@@ -7,6 +13,7 @@ export async function waitFor<T>(what: string, condition: () => T | Promise<T>, 
       const value = await condition();
       if (value) return value as NonNullable<T>;
     } catch (error) {
+      if (error instanceof ProcessExitedError) throw error;
       lastError = error;
     }
     if (Date.now() > deadline) {

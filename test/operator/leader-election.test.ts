@@ -34,14 +34,14 @@ describe('two operator processes', () => {
   it('one leads and reconciles; the other takes over when the leader dies', async () => {
     const metricsPort = await freePort();
     const a = startOperator('operator-a', metricsPort);
-    await a.waitForLog('became leader', {}, 30_000);
+    await a.waitForEvent('leader-elected', {}, 30_000);
     const b = startOperator('operator-b');
-    await b.waitForLog('candidate for leadership', {}, 10_000);
+    await b.waitForEvent('leader-candidate', {}, 10_000);
     assert.equal(await holder(), 'operator-a');
 
     await fixture.createCluster('leader-test', 'first', {});
     await waitFor('the leader to deploy the first cluster', async () => Boolean(await fixture.read('/apis/apps/v1/namespaces/leader-test/statefulsets/first-gateway')), 30_000, 200);
-    assert.equal(b.hasLog('became leader'), false, 'the standby does not reconcile');
+    assert.equal(b.hasEvent('leader-elected'), false, 'the standby does not reconcile');
 
     const endpoint = (path: string) => fetch(`http://127.0.0.1:${metricsPort}${path}`);
     assert.equal((await endpoint('/healthz')).status, 200);
@@ -57,7 +57,7 @@ describe('two operator processes', () => {
     assert.match(metrics, /^gwc_operator_queue_depth \d+$/m);
 
     await a.stop('SIGKILL');
-    await b.waitForLog('became leader', {}, 40_000);
+    await b.waitForEvent('leader-elected', {}, 40_000);
     assert.equal(await holder(), 'operator-b');
     await fixture.createCluster('leader-test', 'second', {});
     await waitFor('the new leader to deploy the second cluster', async () => Boolean(await fixture.read('/apis/apps/v1/namespaces/leader-test/statefulsets/second-gateway')), 30_000, 200);
@@ -73,16 +73,16 @@ describe('two operator processes', () => {
   it('a leader paused past its renew deadline (SIGSTOP) is replaced, and once resumed stops without writing', async () => {
     const timing = ['--lease-duration', '4', '--renew-deadline', '2.5', '--retry-period', '0.5'];
     const c = startOperator('operator-c', 0, timing);
-    await c.waitForLog('became leader', {}, 30_000);
+    await c.waitForEvent('leader-elected', {}, 30_000);
     const d = startOperator('operator-d', 0, timing);
-    await d.waitForLog('candidate for leadership', {}, 10_000);
+    await d.waitForEvent('leader-candidate', {}, 10_000);
     await fixture.createCluster('leader-test', 'third', {});
     await waitFor('the leader to deploy the third cluster', async () => Boolean(await fixture.read('/apis/apps/v1/namespaces/leader-test/statefulsets/third-gateway')), 30_000, 200);
 
     process.kill(c.pid, 'SIGSTOP');
     let resumedAt = 0;
     try {
-      await d.waitForLog('became leader', {}, 30_000);
+      await d.waitForEvent('leader-elected', {}, 30_000);
       // Work the paused leader will find in its watches when it wakes: a new cluster, and a change to an old one.
       await fixture.createCluster('leader-test', 'fourth', {});
       await fixture.patchCluster('leader-test', 'third', { spec: { gateway: { replicas: 2 } } });
@@ -93,7 +93,7 @@ describe('two operator processes', () => {
     }
     await waitFor('the old leader to exit', () => c.exit, 15_000);
     assert.equal(c.exit!.code, 1);
-    assert.ok(c.hasLog('lost the leader lease; exiting'));
+    assert.ok(c.hasEvent('leader-lost'));
 
     const writes = fixture.controlPlane.auditedWrites();
     const byC = writes.filter((w) => w.userAgent.startsWith('gateway-cluster-operator/operator-c'));

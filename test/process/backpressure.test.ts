@@ -13,7 +13,7 @@ const MESSAGES = 4000; // 64 MiB to a client that reads nothing
 
 
 describe('a client that does not read (bounded send buffer)', () => {
-  const cluster = new TestCluster({ subnet: 26, gateways: 1, workers: 1, gatewayArgs: ['--max-send-buffer', String(MAX_SEND_BUFFER)] });
+  const cluster = new TestCluster({ gateways: 1, workers: 1, gatewayArgs: ['--max-send-buffer', String(MAX_SEND_BUFFER)] });
   let api: GatewayClient;
 
   before(async () => {

@@ -12,7 +12,7 @@ interface Reply {
 }
 
 describe('a worker stopped with SIGTERM drains', () => {
-  const cluster = clusterForSuite({ subnet: 28, gateways: 1, workers: 2 });
+  const cluster = clusterForSuite({ gateways: 1, workers: 2 });
 
   it('finishes the events it has (its handlers still reach the gateways), takes no new ones, and exits 0', async () => {
     const client = await WsTestClient.open(cluster.gatewayUrl(0));
@@ -28,7 +28,7 @@ describe('a worker stopped with SIGTERM drains', () => {
       return (await scrapeMetric(`http://${workerIp}:9300/metrics`, 'gwc_worker_events_in_flight')) === 4;
     }, 5000);
     const stopped = stopping.stop('SIGTERM', 15_000);
-    await stopping.waitForLog('drained', {}, 5000);
+    await stopping.waitForEvent('drained', {}, 5000);
 
     const replies = [] as Reply[];
     for (const id of ['slow', 'q0', 'q1', 'q2']) replies.push(JSON.parse(await client.next((m) => m.includes(`"id":"${id}"`), 10_000)) as Reply);
@@ -40,7 +40,7 @@ describe('a worker stopped with SIGTERM drains', () => {
     assert.equal(after.worker, other.label);
     await stopped;
     assert.equal(stopping.exit?.code, 0);
-    await cluster.gateways[0]!.waitForLog('worker draining', {}, 5000);
+    await cluster.gateways[0]!.waitForEvent('worker-draining', {}, 5000);
     client.close();
   });
 });

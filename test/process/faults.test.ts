@@ -14,7 +14,7 @@ async function whoami(client: TestClient, timeoutMs = 10_000): Promise<{ clientI
 }
 
 describe('a worker killed with SIGKILL', () => {
-  const cluster = new TestCluster({ subnet: 21, gateways: 2, workers: 2 });
+  const cluster = new TestCluster({ gateways: 2, workers: 2 });
   before(() => cluster.start());
   after(() => cluster.stop());
 
@@ -31,7 +31,7 @@ describe('a worker killed with SIGKILL', () => {
     const marks = cluster.gateways.map((gateway) => gateway.logs.length);
     await victim.stop('SIGKILL');
     await Promise.all(cluster.gateways.map((gateway, i) =>
-      gateway.waitForLog('worker disconnected', { worker: victim.label, workers: 1 }, 10_000, marks[i])));
+      gateway.waitForEvent('worker-disconnected', { worker: victim.label, workers: 1 }, 10_000, marks[i])));
 
     for (const [i, client] of clients.entries()) {
       const now = await whoami(client);
@@ -56,7 +56,7 @@ interface Talker {
 }
 
 describe('the Register killed and restarted while clients talk', () => {
-  const cluster = new TestCluster({ subnet: 22, gateways: 2, workers: 2 });
+  const cluster = new TestCluster({ gateways: 2, workers: 2 });
   before(() => cluster.start());
   after(() => cluster.stop());
 
@@ -109,15 +109,15 @@ describe('the Register killed and restarted while clients talk', () => {
     const gatewayMarks = cluster.gateways.map((gateway) => gateway.logs.length);
     const workerMarks = cluster.workers.map((worker) => worker.logs.length);
     await cluster.register.stop('SIGKILL');
-    await Promise.all(cluster.gateways.map((gateway, i) => gateway.waitForLog('connection lost', {}, 10_000, gatewayMarks[i])));
+    await Promise.all(cluster.gateways.map((gateway, i) => gateway.waitForEvent('connection-lost', {}, 10_000, gatewayMarks[i])));
     await progress('while the Register is down', 5);
 
     cluster.register = cluster.startRegister();
-    await cluster.register.waitForLog('ready', {}, 10_000);
-    await Promise.all(cluster.gateways.map((gateway, i) => gateway.waitForLog('announced to register', {}, 20_000, gatewayMarks[i])));
-    await Promise.all(cluster.workers.map((worker, i) => worker.waitForLog('subscribed to register', {}, 20_000, workerMarks[i])));
+    await cluster.register.waitForEvent('ready', {}, 10_000);
+    await Promise.all(cluster.gateways.map((gateway, i) => gateway.waitForEvent('announced', {}, 20_000, gatewayMarks[i])));
+    await Promise.all(cluster.workers.map((worker, i) => worker.waitForEvent('subscribed', {}, 20_000, workerMarks[i])));
     for (const g of [0, 1]) {
-      await cluster.register.waitForLog('gateway joined', { address: `${cluster.gatewayIp(g)}:${INTERNAL_PORT}` }, 10_000);
+      await cluster.register.waitForEvent('gateway-joined', { address: `${cluster.gatewayIp(g)}:${INTERNAL_PORT}` }, 10_000);
     }
     await progress('after the restart', 5);
     stop = true;
@@ -148,7 +148,7 @@ describe('the Register killed and restarted while clients talk', () => {
 });
 
 describe('a gateway killed with SIGKILL', () => {
-  const cluster = new TestCluster({ subnet: 23, gateways: 2, workers: 2 });
+  const cluster = new TestCluster({ gateways: 2, workers: 2 });
   before(() => cluster.start());
   after(() => cluster.stop());
 
@@ -165,10 +165,10 @@ describe('a gateway killed with SIGKILL', () => {
     await cluster.gateways[1]!.stop('SIGKILL');
     for (const client of doomed) await client.waitClosed(10_000);
 
-    await cluster.register.waitForLog('gateway left', { address: deadAddress }, 10_000, registerMark);
+    await cluster.register.waitForEvent('gateway-left', { address: deadAddress }, 10_000, registerMark);
     await Promise.all(cluster.workers.map(async (worker, i) => {
-      await worker.waitForLog('connection lost', { address: deadAddress }, 10_000, workerMarks[i]);
-      await worker.waitForLog('gateway dropped', { gateway: deadAddress }, 10_000, workerMarks[i]);
+      await worker.waitForEvent('connection-lost', { address: deadAddress }, 10_000, workerMarks[i]);
+      await worker.waitForEvent('gateway-dropped', { gateway: deadAddress }, 10_000, workerMarks[i]);
     }));
 
     for (const [i, client] of survivors.entries()) {
@@ -187,10 +187,11 @@ describe('a gateway killed with SIGKILL', () => {
 });
 
 describe('a worker started before the Register and the gateways', () => {
-  const cluster = new TestCluster({ subnet: 24, gateways: 1, workers: 1 });
+  const cluster = new TestCluster({ gateways: 1, workers: 1 });
   after(() => cluster.stop());
 
   it('redials the Register with growing delays, then connects once the cluster is up', async () => {
+    await cluster.claim();
     // A listener on the Register's address that drops every connection: it timestamps the worker's dials.
     const dials: number[] = [];
     const observer = createServer((socket) => {
@@ -203,7 +204,7 @@ describe('a worker started before the Register and the gateways', () => {
     const worker = cluster.startWorker(0);
     cluster.workers.push(worker);
     await waitFor('five dials of the Register address', () => {
-      if (!worker.alive) throw new Error(`worker exited: ${worker.stderr.join(' | ')}`);
+      worker.assertRunning('five dials of the Register address');
       return dials.length >= 5;
     }, 20_000);
     await new Promise<void>((resolve) => observer.close(() => resolve()));
@@ -217,11 +218,11 @@ describe('a worker started before the Register and the gateways', () => {
 
     const workerMark = worker.logs.length;
     cluster.register = cluster.startRegister();
-    await cluster.register.waitForLog('ready');
+    await cluster.register.waitForEvent('ready');
     cluster.gateways.push(cluster.startGateway(0));
-    await cluster.gateways[0]!.waitForLog('ready');
-    await worker.waitForLog('subscribed to register', {}, 20_000, workerMark);
-    await worker.waitForLog('gateway connected', {}, 20_000, workerMark);
+    await cluster.gateways[0]!.waitForEvent('ready');
+    await worker.waitForEvent('subscribed', {}, 20_000, workerMark);
+    await worker.waitForEvent('gateway-connected', {}, 20_000, workerMark);
     await cluster.waitForWorkersOnAllGateways(20_000);
 
     const client = await WsTestClient.open(cluster.gatewayUrl(0));

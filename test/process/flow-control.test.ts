@@ -13,7 +13,6 @@ async function metrics(url: string): Promise<string> {
 
 describe('flow control between clients, gateways and workers', () => {
   const cluster = clusterForSuite({
-    subnet: 35,
     gateways: 1,
     workers: 1,
     gatewayArgs: ['--client-window', String(CLIENT_WINDOW), '--worker-window', '32', '--max-send-buffer', String(64 * 1024 * 1024)],

@@ -26,11 +26,11 @@ async function halfOpen(host: string, request: string): Promise<{ answer: string
 }
 
 describe(`a gateway with an open-file limit of ${FILE_LIMIT} and no --max-connections`, () => {
-  const cluster = clusterForSuite({ subnet: 54, gatewayFileLimit: FILE_LIMIT, gatewayArgs: ['--handshake-timeout', '1'] });
+  const cluster = clusterForSuite({ gatewayFileLimit: FILE_LIMIT, gatewayArgs: ['--handshake-timeout', '1'] });
   const clients: WsTestClient[] = [];
 
   it('takes clients up to the limit less a reserve, refuses the next with 503, and still answers /healthz', async () => {
-    const ready = await cluster.gateways[0]!.waitForLog('ready');
+    const ready = await cluster.gateways[0]!.waitForEvent('ready');
     const limit = ready.maxConnections as number;
     assert.equal(limit, FILE_LIMIT - reservedDescriptors(FILE_LIMIT));
     while (clients.length < limit) {

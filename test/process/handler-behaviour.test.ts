@@ -20,7 +20,7 @@ async function ask(client: TestClient, op: string, args: Record<string, unknown>
 describe('handler behaviour', () => {
   // gateway0: WebSocket, sticky; gateway1: WebSocket, random router; gateway2: text, heartbeat with a limit;
   // gateway3: WebSocket, protocol pings with a limit; gateway4: text, heartbeat without a limit.
-  const cluster = new TestCluster({ subnet: 29, gateways: 1, workers: 2, handler: lifecycleHandler, workerArgs: ['--process-timeout', '0.3'] });
+  const cluster = new TestCluster({ gateways: 1, workers: 2, handler: lifecycleHandler, workerArgs: ['--process-timeout', '0.3'] });
   before(async () => {
     await cluster.start();
     cluster.gateways.push(
@@ -29,7 +29,7 @@ describe('handler behaviour', () => {
       cluster.startGateway(3, ['--ping-interval', '0.2', '--ping-not-response-limit', String(PING_LIMIT)]),
       cluster.startGateway(4, ['--protocol', 'text', ...heartbeatArgs, '--ping-not-response-limit', '0']),
     );
-    await Promise.all(cluster.gateways.map((gateway) => gateway.waitForLog('ready', {}, 15_000)));
+    await Promise.all(cluster.gateways.map((gateway) => gateway.waitForEvent('ready', {}, 15_000)));
     await cluster.waitForWorkersOnAllGateways();
   });
   after(() => cluster.stop());
@@ -142,7 +142,7 @@ describe('handler behaviour', () => {
         await client.waitClosed(10_000);
         assert.equal(client.closeCode, 1012);
       }
-      assert.ok(gateway.hasLog('stopped'));
+      assert.ok(gateway.hasEvent('stopped'));
     });
 
     it('SIGTERM to a worker runs onWorkerStop and exits 0', async () => {
@@ -150,7 +150,7 @@ describe('handler behaviour', () => {
       await worker.stop('SIGTERM', 15_000);
       assert.deepEqual(worker.exit, { code: 0, signal: null });
       assert.ok(worker.hasLog('fixture onWorkerStop', { worker: worker.label }), 'onWorkerStop ran');
-      assert.ok(worker.hasLog('stopped'));
+      assert.ok(worker.hasEvent('stopped'));
     });
   });
 });

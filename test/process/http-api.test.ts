@@ -21,7 +21,7 @@ async function clientIdOf(client: WsTestClient): Promise<string> {
 const sorted = <T>(list: T[]) => [...list].sort();
 
 describe('the HTTP API', () => {
-  const cluster = clusterForSuite({ subnet: 39, gateways: 2, workers: 1 });
+  const cluster = clusterForSuite({ gateways: 2, workers: 1 });
   const keyDir = mkdtempSync(path.join(tmpdir(), 'gwc-api-keys-'));
   after(() => rmSync(keyDir, { recursive: true, force: true }));
   let base = '';

@@ -16,11 +16,13 @@ import { PeerConnection } from '../../runtime/wire/peer-connection.js';
 import { ReconnectingPeer } from '../../runtime/wire/reconnecting-peer.js';
 import { EventKind, Op, Role } from '../../runtime/wire/types.js';
 import { startRelay, type Relay } from '../harness/handshake-relay.js';
+import { claimSubnet } from '../harness/subnets.js';
 import { INTERNAL_PORT, REGISTER_PORT, TEST_SECRET, clusterForSuite } from '../harness/test-cluster.js';
 import { chatter } from '../harness/chat-clients.js';
 import { waitFor, withTimeout } from '../harness/wait.js';
 
-const SUBNET = 51;
+// Claimed before the cluster starts: the attacker's addresses are in it.
+const subnet = await claimSubnet();
 const silentLog = createLogger({ role: 'test' }, 'error', () => {});
 const chatHandler = fileURLToPath(new URL('../../runtime/handlers/chat.js', import.meta.url));
 
@@ -30,7 +32,7 @@ function honestDialer(role: Role, address: string, expect: Role, name: string): 
 }
 
 describe('internal trust, on real processes', () => {
-  const cluster = clusterForSuite({ subnet: SUBNET, handler: chatHandler, workerArgs: ['--log-level', 'debug'] });
+  const cluster = clusterForSuite({ subnet, handler: chatHandler, workerArgs: ['--log-level', 'debug'] });
   const attackerHost = cluster.ip(66);
   const relays: Relay[] = [];
   const servers: Server[] = [];
@@ -51,7 +53,7 @@ describe('internal trust, on real processes', () => {
     const answer = await mallory.nextJson<{ message: string }>('error', 10_000);
     assert.equal(answer.message, 'that user is not in this room');
     // The handler asked about the crafted id, which reached no one; one event later, still no connection.
-    const dropped = await worker.waitForLog('not a gateway of this cluster: command dropped', { gateway: `${attackerHost}:${INTERNAL_PORT}` }, 10_000, mark);
+    const dropped = await worker.waitForEvent('command-dropped', { gateway: `${attackerHost}:${INTERNAL_PORT}` }, 10_000, mark);
     assert.equal(dropped.level, 'debug');
     mallory.send(JSON.stringify({ type: 'say', to: 'all', content: 'after' }));
     await mallory.nextJson('say', 10_000);
@@ -72,7 +74,7 @@ describe('internal trust, on real processes', () => {
       const [{ detail: reason, code }, wasReady] = await withTimeout('the relayed dial to fail', down, 10_000);
       dialer.stop();
       assert.equal(wasReady, false);
-      const refusal = await gateway.waitForLog('internal connection refused', { peerName: name }, 10_000, mark);
+      const refusal = await gateway.waitForEvent('peer-refused', { peerName: name }, 10_000, mark);
       assert.match(String(refusal.remote), new RegExp(`^${attackerHost.replaceAll('.', '\\.')}:`), 'logged with the peer\'s address');
       if (rewriteTarget) {
         assert.match(reason, /authentication failed: the peer at .* relays another connection's handshake/);
@@ -92,9 +94,9 @@ describe('internal trust, on real processes', () => {
     relays.push(relay);
     const mark = cluster.register.logs.length;
     const worker = cluster.adopt(cluster.startWorker(7, ['--register-address', relay.address, '--metrics-port', '0']));
-    const refused = await worker.waitForLog('connection refused', { address: relay.address }, 10_000);
+    const refused = await worker.waitForEvent('connection-refused', { address: relay.address }, 10_000);
     assert.match(String(refused.reason), /authentication failed/);
-    const refusal = await cluster.register.waitForLog('internal connection refused', { peerName: 'worker7' }, 10_000, mark);
+    const refusal = await cluster.register.waitForEvent('peer-refused', { peerName: 'worker7' }, 10_000, mark);
     assert.match(String(refusal.reason), /^peer refused our challenge/);
     assert.equal(relay.fromListener.some((envelope) => envelope.gatewayList), false, 'no gateway list reached the relay');
     await worker.stop('SIGKILL');
@@ -111,7 +113,7 @@ describe('internal trust, on real processes', () => {
       dialer.send({ event: { kind: EventKind.Message, clientId: encodeClientId({ host: cluster.gatewayIp(0), port: INTERNAL_PORT, connection: 1 }), body: Buffer.from('forged') } });
       await withTimeout('the gateway to disconnect the forger', down, 10_000);
       dialer.stop();
-      const refusal = await gateway.waitForLog('internal connection refused', { peerName: name }, 10_000, mark);
+      const refusal = await gateway.waitForEvent('peer-refused', { peerName: name }, 10_000, mark);
       assert.equal(refusal.reason, `unexpected event from a ${Role[role]} (to a Gateway)`);
     });
   }
@@ -124,9 +126,9 @@ describe('internal trust, on real processes', () => {
     dialer.send({ announce: { address: `${attackerHost}:${INTERNAL_PORT}` } });
     await withTimeout('the Register to disconnect the announcer', down, 10_000);
     dialer.stop();
-    const refusal = await cluster.register.waitForLog('internal connection refused', { peerName: 'fake-announcer' }, 10_000, mark);
+    const refusal = await cluster.register.waitForEvent('peer-refused', { peerName: 'fake-announcer' }, 10_000, mark);
     assert.equal(refusal.reason, 'unexpected announce from a Worker (to a Register)');
-    assert.equal(cluster.register.hasLog('gateway joined', { address: `${attackerHost}:${INTERNAL_PORT}` }), false);
+    assert.equal(cluster.register.hasEvent('gateway-joined', { address: `${attackerHost}:${INTERNAL_PORT}` }), false);
   });
 
   describe('a gateway (holding the secret) that sends a command to a worker', () => {
@@ -155,7 +157,7 @@ describe('internal trust, on real processes', () => {
       const worker = cluster.workers[0]!;
       const mark = worker.logs.length;
       rogueRegisterLink.start();
-      const refusal = await worker.waitForLog('internal connection refused', { remote: `${rogueIp}:${INTERNAL_PORT}` }, 10_000, mark);
+      const refusal = await worker.waitForEvent('peer-refused', { remote: `${rogueIp}:${INTERNAL_PORT}` }, 10_000, mark);
       assert.equal(refusal.reason, 'unexpected command from a Gateway (to a Worker)');
       const ann = await chatter(cluster.gatewayUrl(0), 'Ann');
       ann.send(JSON.stringify({ type: 'say', to: 'all', content: 'still here' }));

@@ -29,7 +29,7 @@ async function inBatches<T>(count: number, size: number, make: (n: number) => Pr
 }
 
 describe('query answers larger than a frame', () => {
-  const cluster = clusterForSuite({ subnet: 44, env: { GWC_MAX_FRAME_BYTES: String(FRAME_LIMIT) } });
+  const cluster = clusterForSuite({ env: { GWC_MAX_FRAME_BYTES: String(FRAME_LIMIT) } });
 
   it('come whole to an API client, the HTTP API and a worker\'s handler', async () => {
     const client = await GatewayClient.connect({ registerAddress: cluster.registerAddress, secret: TEST_SECRET, maxFrameBytes: FRAME_LIMIT, requestTimeoutMs: 15_000 });
@@ -65,11 +65,11 @@ describe('query answers larger than a frame', () => {
 describe('query answers at full size', () => {
   // Raw TCP clients are the lightest to hold by the ten thousand. They stay silent, so no heartbeats: a slow run must
   // not see the first of them closed for missing pings before the query.
-  const cluster = clusterForSuite({ subnet: 45, protocol: 'text', gatewayArgs: ['--ping-interval', '0'] });
+  const cluster = clusterForSuite({ protocol: 'text', gatewayArgs: ['--ping-interval', '0'] });
 
   it('20,000 sessions of 1.6 KB on one gateway (as many as the open-file limits here allow) come whole at the default frame limit', async () => {
     // One descriptor per client on both ends: the gateway keeps a reserve, this process needs a few of its own.
-    const gatewayTakes = (await cluster.gateways[0]!.waitForLog('ready')).maxConnections as number;
+    const gatewayTakes = (await cluster.gateways[0]!.waitForEvent('ready')).maxConnections as number;
     const clients = Math.min(20_000, gatewayTakes, (openFileLimit() ?? 1024) - 200);
     const client = await GatewayClient.connect({ registerAddress: cluster.registerAddress, secret: TEST_SECRET, requestTimeoutMs: 60_000 });
     const sockets: TcpTestClient[] = [];

@@ -9,7 +9,6 @@ const LIMIT = 20;
 
 describe('client limits: message rate and WebSocket origin', () => {
   const cluster = clusterForSuite({
-    subnet: 31,
     gateways: 1,
     workers: 1,
     gatewayArgs: ['--max-messages-per-second', String(LIMIT), '--allowed-origins', 'https://good.example, https://also.example'],

@@ -1,17 +1,18 @@
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
 import { GatewayClient } from '../../runtime/client/gateway-client.js';
+import { SupervisedProcess } from '../../runtime/supervisor/supervised-process.js';
 import { cliPath, type LogRecord } from '../harness/role-process.js';
+import { claimSubnet } from '../harness/subnets.js';
 import { WsTestClient } from '../harness/test-clients.js';
 import { waitFor } from '../harness/wait.js';
 
-const HOST = '127.0.0.79';
+const HOST = (await claimSubnet()).ip(1);
 const folder = mkdtempSync(path.join(tmpdir(), 'gwc-handler-'));
 const handlerFile = path.join(folder, 'handler.mjs');
 
@@ -33,30 +34,28 @@ export default {
 }
 
 describe('the local cluster as a handler developer uses it', () => {
-  let cluster: ChildProcess;
-  const records: LogRecord[] = [];
+  let cluster: SupervisedProcess;
+  /** Its records, with its processes' records relayed among them. */
+  let records: LogRecord[];
+  /** Its stdout lines as written (its stderr is in cluster.stderr). */
   const raw: string[] = [];
   let ready: LogRecord;
 
   before(async () => {
     writeHandler('v1');
-    cluster = spawn(process.execPath, [cliPath, 'local', '--host', HOST, '--handler', handlerFile, '--watch'], {
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
+    cluster = new SupervisedProcess({
+      label: 'gwc local',
+      command: [process.execPath, cliPath, 'local', '--host', HOST, '--handler', handlerFile, '--watch'],
+      ownGroup: true,
       env: { ...process.env, GWC_SECRET: '', GWC_API_KEY: '' },
     });
-    createInterface({ input: cluster.stdout! }).on('line', (line) => {
-      raw.push(line);
-      try {
-        records.push(JSON.parse(line) as LogRecord);
-      } catch {}
-    });
-    createInterface({ input: cluster.stderr! }).on('line', (line) => raw.push(`stderr: ${line}`));
-    ready = await waitFor('the local cluster to be ready', () => records.find((r) => r.msg === 'local cluster ready'), 20_000);
+    records = cluster.records;
+    cluster.onRecord((_record, line) => raw.push(line));
+    ready = await cluster.waitForEvent('ready', { role: 'local' }, 20_000);
   });
 
-  after(() => {
-    if (cluster.exitCode === null && cluster.signalCode === null) process.kill(-cluster.pid!, 'SIGKILL');
+  after(async () => {
+    await cluster.stop('SIGKILL');
     rmSync(folder, { recursive: true, force: true });
   });
 
@@ -64,7 +63,7 @@ describe('the local cluster as a handler developer uses it', () => {
     assert.match(String(ready.apiKey), /^[\w-]{32}$/);
     assert.match(String(ready.secret), /^[\w-]{32}$/);
     assert.ok(String(ready.curl).includes(`Bearer ${String(ready.apiKey)}`));
-    assert.equal(raw.filter((line) => line.includes(String(ready.apiKey))).length, 1, 'the key appears once');
+    assert.equal([...raw, ...cluster.stderr].filter((line) => line.includes(String(ready.apiKey))).length, 1, 'the key appears once');
     const page = await (await fetch(`http://${HOST}:7272/`)).text();
     assert.match(page, /GatewayCluster console/);
   });
@@ -103,15 +102,15 @@ describe('the local cluster as a handler developer uses it', () => {
     client.send('a');
     await client.next((m) => m === 'v1:a');
     writeHandler('v2');
-    await waitFor('the new worker', () => records.some((r) => r.msg === 'new worker connected; the previous one drains and stops'), 15_000);
+    await cluster.waitForEvent('worker-reloaded', { role: 'local' }, 15_000);
     // What reached the old worker before its drain request reached the gateway is still its to handle: 'b' goes
     // after it has stopped.
-    await waitFor('the previous worker to stop', () => records.some((r) => r.name === 'worker-1' && r.msg === 'stopped'), 15_000);
+    await cluster.waitForEvent('stopped', { name: 'worker-1' }, 15_000);
     client.send('b');
     assert.equal(await client.next((m) => m.endsWith(':b')), 'v2:b');
 
     writeFileSync(handlerFile, 'export default { onMessage( ');
-    await waitFor('the failed reload', () => records.some((r) => r.msg?.startsWith('the new worker did not start')), 15_000);
+    await cluster.waitForEvent('reload-failed', { role: 'local' }, 15_000);
     client.send('c');
     assert.equal(await client.next((m) => m.endsWith(':c')), 'v2:c');
     assert.equal(client.closed, false, 'the client stayed connected throughout');
@@ -130,11 +129,12 @@ describe('the local cluster as a handler developer uses it', () => {
         return true;
       }
     }, 1000, 10).catch((error: Error) => {
-      throw new Error(`${error.message}\n${spawnSync('ps', ['-o', 'pid,stat,args', '-g', String(cluster.pid)], { encoding: 'utf8' }).stdout}\n${raw.slice(-15).join('\n')}`);
+      throw new Error(`${error.message}\n${spawnSync('ps', ['-o', 'pid,stat,args', '-g', String(cluster.pid)], { encoding: 'utf8' }).stdout}\n${cluster.lastLines(15).join('\n')}`);
     });
+    const exit = await cluster.exited;
     const complaints = records.slice(from).filter((r) => r.level === 'warn' || r.level === 'error');
     assert.deepEqual(complaints, []);
-    assert.equal(cluster.exitCode, 0);
+    assert.equal(exit.code, 0);
   });
 });
 
@@ -142,7 +142,7 @@ describe('TypeScript handlers', () => {
   it('load where Node.js strips types, and are refused with the reason where it does not', () => {
     const file = path.join(mkdtempSync(path.join(tmpdir(), 'gwc-ts-')), 'handler.ts');
     writeFileSync(file, "import type { Handler } from 'gateway-cluster';\nconst handler: Handler = { onMessage() {} };\nexport default handler;\n");
-    const result = spawnSync(process.execPath, [cliPath, 'worker', '--handler', file, '--register-address', '127.0.0.79:1', '--metrics-port', '0'], {
+    const result = spawnSync(process.execPath, [cliPath, 'worker', '--handler', file, '--register-address', `${HOST}:1`, '--metrics-port', '0'], {
       env: { PATH: process.env.PATH, GWC_SECRET: 'a-secret-of-enough-length' },
       encoding: 'utf8',
       timeout: 3000,
@@ -150,7 +150,7 @@ describe('TypeScript handlers', () => {
     });
     rmSync(path.dirname(file), { recursive: true, force: true });
     if ((process.features as { typescript?: unknown }).typescript) {
-      assert.match(result.stdout, /"msg":"ready"/, result.stderr);
+      assert.match(result.stdout, /"logEvent":"ready"/, result.stderr);
     } else {
       assert.equal(result.status, 2);
       assert.match(result.stderr, /TypeScript handler needs Node\.js 22\.18 or newer/);

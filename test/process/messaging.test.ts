@@ -4,7 +4,7 @@ import { CLIENT_PORT, TestCluster } from '../harness/test-cluster.js';
 import { TcpTestClient, WsTestClient } from '../harness/test-clients.js';
 
 describe('messages through Register, Gateway and Worker processes', () => {
-  const cluster = new TestCluster({ subnet: 11, gateways: 2, workers: 2 });
+  const cluster = new TestCluster({ gateways: 2, workers: 2 });
   before(() => cluster.start());
   after(() => cluster.stop());
 
@@ -208,7 +208,7 @@ describe('messages through Register, Gateway and Worker processes', () => {
 
 for (const protocol of ['text', 'frame'] as const) {
   describe(`raw TCP clients, ${protocol} protocol`, () => {
-    const cluster = new TestCluster({ subnet: protocol === 'text' ? 12 : 13, gateways: 1, workers: 1, protocol });
+    const cluster = new TestCluster({ gateways: 1, workers: 1, protocol });
     before(() => cluster.start());
     after(() => cluster.stop());
 

@@ -33,7 +33,7 @@ function metricsIn(expressions: string[]): string[] {
 }
 
 describe('the chart\'s alerts and dashboard', () => {
-  const cluster = clusterForSuite({ subnet: 42 });
+  const cluster = clusterForSuite({});
 
   it('use only metrics the runtime and the operator export', async () => {
     const client = await WsTestClient.open(cluster.gatewayUrl(0));

@@ -18,7 +18,7 @@ import { waitFor } from '../harness/wait.js';
 const TIMEOUT_MS = 1000;
 
 describe('the Gateway API with part of the cluster gone', () => {
-  const cluster = clusterForSuite({ subnet: 43, gateways: 3 });
+  const cluster = clusterForSuite({ gateways: 3 });
   const skips: Array<[string, SkipReason]> = [];
   let client: GatewayClient;
   let api = '';
@@ -49,7 +49,7 @@ describe('the Gateway API with part of the cluster gone', () => {
     // Its internal port is open, but on another address than the one it announces (a wrong lanIp).
     const unreachable = `${cluster.ip(98)}:${INTERNAL_PORT}`;
     const wrong = cluster.adopt(cluster.startGateway(9, ['--lan-ip', cluster.ip(98), '--internal-host', cluster.gatewayIp(9)]));
-    await wrong.waitForLog('ready');
+    await wrong.waitForEvent('ready');
     await waitFor('the client to have failed to reach it', () => client.cluster.link(unreachable)?.unreachable, 10_000);
 
     const [, sendMs] = await timed(() => client.sendToAll('to all'));

@@ -30,7 +30,7 @@ interface Record {
 }
 
 describe('a poison message (its handler exits the worker)', () => {
-  const cluster = new TestCluster({ subnet: 61, gateways: 1, workers: WORKERS });
+  const cluster = new TestCluster({ gateways: 1, workers: WORKERS });
   const metric = (name: string) => scrapeMetric(`http://${cluster.gatewayIp(0)}:9272/metrics`, name);
   /** Exits of workers, and whether dead ones are started again (as a pod's container is). */
   const exits: Array<{ worker: string; code: number | null }> = [];
@@ -83,7 +83,7 @@ describe('a poison message (its handler exits the worker)', () => {
     const handled = (client: WsTestClient) => new Set(records(client).map((r) => r.result.n)).size;
     await waitFor(`every innocent client's ${MESSAGES_EACH} messages handled`, () => innocents.every((c) => handled(c) === MESSAGES_EACH), 60_000, 100);
 
-    const quarantined = await cluster.gateways[0]!.waitForLog('event quarantined: the workers it was delivered to died', { clientId: poisonClientId });
+    const quarantined = await cluster.gateways[0]!.waitForEvent('event-quarantined', { clientId: poisonClientId });
     const deaths = await exitsSeen(0, quarantined.deaths);
     let duplicated = 0;
     let lost = 0;
@@ -126,7 +126,7 @@ describe('a poison message (its handler exits the worker)', () => {
     await cluster.waitForWorkersOnAllGateways(30_000);
     const before = poisonDeaths();
     await assert.rejects(WsTestClient.open(`${cluster.gatewayUrl(0)}?exit=${POISON_EXIT_CODE}`), /HTTP 500/);
-    const quarantined = await cluster.gateways[0]!.waitForLog('event quarantined: the workers it was delivered to died', { event: 'WebSocketConnect' });
+    const quarantined = await cluster.gateways[0]!.waitForEvent('event-quarantined', { event: 'WebSocketConnect' });
     const deaths = await exitsSeen(before, quarantined.deaths);
     console.log(`poison upgrade: refused with 500 after ${deaths} worker deaths`);
     assert.ok(deaths >= 1 && deaths <= MAX_EVENT_DEATHS, `${deaths} deaths`);

@@ -34,7 +34,7 @@ async function whoami(client: WsTestClient, id: string): Promise<string> {
 }
 
 describe('no lost client messages when a worker dies', () => {
-  const cluster = clusterForSuite({ subnet: 34, gateways: 1, workers: 2 });
+  const cluster = clusterForSuite({ gateways: 1, workers: 2 });
   const gatewayMetrics = () => `http://${cluster.gatewayIp(0)}:9272/metrics`;
 
   it('redelivers what a SIGKILLed worker had not acknowledged to another worker, flagged, with the same ids, in order', async () => {
@@ -60,7 +60,7 @@ describe('no lost client messages when a worker dies', () => {
     assert.equal(replies[0]!.result.messageId, firstTry.result.messageId, 'a redelivery keeps its message id');
     assert.equal(new Set(replies.map((r) => r.result.messageId)).size, 25);
     assert.equal(await scrapeMetric(gatewayMetrics(), 'gwc_gateway_events_redelivered_total'), 20);
-    await cluster.gateways[0]!.waitForLog('worker disconnected', { redelivered: 20 }, 5000);
+    await cluster.gateways[0]!.waitForEvent('worker-disconnected', { redelivered: 20 }, 5000);
     client.close();
   });
 
@@ -75,7 +75,7 @@ describe('no lost client messages when a worker dies', () => {
     for (let n = 2; n <= 5; n++) client.send(JSON.stringify({ op: 'record', id: `r${n}`, n }));
     await waitFor('5 events unacknowledged at the gateway', async () => (await scrapeMetric(gatewayMetrics(), 'gwc_gateway_unacknowledged_events')) === 5);
     const stopped = stopping.stop('SIGTERM', 15_000);
-    await cluster.gateways[0]!.waitForLog('worker draining', { worker: stoppingName });
+    await cluster.gateways[0]!.waitForEvent('worker-draining', { worker: stoppingName });
     // Sent while the draining worker still runs n=1: they must wait for n=1..5, then go to the other worker.
     for (let n = 6; n <= 10; n++) client.send(JSON.stringify({ op: 'record', id: `r${n}`, n }));
 

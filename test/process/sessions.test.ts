@@ -34,7 +34,7 @@ async function countBurst(client: WsTestClient, from: number, count: number, ms 
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
 describe('sessions never go stale', () => {
-  const cluster = clusterForSuite({ subnet: 38, gateways: 1, workers: 2 });
+  const cluster = clusterForSuite({ gateways: 1, workers: 2 });
   const gatewayMetrics = () => `http://${cluster.gatewayIp(0)}:9272/metrics`;
 
   it('a burst of messages counts 1..N: each callback sees the session the one before it left', async () => {

@@ -6,10 +6,11 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { GatewayClient } from '../../runtime/client/gateway-client.js';
 import { RoleProcess } from '../harness/role-process.js';
+import { claimSubnet } from '../harness/subnets.js';
 import { fixtureHandler, TEST_SECRET } from '../harness/test-cluster.js';
 import { WsTestClient } from '../harness/test-clients.js';
 
-const ip = (host: number) => `127.0.46.${host}`;
+const { ip } = await claimSubnet();
 const registers = [ip(1), ip(2)].map((host) => `${host}:1236`);
 const env = { GWC_SECRET: TEST_SECRET, GWC_REGISTER_ADDRESS: registers.join(',') };
 
@@ -24,16 +25,16 @@ describe('several Registers', () => {
 
   it('any one serving is enough: a worker and an API client start and work while the other is down', async () => {
     const [first, second] = [1, 2].map((host) => start(`register${host}`, ['register', '--host', ip(host), '--metrics-host', ip(host), '--register-address', `${ip(host)}:1236`]));
-    await Promise.all([first!.waitForLog('ready'), second!.waitForLog('ready')]);
+    await Promise.all([first!.waitForEvent('ready'), second!.waitForEvent('ready')]);
     const gateway = start('gateway', ['gateway', '--host', ip(10), '--lan-ip', ip(10), '--metrics-host', ip(10)]);
-    await gateway.waitForLog('ready');
-    for (const register of registers) await gateway.waitForLog('announced to register', { register });
+    await gateway.waitForEvent('ready');
+    for (const register of registers) await gateway.waitForEvent('announced', { register });
     const oldWorker = start('worker0', ['worker', '--handler', fixtureHandler, '--metrics-host', ip(20)]);
-    await gateway.waitForLog('worker connected');
+    await gateway.waitForEvent('worker-connected');
 
     await first!.stop('SIGKILL');
     const newWorker = start('worker1', ['worker', '--handler', fixtureHandler, '--metrics-host', ip(21)]);
-    await newWorker.waitForLog('gateway connected');
+    await newWorker.waitForEvent('gateway-connected');
     await oldWorker.stop('SIGKILL');
     const client = await WsTestClient.open(`ws://${ip(10)}:7272/`);
     client.send(JSON.stringify({ op: 'whoami', id: 'who' }));

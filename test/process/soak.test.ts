@@ -13,7 +13,6 @@ describe('the chaos soak, short', () => {
       durationS: 25,
       clients: 50,
       rate: 5,
-      subnet: 41,
       floodAt: 0.4,
       chaosIntervalS: [1, 2.5],
       slowClients,

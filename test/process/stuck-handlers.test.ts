@@ -16,7 +16,7 @@ const MESSAGES_EACH = 64;
 const GATEWAY_METRICS_PORT = 9272;
 
 describe('stuck handlers and the worker window (default windows: 4096 per worker, 64 per client)', () => {
-  const cluster = clusterForSuite({ subnet: 52, workerArgs: ['--abandon-timeout', '0'] });
+  const cluster = clusterForSuite({ workerArgs: ['--abandon-timeout', '0'] });
   const metric = (name: string) => scrapeMetric(`http://${cluster.gatewayIp(0)}:${GATEWAY_METRICS_PORT}/metrics`, name);
 
   it('a fresh client is echoed within 1 s while 64 clients are stuck, and everything is handled once they are released', async () => {
@@ -52,7 +52,7 @@ describe('stuck handlers and the worker window (default windows: 4096 per worker
 });
 
 describe('--abandon-timeout', () => {
-  const cluster = clusterForSuite({ subnet: 53, workerArgs: ['--abandon-timeout', '1', '--process-timeout', '0.5'] });
+  const cluster = clusterForSuite({ workerArgs: ['--abandon-timeout', '1', '--process-timeout', '0.5'] });
 
   it('gives up a callback that never returns: its event is acknowledged, logged, and the client\'s next message runs', async () => {
     const worker = cluster.workers[0]!;

@@ -11,12 +11,14 @@ import { GatewayClient } from '../../runtime/client/gateway-client.js';
 import { scrapeMetric } from '../harness/metrics.js';
 import { RoleProcess } from '../harness/role-process.js';
 import { SecretVolume } from '../harness/secret-volume.js';
+import { claimSubnet } from '../harness/subnets.js';
 import { CLIENT_PORT, INTERNAL_PORT, REGISTER_PORT, TEST_SECRET, TestCluster } from '../harness/test-cluster.js';
 import { TcpTestClient, WsTestClient } from '../harness/test-clients.js';
 import { TestCa, type IssuedCert } from '../harness/test-certs.js';
 import { waitFor, withTimeout } from '../harness/wait.js';
 
-const RELOAD_FAILED = 'tls certificate reload failed; the previous certificate stays in use';
+// The client TLS suite's certificates name its gateways' addresses, so its subnet is claimed before the cluster starts.
+const clientTlsSubnet = await claimSubnet();
 
 const serialOf = (file: string) => new X509Certificate(readFileSync(file)).serialNumber.toUpperCase();
 const secretFiles = (cert: IssuedCert) => ({ 'tls.crt': cert.cert, 'tls.key': cert.key, 'ca.crt': cert.ca });
@@ -55,7 +57,7 @@ async function exitOf(role: RoleProcess): Promise<{ code: number | null; stderr:
 
 describe('client TLS: wss:// and TLS text from a mounted Secret, reloaded without a restart', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'gwc-tls-client-'));
-  const gatewayIps = ['127.0.32.10', '127.0.32.11'];
+  const gatewayIps = [clientTlsSubnet.ip(10), clientTlsSubnet.ip(11)];
   const ca = new TestCa(dir, 'client-ca');
   const first = ca.issue('first', 'gateway-first', gatewayIps);
   const renewed = ca.issue('renewed', 'gateway-renewed', gatewayIps);
@@ -64,7 +66,7 @@ describe('client TLS: wss:// and TLS text from a mounted Secret, reloaded withou
   const garbage = path.join(dir, 'garbage.pem');
   writeFileSync(garbage, 'not a certificate\n');
   const cluster = new TestCluster({
-    subnet: 32,
+    subnet: clientTlsSubnet,
     gateways: 1,
     workers: 1,
     gatewayArgs: ['--tls-cert', volume.path('tls.crt'), '--tls-key', volume.path('tls.key'), '--web-root', 'chat'],
@@ -76,7 +78,7 @@ describe('client TLS: wss:// and TLS text from a mounted Secret, reloaded withou
   before(async () => {
     await cluster.start();
     cluster.gateways.push(cluster.startGateway(1, ['--protocol', 'text']));
-    await cluster.gateways[1]!.waitForLog('ready');
+    await cluster.gateways[1]!.waitForEvent('ready');
     await cluster.waitForWorkersOnAllGateways();
   });
 
@@ -86,7 +88,7 @@ describe('client TLS: wss:// and TLS text from a mounted Secret, reloaded withou
   });
 
   it('serves wss:// and the web root over https, logs the certificate, and refuses plain ws://', async () => {
-    const loaded = await cluster.gateways[0]!.waitForLog('tls certificate loaded');
+    const loaded = await cluster.gateways[0]!.waitForEvent('tls-loaded');
     assert.equal(String(loaded.serial).toUpperCase(), serialOf(first.cert));
     assert.match(String(loaded.subject), /CN=gateway-first/);
     assert.equal(typeof loaded.validTo, 'string');
@@ -120,23 +122,23 @@ describe('client TLS: wss:// and TLS text from a mounted Secret, reloaded withou
     assert.equal(await open.next(), 'still connected');
     assert.equal(await reloads(0, 'ok'), 1);
     assert.equal(await reloads(1, 'ok'), 1);
-    assert.ok(cluster.gateways[0]!.logs.some((r) => r.msg === 'tls certificate loaded' && String(r.serial).toUpperCase() === serialOf(renewed.cert)));
+    assert.ok(cluster.gateways[0]!.logs.some((r) => r.logEvent === 'tls-loaded' && String(r.serial).toUpperCase() === serialOf(renewed.cert)));
     open.close();
   });
 
   it('keeps serving the certificate it has when the new files are bad (a key of another certificate, garbage)', async () => {
     const gateway = cluster.gateways[0]!;
-    const failedBefore = gateway.logs.filter((r) => r.msg === RELOAD_FAILED).length;
+    const failedBefore = gateway.events('tls-reload-failed').length;
     volume.update({ 'tls.crt': first.cert, 'tls.key': renewed.key });
-    const mismatch = await gateway.waitForLog(RELOAD_FAILED, {}, 10_000, gateway.logs.length);
+    const mismatch = await gateway.waitForEvent('tls-reload-failed', {}, 10_000, gateway.logs.length);
     assert.match(String(mismatch.error), /does not belong to certificate/);
     assert.equal(mismatch.level, 'error');
 
     volume.update({ 'tls.crt': garbage, 'tls.key': renewed.key });
-    const invalid = await gateway.waitForLog(RELOAD_FAILED, {}, 10_000, gateway.logs.length);
+    const invalid = await gateway.waitForEvent('tls-reload-failed', {}, 10_000, gateway.logs.length);
     assert.match(String(invalid.error), /invalid certificate/);
 
-    assert.equal(gateway.logs.filter((r) => r.msg === RELOAD_FAILED).length, failedBefore + 2, 'each bad change is reported once');
+    assert.equal(gateway.events('tls-reload-failed').length, failedBefore + 2, 'each bad change is reported once');
     assert.equal(await reloads(0, 'error'), 2);
     assert.equal(await reloads(0, 'ok'), 1);
     assert.equal(await servedSerial(gatewayIps[0]!, CLIENT_PORT, caPem), serialOf(renewed.cert));
@@ -149,7 +151,7 @@ describe('client TLS: wss:// and TLS text from a mounted Secret, reloaded withou
 
   it('exits with code 2 and one line naming the problem for incomplete settings or unusable files', async () => {
     const gateway = (host: number, args: string[]) =>
-      cluster.adopt(new RoleProcess(`bad-gateway-${host}`, ['gateway', '--host', `127.0.32.${host}`, '--lan-ip', `127.0.32.${host}`,
+      cluster.adopt(new RoleProcess(`bad-gateway-${host}`, ['gateway', '--host', cluster.ip(host), '--lan-ip', cluster.ip(host),
         '--register-address', cluster.registerAddress, '--metrics-port', '0', ...args], { GWC_SECRET: TEST_SECRET }));
     const cases: Array<[RoleProcess, RegExp]> = [
       [gateway(40, ['--tls-cert', first.cert]), /--tls-cert, --tls-key go together: missing --tls-key \(GWC_TLS_KEY\)/],
@@ -157,7 +159,7 @@ describe('client TLS: wss:// and TLS text from a mounted Secret, reloaded withou
       [gateway(42, ['--tls-cert', garbage, '--tls-key', first.key]), /invalid certificate .*garbage\.pem/],
       [gateway(43, ['--tls-cert', first.cert, '--tls-key', renewed.key]), /key .*tls\.key does not belong to certificate .*tls\.crt/],
       [
-        cluster.adopt(new RoleProcess('bad-register', ['register', '--host', '127.0.32.44', '--metrics-port', '0', '--internal-tls-ca', ca.cert],
+        cluster.adopt(new RoleProcess('bad-register', ['register', '--host', cluster.ip(44), '--metrics-port', '0', '--internal-tls-ca', ca.cert],
           { GWC_SECRET: TEST_SECRET })),
         /missing --internal-tls-cert \(GWC_INTERNAL_TLS_CERT\), --internal-tls-key \(GWC_INTERNAL_TLS_KEY\)/,
       ],
@@ -179,7 +181,6 @@ describe('internal mutual TLS: Register, Gateway, Worker and API clients', () =>
   const rogue = new TestCa(path.join(dir, 'other'), 'other-ca').issue('rogue', 'rogue-worker');
   const volume = new SecretVolume(path.join(dir, 'mounted'), secretFiles(node));
   const cluster = new TestCluster({
-    subnet: 33,
     gateways: 1,
     workers: 1,
     env: {
@@ -188,7 +189,7 @@ describe('internal mutual TLS: Register, Gateway, Worker and API clients', () =>
       GWC_INTERNAL_TLS_CA: volume.path('ca.crt'),
     },
   });
-  const refusals = (role: RoleProcess) => role.logs.filter((r) => r.msg === 'internal TLS connection refused').length;
+  const refusals = (role: RoleProcess) => role.events('tls-peer-refused').length;
 
   before(async () => {
     await cluster.start();
@@ -200,7 +201,7 @@ describe('internal mutual TLS: Register, Gateway, Worker and API clients', () =>
   });
 
   it('runs the whole cluster over mutual TLS: a client message goes through Gateway and Worker and back', async () => {
-    for (const role of cluster.all()) await role.waitForLog('tls certificate loaded', { tls: 'internal' });
+    for (const role of cluster.all()) await role.waitForEvent('tls-loaded', { tls: 'internal' });
     const client = await WsTestClient.open(cluster.gatewayUrl(0));
     client.send('hello over internal tls');
     assert.equal(await client.next(), 'hello over internal tls');
@@ -233,9 +234,9 @@ describe('internal mutual TLS: Register, Gateway, Worker and API clients', () =>
     }));
     const refusedBefore = refusals(cluster.register);
     await waitFor('the Register to refuse the rogue worker twice (it redials)', () => refusals(cluster.register) >= refusedBefore + 2, 15_000);
-    const refusal = cluster.register.logs.filter((r) => r.msg === 'internal TLS connection refused').at(-1)!;
+    const refusal = cluster.register.events('tls-peer-refused').at(-1)!;
     assert.equal(refusal.error, 'UNABLE_TO_VERIFY_LEAF_SIGNATURE');
-    await rogueWorker.waitForLog('internal TLS connection failed');
+    await rogueWorker.waitForEvent('tls-connection-failed');
     assert.ok(rogueWorker.alive, 'the refused worker keeps retrying');
 
     const gateway = cluster.gateways[0]!;
@@ -245,13 +246,13 @@ describe('internal mutual TLS: Register, Gateway, Worker and API clients', () =>
     const plain = netConnect({ host: cluster.gatewayIp(0), port: INTERNAL_PORT }, () => plain.write(Buffer.from([0, 0, 0, 8, 1, 2, 3, 4])));
     plain.on('error', () => {});
     await waitFor('the gateway to log both refusals', () => refusals(gateway) >= gatewayRefusals + 2);
-    const reasons = gateway.logs.filter((r) => r.msg === 'internal TLS connection refused').slice(-2).map((r) => r.error).sort();
+    const reasons = gateway.events('tls-peer-refused').slice(-2).map((r) => r.error).sort();
     assert.deepEqual(reasons, ['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'wrong version number']);
     rogueSocket.destroy();
     plain.destroy();
 
     assert.ok(gateway.alive && cluster.register.alive);
-    assert.equal(gateway.logs.filter((r) => r.msg === 'worker connected').length, 1, 'only the good worker ever connected');
+    assert.equal(gateway.events('worker-connected').length, 1, 'only the good worker ever connected');
     const client = await WsTestClient.open(cluster.gatewayUrl(0));
     client.send('still serving');
     assert.equal(await client.next(), 'still serving');
@@ -262,9 +263,9 @@ describe('internal mutual TLS: Register, Gateway, Worker and API clients', () =>
   it('a TLS dialer facing a plaintext port fails, logs it and keeps retrying', async () => {
     const plainRegister = cluster.adopt(new RoleProcess('plain-register',
       ['register', '--host', cluster.ip(50), '--port', String(REGISTER_PORT), '--metrics-port', '0'], { GWC_SECRET: TEST_SECRET }));
-    await plainRegister.waitForLog('ready');
+    await plainRegister.waitForEvent('ready');
     const worker = cluster.adopt(cluster.startWorker(2, ['--register-address', `${cluster.ip(50)}:${REGISTER_PORT}`]));
-    const failures = () => worker.logs.filter((r) => r.msg === 'internal TLS connection failed');
+    const failures = () => worker.events('tls-connection-failed');
     await waitFor('the worker to fail its TLS handshake twice', () => failures().length >= 2, 15_000);
     assert.ok(worker.alive && plainRegister.alive);
     await worker.stop('SIGKILL');

@@ -23,7 +23,7 @@ async function attempt(url: string): Promise<{ opened: boolean; status?: number;
 }
 
 describe('onWebSocketConnect decides the upgrade', () => {
-  const cluster = clusterForSuite({ subnet: 36, gateways: 1, workers: 1, gatewayArgs: ['--upgrade-timeout', '1'] });
+  const cluster = clusterForSuite({ gateways: 1, workers: 1, gatewayArgs: ['--upgrade-timeout', '1'] });
   const metrics = () => `http://${cluster.gatewayIp(0)}:9272/metrics`;
 
   it('refuses with the status a RefuseConnection carries, and the client never becomes a WebSocket', async () => {
@@ -57,7 +57,7 @@ describe('onWebSocketConnect decides the upgrade', () => {
   it('refuses with 500 when onWebSocketConnect throws, and 503 when it takes longer than --upgrade-timeout', async () => {
     const failed = await attempt(`${cluster.gatewayUrl(0)}?throw=1`);
     assert.deepEqual([failed.opened, failed.status], [false, 500]);
-    await cluster.workers[0]!.waitForLog('onWebSocketConnect threw: upgrade refused', {}, 5000);
+    await cluster.workers[0]!.waitForEvent('upgrade-handler-threw', {}, 5000);
     const slow = await attempt(`${cluster.gatewayUrl(0)}?delay=3000`);
     assert.deepEqual([slow.opened, slow.status], [false, 503]);
     assert.equal(await scrapeMetric(metrics(), 'gwc_gateway_connections_refused_total{reason="verdict-timeout",role="gateway"}'), 1);
@@ -76,7 +76,7 @@ describe('onWebSocketConnect decides the upgrade', () => {
     ws.on('error', () => {});
     await waitFor('the gateway to hold the upgrade', async () => (await scrapeMetric(metrics(), 'gwc_gateway_connections_accepted_total')) > accepted);
     ws.terminate();
-    await cluster.gateways[0]!.waitForLog('client left before its upgrade was decided', {}, 5000);
+    await cluster.gateways[0]!.waitForEvent('upgrade-abandoned', {}, 5000);
     assert.equal(await api.isUidOnline('leaver'), false);
     assert.equal(await api.getAllClientCount(), before);
   });

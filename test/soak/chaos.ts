@@ -212,7 +212,7 @@ export class Chaos {
   private async restart(slot: Slot): Promise<void> {
     const fresh = this.startIn(slot);
     try {
-      await fresh.waitForLog('ready', {}, 20_000);
+      await fresh.waitForEvent('ready', {}, 20_000);
     } catch (error) {
       this.anomaly(`${slot.label} restarted but not ready: ${(error as Error).message}`);
     }

@@ -1,3 +1,4 @@
+import type { LogEvent } from '../../runtime/observability/log-events.js';
 import type { LogRecord, RoleProcess } from '../harness/role-process.js';
 import type { Chaos, ChaosAction, ChaosKind, UnexpectedExit } from './chaos.js';
 import type { FloodResult } from './flood.js';
@@ -145,7 +146,7 @@ export function buildReport(inputs: ReportInputs): SoakReport {
     flood: inputs.flood && { ...inputs.flood, gatewayPeakBeforeMiB: gatewayPeak('before-flood'), gatewayPeakDuringMiB: gatewayPeak('flood') },
     chaos: { counts: chaos.countByKind(), actions: chaos.actions, anomalies: chaos.anomalies },
     unexpectedExits: chaos.unexpectedExits,
-    gatewayRedelivered: sumLogField(inputs.processes, 'worker disconnected', 'redelivered'),
+    gatewayRedelivered: sumEventField(inputs.processes, 'worker-disconnected', 'redelivered'),
     processLogs: countWarnings(inputs.processes),
     settled: inputs.settled,
     failures: [],
@@ -167,9 +168,9 @@ function bump(counts: Record<string, number>, key: string): void {
   counts[key] = (counts[key] ?? 0) + 1;
 }
 
-function sumLogField(processes: RoleProcess[], msg: string, field: string): number {
+function sumEventField(processes: RoleProcess[], event: LogEvent, field: string): number {
   let sum = 0;
-  for (const process of processes) for (const record of process.logs) if (record.msg === msg && typeof record[field] === 'number') sum += record[field];
+  for (const process of processes) for (const record of process.events(event)) if (typeof record[field] === 'number') sum += record[field];
   return sum;
 }
 

@@ -6,7 +6,7 @@
  *
  *   --duration <s>   seconds of load and chaos (120)      --seed <n>      repeat a run's chaos (random by default)
  *   --clients <n>    load clients (200)                   --rate <n>      messages per second per client (5)
- *   --subnet <n>     third octet of 127.0.x.y (40)        --out <file>    write the report as JSON
+ *   --subnet <n>     third octet of 127.0.x.y (a free one) --out <file>   write the report as JSON
  *   --flood-mib <n>  MiB sent to the flood group (96)    --slow-clients <n>  clients that stop reading (6)
  *   --max-send-buffer <bytes>  gateways' limit (262144)   --keep-records  keep the handler records folder
  *   --chaos <kinds>  comma-separated subset of worker-sigkill, worker-sigterm, register-sigkill, gateway-sigterm,
@@ -24,7 +24,7 @@ const { values } = parseArgs({
     seed: { type: 'string' },
     clients: { type: 'string', default: '200' },
     rate: { type: 'string', default: '5' },
-    subnet: { type: 'string', default: '40' },
+    subnet: { type: 'string' },
     out: { type: 'string' },
     'flood-mib': { type: 'string', default: '96' },
     'slow-clients': { type: 'string', default: '6' },
@@ -57,7 +57,7 @@ const report = await runSoak({
   ...(values.seed !== undefined ? { seed: number('seed') } : {}),
   clients: number('clients'),
   rate: number('rate'),
-  subnet: number('subnet'),
+  ...(values.subnet !== undefined ? { subnet: number('subnet') } : {}),
   maxSendBuffer: number('max-send-buffer'),
   floodAt: 0.4,
   floodMiB: number('flood-mib'),

@@ -22,8 +22,8 @@ export interface SoakOptions {
   clients: number;
   /** Messages per second per client. */
   rate: number;
-  /** Third octet of the 127.0.x.y addresses. */
-  subnet: number;
+  /** Third octet of the 127.0.x.y addresses (default: a free one, claimed). */
+  subnet?: number;
   /** Gateways' --max-send-buffer. */
   maxSendBuffer?: number;
   /** Pause between chaos actions, [min, max] seconds. */
@@ -102,6 +102,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     handler: soakHandler,
     gatewayArgs: ['--drain-seconds', '2', '--max-send-buffer', String(maxSendBuffer)],
   }, recordsDir);
+  const { subnet } = await cluster.claim();
   const killOnExit = () => cluster.killAllNow();
   process.once('exit', killOnExit);
 
@@ -187,7 +188,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   if (options.keepRecords) stamp(`handler records kept in ${recordsDir}`);
   else rmSync(recordsDir, { recursive: true, force: true });
   return buildReport({
-    config: { seed, durationS: options.durationS, clients: options.clients, rate: options.rate, subnet: options.subnet, maxSendBuffer },
+    config: { seed, durationS: options.durationS, clients: options.clients, rate: options.rate, subnet, maxSendBuffer },
     startedAt,
     pool,
     ledger,

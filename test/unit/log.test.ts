@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { assetPath } from '../../runtime/assets.js';
+import { formatLogRecord } from '../../runtime/observability/log-format.js';
 import { createLogger, MAX_LOGGED_DEPTH } from '../../runtime/observability/log.js';
 import { deepSession } from '../harness/deep-json.js';
 
@@ -35,5 +36,17 @@ describe('the logger, given what a client sent', () => {
   it('has the depth limit the README states', () => {
     const readme = readFileSync(assetPath('README.md'), 'utf8').replace(/\s+/g, ' ');
     assert.ok(readme.includes(`log field nested deeper than ${MAX_LOGGED_DEPTH} levels`), `README.md states ${MAX_LOGGED_DEPTH}`);
+  });
+});
+
+describe('a logged event', () => {
+  it('is the last field of the JSON record, and left out of the text a person reads (it restates msg)', () => {
+    const lines: string[] = [];
+    createLogger({ role: 'gateway', name: 'gateway-1' }, 'info', (line) => lines.push(line)).info('worker connected', { logEvent: 'worker-connected', worker: 'worker-1' });
+    assert.match(lines[0]!, /"msg":"worker connected","worker":"worker-1","logEvent":"worker-connected"\}\n$/, 'msg and its fields as before, the event last');
+    const record = JSON.parse(lines[0]!) as Record<string, unknown>;
+    const { logEvent: _, ...withoutEvent } = record;
+    assert.equal(formatLogRecord(record, false), formatLogRecord(withoutEvent, false));
+    assert.match(formatLogRecord(record, false), /gateway\/gateway-1 +worker connected worker=worker-1\n$/);
   });
 });
