@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CLOSE_GRACE_MS, DISCONNECTS, type Disconnect } from '../../runtime/gateway/disconnects.js';
 import { UpgradeVerdicts } from '../../runtime/gateway/upgrade-verdicts.js';
-import { FakeClientTransport, testClient, testClientContext, type TestClientContext } from '../fixtures/gateway-clients.js';
+import { FakeClientTransport, testClient, testClientContext, type TestClientContext } from '../fixtures/gateway-parts.js';
 import { metricValue } from '../harness/metrics.js';
 
 function setup(limits: Parameters<typeof testClientContext>[0] = {}) {

@@ -7,7 +7,7 @@ import { executeCommand, type Delivery } from '../../runtime/gateway/command-exe
 import { MAX_SESSION_DEPTH } from '../../runtime/wire/session-depth.js';
 import { ErrorCode, Op, toNumber, type Command } from '../../runtime/wire/types.js';
 import { applySessionChanges, sessionChanges } from '../../runtime/worker/session-changes.js';
-import { testClientContext } from '../fixtures/gateway-clients.js';
+import { testClientContext } from '../fixtures/gateway-parts.js';
 import { deepSessionJson } from '../harness/deep-json.js';
 
 /** A fake of the transport side: records what the executor asks it to do, in order. */

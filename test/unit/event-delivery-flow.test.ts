@@ -9,42 +9,25 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { Client } from '../../runtime/gateway/client.js';
 import { EventDelivery, type EventDeliveryOptions } from '../../runtime/gateway/event-delivery.js';
-import type { WorkerConnection } from '../../runtime/gateway/worker-link.js';
-import { EventKind, toNumber, type ClientEvent, type Envelope } from '../../runtime/wire/types.js';
-import { FakeClientTransport, testClient } from '../fixtures/gateway-clients.js';
+import { EventKind, toNumber, type ClientEvent } from '../../runtime/wire/types.js';
+import { FakeClientTransport, FakeWorkerConnection, testClient, testDeliveryOptions } from '../fixtures/gateway-parts.js';
 
-/** A fake worker end of a link: the events it was sent and has not acknowledged yet, in order. */
-class FakeWorker implements WorkerConnection {
-  readonly remoteFeatures: readonly string[] = [];
-  held: ClientEvent[] = [];
-
-  send(envelope: Envelope): void {
-    if (envelope.event) this.held.push(envelope.event);
-  }
-}
-
-/** An EventDelivery with fake workers and clients, and what each worker holds of each client, kept from outside. */
+/**
+ * An EventDelivery with fake workers and clients. What a fake worker holds is kept from outside: what it received,
+ * less what it acknowledged (ack() takes those off).
+ */
 class Bench {
   readonly delivery: EventDelivery;
-  readonly workers = new Map<string, FakeWorker>();
+  readonly workers = new Map<string, FakeWorkerConnection>();
   readonly clients = new Map<string, { client: Client; transport: FakeClientTransport }>();
   private sequence = 0;
 
   constructor(options: Partial<Omit<EventDeliveryOptions, 'quarantined'>> = {}) {
-    this.delivery = new EventDelivery({
-      router: 'sticky',
-      window: 4096,
-      windowBytes: 16 * 1024 * 1024,
-      clientWindow: 4096,
-      maxWaiting: 10_000,
-      maxDeaths: 3,
-      ...options,
-      quarantined: () => {},
-    });
+    this.delivery = new EventDelivery(testDeliveryOptions(options));
   }
 
-  addWorker(key: string): FakeWorker {
-    const worker = new FakeWorker();
+  addWorker(key: string): FakeWorkerConnection {
+    const worker = new FakeWorkerConnection();
     this.workers.set(key, worker);
     this.delivery.addWorker(key, worker);
     return worker;
@@ -81,7 +64,7 @@ class Bench {
   /** The worker acknowledges the first `count` events it holds (all by default); their sequences. */
   ack(key: string, count = Infinity): number[] {
     const worker = this.workers.get(key)!;
-    const done = worker.held.splice(0, count);
+    const done = worker.received.splice(0, count);
     this.delivery.acknowledged(key, done.map((event) => event.sequence!));
     return done.map((event) => toNumber(event.sequence));
   }
@@ -90,18 +73,18 @@ class Bench {
   holds(key: string, id?: string): number[] {
     return this.workers
       .get(key)!
-      .held.filter((event) => id === undefined || event.clientId === id)
+      .received.filter((event) => id === undefined || event.clientId === id)
       .map((event) => toNumber(event.sequence));
   }
 
   /** The invariants, each client against what the fake workers hold of it. */
   checkInvariants(): void {
     let held = 0;
-    for (const worker of this.workers.values()) held += worker.held.length;
+    for (const worker of this.workers.values()) held += worker.received.length;
     assert.equal(this.delivery.unacknowledged, held, 'unacknowledged: what the workers hold');
     let waiting = 0;
     for (const [id, { client, transport }] of this.clients) {
-      const inFlight = [...this.workers.values()].reduce((sum, worker) => sum + worker.held.filter((e) => e.clientId === id).length, 0);
+      const inFlight = [...this.workers.values()].reduce((sum, worker) => sum + worker.received.filter((e) => e.clientId === id).length, 0);
       assert.equal(client.deliveryState.inFlight, inFlight, `${id}: inFlight is the sum of its holdings`);
       const queued = client.deliveryState.waiting;
       assert.equal(queued !== undefined, transport.paused, `${id}: paused exactly while events wait`);
@@ -206,7 +189,7 @@ describe('EventDelivery: redelivery and drains', () => {
 
     const w2 = bench.addWorker('w2');
     assert.deepEqual(bench.holds('w2'), sent.slice(0, 4), 'the held ones first, as many as the share allows');
-    assert.deepEqual(w2.held.map((e) => e.redelivery ?? false), [true, true, true, true]);
+    assert.deepEqual(w2.received.map((e) => e.redelivery ?? false), [true, true, true, true]);
     bench.ack('w2');
     bench.ack('w2');
     assert.deepEqual(bench.delivery.waiting, 0);

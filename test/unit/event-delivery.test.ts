@@ -7,40 +7,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { Client } from '../../runtime/gateway/client.js';
-import type { ClientTransport } from '../../runtime/gateway/client-transport.js';
 import { EventDelivery, type EventDeliveryOptions } from '../../runtime/gateway/event-delivery.js';
 import type { RouterKind } from '../../runtime/gateway/router.js';
-import type { WorkerConnection } from '../../runtime/gateway/worker-link.js';
-import { EventKind, toNumber, type ClientEvent, type Envelope } from '../../runtime/wire/types.js';
-import { testClientContext } from '../fixtures/gateway-clients.js';
-
-/** A fake of the worker end of a link (the part of a PeerConnection a WorkerLink uses): keeps the events sent to it. */
-class FakeWorkerConnection implements WorkerConnection {
-  readonly remoteFeatures: readonly string[] = [];
-  received: ClientEvent[] = [];
-
-  send(envelope: Envelope): void {
-    if (envelope.event) this.received.push(envelope.event);
-  }
-}
-
-/** A fake client connection: only whether it is read from, and how it was closed. */
-class FakeClientTransport implements ClientTransport {
-  readonly remoteAddress = '127.0.0.1';
-  readonly remotePort = 1;
-  readonly bufferedBytes = 0;
-  paused = false;
-  send(): void {}
-  ping(): void {}
-  close(): void {}
-  destroy(): void {}
-  pause(): void {
-    this.paused = true;
-  }
-  resume(): void {
-    this.paused = false;
-  }
-}
+import { EventKind, toNumber, type ClientEvent } from '../../runtime/wire/types.js';
+import { FakeClientTransport, FakeWorkerConnection, testClientContext, testDeliveryOptions } from '../fixtures/gateway-parts.js';
 
 interface Quarantined {
   clientId: string;
@@ -71,19 +41,15 @@ class Simulation {
   private sequence = 0;
 
   constructor(workers: number, options: Partial<EventDeliveryOptions> = {}) {
-    this.delivery = new EventDelivery({
-      router: 'sticky',
-      window: 4096,
-      windowBytes: 16 * 1024 * 1024,
-      clientWindow: 64,
-      maxWaiting: 10_000,
-      maxDeaths: 3,
-      ...options,
-      quarantined: (client, event, deaths) => {
-        this.quarantined.push({ clientId: client.id, sequence: toNumber(event.sequence), kind: event.kind ?? EventKind.Connect, deaths });
-        this.closed.add(client.id);
-      },
-    });
+    this.delivery = new EventDelivery(
+      testDeliveryOptions({
+        ...options,
+        quarantined: (client, event, deaths) => {
+          this.quarantined.push({ clientId: client.id, sequence: toNumber(event.sequence), kind: event.kind ?? EventKind.Connect, deaths });
+          this.closed.add(client.id);
+        },
+      }),
+    );
     for (let i = 0; i < workers; i++) this.startWorker();
   }
 
