@@ -1,4 +1,5 @@
 /** The pod template shared by the three roles: labels, annotations, scheduling and security from spec.pod. */
+import { gatewayStopBudgetMs } from '../../runtime/gateway/stop-budget.js';
 import { METRICS_PORTS } from './addresses.js';
 import { copy, type BuildContext, type GatewayClusterObject } from './cluster-object.js';
 import { PRE_STOP_SLEEP_SECONDS, roleContainer } from './container.js';
@@ -8,10 +9,14 @@ import { roleVolumes } from './volumes.js';
 /** Seconds a pod has to stop; gateways say goodbye to their clients and drain, so they get longer. */
 export const GRACE_SECONDS: Readonly<Record<Component, number>> = Object.freeze({ register: 30, gateway: 60, worker: 30, api: 30 });
 
-/** Gateways get their drain on top: the preStop pause, then the spread-out closes, then time to exit. */
+/** Beyond the gateway's own stop budget, before the kubelet kills it: the process's exit once its stop gave up. */
+const GATEWAY_EXIT_SECONDS = 10;
+
+/** Gateways get their stop on top: the preStop pause, then their stop budget (the drain and more), then time to exit. */
 export function graceSeconds(cluster: GatewayClusterObject, component: Component): number {
   if (component !== 'gateway') return GRACE_SECONDS[component];
-  return Math.max(GRACE_SECONDS.gateway, PRE_STOP_SLEEP_SECONDS + cluster.spec.gateway.drainSeconds + 20);
+  const stopSeconds = Math.ceil(gatewayStopBudgetMs(cluster.spec.gateway.drainSeconds) / 1000);
+  return Math.max(GRACE_SECONDS.gateway, PRE_STOP_SLEEP_SECONDS + stopSeconds + GATEWAY_EXIT_SECONDS);
 }
 
 /**

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { assetPath } from '../assets.js';
+import { DISCONNECTS, UPGRADE_REFUSAL_STATUS } from '../gateway/disconnects.js';
 import { commonSettings, metricsSettings, registerAddressSetting } from './common-settings.js';
 import { decimal, integer, list, numeric, oneOf, port, text } from './setting-values.js';
 import { addressListSchema, MIN_SECRET_LENGTH, setting, specSetting } from './settings.js';
@@ -50,7 +51,7 @@ export const gatewaySettings = {
     'max-connections',
     'GWC_MAX_CONNECTIONS',
     integer({ min: 1 }),
-    'client connections accepted at once; past it, 503 (default, and at most: the open-file limit less a reserve for internal links and health checks)',
+    `client connections accepted at once; past it, ${UPGRADE_REFUSAL_STATUS.unavailable} (default, and at most: the open-file limit less a reserve for internal links and health checks)`,
     { field: 'maxConnections' },
   ),
   handshakeTimeout: specSetting(
@@ -64,7 +65,7 @@ export const gatewaySettings = {
     'max-messages-per-second',
     'GWC_MAX_MESSAGES_PER_SECOND',
     integer({ min: 0 }, 0),
-    'a client sending more messages than this in one second is closed (1008) (0: no limit)',
+    `a client sending more messages than this in one second is closed (${DISCONNECTS.rateLimit.frame.code}) (0: no limit)`,
     { field: 'maxMessagesPerSecond' },
   ),
   allowedOrigins: specSetting(
@@ -78,7 +79,7 @@ export const gatewaySettings = {
     'drain-seconds',
     'GWC_DRAIN_SECONDS',
     integer({ min: 0, max: 3600 }, 0),
-    'on SIGTERM, close clients (1012) spread over this many seconds (0: all at once)',
+    `on SIGTERM, close clients (${DISCONNECTS.shutdown.frame.code}) spread over this many seconds (0: all at once)`,
     {
       field: 'drainSeconds',
       specDefault: { value: 10, why: 'a rollout stops gateways one after another: spread closes keep their clients from all reconnecting at once' },
@@ -88,7 +89,7 @@ export const gatewaySettings = {
     'max-send-buffer',
     'GWC_MAX_SEND_BUFFER',
     integer({ min: 1024 }, 1024 * 1024),
-    'bytes a client may leave unread before it is closed as too slow (1008)',
+    `bytes a client may leave unread before it is closed as too slow (${DISCONNECTS.slowClient.frame.code})`,
     { field: 'maxSendBuffer' },
   ),
   router: specSetting('router', 'GWC_ROUTER', oneOf(['sticky', 'random'], 'sticky'), 'sticky: a client stays on one worker; random: any', { field: 'router' }),
@@ -96,14 +97,15 @@ export const gatewaySettings = {
     'max-pending-events',
     'GWC_MAX_PENDING_EVENTS',
     integer({ min: 1 }, 10_000),
-    'client events held in the gateway while no worker can take them; past it new clients are refused (503) and a message closes its client (1013)',
+    `client events held in the gateway while no worker can take them; past it new clients are refused (${UPGRADE_REFUSAL_STATUS.unavailable}) ` +
+      `and a message closes its client (${DISCONNECTS.pendingEvents.frame.code})`,
     { field: 'maxPendingEvents' },
   ),
   maxEventDeaths: specSetting(
     'max-event-deaths',
     'GWC_MAX_EVENT_DEATHS',
     integer({ min: 2 }, 3),
-    'worker deaths a client event may coincide with before it is quarantined: not delivered again, and its client closed (1011)',
+    `worker deaths a client event may coincide with before it is quarantined: not delivered again, and its client closed (${DISCONNECTS.quarantined.frame.code})`,
     { field: 'maxEventDeaths' },
   ),
   workerWindow: specSetting(
@@ -131,7 +133,7 @@ export const gatewaySettings = {
     'upgrade-timeout',
     'GWC_UPGRADE_TIMEOUT',
     decimal({ above: 0 }, 10),
-    'seconds a WebSocket upgrade waits for onWebSocketConnect\'s verdict before it is refused (503)',
+    `seconds a WebSocket upgrade waits for onWebSocketConnect's verdict before it is refused (${DISCONNECTS.upgradeTimedOut.refusal.status})`,
     { field: 'upgradeTimeout' },
   ),
   webRoot: setting(

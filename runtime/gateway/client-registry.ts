@@ -1,42 +1,9 @@
-import { EMPTY_SESSION } from '../wire/session.js';
-import type { ClientEvent } from '../wire/types.js';
-import type { ClientTransport } from './client-transport.js';
+import type { Client } from './client.js';
 
-/** One client connection and what the gateway knows of it. */
-export class Client {
-  uid: string | undefined;
-  readonly groups = new Set<string>();
-  /** The session as JSON bytes; empty when none was ever set. */
-  session: Buffer = EMPTY_SESSION;
-  /** Times the session was written: a worker tells the newest session it has seen by it. */
-  sessionVersion = 0;
-  /** Heartbeat intervals since the client last sent anything. */
-  silentIntervals = 0;
-  /** The worker this client's events go to (sticky routing). */
-  workerKey: string | undefined;
-  /** The worker whose client count holds this client (see Router). */
-  countedAt: string | null | undefined;
-  /** Events sent to a worker and not yet acknowledged. */
-  inFlight = 0;
-  /** Events held, in order, until a worker can take them; the client is not read from meanwhile. */
-  waiting: ClientEvent[] | undefined;
-  /** The worker running this client's suspect event (see EventDelivery): its later events wait for that one. */
-  suspectAt: string | undefined;
-  /** Closed: its Close event is (or was) dispatched, and nothing else of it comes. */
-  gone = false;
-  closing = false;
-  /** Start and count of the current one-second window of the message rate limit. */
-  rateWindowStart = 0;
-  rateWindowCount = 0;
-
-  constructor(
-    readonly id: string,
-    /** Replaced once when a WebSocket upgrade that awaited a worker's verdict completes. */
-    public transport: ClientTransport,
-  ) {}
-}
-
-/** Clients by id, plus the uid and group indexes, kept consistent with each other. */
+/**
+ * Clients by id, plus the uid and group indexes, kept consistent with each other and with each client's membership,
+ * which only this changes.
+ */
 export class ClientRegistry {
   readonly clients = new Map<string, Client>();
   readonly byUid = new Map<string, Set<Client>>();
@@ -65,28 +32,28 @@ export class ClientRegistry {
   bindUid(client: Client, uid: string): void {
     if (client.uid === uid) return;
     if (client.uid !== undefined) this.unbindUid(client, client.uid);
-    client.uid = uid;
+    client.membership.uid = uid;
     addToIndex(this.byUid, uid, client);
   }
 
   unbindUid(client: Client, uid: string): void {
     if (client.uid !== uid) return;
-    client.uid = undefined;
+    client.membership.uid = undefined;
     removeFromIndex(this.byUid, uid, client);
   }
 
   joinGroup(client: Client, group: string): void {
-    client.groups.add(group);
+    (client.membership.groups ??= new Set()).add(group);
     addToIndex(this.byGroup, group, client);
   }
 
   leaveGroup(client: Client, group: string): void {
-    client.groups.delete(group);
+    client.membership.groups?.delete(group);
     removeFromIndex(this.byGroup, group, client);
   }
 
   ungroup(group: string): void {
-    for (const client of this.byGroup.get(group) ?? []) client.groups.delete(group);
+    for (const client of this.byGroup.get(group) ?? []) client.membership.groups?.delete(group);
     this.byGroup.delete(group);
   }
 

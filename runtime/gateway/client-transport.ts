@@ -1,3 +1,5 @@
+import type { CloseFrame, RefusalReason } from './disconnects.js';
+
 /** What the gateway needs from a client connection, whatever its protocol. */
 export interface ClientTransport {
   readonly remoteAddress: string;
@@ -7,8 +9,8 @@ export interface ClientTransport {
   readonly bufferedBytes: number;
   /** A heartbeat: `pingData` as a message, or a protocol-level ping where the protocol has one. */
   ping(pingData: Buffer | undefined): void;
-  /** Flushes what is queued, then closes; `code` is a WebSocket close code where it applies. */
-  close(code?: number, reason?: string): void;
+  /** Flushes what is queued, then closes: with `frame` where the protocol has close frames (WebSocket). */
+  close(frame: CloseFrame): void;
   /** Drops the connection at once. */
   destroy(): void;
   /** Stops and restarts reading from the client: how a busy worker slows its clients down. */
@@ -60,8 +62,8 @@ export interface ClientSink {
   /** Traffic that is not a message but proves the client alive (a pong). */
   alive(handle: ClientHandle): void;
   closed(handle: ClientHandle): void;
-  /** An upgrade refused before it became a client (`reason`: a metric label, e.g. origin). */
-  rejectedUpgrade(reason: string, remote: string): void;
+  /** An upgrade refused before it became a client. */
+  rejectedUpgrade(reason: RefusalReason, remote: string): void;
   /** A protocol violation on one connection: logged and counted by the gateway. */
   rejected(reason: string, remote: string): void;
 }

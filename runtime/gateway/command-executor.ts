@@ -1,7 +1,8 @@
 import { SESSION_TOO_DEEP, sessionJsonTooDeep } from '../wire/session-depth.js';
 import { mergeSession, parseSession, type Session } from '../wire/session.js';
 import { ErrorCode, Op, type ClientInfo, type Command, type GroupInfo, type Reply } from '../wire/types.js';
-import type { Client, ClientRegistry } from './client-registry.js';
+import type { Client } from './client.js';
+import type { ClientRegistry } from './client-registry.js';
 
 export interface Delivery {
   /** Sends to one client; counts it. */
@@ -22,6 +23,12 @@ export function executeCommand(command: Command, registry: ClientRegistry, deliv
   const binary = command.binary ?? false;
   const first = (list: string[] | undefined) => list?.[0] ?? '';
   const target = () => registry.get(first(ids));
+  /** Applies `change` to the command's client, if it is still here; no reply. */
+  const onTarget = (change: (client: Client) => void) => {
+    const client = target();
+    if (client) change(client);
+    return undefined;
+  };
 
   switch (command.op) {
     case Op.SendToClient:
@@ -46,26 +53,14 @@ export function executeCommand(command: Command, registry: ClientRegistry, deliv
       }
       return undefined;
     }
-    case Op.BindUid: {
-      const client = target();
-      if (client) registry.bindUid(client, first(command.uids));
-      return undefined;
-    }
-    case Op.UnbindUid: {
-      const client = target();
-      if (client) registry.unbindUid(client, first(command.uids));
-      return undefined;
-    }
-    case Op.JoinGroup: {
-      const client = target();
-      if (client) registry.joinGroup(client, first(command.groups));
-      return undefined;
-    }
-    case Op.LeaveGroup: {
-      const client = target();
-      if (client) registry.leaveGroup(client, first(command.groups));
-      return undefined;
-    }
+    case Op.BindUid:
+      return onTarget((client) => registry.bindUid(client, first(command.uids)));
+    case Op.UnbindUid:
+      return onTarget((client) => registry.unbindUid(client, first(command.uids)));
+    case Op.JoinGroup:
+      return onTarget((client) => registry.joinGroup(client, first(command.groups)));
+    case Op.LeaveGroup:
+      return onTarget((client) => registry.leaveGroup(client, first(command.groups)));
     case Op.Ungroup:
       for (const group of command.groups ?? []) registry.ungroup(group);
       return undefined;
@@ -165,8 +160,7 @@ function storeSession(command: Command, client: Client | undefined, delivery: De
   }
   if (typeof incoming !== 'object' || incoming === null || Array.isArray(incoming)) return { error: 'session must be a JSON object', errorCode: ErrorCode.BadArgument };
   if (command.op === Op.UpdateSession) incoming = mergeSession(parseSession(client.session), incoming as Session, command.removedSessionKeys);
-  client.session = Buffer.from(JSON.stringify(incoming));
-  client.sessionVersion++;
+  client.storeSession(Buffer.from(JSON.stringify(incoming)));
   delivery.sessionChanged(client);
   return undefined;
 }

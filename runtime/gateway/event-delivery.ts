@@ -1,7 +1,7 @@
 import { EventKind, toNumber, type ClientEvent, type Envelope, type Uint64 } from '../wire/types.js';
-import type { Client } from './client-registry.js';
+import type { Client } from './client.js';
 import { Router, type RouterKind } from './router.js';
-import { WorkerLink, type Unacked, type WorkerConnection } from './worker-link.js';
+import { WorkerLink, type Window, type WorkerConnection } from './worker-link.js';
 
 export interface EventDeliveryOptions {
   router: RouterKind;
@@ -66,6 +66,7 @@ export class EventDelivery {
   readonly stats: DeliveryStats = { redelivered: 0, quarantined: 0 };
   private readonly links = new Map<string, WorkerLink>();
   private readonly router: Router;
+  private readonly window: Window;
   /** Clients waiting for any worker at all. */
   private readonly unrouted = new Set<Client>();
   /** Clients whose next event is a suspect, waiting for a worker that holds no suspect. */
@@ -82,6 +83,7 @@ export class EventDelivery {
 
   constructor(private readonly options: EventDeliveryOptions) {
     this.router = new Router(options.router);
+    this.window = { events: options.window, bytes: options.windowBytes };
   }
 
   get workerCount(): number {
@@ -95,7 +97,7 @@ export class EventDelivery {
 
   get unacknowledged(): number {
     let count = 0;
-    for (const link of this.links.values()) count += link.unacked.size;
+    for (const link of this.links.values()) count += link.unacknowledged;
     return count;
   }
 
@@ -106,13 +108,6 @@ export class EventDelivery {
    */
   hasRoomForClient(): boolean {
     return this.waitingCount + this.owing.size + ROOM_PER_CLIENT <= this.options.maxWaiting;
-  }
-
-  /** The client is gone (its Close follows): a new client may take its place at its worker. */
-  clientGone(client: Client): void {
-    client.gone = true;
-    this.owing.delete(client);
-    this.router.release(client);
   }
 
   /** True once any worker that decides WebSocket upgrades has connected. */
@@ -151,21 +146,17 @@ export class EventDelivery {
     this.links.delete(key);
     this.router.remove(key);
     const died = !link.draining && !this.stopping;
-    if (link.suspect) link.suspect.client.suspectAt = undefined;
+    if (link.suspect) link.suspect.client.deliveryState.suspectAt = undefined;
     const byClient = new Map<Client, ClientEvent[]>();
-    for (const { client, event } of link.unacked.values()) {
+    for (const { client, event } of link.takeAll()) {
       event.redelivery = true;
       if (died) this.deaths.set(event, (this.deaths.get(event) ?? 0) + 1);
       const events = byClient.get(client);
       if (events) events.push(event);
       else byClient.set(client, [event]);
     }
-    link.unacked.clear();
-    link.unackedBytes = 0;
-    link.holdings.clear();
     const quarantined: Array<{ client: Client; event: ClientEvent; deaths: number }> = [];
     for (const [client, events] of byClient) {
-      client.inFlight -= events.length;
       this.awaitingOwnAcks.delete(client);
       const poison = died ? events.find((event) => this.deaths.get(event)! >= this.options.maxDeaths) : undefined;
       if (poison) {
@@ -177,7 +168,7 @@ export class EventDelivery {
       this.putBack(client, events);
     }
     // (A client quarantined just now has nothing waiting any more.)
-    for (const client of link.blocked) if (client.waiting) this.block(client, null);
+    for (const client of link.blocked) if (client.deliveryState.waiting) this.block(client, null);
     link.blocked.clear();
     this.retry(this.unrouted);
     // Told last: the gateway closes these clients, which may dispatch their Close at once.
@@ -191,18 +182,12 @@ export class EventDelivery {
     let isolationFreed = false;
     let ownAcks: Set<Client> | undefined;
     for (const sequence of sequences) {
-      const number = toNumber(sequence);
-      const entry = link.unacked.get(number);
+      const entry = link.acknowledge(toNumber(sequence));
       if (!entry) continue;
-      link.unacked.delete(number);
-      const bytes = entry.event.body?.length ?? 0;
-      link.unackedBytes -= bytes;
-      link.release(entry.client, bytes);
-      entry.client.inFlight--;
       if (this.awaitingOwnAcks.size > 0 && this.awaitingOwnAcks.delete(entry.client)) (ownAcks ??= new Set()).add(entry.client);
       if (link.suspect === entry) {
         link.suspect = undefined;
-        entry.client.suspectAt = undefined;
+        entry.client.deliveryState.suspectAt = undefined;
         this.deaths.delete(entry.event);
         isolationFreed = true;
       }
@@ -218,10 +203,10 @@ export class EventDelivery {
    * when they are sent.
    */
   sessionChanged(client: Client): void {
-    if (client.inFlight === 0) return;
+    if (client.deliveryState.inFlight === 0) return;
     let update: Envelope | undefined;
     for (const link of this.links.values()) {
-      if (!link.takesSessionUpdates || !link.holdings.has(client)) continue;
+      if (!link.takesSessionUpdates || !link.holds(client)) continue;
       update ??= { sessionUpdate: { clientId: client.id, session: client.session, sessionVersion: client.sessionVersion } };
       link.conn.send(update);
     }
@@ -229,22 +214,29 @@ export class EventDelivery {
 
   /**
    * Sends the event to the client's worker, or holds it. Returns false, holding nothing, when there is no room
-   * for it (see hasRoomForClient): the caller refuses the client. A Close always has room.
+   * for it (see hasRoomForClient): the caller refuses the client. A Close always has room; it is the client's last
+   * event, so from then on the client owes nothing and a new client may take its place at its worker.
    */
   dispatch(client: Client, event: ClientEvent): boolean {
-    if (client.waiting === undefined) {
+    const state = client.deliveryState;
+    if (event.kind === EventKind.Close) {
+      state.closed = true;
+      this.owing.delete(client);
+      this.router.release(state);
+    }
+    if (state.waiting === undefined) {
       const blocker = this.trySend(client, event);
       if (blocker === true) return true;
       // Holding it makes the client owe its Close as well.
       if (!this.hasRoomFor(event, 2)) return false;
-      client.waiting = [event];
+      state.hold(event);
       this.waitingCount++;
-      if (!client.gone) this.owing.add(client);
+      if (!state.closed) this.owing.add(client);
       this.block(client, blocker);
       return true;
     }
     if (!this.hasRoomFor(event, 1)) return false;
-    client.waiting.push(event);
+    state.hold(event);
     this.waitingCount++;
     return true;
   }
@@ -255,9 +247,9 @@ export class EventDelivery {
 
   /** Puts events back ahead of what the client has waiting (they came first) and holds the client. */
   private putBack(client: Client, events: ClientEvent[]): void {
-    client.waiting = client.waiting ? events.concat(client.waiting) : events;
+    client.deliveryState.holdFirst(events);
     this.waitingCount += events.length;
-    if (!client.gone) this.owing.add(client);
+    if (!client.deliveryState.closed) this.owing.add(client);
     this.block(client, null);
   }
 
@@ -267,69 +259,54 @@ export class EventDelivery {
    */
   private quarantine(client: Client, poison: ClientEvent, held: ClientEvent[]): void {
     this.stats.quarantined++;
-    const waiting = client.waiting ?? [];
-    const kept = [...held, ...waiting].filter((event) => event !== poison && event.kind === EventKind.Close);
-    for (const event of [...held, ...waiting]) if (!kept.includes(event)) this.deaths.delete(event);
-    this.waitingCount -= waiting.length;
-    client.waiting = undefined;
-    this.owing.delete(client);
-    if (kept.length > 0) this.putBack(client, kept);
-    else client.transport.resume(); // read again, so its close handshake completes
+    const state = client.deliveryState;
+    const all = [...held, ...(state.waiting ?? [])];
+    const kept = all.filter((event) => event !== poison && event.kind === EventKind.Close);
+    for (const event of all) if (!kept.includes(event)) this.deaths.delete(event);
+    this.waitingCount += kept.length - (state.waiting?.length ?? 0);
+    // With nothing kept the client is read from again, so that its close handshake completes.
+    state.replace(kept);
+    if (kept.length === 0) {
+      this.owing.delete(client);
+      return;
+    }
+    if (!state.closed) this.owing.add(client);
+    this.block(client, null);
   }
 
   /** Sends, or names what the client waits on (see Blocker). */
   private trySend(client: Client, event: ClientEvent): true | Blocker {
     // Behind its own suspect: order per client holds, and the suspect stays the only event of its client in flight.
-    if (client.suspectAt !== undefined) return this.links.get(client.suspectAt) ?? null;
-    if (client.inFlight >= this.options.clientWindow) return OWN_ACKS;
+    const state = client.deliveryState;
+    if (state.suspectAt !== undefined) return this.links.get(state.suspectAt) ?? null;
+    if (state.inFlight >= this.options.clientWindow) return OWN_ACKS;
     const suspect = this.deaths.size > 0 && this.deaths.has(event);
     const link = suspect ? this.isolatedTarget(client) : this.target(client);
-    if (link === null || link === ISOLATION || link.draining || this.full(link, client)) return link;
-    link.conn.send({ event });
-    const entry: Unacked = { client, event };
-    link.unacked.set(toNumber(event.sequence), entry);
-    const bytes = event.body?.length ?? 0;
-    link.unackedBytes += bytes;
-    link.hold(client, bytes);
-    client.inFlight++;
-    client.workerKey = link.key;
+    if (link === null || link === ISOLATION || link.draining || link.fullFor(client, this.window)) return link;
+    const entry = link.send(client, event);
+    state.workerKey = link.key;
     if (suspect) {
       link.suspect = entry;
-      client.suspectAt = link.key;
+      state.suspectAt = link.key;
     }
     return true;
   }
 
-  /**
-   * Whether the client must wait for this worker. A client that holds events there gets at most its fair share of
-   * half the window, divided among the clients holding events and one yet to come: the other half stays for clients
-   * that come later. A client that holds none may always send one, as long as the worker holds less than twice its window: events
-   * already sent cannot be taken back, so a few clients whose handlers never return (and took their shares before
-   * others came) cannot keep a fresh client out. Past twice the window every slot is another client's single event.
-   */
-  private full(link: WorkerLink, client: Client): boolean {
-    const { window, windowBytes } = this.options;
-    const holding = link.holdings.get(client);
-    if (holding === undefined) return link.unacked.size >= 2 * window || link.unackedBytes >= 2 * windowBytes;
-    if (link.unacked.size >= window || link.unackedBytes >= windowBytes) return true;
-    const shares = 2 * (link.holdings.size + 1);
-    return holding.events >= Math.floor(window / shares) || holding.bytes >= windowBytes / shares;
-  }
-
   private target(client: Client): WorkerLink | null {
-    if (this.options.router === 'sticky' && client.workerKey !== undefined) {
-      const current = this.links.get(client.workerKey);
+    const state = client.deliveryState;
+    if (this.options.router === 'sticky' && state.workerKey !== undefined) {
+      const current = this.links.get(state.workerKey);
       // A draining worker still finishing this client's events keeps it until it has: order per client holds.
-      if (current && (!current.draining || client.inFlight > 0)) return current;
+      if (current && (!current.draining || state.inFlight > 0)) return current;
     }
-    const key = this.router.pick(client);
+    const key = this.router.pick(state);
     return key === undefined ? null : (this.links.get(key) ?? null);
   }
 
   /** A worker for a suspect: one holding no other suspect, so that should it die, the blame is clear. */
   private isolatedTarget(client: Client): WorkerLink | null | typeof ISOLATION {
     if (this.router.workerCount === 0) return null;
-    const key = this.router.pick(client, (key) => this.links.get(key)?.suspect === undefined);
+    const key = this.router.pick(client.deliveryState, (key) => this.links.get(key)?.suspect === undefined);
     return key === undefined ? ISOLATION : this.links.get(key)!;
   }
 
@@ -339,11 +316,9 @@ export class EventDelivery {
     return blocker === OWN_ACKS ? this.awaitingOwnAcks : blocker.blocked;
   }
 
+  /** The client's next event waits on `on` (the client itself is paused while it has events waiting). */
   private block(client: Client, on: Blocker): void {
-    const set = this.waitSet(on);
-    if (set.has(client)) return;
-    set.add(client);
-    client.transport.pause();
+    this.waitSet(on).add(client);
   }
 
   /** Sends what the clients in `set` hold, as far as their workers take it. */
@@ -352,11 +327,10 @@ export class EventDelivery {
     const clients = [...set];
     set.clear();
     for (const client of clients) {
-      const waiting = client.waiting;
-      if (!waiting) continue;
+      const state = client.deliveryState;
+      let event: ClientEvent | undefined;
       let blocker: true | Blocker = true;
-      while (waiting.length > 0) {
-        const event = waiting[0]!;
+      while ((event = state.waiting?.[0]) !== undefined) {
         // A session written while the event waited travels with it.
         if (client.sessionVersion > (event.sessionVersion ?? 0)) {
           event.session = client.session;
@@ -364,16 +338,11 @@ export class EventDelivery {
         }
         blocker = this.trySend(client, event);
         if (blocker !== true) break;
-        waiting.shift();
+        state.shift();
         this.waitingCount--;
       }
-      if (blocker !== true) {
-        this.waitSet(blocker).add(client);
-        continue;
-      }
-      client.waiting = undefined;
-      this.owing.delete(client);
-      client.transport.resume();
+      if (blocker !== true) this.waitSet(blocker).add(client);
+      else this.owing.delete(client);
     }
   }
 }

@@ -1,31 +1,34 @@
 import { randomInt } from 'node:crypto';
-import type { Server, Socket } from 'node:net';
+import type { Server } from 'node:net';
 import ipaddr from 'ipaddr.js';
 import { Registry } from 'prom-client';
+import { listen } from '../observability/health-server.js';
 import type { Logger } from '../observability/log.js';
 import type { TlsFiles } from '../tls/tls-material.js';
-import { openFileLimit } from '../config/open-file-limit.js';
-import { listen } from '../observability/health-server.js';
 import { formatAddress } from '../wire/address.js';
 import { encodeClientId } from '../wire/client-id.js';
 import { messageIdOf } from '../wire/message-id.js';
 import { announcedAddress } from '../wire/own-address.js';
-import type { CloseCause } from '../wire/close-cause.js';
-import { PeerConnection, type OwnAddress, heartbeat } from '../wire/peer-connection.js';
-import { plainTransport, type PeerTransport } from '../wire/peer-transport.js';
-import { ReconnectingPeer } from '../wire/reconnecting-peer.js';
-import { ErrorCode, EventKind, Role, toNumber, type ClientEvent, type Command, type Envelope, type UpgradeVerdict } from '../wire/types.js';
-import { Client, ClientRegistry } from './client-registry.js';
-import { CLOSED_TRANSPORT, type ClientSink, type ClientTransport, type UpgradeCheck, type UpgradeRequest } from './client-transport.js';
-import { executeCommand, type Delivery } from './command-executor.js';
+import { heartbeat, type PeerOptions } from '../wire/peer-connection.js';
+import type { PeerTransport } from '../wire/peer-transport.js';
+import { EventKind, Role, toNumber, type ClientEvent, type Command, type Reply } from '../wire/types.js';
+import { ClientAdmission } from './client-admission.js';
+import { Client, type ClientContext } from './client.js';
+import { ClientEvents } from './client-events.js';
+import { ClientRegistry } from './client-registry.js';
 import { createClientServer } from './client-server.js';
+import type { ClientSink, ClientTransport, UpgradeCheck, UpgradeRequest } from './client-transport.js';
+import { executeCommand, type Delivery } from './command-executor.js';
 import { connectionLimits, type ConnectionLimits } from './connection-limits.js';
+import { DISCONNECTS, UPGRADE_REFUSED, type RefusalReason } from './disconnects.js';
+import { drainClients } from './drain.js';
 import { EventDelivery } from './event-delivery.js';
 import { createGatewayMetrics, type GatewayMetrics } from './gateway-metrics.js';
+import { InternalServer } from './internal-server.js';
+import { RegisterAnnouncer } from './register-announcer.js';
 import type { RouterKind } from './router.js';
-import type { PendingUpgradeTransport } from './transports/pending-upgrade-transport.js';
-import { FEATURE_PAGED_REPLIES } from '../wire/handshake.js';
-import { ReplyTooLargeError, replyPages } from '../wire/reply-pages.js';
+import { gatewayStopBudgetMs } from './stop-budget.js';
+import { UpgradeVerdicts } from './upgrade-verdicts.js';
 
 export interface GatewayOptions {
   name: string;
@@ -45,9 +48,11 @@ export interface GatewayOptions {
   maxPayload: number;
   /** Unset: as many as the open-file limit allows (connection-limits.ts). */
   maxConnections?: number | undefined;
+  /** The process's open-file limit (config/open-file-limit.ts); unset or Infinity: none known. */
+  openFileLimit?: number | undefined;
   /** Seconds a client may take over its TLS handshake and HTTP upgrade request. */
   handshakeTimeout: number;
-  /** A client with more than this many bytes unread is closed (CLOSE_SEND_BUFFER_FULL) instead of buffered further. */
+  /** A client with more than this many bytes unread is closed (disconnects.ts: slowClient) instead of buffered further. */
   maxSendBuffer: number;
   /** On stop, clients are closed over this many seconds rather than all at once. */
   drainSeconds: number;
@@ -58,7 +63,7 @@ export interface GatewayOptions {
   router: RouterKind;
   /** Events held here (counting the Close each client with events waiting owes) before new clients are refused. */
   maxPendingEvents: number;
-  /** Worker deaths a client event may coincide with before it is quarantined and its client closed (1011). */
+  /** Worker deaths a client event may coincide with before it is quarantined and its client closed. */
   maxEventDeaths: number;
   /** Unacknowledged events (count, body bytes) per worker, and per client, before clients wait. */
   workerWindow: number;
@@ -77,54 +82,28 @@ export interface GatewayOptions {
   registry?: Registry;
 }
 
-type Verdict = Awaited<UpgradeCheck['verdict']>;
-
-/** WebSocket close code for "service restart": clients should reconnect. */
-export const CLOSE_SERVICE_RESTART = 1012;
-/** Policy violation: used for a client past a limit (unread bytes, message rate). */
-export const CLOSE_POLICY_VIOLATION = 1008;
-/** Internal error: an event of the client's was quarantined, as the workers handling it kept dying (--max-event-deaths). */
-export const CLOSE_INTERNAL_ERROR = 1011;
-/** Try again later: a message found the gateway holding --max-pending-events already. */
-const CLOSE_TRY_AGAIN_LATER = 1013;
-/** How long a client closed for a violation gets to take its close frame before the connection is dropped. */
-const CLOSE_GRACE_MS = 2000;
-/** Closing clients during a drain happens at most this often. */
-const DRAIN_BATCH_MS = 100;
-/** After the drain, how long a stopping gateway waits for its clients' connections to end. */
-const CLIENTS_GONE_MS = 3000;
-/** After its clients are closed, how long a stopping gateway waits for workers to handle what they sent. */
-const FINISH_EVENTS_MS = 5000;
-
 /**
- * Holds client connections, forwards their events to workers and carries out commands from workers and
- * API clients. It announces its internal address to the Register and re-announces after every reconnect.
+ * Holds client connections, forwards their events to workers and carries out commands from workers and API
+ * clients, composed of: ClientAdmission (who gets in), Client (each connection, and its one way out), EventDelivery
+ * (events to workers), UpgradeVerdicts, InternalServer (links from workers and API clients), RegisterAnnouncer, and
+ * drainClients for the stop.
  */
 export class Gateway implements ClientSink, Delivery {
   readonly clients = new ClientRegistry();
   readonly registry: Registry;
   readonly internalAddress: string;
-  /** Workers and API clients dial the address this gateway announces, and no other. */
-  private readonly ownAddress: OwnAddress;
   private readonly delivery: EventDelivery;
-  private readonly peers = new Set<PeerConnection>();
-  /** Upgrades waiting for a worker's verdict, by the sequence of their WEB_SOCKET_CONNECT event. */
-  private readonly verdicts = new Map<number, (verdict: UpgradeVerdict) => void>();
-  /** The same, by client. */
-  private readonly upgradesWaiting = new Map<Client, (verdict: UpgradeVerdict) => void>();
-  private nextConnection = randomInt(2 ** 32);
-  private nextWorkerKey = 0;
-  /** Starts from the clock, so a restarted gateway at the same address does not reuse message ids. */
-  private sequence = Date.now() * 1000;
-  private clientServer: Server | undefined;
-  private internalServer: Server | undefined;
-  private readonly registerLinks: ReconnectingPeer[] = [];
-  private heartbeatTimer: NodeJS.Timeout | undefined;
-  private readonly pingData: Buffer | undefined;
+  private readonly events = new ClientEvents();
+  private readonly verdicts: UpgradeVerdicts;
+  private readonly admission: ClientAdmission;
+  private readonly internal: InternalServer;
+  private readonly announcer: RegisterAnnouncer;
+  private readonly clientContext: ClientContext;
   private readonly metrics: GatewayMetrics;
   private readonly log: Logger;
   private readonly limits: ConnectionLimits;
-  private accepting = false;
+  private nextConnection = randomInt(2 ** 32);
+  private clientServer: Server | undefined;
 
   constructor(private readonly options: GatewayOptions) {
     this.log = options.log;
@@ -139,9 +118,7 @@ export class Gateway implements ClientSink, Delivery {
       quarantined: (client, event, deaths) => this.quarantined(client, event, deaths),
     });
     this.internalAddress = formatAddress(ipaddr.parse(options.lanIp).toString(), options.internalPort);
-    this.ownAddress = announcedAddress(this.internalAddress);
-    this.pingData = options.pingData ? Buffer.from(options.pingData) : undefined;
-    this.limits = connectionLimits(options.maxConnections, openFileLimit());
+    this.limits = connectionLimits(options.maxConnections, options.openFileLimit);
     this.metrics = createGatewayMetrics(this.registry, {
       connections: () => this.clients.size,
       workers: () => this.delivery.workerCount,
@@ -150,40 +127,53 @@ export class Gateway implements ClientSink, Delivery {
       redelivered: () => this.delivery.stats.redelivered,
       quarantined: () => this.delivery.stats.quarantined,
     });
+    this.clientContext = {
+      limits: {
+        maxMessagesPerSecond: options.maxMessagesPerSecond,
+        maxSendBuffer: options.maxSendBuffer,
+        pingNotResponseLimit: options.pingNotResponseLimit,
+        pingData: options.pingData ? Buffer.from(options.pingData) : undefined,
+      },
+      metrics: this.metrics,
+      log: this.log,
+      left: (client) => this.left(client),
+    };
+    this.admission = new ClientAdmission(this.clients, this.delivery, this.limits, this.metrics);
+    this.verdicts = new UpgradeVerdicts(options.upgradeTimeout * 1000);
+    const peer = this.peerOptions();
+    this.internal = new InternalServer({
+      ownAddress: announcedAddress(this.internalAddress),
+      peer,
+      transport: options.peerTransport,
+      delivery: this.delivery,
+      verdicts: this.verdicts,
+      execute: (command) => this.execute(command),
+      log: this.log,
+    });
+    this.announcer = new RegisterAnnouncer({
+      registers: options.registerAddress,
+      address: this.internalAddress,
+      dial: { ...peer, transport: options.peerTransport },
+      connected: this.metrics.registerConnected,
+      log: this.log,
+    });
   }
 
   get ready(): boolean {
-    return this.accepting;
+    return this.admission.open;
   }
 
   async start(): Promise<void> {
     const { options } = this;
-    this.internalServer = (options.peerTransport ?? plainTransport).createServer((socket) => this.acceptPeer(socket));
-    await listen(this.internalServer, options.internalPort, options.internalHost ?? options.lanIp);
-
+    await this.internal.listen(options.internalPort, options.internalHost ?? options.lanIp);
     if (this.limits.lowered) {
       this.log.warn('max-connections lowered to fit the open-file limit', { ...this.limits.lowered, maxConnections: this.limits.clients });
     }
     this.clientServer = createClientServer({ ...options, handshakeTimeoutMs: options.handshakeTimeout * 1000, log: this.log, registry: this.registry }, this);
     if (this.limits.sockets !== undefined) this.clientServer.maxConnections = this.limits.sockets;
     await listen(this.clientServer, options.port, options.host);
-    this.accepting = true;
-
-    for (const address of options.registerAddress) {
-      const link = new ReconnectingPeer(address, Role.Register, { ...this.peerOptions(Role.Gateway), transport: options.peerTransport });
-      const announced = () => this.metrics.registerConnected.set(this.registerLinks.filter((l) => l.ready).length);
-      link.on('ready', () => {
-        link.send({ announce: { address: this.internalAddress } });
-        announced();
-        this.log.info('announced to register', { logEvent: 'announced', register: address, address: this.internalAddress });
-      });
-      link.on('down', announced);
-      this.registerLinks.push(link.start());
-    }
-
-    if (options.pingInterval > 0) {
-      this.heartbeatTimer = setInterval(() => this.heartbeat(), options.pingInterval * 1000);
-    }
+    this.admission.start(options.pingInterval);
+    this.announcer.start();
     this.log.info('ready', {
       logEvent: 'ready',
       protocol: options.protocol,
@@ -194,156 +184,68 @@ export class Gateway implements ClientSink, Delivery {
     });
   }
 
-  /** How long stop() may take: the drain, then a few seconds for the last closes and handlers. */
+  /** How long stop() may take (stop-budget.ts). */
   get stopTimeoutMs(): number {
-    return this.options.drainSeconds * 1000 + CLIENTS_GONE_MS + FINISH_EVENTS_MS + 2000;
+    return gatewayStopBudgetMs(this.options.drainSeconds);
   }
 
-  /**
-   * Stops accepting, leaves the Register, then closes clients with 1012 in batches spread over drainSeconds (so
-   * their reconnects do not all land on the other gateways at once). What their clients sent before is still
-   * handled: the worker connections stay up until every event held here has gone to a worker and every worker
-   * has acknowledged what it got (or FINISH_EVENTS_MS pass).
-   */
+  /** Stops accepting, leaves the Register, drains its clients (drain.ts), then closes the worker links. */
   async stop(): Promise<void> {
-    this.accepting = false;
-    clearInterval(this.heartbeatTimer);
-    for (const link of this.registerLinks) link.stop('gateway stopping');
+    this.admission.stop();
+    this.announcer.stop('gateway stopping');
     const closed = new Promise<void>((resolve) => (this.clientServer ? this.clientServer.close(() => resolve()) : resolve()));
-    await this.closeClientsOver(this.options.drainSeconds * 1000);
-    await waitUntil(() => this.clients.size === 0, CLIENTS_GONE_MS);
-    for (const client of [...this.clients.clients.values()]) client.transport.destroy();
-    const finished = await waitUntil(() => this.delivery.waiting === 0 && this.delivery.unacknowledged === 0, FINISH_EVENTS_MS);
-    if (!finished) this.log.warn('stopping with events not handled', { waiting: this.delivery.waiting, unacknowledged: this.delivery.unacknowledged });
+    await drainClients(this.clients, this.delivery, this.options.drainSeconds * 1000, this.log);
     this.delivery.stop();
-    for (const peer of this.peers) peer.close('gateway stopping');
-    this.internalServer?.close();
+    this.internal.close('gateway stopping');
     await closed;
   }
 
-  private async closeClientsOver(drainMs: number): Promise<void> {
-    const clients = [...this.clients.clients.values()];
-    const batches = Math.max(1, Math.min(clients.length, Math.floor(drainMs / DRAIN_BATCH_MS)));
-    const perBatch = Math.ceil(clients.length / batches);
-    this.log.info('draining clients', { logEvent: 'draining', clients: clients.length, drainMs, batches });
-    for (let start = 0; start < clients.length; start += perBatch) {
-      for (const client of clients.slice(start, start + perBatch)) client.transport.close(CLOSE_SERVICE_RESTART, 'gateway stopping');
-      if (start + perBatch < clients.length) await new Promise((resolve) => setTimeout(resolve, drainMs / batches));
-    }
+  /** Carries out a command from a worker or API client (the internal server's). */
+  execute(command: Command): Omit<Reply, 'requestId'> | undefined {
+    this.metrics.commands.count++;
+    return executeCommand(command, this.clients, this);
   }
 
-  // ---- ClientSink: events from the protocol listeners ----
+  // ---- ClientSink: what the protocol listeners report ----
 
   canAccept(): boolean {
-    if (!this.accepting) return false;
-    if (this.clients.size >= this.limits.clients) {
-      this.metrics.connectionsRefused.inc({ reason: 'max-connections' });
-      return false;
-    }
-    // Refused before the upgrade, a client queues nothing: not even a Close.
-    if (!this.delivery.hasRoomForClient()) {
-      this.metrics.connectionsRefused.inc({ reason: 'pending-events' });
-      return false;
-    }
-    return true;
+    return this.admission.canAccept();
   }
 
   opened(transport: ClientTransport, upgrade?: UpgradeRequest): Client {
     const client = this.newClient(transport);
-    if (upgrade) this.dispatch(client, EventKind.WebSocketConnect, undefined, false, upgrade);
+    if (upgrade) this.dispatch(client, this.events.upgrade(client, upgrade, false));
     return client;
   }
 
-  /**
-   * When workers decide upgrades (their handler has onWebSocketConnect), the client exists from here on but the
-   * upgrade completes only on the verdict: onConnect and onWebSocketConnect run first, as in GatewayWorker.
-   */
   checkUpgrade(transport: ClientTransport, upgrade: UpgradeRequest): UpgradeCheck | undefined {
     if (!this.delivery.decidesUpgrades) return undefined;
     const client = this.newClient(transport);
-    const sequence = this.sequence + 1;
-    let settle!: (verdict: UpgradeVerdict) => void;
-    const verdict = new Promise<Verdict>((resolve) => {
-      const timer = setTimeout(() => settle({ status: 503, reason: 'no verdict from a worker in time' }), this.options.upgradeTimeout * 1000);
-      settle = (received: UpgradeVerdict) => {
-        const verdict = { status: received.status ?? 0, reason: received.reason };
-        clearTimeout(timer);
-        this.verdicts.delete(sequence);
-        this.upgradesWaiting.delete(client);
-        if (verdict.status !== 0 && !client.gone) this.refuseUpgrade(client, verdict);
-        resolve(verdict);
-      };
-      this.verdicts.set(sequence, settle);
-      this.upgradesWaiting.set(client, settle);
-    });
-    this.dispatch(client, EventKind.WebSocketConnect, undefined, false, upgrade, true);
-    // Settled at once, so that the request and its socket are not kept until the upgrade timeout.
-    const abandon = () => {
-      this.log.info('client left before its upgrade was decided', { logEvent: 'upgrade-abandoned', clientId: client.id });
-      this.closed(client);
-      settle({ status: 503, reason: 'the client left' });
-    };
-    return { client, verdict, abandon };
+    const event = this.events.upgrade(client, upgrade, true);
+    const check = this.verdicts.wait(client, toNumber(event.sequence));
+    this.dispatch(client, event);
+    return check;
   }
 
   upgraded(client: Client, transport: ClientTransport): void {
-    if (this.clients.get(client.id) !== client) return transport.destroy();
-    (client.transport as PendingUpgradeTransport).handOver(transport);
-    client.transport = transport;
-  }
-
-  private refuseUpgrade(client: Client, verdict: Verdict): void {
-    if (verdict.status < 400 || verdict.status > 599) verdict.status = 403;
-    this.metrics.connectionsRefused.inc({ reason: verdict.status === 503 ? 'verdict-timeout' : 'handler' });
-    this.log.info('WebSocket upgrade refused', { clientId: client.id, status: verdict.status, reason: verdict.reason ?? '' });
-    this.closed(client);
-  }
-
-  private newClient(transport: ClientTransport): Client {
-    const client = new Client(this.newClientId(), transport);
-    this.clients.add(client);
-    this.metrics.connectionsAccepted.inc();
-    this.dispatch(client, EventKind.Connect);
-    return client;
+    client.upgraded(transport);
   }
 
   message(client: Client, data: Buffer, binary: boolean): void {
-    if (client.closing) return;
-    if (this.options.maxMessagesPerSecond > 0 && this.overRate(client)) return;
-    client.silentIntervals = 0;
-    this.metrics.messagesReceived.count++;
-    this.dispatch(client, EventKind.Message, data, binary);
-  }
-
-  /** Counts the message in the client's current one-second window; closes a client past the limit. */
-  private overRate(client: Client): boolean {
-    const now = Date.now();
-    if (now - client.rateWindowStart >= 1000) {
-      client.rateWindowStart = now;
-      client.rateWindowCount = 0;
-    }
-    if (++client.rateWindowCount <= this.options.maxMessagesPerSecond) return false;
-    this.metrics.connectionsRefused.inc({ reason: 'rate-limit' });
-    this.closeForViolation(client, 'message rate limit', 'message rate limit exceeded', { limit: this.options.maxMessagesPerSecond });
-    return true;
-  }
-
-  rejectedUpgrade(reason: string, remote: string): void {
-    this.metrics.connectionsRefused.inc({ reason });
-    this.log.warn('WebSocket upgrade refused', { reason, remote });
+    if (client.admit()) this.dispatch(client, this.events.message(client, data, binary));
   }
 
   alive(client: Client): void {
-    client.silentIntervals = 0;
+    client.alive();
   }
 
   closed(client: Client): void {
-    if (this.clients.get(client.id) !== client) return;
-    // Out of the indexes first, so queries made by onClose no longer see this client.
-    this.clients.remove(client);
-    this.delivery.clientGone(client);
-    this.dispatch(client, EventKind.Close);
-    client.transport = CLOSED_TRANSPORT;
+    client.left();
+  }
+
+  rejectedUpgrade(reason: RefusalReason, remote: string): void {
+    this.metrics.connectionsRefused.inc({ reason });
+    this.log.warn(UPGRADE_REFUSED, { reason, remote });
   }
 
   rejected(reason: string, remote: string): void {
@@ -354,38 +256,46 @@ export class Gateway implements ClientSink, Delivery {
   // ---- Delivery: what commands do to clients ----
 
   deliver(client: Client, data: Buffer, binary: boolean): void {
-    if (client.closing) return;
-    if (client.transport.bufferedBytes + data.length > this.options.maxSendBuffer) return this.closeSlowClient(client);
-    this.metrics.messagesSent.count++;
-    client.transport.send(data, binary);
+    client.send(data, binary);
   }
 
-  /** Never buffer without bound for a client that does not read: close it, and drop it if it cannot even take that. */
-  private closeSlowClient(client: Client): void {
-    this.metrics.slowClientsClosed.inc();
-    this.closeForViolation(client, 'send buffer full', 'send buffer full: client too slow', {
-      bufferedBytes: client.transport.bufferedBytes,
-      maxSendBuffer: this.options.maxSendBuffer,
-    });
+  close(client: Client, data: Buffer | undefined, binary: boolean): void {
+    if (data) client.send(data, binary);
+    client.close(DISCONNECTS.closedByCommand);
   }
 
-  /** Closes a client past a limit with 1008, logged. */
-  private closeForViolation(client: Client, what: string, reason: string, fields: Record<string, unknown>): void {
-    this.log.warn(`client closed: ${what}`, { clientId: client.id, ...fields });
-    this.closeWith(client, CLOSE_POLICY_VIOLATION, reason);
+  destroy(client: Client): void {
+    client.close(DISCONNECTS.destroyedByCommand);
   }
 
-  /** Closes a client, reading nothing more from it; one that cannot even take the close frame is dropped. */
-  private closeWith(client: Client, code: number, reason: string): void {
-    client.closing = true;
-    client.transport.close(code, reason);
-    setTimeout(() => client.transport.destroy(), CLOSE_GRACE_MS).unref();
+  sessionChanged(client: Client): void {
+    this.delivery.sessionChanged(client);
+  }
+
+  // ---- clients coming and going ----
+
+  private newClient(transport: ClientTransport): Client {
+    const client = new Client(this.newClientId(), transport, this.clientContext);
+    this.clients.add(client);
+    this.metrics.connectionsAccepted.inc();
+    this.dispatch(client, this.events.create(client, EventKind.Connect));
+    return client;
+  }
+
+  /** The client's connection is over: out of the indexes first, so that queries made by onClose no longer see it. */
+  private left(client: Client): void {
+    this.clients.remove(client);
+    this.dispatch(client, this.events.create(client, EventKind.Close));
+  }
+
+  /** Sends the event on to a worker, or holds it; a client whose event finds no room is closed. */
+  private dispatch(client: Client, event: ClientEvent): void {
+    if (!this.delivery.dispatch(client, event)) client.close(DISCONNECTS.pendingEvents);
   }
 
   /**
    * An event whose delivery coincided with --max-event-deaths worker deaths (see EventDelivery): it is not delivered
-   * again, nor anything its client sends but its Close, and the client is told with 1011 (one whose upgrade waits for
-   * its verdict is refused with 500 instead).
+   * again, nor anything its client sends but its Close, and the client is closed (refused, when its upgrade waits).
    */
   private quarantined(client: Client, event: ClientEvent, deaths: number): void {
     this.log.error('event quarantined: the workers it was delivered to died', {
@@ -395,124 +305,7 @@ export class Gateway implements ClientSink, Delivery {
       event: EventKind[event.kind ?? EventKind.Connect],
       deaths,
     });
-    const upgrade = this.upgradesWaiting.get(client);
-    if (upgrade) {
-      upgrade({ sequence: event.sequence ?? 0, status: 500, reason: 'the connection could not be handled' });
-    } else if (!client.gone && !client.closing) {
-      this.closeWith(client, CLOSE_INTERNAL_ERROR, 'a message of this connection could not be handled');
-    }
-  }
-
-  close(client: Client, data: Buffer | undefined, binary: boolean): void {
-    if (data) this.deliver(client, data, binary);
-    client.transport.close(1000);
-  }
-
-  destroy(client: Client): void {
-    client.transport.destroy();
-  }
-
-  sessionChanged(client: Client): void {
-    this.delivery.sessionChanged(client);
-  }
-
-  // ---- internal connections ----
-
-  private peerOptions(role: Role) {
-    return {
-      secret: this.options.secret,
-      maxFrameBytes: this.options.maxFrameBytes,
-      ...heartbeat(this.options.heartbeatInterval),
-      log: this.log,
-      role,
-      name: this.options.name,
-    };
-  }
-
-  private acceptPeer(socket: Socket): void {
-    const conn = new PeerConnection(socket, { accept: this.ownAddress }, this.peerOptions(Role.Gateway));
-    this.peers.add(conn);
-    let workerKey: string | undefined;
-    conn.on('ready', () => {
-      if (conn.remoteRole !== Role.Worker) return;
-      workerKey = `${conn.remoteName}#${++this.nextWorkerKey}`;
-      this.delivery.addWorker(workerKey, conn);
-      this.log.info('worker connected', { logEvent: 'worker-connected', worker: conn.remoteName, workers: this.delivery.workerCount });
-    });
-    conn.on('envelope', (envelope: Envelope) => {
-      if (envelope.command) this.onCommand(conn, envelope.command);
-      else if (workerKey === undefined) return;
-      else if (envelope.ack) this.delivery.acknowledged(workerKey, envelope.ack.sequences ?? []);
-      else if (envelope.verdict) this.verdicts.get(toNumber(envelope.verdict.sequence))?.(envelope.verdict);
-      else if (envelope.drain) this.drainWorker(conn, workerKey);
-    });
-    conn.on('close', (cause: CloseCause) => {
-      this.peers.delete(conn);
-      if (workerKey === undefined) return;
-      const before = this.delivery.stats.redelivered;
-      const died = this.delivery.removeWorker(workerKey);
-      this.log.info('worker disconnected', {
-        logEvent: 'worker-disconnected',
-        worker: conn.remoteName,
-        reason: cause.detail,
-        died,
-        workers: this.delivery.workerCount,
-        redelivered: this.delivery.stats.redelivered - before,
-      });
-    });
-  }
-
-  /** A stopping worker gets no new events; its clients move to other workers once it has finished theirs. */
-  private drainWorker(conn: PeerConnection, workerKey: string): void {
-    this.delivery.drainWorker(workerKey);
-    this.log.info('worker draining', { logEvent: 'worker-draining', worker: conn.remoteName, workers: this.delivery.workerCount });
-    conn.send({ drain: {} });
-  }
-
-  private onCommand(conn: PeerConnection, command: Command): void {
-    this.metrics.commands.count++;
-    let reply;
-    try {
-      reply = executeCommand(command, this.clients, this);
-    } catch (error) {
-      this.log.error('command failed', { op: command.op, error });
-      reply = { error: (error as Error).message, errorCode: ErrorCode.Internal };
-    }
-    if (!command.requestId) return;
-    let pages;
-    try {
-      pages = replyPages({ requestId: command.requestId, ...reply }, this.options.maxFrameBytes, conn.remoteFeatures.includes(FEATURE_PAGED_REPLIES));
-    } catch (error) {
-      pages = [{ requestId: command.requestId, error: (error as Error).message, errorCode: error instanceof ReplyTooLargeError ? ErrorCode.TooLarge : ErrorCode.Internal }];
-    }
-    for (const page of pages) conn.send({ reply: page });
-  }
-
-  // ---- events to workers ----
-
-  private dispatch(client: Client, kind: EventKind, body?: Buffer, binary = false, upgrade?: UpgradeRequest, awaitsVerdict = false): void {
-    // Fields at their zero value are left out: protobufjs would encode them (an empty session, binary false).
-    const event: ClientEvent = {
-      kind,
-      clientId: client.id,
-      sequence: ++this.sequence,
-      remoteAddress: client.transport.remoteAddress,
-      remotePort: client.transport.remotePort,
-    };
-    if (client.sessionVersion > 0) {
-      event.session = client.session;
-      event.sessionVersion = client.sessionVersion;
-    }
-    if (body) event.body = body;
-    if (binary) event.binary = true;
-    if (upgrade) {
-      event.url = upgrade.url;
-      event.headers = upgrade.headers;
-      event.awaitsVerdict = awaitsVerdict;
-    }
-    if (this.delivery.dispatch(client, event)) return;
-    this.metrics.connectionsRefused.inc({ reason: 'pending-events' });
-    client.transport.close(CLOSE_TRY_AGAIN_LATER, 'too many events waiting for a worker');
+    if (!this.verdicts.quarantined(client)) client.close(DISCONNECTS.quarantined);
   }
 
   private newClientId(): string {
@@ -523,28 +316,8 @@ export class Gateway implements ClientSink, Delivery {
     }
   }
 
-  private heartbeat(): void {
-    const limit = this.options.pingNotResponseLimit;
-    for (const client of this.clients.clients.values()) {
-      // A client held back while its worker is busy is not read from, so its silence proves nothing.
-      if (client.waiting) continue;
-      if (limit > 0 && client.silentIntervals >= limit) {
-        this.metrics.connectionsRefused.inc({ reason: 'heartbeat-timeout' });
-        client.transport.destroy();
-        continue;
-      }
-      client.silentIntervals++;
-      client.transport.ping(this.pingData);
-    }
+  private peerOptions(): PeerOptions {
+    const { options } = this;
+    return { secret: options.secret, maxFrameBytes: options.maxFrameBytes, ...heartbeat(options.heartbeatInterval), log: this.log, role: Role.Gateway, name: options.name };
   }
-}
-
-/** True once `condition` holds, false when `timeoutMs` passed first. */
-async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() >= deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  return true;
 }

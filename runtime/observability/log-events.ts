@@ -31,6 +31,8 @@ export const LOG_EVENTS = [
   'draining',
   'upgrade-abandoned',
   'event-quarantined',
+  'client-rate-limited',
+  'client-too-slow',
   // A BusinessWorker, and any process with a Gateway API client.
   'subscribed',
   'gateway-connected',

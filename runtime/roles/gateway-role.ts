@@ -1,3 +1,4 @@
+import { openFileLimit } from '../config/open-file-limit.js';
 import { gatewaySettings } from '../config/role-settings.js';
 import { clientTlsFiles } from '../config/tls-settings.js';
 import { Gateway } from '../gateway/gateway.js';
@@ -8,6 +9,6 @@ export const gatewayRole: RoleDefinition<typeof gatewaySettings> = {
   summary: 'Holds client connections, forwards their events to workers, and carries out Gateway API commands.',
   settings: gatewaySettings,
   async create(settings, { log, secret, registry, peerTransport }) {
-    return new Gateway({ ...settings, secret, log, registry, peerTransport, tls: clientTlsFiles('gateway', settings) });
+    return new Gateway({ ...settings, secret, log, registry, peerTransport, tls: clientTlsFiles('gateway', settings), openFileLimit: openFileLimit() });
   },
 };

@@ -68,6 +68,17 @@ describe('onWebSocketConnect decides the upgrade', () => {
     client.close();
   });
 
+  it('counts a handler refusing with 503 as the handler\'s refusal, not as a timeout', async () => {
+    const refusals = async () => ({
+      handler: await scrapeMetric(metrics(), 'gwc_gateway_connections_refused_total{reason="handler",role="gateway"}'),
+      timeout: await scrapeMetric(metrics(), 'gwc_gateway_connections_refused_total{reason="verdict-timeout",role="gateway"}'),
+    });
+    const before = await refusals();
+    const refused = await attempt(`${cluster.gatewayUrl(0)}?refuse=503`);
+    assert.deepEqual({ opened: refused.opened, status: refused.status, body: refused.body }, { opened: false, status: 503, body: 'refused by the test handler' });
+    assert.deepEqual(await refusals(), { handler: before.handler + 1, timeout: before.timeout });
+  });
+
   it('forgets an upgrade whose client left while it waited for the verdict', async () => {
     const api = await cluster.api();
     const before = await api.getAllClientCount();

@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
-import { Client, ClientRegistry } from '../../runtime/gateway/client-registry.js';
+import { Client } from '../../runtime/gateway/client.js';
+import { ClientRegistry } from '../../runtime/gateway/client-registry.js';
 import type { ClientTransport } from '../../runtime/gateway/client-transport.js';
 import { executeCommand, type Delivery } from '../../runtime/gateway/command-executor.js';
 import { MAX_SESSION_DEPTH } from '../../runtime/wire/session-depth.js';
 import { ErrorCode, Op, toNumber, type Command } from '../../runtime/wire/types.js';
 import { applySessionChanges, sessionChanges } from '../../runtime/worker/session-changes.js';
+import { testClientContext } from '../fixtures/gateway-parts.js';
 import { deepSessionJson } from '../harness/deep-json.js';
 
 /** A fake of the transport side: records what the executor asks it to do, in order. */
@@ -53,7 +55,7 @@ let delivery: FakeDelivery;
 
 function addClients(...ids: string[]): Client[] {
   return ids.map((id) => {
-    const client = new Client(id, untouchedTransport);
+    const client = new Client(id, untouchedTransport, testClientContext());
     registry.add(client);
     return client;
   });
@@ -286,7 +288,7 @@ describe('executeCommand: queries', () => {
     registry.joinGroup(b, 'g1');
     registry.joinGroup(b, 'g2');
     registry.joinGroup(c, 'g2');
-    a.session = Buffer.from('{"n":1}');
+    a.storeSession(Buffer.from('{"n":1}'));
   });
 
   it('GET_CLIENTS lists every client, with only the fields asked for', () => {

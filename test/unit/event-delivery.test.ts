@@ -6,40 +6,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { Client } from '../../runtime/gateway/client-registry.js';
-import type { ClientTransport } from '../../runtime/gateway/client-transport.js';
+import { Client } from '../../runtime/gateway/client.js';
 import { EventDelivery, type EventDeliveryOptions } from '../../runtime/gateway/event-delivery.js';
 import type { RouterKind } from '../../runtime/gateway/router.js';
-import type { WorkerConnection } from '../../runtime/gateway/worker-link.js';
-import { EventKind, toNumber, type ClientEvent, type Envelope } from '../../runtime/wire/types.js';
-
-/** A fake of the worker end of a link (the part of a PeerConnection a WorkerLink uses): keeps the events sent to it. */
-class FakeWorkerConnection implements WorkerConnection {
-  readonly remoteFeatures: readonly string[] = [];
-  received: ClientEvent[] = [];
-
-  send(envelope: Envelope): void {
-    if (envelope.event) this.received.push(envelope.event);
-  }
-}
-
-/** A fake client connection: only whether it is read from, and how it was closed. */
-class FakeClientTransport implements ClientTransport {
-  readonly remoteAddress = '127.0.0.1';
-  readonly remotePort = 1;
-  readonly bufferedBytes = 0;
-  paused = false;
-  send(): void {}
-  ping(): void {}
-  close(): void {}
-  destroy(): void {}
-  pause(): void {
-    this.paused = true;
-  }
-  resume(): void {
-    this.paused = false;
-  }
-}
+import { EventKind, toNumber, type ClientEvent } from '../../runtime/wire/types.js';
+import { FakeClientTransport, FakeWorkerConnection, testClientContext, testDeliveryOptions } from '../fixtures/gateway-parts.js';
 
 interface Quarantined {
   clientId: string;
@@ -62,6 +33,7 @@ class Simulation {
   /** Sequences acknowledged, per client id, in order. */
   readonly handled = new Map<string, number[]>();
   readonly clients = new Map<string, Client>();
+  readonly transports = new Map<string, FakeClientTransport>();
   deaths = 0;
   /** The most suspects (redelivered events) one worker was sent between two steps. */
   mostSuspectsAtOnce = 0;
@@ -69,19 +41,15 @@ class Simulation {
   private sequence = 0;
 
   constructor(workers: number, options: Partial<EventDeliveryOptions> = {}) {
-    this.delivery = new EventDelivery({
-      router: 'sticky',
-      window: 4096,
-      windowBytes: 16 * 1024 * 1024,
-      clientWindow: 64,
-      maxWaiting: 10_000,
-      maxDeaths: 3,
-      ...options,
-      quarantined: (client, event, deaths) => {
-        this.quarantined.push({ clientId: client.id, sequence: toNumber(event.sequence), kind: event.kind ?? EventKind.Connect, deaths });
-        this.closed.add(client.id);
-      },
-    });
+    this.delivery = new EventDelivery(
+      testDeliveryOptions({
+        ...options,
+        quarantined: (client, event, deaths) => {
+          this.quarantined.push({ clientId: client.id, sequence: toNumber(event.sequence), kind: event.kind ?? EventKind.Connect, deaths });
+          this.closed.add(client.id);
+        },
+      }),
+    );
     for (let i = 0; i < workers; i++) this.startWorker();
   }
 
@@ -103,10 +71,17 @@ class Simulation {
   client(id: string): Client {
     let client = this.clients.get(id);
     if (!client) {
-      client = new Client(id, new FakeClientTransport());
+      const transport = new FakeClientTransport();
+      client = new Client(id, transport, testClientContext());
       this.clients.set(id, client);
+      this.transports.set(id, transport);
     }
     return client;
+  }
+
+  transport(id: string): FakeClientTransport {
+    this.client(id);
+    return this.transports.get(id)!;
   }
 
   /** Dispatches one event of the client's; its sequence, or undefined when it was refused (or the client closed). */
@@ -116,9 +91,8 @@ class Simulation {
     return this.delivery.dispatch(this.client(clientId), event) ? this.sequence : undefined;
   }
 
-  /** The client closes: gone, then its Close. */
+  /** The client closes: its Close. */
   close(clientId: string): number | undefined {
-    this.delivery.clientGone(this.client(clientId));
     return this.send(clientId, EventKind.Close, '');
   }
 
@@ -214,7 +188,7 @@ describe('EventDelivery: poison containment', () => {
     assert.equal(sim.delivery.unacknowledged, 0);
 
     // The quarantined client's Close still goes to a worker, so onClose can clean up; and it is read from again.
-    assert.equal((sim.client('c7').transport as FakeClientTransport).paused, false);
+    assert.equal(sim.transport('c7').paused, false);
     const close = sim.close('c7')!;
     sim.settle(isPoison);
     assert.deepEqual(sim.handledBy('c7').at(-1), close);

@@ -1,4 +1,5 @@
 import type { ClientTransport } from '../client-transport.js';
+import type { CloseFrame } from '../disconnects.js';
 
 /**
  * Stands in for a WebSocket whose upgrade waits for a worker's verdict: the client already exists (so
@@ -8,7 +9,7 @@ import type { ClientTransport } from '../client-transport.js';
 export class PendingUpgradeTransport implements ClientTransport {
   private held: Array<{ data: Buffer; binary: boolean }> = [];
   private heldBytes = 0;
-  private closeRequest: { code?: number | undefined; reason?: string | undefined } | undefined;
+  private closeRequest: CloseFrame | undefined;
   private destroyed = false;
   private paused = false;
 
@@ -28,8 +29,8 @@ export class PendingUpgradeTransport implements ClientTransport {
 
   ping(): void {}
 
-  close(code?: number, reason?: string): void {
-    this.closeRequest ??= { code, reason };
+  close(frame: CloseFrame): void {
+    this.closeRequest ??= frame;
   }
 
   destroy(): void {
@@ -51,6 +52,6 @@ export class PendingUpgradeTransport implements ClientTransport {
     this.held = [];
     this.heldBytes = 0;
     if (this.paused) to.pause();
-    if (this.closeRequest) to.close(this.closeRequest.code, this.closeRequest.reason);
+    if (this.closeRequest) to.close(this.closeRequest);
   }
 }

@@ -39,6 +39,7 @@ class TcpTransport implements ClientTransport {
     if (pingData) this.send(pingData);
   }
 
+  /** Text and frame have no close frame: the connection is ended once what is queued is written. */
   close(): void {
     this.socket.end();
   }

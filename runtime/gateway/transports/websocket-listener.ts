@@ -2,6 +2,7 @@ import { STATUS_CODES, type IncomingHttpHeaders, type IncomingMessage, type Serv
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ClientHandle, ClientSink, ClientTransport, UpgradeCheck } from '../client-transport.js';
+import { UPGRADE_REFUSAL_STATUS, type CloseFrame } from '../disconnects.js';
 import { PendingUpgradeTransport } from './pending-upgrade-transport.js';
 import { coalesceWrites } from './write-coalescer.js';
 
@@ -27,8 +28,8 @@ class WebSocketTransport implements ClientTransport {
     else this.ws.ping();
   }
 
-  close(code = 1000, reason?: string): void {
-    this.ws.close(code, reason);
+  close(frame: CloseFrame): void {
+    this.ws.close(frame.code, frame.reason);
   }
 
   destroy(): void {
@@ -57,11 +58,11 @@ export function attachWebSocketListener(server: Server, sink: ClientSink, option
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     if (allowedOrigins.length > 0 && !allowedOrigins.includes(req.headers.origin ?? '')) {
       sink.rejectedUpgrade('origin', `${req.socket.remoteAddress}:${req.socket.remotePort} (Origin: ${req.headers.origin ?? 'none'})`);
-      refuse(socket, 403, '');
+      refuse(socket, UPGRADE_REFUSAL_STATUS.origin, '');
       return;
     }
     if (!sink.canAccept()) {
-      refuse(socket, 503, '');
+      refuse(socket, UPGRADE_REFUSAL_STATUS.unavailable, '');
       return;
     }
     const upgrade = { url: req.url ?? '/', headers: flattenHeaders(req.headers) };

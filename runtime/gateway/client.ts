@@ -1,0 +1,209 @@
+import type { Logger, LogFields } from '../observability/log.js';
+import { EMPTY_SESSION } from '../wire/session.js';
+import { CLOSED_TRANSPORT, type ClientHandle, type ClientTransport } from './client-transport.js';
+import { DeliveryState, type ReadingControl } from './delivery-state.js';
+import { CLOSE_GRACE_MS, DISCONNECTS, type Disconnect } from './disconnects.js';
+import type { GatewayMetrics } from './gateway-metrics.js';
+import type { PendingUpgradeTransport } from './transports/pending-upgrade-transport.js';
+
+/** The per-client limits of a gateway (its settings). */
+export interface ClientLimits {
+  /** A client sending more messages than this within one second is closed (0: no limit). */
+  maxMessagesPerSecond: number;
+  /** A client leaving more than this many bytes unread is closed instead of buffered further. */
+  maxSendBuffer: number;
+  /** Heartbeats a client may stay silent for before it is dropped (0: never). */
+  pingNotResponseLimit: number;
+  /** Sent as a message at each heartbeat; unset: a protocol-level ping where the protocol has one. */
+  pingData: Buffer | undefined;
+}
+
+/** What a gateway's clients share: the limits, where they are counted and logged, and who hears that one left. */
+export interface ClientContext {
+  readonly limits: ClientLimits;
+  readonly metrics: Pick<GatewayMetrics, 'connectionsRefused' | 'slowClientsClosed' | 'messagesReceived' | 'messagesSent'>;
+  readonly log: Logger;
+  /** The client's connection is over: the gateway takes it out of its indexes and sends its Close to a worker. */
+  left(client: Client): void;
+}
+
+/** A client's uid and groups. ClientRegistry's alone to change (it keeps its indexes consistent with them). */
+export class Membership {
+  uid: string | undefined;
+  /** Made on the first join: many clients never join a group, and an empty Set costs as much as the rest of a client. */
+  groups: Set<string> | undefined;
+}
+
+const NO_GROUPS: ReadonlySet<string> = new Set();
+
+/**
+ * One client connection, from its accept to its Close. Its own state changes only in here: what others need of it
+ * are the methods below. Two parts belong to others, who alone change them: `deliveryState` to event delivery and the
+ * router, `membership` to the ClientRegistry (test/unit/client-ownership.test.ts holds every other file to that).
+ * The gateway ends a client only through close(disconnect), with a row of disconnects.ts.
+ */
+export class Client implements ClientHandle, ReadingControl {
+  readonly deliveryState = new DeliveryState(this);
+  readonly membership = new Membership();
+  /** The session as JSON bytes; empty when none was ever set. */
+  private sessionJson: Buffer = EMPTY_SESSION;
+  private version = 0;
+  /** Heartbeat intervals since the client last sent anything. */
+  private silentIntervals = 0;
+  /** Start and count of the current one-second window of the message rate limit. */
+  private rateWindowStart = 0;
+  private rateWindowCount = 0;
+  /** Closed with `stop-reading` (see disconnects.ts), or left: nothing more is read from it or sent to it. */
+  private stopped = false;
+  private readingPaused = false;
+  private hasLeft = false;
+
+  constructor(
+    readonly id: string,
+    /** Replaced once when a WebSocket upgrade that awaited a worker's verdict completes, and when the client leaves. */
+    private transport: ClientTransport,
+    private readonly context: ClientContext,
+  ) {}
+
+  get uid(): string | undefined {
+    return this.membership.uid;
+  }
+
+  get groups(): ReadonlySet<string> {
+    return this.membership.groups ?? NO_GROUPS;
+  }
+
+  get session(): Buffer {
+    return this.sessionJson;
+  }
+
+  /** Times the session was written: a worker tells the newest session it has seen by it. */
+  get sessionVersion(): number {
+    return this.version;
+  }
+
+  get remoteAddress(): string {
+    return this.transport.remoteAddress;
+  }
+
+  get remotePort(): number {
+    return this.transport.remotePort;
+  }
+
+  /** Its connection is over and its Close dispatched. */
+  get gone(): boolean {
+    return this.hasLeft;
+  }
+
+  /** Not read from: its events wait for a worker (see DeliveryState). */
+  get paused(): boolean {
+    return this.readingPaused;
+  }
+
+  storeSession(json: Buffer): void {
+    this.sessionJson = json;
+    this.version++;
+  }
+
+  /** A message came from the client: whether it goes on to a worker. Past the message rate, the client is closed. */
+  admit(): boolean {
+    if (this.stopped) return false;
+    const { maxMessagesPerSecond } = this.context.limits;
+    if (maxMessagesPerSecond > 0 && this.overRate(maxMessagesPerSecond)) return false;
+    this.silentIntervals = 0;
+    this.context.metrics.messagesReceived.count++;
+    return true;
+  }
+
+  /** Traffic that is not a message but proves the client alive (a pong). */
+  alive(): void {
+    this.silentIntervals = 0;
+  }
+
+  /** Sends to the client; one that leaves more than maxSendBuffer unread is closed rather than buffered without bound. */
+  send(data: Buffer, binary: boolean): void {
+    if (this.stopped) return;
+    const { maxSendBuffer } = this.context.limits;
+    const bufferedBytes = this.transport.bufferedBytes;
+    if (bufferedBytes + data.length > maxSendBuffer) return this.close(DISCONNECTS.slowClient, { bufferedBytes, maxSendBuffer });
+    this.context.metrics.messagesSent.count++;
+    this.transport.send(data, binary);
+  }
+
+  /** One heartbeat: pinged, or dropped when silent for pingNotResponseLimit of them. */
+  heartbeat(): void {
+    // A client held back while its worker is busy is not read from, so its silence proves nothing.
+    if (this.readingPaused) return;
+    const { pingNotResponseLimit, pingData } = this.context.limits;
+    if (pingNotResponseLimit > 0 && this.silentIntervals >= pingNotResponseLimit) return this.close(DISCONNECTS.heartbeatTimeout);
+    this.silentIntervals++;
+    this.transport.ping(pingData);
+  }
+
+  pauseReading(): void {
+    this.readingPaused = true;
+    this.transport.pause();
+  }
+
+  resumeReading(): void {
+    this.readingPaused = false;
+    this.transport.resume();
+  }
+
+  /** The upgrade it waited for completed on `transport`; what it was sent meanwhile goes there now. */
+  upgraded(transport: ClientTransport): void {
+    if (this.hasLeft) return transport.destroy();
+    (this.transport as PendingUpgradeTransport).handOver(transport);
+    this.transport = transport;
+  }
+
+  /**
+   * The one way the gateway ends a client: counted, logged and carried out as the row says. A client that has left
+   * is past ending; one closed with `stop-reading` is so once.
+   */
+  close(disconnect: Disconnect, detail?: LogFields): void {
+    if (this.hasLeft) return;
+    if (disconnect.ending === 'stop-reading') {
+      if (this.stopped) return;
+      this.stopped = true;
+    }
+    const { counted, log } = disconnect;
+    if (counted === 'slow-client') this.context.metrics.slowClientsClosed.inc();
+    else if (counted) this.context.metrics.connectionsRefused.inc({ reason: counted });
+    if (log) this.context.log[log.level](log.message, { ...(log.logEvent ? { logEvent: log.logEvent } : {}), clientId: this.id, ...detail });
+    switch (disconnect.ending) {
+      case 'read-on':
+        return this.transport.close(disconnect.frame);
+      case 'stop-reading':
+        this.transport.close(disconnect.frame);
+        setTimeout(() => this.transport.destroy(), CLOSE_GRACE_MS).unref();
+        return;
+      case 'drop':
+        return this.transport.destroy();
+      case 'upgrade-refused':
+        return this.left();
+    }
+  }
+
+  /** Its connection is over (its listener saw it close, or its upgrade was refused): it leaves the gateway, once. */
+  left(): void {
+    if (this.hasLeft) return;
+    this.hasLeft = true;
+    this.stopped = true;
+    this.context.left(this);
+    // The connection's objects (socket, WebSocket, buffers) can be collected while its Close waits for a worker.
+    this.transport = CLOSED_TRANSPORT;
+  }
+
+  /** Counts the message in the current one-second window; closes a client past the limit. */
+  private overRate(limit: number): boolean {
+    const now = Date.now();
+    if (now - this.rateWindowStart >= 1000) {
+      this.rateWindowStart = now;
+      this.rateWindowCount = 0;
+    }
+    if (++this.rateWindowCount <= limit) return false;
+    this.close(DISCONNECTS.rateLimit, { limit });
+    return true;
+  }
+}
