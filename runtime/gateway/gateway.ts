@@ -24,6 +24,9 @@ import { createGatewayMetrics, type GatewayMetrics } from './gateway-metrics.js'
 import type { RouterKind } from './router.js';
 import type { PendingUpgradeTransport } from './transports/pending-upgrade-transport.js';
 import { FEATURE_PAGED_REPLIES } from '../wire/handshake.js';
+import { DEFAULT_HANDSHAKE_TIMEOUT_MS } from '../wire/peer-handshake.js';
+import type { CompatGateway } from '../compat/gateway-commands.js';
+import { withGatewayWorkerCompat, type GatewayWorkerCompatOptions } from '../compat/gateway-client-port.js';
 import { ReplyTooLargeError, replyPages } from '../wire/reply-pages.js';
 
 export interface GatewayOptions {
@@ -70,6 +73,8 @@ export interface GatewayOptions {
   tls?: TlsFiles | undefined;
   /** How internal connections are made: plain TCP when unset, or mutual TLS. */
   peerTransport?: PeerTransport;
+  /** Set: the internal port also answers GatewayWorker's GatewayClient, which must send this secret (runtime/compat). */
+  gatewayWorkerSecret?: Buffer | undefined;
   registry?: Registry;
 }
 
@@ -146,7 +151,8 @@ export class Gateway implements ClientSink, Delivery {
 
   async start(): Promise<void> {
     const { options } = this;
-    this.internalServer = (options.peerTransport ?? plainTransport).createServer((socket) => this.acceptPeer(socket));
+    const peers = (options.peerTransport ?? plainTransport).createServer((socket) => this.acceptPeer(socket));
+    this.internalServer = options.gatewayWorkerSecret ? withGatewayWorkerCompat(peers, this.compatGateway(), this.compatOptions(options.gatewayWorkerSecret)) : peers;
     await listen(this.internalServer, options.internalPort, options.internalHost ?? options.lanIp);
 
     if (this.limits.lowered) {
@@ -409,6 +415,21 @@ export class Gateway implements ClientSink, Delivery {
         redelivered: this.delivery.stats.redelivered - before,
       });
     });
+  }
+
+  /** GatewayClient's commands run as a worker's do, on clients named by GatewayWorker's connection ids. */
+  private compatGateway(): CompatGateway {
+    return {
+      execute: (command) => {
+        this.metrics.commands.count++;
+        return executeCommand(command, this.clients, this);
+      },
+      clientId: (connection) => encodeClientId({ host: this.options.lanIp, port: this.options.internalPort, connection }),
+    };
+  }
+
+  private compatOptions(secret: Buffer): GatewayWorkerCompatOptions {
+    return { secret, maxFrameBytes: this.options.maxFrameBytes, handshakeTimeoutMs: DEFAULT_HANDSHAKE_TIMEOUT_MS, log: this.log, registry: this.registry };
   }
 
   /** A stopping worker gets no new events; its clients move to other workers once it has finished theirs. */
