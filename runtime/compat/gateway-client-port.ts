@@ -7,6 +7,7 @@
  * a GatewayClient without a secret key is told so.
  */
 import { createServer, type Server, type Socket } from 'node:net';
+import { Server as TlsServer } from 'node:tls';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../observability/log.js';
 import { compatMetrics, secretMatcher, type CompatMetrics, type RefusalReason } from './compat-metrics.js';
@@ -53,7 +54,12 @@ export function withGatewayWorkerCompat(inner: Server, gateway: CompatGateway, o
       socket.off('end', ended);
       socket.pause();
       socket.unshift(first);
-      if (first[0] === TLS_HANDSHAKE_RECORD || first[4] === HELLO_TAG) return void inner.emit('connection', socket);
+      if (first[0] === TLS_HANDSHAKE_RECORD || first[4] === HELLO_TAG) {
+        inner.emit('connection', socket);
+        // A plain connection's reader is attached now; a TLS server reads the socket through its own handle.
+        if (!(inner instanceof TlsServer)) socket.resume();
+        return;
+      }
       compatSockets.add(socket);
       socket.once('close', () => compatSockets.delete(socket));
       serveGatewayClient(socket, gateway, options, metrics);

@@ -98,11 +98,15 @@ export function phpUnserialize(bytes: Buffer, maxDepth: number): unknown {
       at++;
       expect(COLON);
       if (kind === 'i') level.key = integer();
-      else if (kind === 's') level.key = level.object ? text() : phpKey(text());
-      else fail(`an array key must be an integer or a string, got "${kind}"`);
+      else if (kind === 's') {
+        const key = text();
+        expect(SEMICOLON);
+        level.key = level.object ? key : phpKey(key);
+      } else fail(`an array key must be an integer or a string, got "${kind}"`);
       continue;
     }
-    const kind = String.fromCharCode(bytes[at] ?? 0);
+    if (at >= bytes.length) fail('the input ends before its value');
+    const kind = String.fromCharCode(bytes[at]!);
     at++;
     let value: unknown;
     if (kind === 'N') {
