@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { apiSettings, gatewaySettings, registerSettings, workerSettings } from '../../runtime/config/role-settings.js';
-import { MIN_SECRET_LENGTH } from '../../runtime/config/settings.js';
+import { defaultOf, MIN_SECRET_LENGTH } from '../../runtime/config/settings.js';
 import { kubeObject, name, port, resources, stringMap } from './kube-types.js';
 import { specFields } from './setting-fields.js';
 
@@ -189,6 +189,22 @@ const networkPolicy = z
   })
   .describe('who may reach which port of the cluster\'s pods; the client port is always open');
 
+const gatewayWorkerCompat = z
+  .object({
+    enabled: z
+      .boolean()
+      .default(false)
+      .describe('answer GatewayWorker\'s PHP GatewayClient: its Register protocol on the Register Service\'s port `gatewayworker`, GatewayProtocol on the gateways\' internal port; the secret travels in plain text'),
+    port: port
+      .default(defaultOf(registerSettings.gatewayWorkerPort))
+      .describe('port of the Register (and its Service) that answers GatewayClient\'s worker_connect: Gateway::$registerAddress = \'<name>-register.<namespace>.svc:<port>\''),
+    secretRef: z
+      .object({ name, key: z.string().min(1).default('secret') })
+      .optional()
+      .describe(`a Secret holding GatewayClient's $secretKey (at least ${MIN_SECRET_LENGTH} printable ASCII characters without " or \\), never the shared secret; one is generated (<name>-gatewayworker-secret) when unset`),
+  })
+  .describe('GatewayWorker compatibility: PHP backends push with GatewayWorker\'s GatewayClient unchanged, pointed at the Register\'s compat port; reachable only as the internal ports are (spec.networkPolicy)');
+
 export const gatewayClusterSpec = z.object({
   image: z
     .string()
@@ -209,6 +225,7 @@ export const gatewayClusterSpec = z.object({
   gateway: gateway.prefault({}),
   worker: worker.prefault({}),
   api: api.prefault({}),
+  gatewayWorkerCompat: gatewayWorkerCompat.prefault({}),
   pod: pod.optional(),
   metrics: metrics.prefault({}),
   networkPolicy: networkPolicy.prefault({}),
