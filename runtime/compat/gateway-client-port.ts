@@ -29,6 +29,7 @@ const TLS_HANDSHAKE_RECORD = 0x16;
 /** The first byte of an Envelope holding a Hello (field 1, length-delimited): every dialer of ours opens with it. */
 const HELLO_TAG = 0x0a;
 const SNIFFED_BYTES = 5;
+const ACCEPT_BACKLOG = 4096;
 
 /** Commands a GatewayClient never sends: the gateway's events, and what only a BusinessWorker does. */
 const NOT_GATEWAY_CLIENT = new Set<number>([Cmd.ON_CONNECT, Cmd.ON_MESSAGE, Cmd.ON_CLOSE, Cmd.ON_WEBSOCKET_CONNECT, Cmd.WORKER_CONNECT, Cmd.PING]);
@@ -72,6 +73,10 @@ export function withGatewayWorkerCompat(inner: Server, gateway: CompatGateway, o
     socket.once('end', ended);
     socket.on('error', () => clearTimeout(timer));
   });
+  // PHP opens a connection per call: a burst of them must wait in the accept queue, not be dropped (a dropped SYN is
+  // retried after a second). The kernel caps it at net.core.somaxconn.
+  const listen = server.listen.bind(server) as (...args: unknown[]) => Server;
+  server.listen = ((port: number, host: string, callback: () => void) => listen(port, host, ACCEPT_BACKLOG, callback)) as Server['listen'];
   const close = server.close.bind(server);
   server.close = (callback?: (error?: Error) => void) => {
     for (const socket of compatSockets) socket.destroy();

@@ -100,6 +100,6 @@ function php(way: CompatWay, run: PhpRun): Promise<void> {
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 && output.includes(`done ${run.calls}`) ? resolve() : reject(new Error(`php ${way} exited ${code}: ${output.slice(-500)}`))));
+    child.on('close', (code) => (code === 0 && output.includes(`done ${run.calls}`) ? resolve() : reject(new Error(`php ${way} exited ${code}: ${output.slice(-500)}`))));
   });
 }
