@@ -6,7 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { connect, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { Cmd, encodeGatewayFrame, FLAG_BODY_IS_SCALAR } from '../../runtime/compat/gateway-protocol.js';
@@ -16,6 +18,7 @@ import { runGatewayClientScenario } from '../harness/gatewayclient-scenario.js';
 import { PhpGatewayClient } from '../harness/php-gatewayclient.js';
 import { GATEWAYWORKER_ANSWERS } from '../harness/record-gatewayworker.js';
 import { INTERNAL_PORT, TestCluster } from '../harness/test-cluster.js';
+import { TestCa } from '../harness/test-certs.js';
 import { WsTestClient } from '../harness/test-clients.js';
 import { waitFor } from '../harness/wait.js';
 
@@ -208,6 +211,34 @@ describe('GatewayWorker\'s PHP GatewayClient against GatewayCluster', () => {
     await ws.next((m) => m === 'after');
     assert.deepEqual(ws.inbox, [], 'the GatewayProtocol send did nothing');
     assert.equal(plain.logs.some((r) => r.msg === 'GatewayWorker connection refused'), false);
+    ws.close();
+  });
+});
+
+describe('GatewayWorker compatibility beside internal mutual TLS', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'gwc-compat-tls-'));
+  const node = new TestCa(dir, 'cluster-ca').issue('node', 'gwc-node');
+  const cluster = new TestCluster({
+    subnet: 62,
+    gateways: 1,
+    workers: 1,
+    env: { ...compatEnv, GWC_INTERNAL_TLS_CERT: node.cert, GWC_INTERNAL_TLS_KEY: node.key, GWC_INTERNAL_TLS_CA: node.ca },
+  });
+  before(() => cluster.start());
+  after(async () => {
+    await cluster.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('hands TLS connections to the internal TLS server and GatewayProtocol to GatewayClient, on the same port', async () => {
+    // The worker reached the gateway over TLS through the port that also speaks GatewayProtocol (cluster.start waited for it).
+    const ws = await WsTestClient.open(`${cluster.gatewayUrl(0)}?bare`);
+    const { clientId } = await ws.request<{ clientId: string }>('whoami');
+    const client = new PhpGatewayClient(`${cluster.ip(1)}:${COMPAT_PORT}`, COMPAT_SECRET);
+    await client.call('sendToClient', clientId, 'plain GatewayProtocol beside TLS');
+    await ws.next((m) => m === 'plain GatewayProtocol beside TLS');
+    assert.equal((await client.call('getAllClientCount')).export, '1');
+    client.close();
     ws.close();
   });
 });
