@@ -7,9 +7,9 @@
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import WebSocket from 'ws';
 import { gatewayClientDir } from '../harness/php-gatewayclient.js';
 import { waitFor } from '../harness/wait.js';
+import { connectBoundClients, inRounds } from './api-scenario.js';
 import { startApi, type ApiEndpoints, type Target } from './targets.js';
 
 export interface CompatConfig {
@@ -33,40 +33,20 @@ export async function runCompat(target: Target, config: CompatConfig, progress: 
   const compat = target.gatewayWorker;
   if (!compat) throw new Error('the compat benchmark needs a target with GatewayWorker compatibility on');
   const api = await startApi();
-  let received = 0;
-  const sockets = await Promise.all(
-    Array.from({ length: config.clients }, () => new Promise<WebSocket>((resolve, reject) => {
-      const socket = new WebSocket(target.url);
-      socket.on('message', () => received++);
-      socket.once('open', () => resolve(socket));
-      socket.once('error', reject);
-    })),
-  );
+  const clients = await connectBoundClients(target.url, api, config.clients);
   try {
-    const ids = await waitFor('every bench client to be listed', async () => {
-      const list = await api.client.getAllClientIdList();
-      return list.length === config.clients ? list : undefined;
-    }, 15_000, 50);
-    await Promise.all(ids.map((id, i) => api.client.bindUid(id, `u${i}`)));
     const slice = async (way: CompatWay, calls: number) => {
-      const before = received;
+      const before = clients.received();
       const started = process.hrtime.bigint();
       const perProcess = Math.ceil(calls / config.processes);
       await Promise.all(Array.from({ length: config.processes }, (_, p) => php(way, { compat, api, config, calls: perProcess, start: p * perProcess })));
       const total = perProcess * config.processes;
-      await waitFor(`every ${way} message to arrive`, () => received - before >= total, 60_000, 1);
+      await waitFor(`every ${way} message to arrive`, () => clients.received() - before >= total, 60_000, 1);
       return total / (Number(process.hrtime.bigint() - started) / 1e9);
     };
-    for (const way of COMPAT_WAYS) await slice(way, Math.ceil(config.calls / 4)); // warm-up, uncounted
-    const sliceRates: Record<CompatWay, number[]> = { gatewayclient: [], persistent: [], curl: [] };
-    for (let round = 0; round < config.rounds; round++) {
-      const order = round % 2 === 0 ? COMPAT_WAYS : [...COMPAT_WAYS].reverse();
-      for (const way of order) sliceRates[way].push(await slice(way, config.calls));
-      progress(`compat round ${round + 1}/${config.rounds}: ${COMPAT_WAYS.map((w) => `${w} ${Math.round(sliceRates[w].at(-1)!)}/s`).join(', ')}`);
-    }
-    return { sliceRates };
+    return { sliceRates: await inRounds('compat', COMPAT_WAYS, config, slice, progress) };
   } finally {
-    for (const socket of sockets) socket.terminate();
+    for (const socket of clients.sockets) socket.terminate();
     await api.stop();
   }
 }

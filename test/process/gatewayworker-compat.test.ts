@@ -20,7 +20,7 @@ import { GATEWAYWORKER_ANSWERS } from '../harness/record-gatewayworker.js';
 import { INTERNAL_PORT, TestCluster } from '../harness/test-cluster.js';
 import { TestCa } from '../harness/test-certs.js';
 import { WsTestClient } from '../harness/test-clients.js';
-import { waitFor } from '../harness/wait.js';
+import { waitFor, withTimeout } from '../harness/wait.js';
 
 const COMPAT_SECRET = 'compat-secret-0123456789';
 const COMPAT_PORT = 1237;
@@ -41,7 +41,11 @@ async function closedAfter(host: string, port: number, bytes: Buffer[]): Promise
   socket.on('error', () => {});
   await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
   for (const chunk of bytes) socket.write(chunk);
-  await new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  try {
+    await withTimeout(`the peer to close the connection to ${host}:${port}`, new Promise<void>((resolve) => socket.once('close', () => resolve())), 5000);
+  } finally {
+    socket.destroy();
+  }
   return Buffer.concat(received);
 }
 
