@@ -5,12 +5,14 @@
  * ways, and the compat ports against hostile input. Addresses 127.0.61.x.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { connect, type Socket } from 'node:net';
+import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { Cmd, encodeGatewayFrame, FLAG_BODY_IS_SCALAR } from '../../runtime/compat/gateway-protocol.js';
 import { connectionOf } from '../../runtime/compat/gateway-commands.js';
 import { MAX_SESSION_DEPTH } from '../../runtime/wire/session-depth.js';
@@ -23,6 +25,7 @@ import { WsTestClient } from '../harness/test-clients.js';
 import { waitFor, withTimeout } from '../harness/wait.js';
 
 const COMPAT_SECRET = 'compat-secret-0123456789';
+const cliPath = fileURLToPath(new URL('../../runtime/cli.js', import.meta.url));
 const COMPAT_PORT = 1237;
 const compatEnv = { GWC_GATEWAYWORKER_COMPAT: 'true', GWC_GATEWAYWORKER_SECRET: COMPAT_SECRET };
 
@@ -242,6 +245,40 @@ describe('GatewayWorker compatibility beside internal mutual TLS', () => {
     await client.call('sendToClient', clientId, 'plain GatewayProtocol beside TLS');
     await ws.next((m) => m === 'plain GatewayProtocol beside TLS');
     assert.equal((await client.call('getAllClientCount')).export, '1');
+    client.close();
+    ws.close();
+  });
+});
+
+describe('gwc local --gatewayworker-compat', () => {
+  const host = '127.0.61.200';
+  let local: ChildProcess | undefined;
+  after(() => {
+    if (local && local.exitCode === null && local.signalCode === null) process.kill(-local.pid!, 'SIGKILL');
+  });
+
+  it('prints the two lines a PHP backend sets, which work as printed', async () => {
+    local = spawn(process.execPath, [cliPath, 'local', '--host', host, '--api-port', '0', '--gatewayworker-compat'], {
+      detached: true,
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, GWC_SECRET: '', GWC_GATEWAYWORKER_SECRET: '', GWC_LOG_FORMAT: 'json' },
+    });
+    const records: Array<Record<string, unknown>> = [];
+    createInterface({ input: local.stdout! }).on('line', (line) => {
+      try {
+        records.push(JSON.parse(line) as Record<string, unknown>);
+      } catch {}
+    });
+    const ready = await waitFor('the local cluster to be ready', () => records.find((r) => r.msg === 'local cluster ready'), 20_000);
+    const [, registerAddress, secretKey] = /^Gateway::\$registerAddress = '([^']+)'; Gateway::\$secretKey = '([0-9a-f]{32})';$/.exec(String(ready.gatewayClient)) ?? [];
+    assert.equal(registerAddress, `${host}:1237`);
+    assert.notEqual(secretKey, ready.secret, 'a secret of its own');
+    const ws = await WsTestClient.open(`ws://${host}:7272/`);
+    const client = new PhpGatewayClient(registerAddress!, secretKey!);
+    const ids = Object.keys((await client.call('getAllClientIdList')).json as Record<string, string>);
+    assert.equal(ids.length, 1);
+    await client.call('sendToClient', ids[0], 'hello from php');
+    await ws.next((m) => m === 'hello from php');
     client.close();
     ws.close();
   });
