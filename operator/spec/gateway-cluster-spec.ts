@@ -230,6 +230,14 @@ export const gatewayClusterSpec = z.object({
   metrics: metrics.prefault({}),
   networkPolicy: networkPolicy.prefault({}),
   paused: z.boolean().default(false).describe('stop changing the children (as the gatewaycluster.dev/paused annotation does)'),
+}).meta({
+  'x-kubernetes-validations': [
+    {
+      // Both ports are the Register's; with compatibility off the compat port is never opened.
+      rule: '!has(self.gatewayWorkerCompat) || !has(self.gatewayWorkerCompat.enabled) || !self.gatewayWorkerCompat.enabled || !has(self.gatewayWorkerCompat.port) || !has(self.register) || !has(self.register.port) || self.gatewayWorkerCompat.port != self.register.port',
+      message: 'gatewayWorkerCompat.port and register.port must differ',
+    },
+  ],
 });
 
 export type GatewayClusterSpec = z.output<typeof gatewayClusterSpec>;
