@@ -1,10 +1,8 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { numeric } from '../runtime/config/setting-values.js';
-import { logLevelSchema, portSchema, positiveInt, setting } from '../runtime/config/settings.js';
+import { bool, logLevelSchema, portSchema, positiveInt, setting } from '../runtime/config/settings.js';
 import { DEFAULT_LEASE_SECONDS, DEFAULT_RENEW_DEADLINE_SECONDS } from './controller/leader-election.js';
-
-const bool = z.enum(['true', 'false']).transform((value) => value === 'true');
 
 /** The image of this release: every role of a GatewayCluster runs it unless its spec pins another. */
 export const DEFAULT_OPERAND_IMAGE = 'ghcr.io/gatewaycluster/gateway-cluster:0.1.0';

@@ -25,6 +25,9 @@ export interface BuildContext {
   /** The Secret holding the HTTP API's keys (spec.api.keySecretRef, or the generated `<name>-api-key`), and its key. */
   apiKeySecretName: string;
   apiKeySecretKey: string;
+  /** With spec.gatewayWorkerCompat: the Secret holding GatewayClient's $secretKey, and its key. */
+  gatewayWorkerSecretName?: string | undefined;
+  gatewayWorkerSecretKey?: string | undefined;
   /** The image of every role when spec.image is unset: the operator's --operand-image. */
   defaultImage: string;
   /** The gateway StatefulSet's replicas as they are, kept while an autoscaler sets them (undefined: none yet). */

@@ -28,11 +28,16 @@ function containerSecurityContext(user: Record<string, unknown> | undefined) {
 
 const tcp = (name: string, containerPort: number) => ({ name, containerPort, protocol: 'TCP' });
 
+/** The Register's port for GatewayWorker's GatewayClient, when spec.gatewayWorkerCompat is on. */
+export const GATEWAYWORKER_PORT_NAME = 'gatewayworker';
+const gatewayWorkerPorts = (cluster: GatewayClusterObject) =>
+  cluster.spec.gatewayWorkerCompat.enabled ? [tcp(GATEWAYWORKER_PORT_NAME, cluster.spec.gatewayWorkerCompat.port)] : [];
+
 function containerPorts(cluster: GatewayClusterObject, component: Component) {
   const metrics = tcp('metrics', METRICS_PORTS[component]);
   switch (component) {
     case 'register':
-      return [tcp('register', cluster.spec.register.port), metrics];
+      return [tcp('register', cluster.spec.register.port), ...gatewayWorkerPorts(cluster), metrics];
     case 'gateway':
       return [tcp('client', cluster.spec.gateway.clientPort), tcp('internal', cluster.spec.gateway.internalPort), metrics];
     case 'worker':

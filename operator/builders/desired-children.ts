@@ -17,7 +17,7 @@ export { apiUrl, clientAddress, clientServicePort, METRICS_PORTS, registerAddres
 export type { BuildContext, ChildMetadata, GatewayClusterObject, KubeObject } from './cluster-object.js';
 export { labelsFor, MANAGED_BY, selectorFor, selectorLabels, type Component } from './labels.js';
 export { childNames, type ChildNames } from './names.js';
-export { generatedApiKeySecret, generatedSecret, GENERATED_API_KEY_KEY, GENERATED_SECRET_KEY } from './secret.js';
+export { generatedApiKeySecret, generatedGatewayWorkerSecret, generatedSecret, GENERATED_API_KEY_KEY, GENERATED_SECRET_KEY } from './secret.js';
 export { API_CLIENT_LABEL } from './network-policy.js';
 
 /** Services before the workloads that use them; optional objects last. */

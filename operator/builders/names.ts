@@ -14,6 +14,7 @@ export interface ChildNames {
   networkPolicy: string;
   api: string;
   apiKeySecret: string;
+  gatewayWorkerSecret: string;
 }
 
 export function childNames(cluster: string): ChildNames {
@@ -32,5 +33,6 @@ export function childNames(cluster: string): ChildNames {
     networkPolicy: `${cluster}-internal`,
     api: `${cluster}-api`, // Deployment and its Service
     apiKeySecret: `${cluster}-api-key`, // made once by the controller, like the shared secret
+    gatewayWorkerSecret: `${cluster}-gatewayworker-secret`, // GatewayClient's $secretKey, made once like the others
   };
 }

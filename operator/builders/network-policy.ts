@@ -15,7 +15,7 @@ export const API_CLIENT_LABEL = 'gatewaycluster.dev/api-client';
 const tcp = (port: number) => ({ protocol: 'TCP', port });
 
 export function networkPolicies(cluster: GatewayClusterObject): KubeObject[] {
-  const { networkPolicy, register, gateway, api } = cluster.spec;
+  const { networkPolicy, register, gateway, api, gatewayWorkerCompat } = cluster.spec;
   if (!networkPolicy.enabled) return [];
   const name = cluster.metadata.name;
   const internalFrom = [
@@ -34,7 +34,8 @@ export function networkPolicies(cluster: GatewayClusterObject): KubeObject[] {
         podSelector: { matchLabels: instanceLabels(name) },
         policyTypes: ['Ingress'],
         ingress: [
-          { from: internalFrom, ports: [tcp(register.port), tcp(gateway.internalPort)] },
+          // GatewayWorker's GatewayClient is held to the same peers: it speaks on the internal port, and to the Register's compat port.
+          { from: internalFrom, ports: [tcp(register.port), tcp(gateway.internalPort), ...(gatewayWorkerCompat.enabled ? [tcp(gatewayWorkerCompat.port)] : [])] },
           // Clients, and backends calling the HTTP API (it checks their key).
           { ports: [tcp(gateway.clientPort), ...(api.enabled ? [tcp(api.port)] : [])] },
           metricsRule,

@@ -4,6 +4,7 @@ import { roleMetadata, type BuildContext, type GatewayClusterObject, type KubeOb
 import { selectorLabels } from './labels.js';
 import { childNames } from './names.js';
 import { podTemplate } from './pod-template.js';
+import { GATEWAYWORKER_PORT_NAME } from './container.js';
 import { roleService, namedPort } from './service.js';
 
 export function registerDeployment(cluster: GatewayClusterObject, ctx: BuildContext): KubeObject {
@@ -24,7 +25,11 @@ export function registerDeployment(cluster: GatewayClusterObject, ctx: BuildCont
 export function registerService(cluster: GatewayClusterObject): KubeObject {
   return roleService(cluster, childNames(cluster.metadata.name).registerService, 'register', {
     type: 'ClusterIP',
-    ports: [namedPort('register', cluster.spec.register.port), namedPort('metrics', METRICS_PORTS.register)],
+    ports: [
+      namedPort('register', cluster.spec.register.port),
+      ...(cluster.spec.gatewayWorkerCompat.enabled ? [namedPort(GATEWAYWORKER_PORT_NAME, cluster.spec.gatewayWorkerCompat.port)] : []),
+      namedPort('metrics', METRICS_PORTS.register),
+    ],
   });
 }
 

@@ -11,7 +11,7 @@ import { METRICS_PORTS, registerAddress } from './addresses.js';
 import { copy, type BuildContext, type GatewayClusterObject } from './cluster-object.js';
 import type { Component } from './labels.js';
 import { tlsEnv } from './tls.js';
-import { API_KEY_MOUNT, HANDLER_MOUNT, SECRET_MOUNT } from './volumes.js';
+import { API_KEY_MOUNT, GATEWAYWORKER_SECRET_MOUNT, HANDLER_MOUNT, SECRET_MOUNT, speaksGatewayWorker } from './volumes.js';
 
 export type EnvVar = { name: string; value?: string; valueFrom?: Record<string, unknown> } & Record<string, unknown>;
 
@@ -41,7 +41,7 @@ export function roleEnv(cluster: GatewayClusterObject, component: Component, ctx
     literal(ROLE_SETTINGS.gateway.registerAddress.env, registerAddress(cluster)),
     ...tlsEnv(cluster, component),
   ];
-  const fromSpec = settingsEnv(settings, section);
+  const fromSpec = [...settingsEnv(settings, section), ...gatewayWorkerEnv(cluster, component, ctx)];
   const userEnv = copy((section.env ?? []) as EnvVar[]);
   switch (component) {
     case 'register':
@@ -54,6 +54,17 @@ export function roleEnv(cluster: GatewayClusterObject, component: Component, ctx
       // A file, not a value: a Secret volume changes in place, so a rotated key is taken without a restart.
       return [...downward, ...common, ...fromSpec, literal(ROLE_SETTINGS.api.apiKeyFile.env, `${API_KEY_MOUNT}/${ctx.apiKeySecretKey}`), ...userEnv];
   }
+}
+
+/** spec.gatewayWorkerCompat for the Register (its compat port too) and the gateways. */
+function gatewayWorkerEnv(cluster: GatewayClusterObject, component: Component, ctx: BuildContext): EnvVar[] {
+  if (!speaksGatewayWorker(cluster, component)) return [];
+  const settings = ROLE_SETTINGS.register;
+  return [
+    literal(settings.gatewayWorkerCompat.env, 'true'),
+    literal(settings.gatewayWorkerSecretFile.env, `${GATEWAYWORKER_SECRET_MOUNT}/${ctx.gatewayWorkerSecretKey}`),
+    ...(component === 'register' ? [literal(settings.gatewayWorkerPort.env, cluster.spec.gatewayWorkerCompat.port)] : []),
+  ];
 }
 
 function gatewayEnv(cluster: GatewayClusterObject): EnvVar[] {

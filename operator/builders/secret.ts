@@ -24,6 +24,11 @@ export function generatedSecret(cluster: GatewayClusterObject, value: string): K
   return generated(cluster, childNames(cluster.metadata.name).secret, GENERATED_SECRET_KEY, value);
 }
 
+/** GatewayWorker compatibility's secret (GatewayClient's $secretKey): not the shared secret, which it must never expose. */
+export function generatedGatewayWorkerSecret(cluster: GatewayClusterObject, value: string): KubeObject {
+  return generated(cluster, childNames(cluster.metadata.name).gatewayWorkerSecret, GENERATED_SECRET_KEY, value);
+}
+
 /** The HTTP API's keys: a file of one key a line. */
 export function generatedApiKeySecret(cluster: GatewayClusterObject, key: string): KubeObject {
   return generated(cluster, childNames(cluster.metadata.name).apiKeySecret, GENERATED_API_KEY_KEY, `${key}\n`);

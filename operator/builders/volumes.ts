@@ -6,6 +6,12 @@ import { tlsVolumes } from './tls.js';
 export const SECRET_MOUNT = '/etc/gwc/secret';
 export const HANDLER_MOUNT = '/etc/gwc/handler';
 export const API_KEY_MOUNT = '/etc/gwc/api-key';
+export const GATEWAYWORKER_SECRET_MOUNT = '/etc/gwc/gatewayworker';
+
+/** The roles that speak GatewayWorker's protocols when spec.gatewayWorkerCompat is on. */
+export function speaksGatewayWorker(cluster: GatewayClusterObject, component: Component): boolean {
+  return cluster.spec.gatewayWorkerCompat.enabled && (component === 'register' || component === 'gateway');
+}
 
 export interface RoleVolumes {
   volumes: Array<Record<string, unknown>>;
@@ -29,6 +35,10 @@ export function roleVolumes(cluster: GatewayClusterObject, component: Component,
   if (component === 'api') {
     volumes.push({ name: 'api-key', secret: { secretName: ctx.apiKeySecretName, defaultMode: 0o400 } });
     mounts.push({ name: 'api-key', mountPath: API_KEY_MOUNT, readOnly: true });
+  }
+  if (speaksGatewayWorker(cluster, component)) {
+    volumes.push({ name: 'gatewayworker-secret', secret: { secretName: ctx.gatewayWorkerSecretName, defaultMode: 0o400 } });
+    mounts.push({ name: 'gatewayworker-secret', mountPath: GATEWAYWORKER_SECRET_MOUNT, readOnly: true });
   }
   const tls = tlsVolumes(cluster, component);
   return { volumes: [...volumes, ...tls.volumes], mounts: [...mounts, ...tls.mounts] };

@@ -10,6 +10,7 @@ import {
   GENERATED_API_KEY_KEY,
   GENERATED_SECRET_KEY,
   generatedApiKeySecret,
+  generatedGatewayWorkerSecret,
   generatedSecret,
   MANAGED_BY,
   registerAddress,
@@ -96,6 +97,8 @@ export class Reconciler {
     if (secret.problem) problems.push(secret.problem);
     const apiKey = await this.checkApiKeySecret(cluster, object, handsOff);
     if (apiKey?.problem) problems.push(apiKey.problem);
+    const gatewayWorker = await this.checkGatewayWorkerSecret(cluster, object, handsOff);
+    if (gatewayWorker?.problem) problems.push(gatewayWorker.problem);
     const handlerProblem = await this.checkHandlerConfigMap(namespace, spec);
     if (handlerProblem) problems.push(handlerProblem);
     problems.push(...(await tlsSecretProblems(this.deps.client, namespace, spec)));
@@ -106,6 +109,8 @@ export class Reconciler {
         secretKey: secret.key,
         apiKeySecretName: apiKey?.name ?? '',
         apiKeySecretKey: apiKey?.key ?? '',
+        gatewayWorkerSecretName: gatewayWorker?.name,
+        gatewayWorkerSecretKey: gatewayWorker?.key,
         defaultImage: this.deps.operandImage,
         liveGatewayReplicas: (this.deps.children.StatefulSet.get(namespace, childNames(name).gateway)?.spec as { replicas?: number } | undefined)?.replicas,
         serviceMonitorAvailable: this.deps.children.ServiceMonitor !== undefined,
@@ -174,6 +179,19 @@ export class Reconciler {
       key: GENERATED_API_KEY_KEY,
       what: 'a generated API key',
       make: () => generatedApiKeySecret(object, randomBytes(24).toString('base64url')),
+    });
+  }
+
+  /** GatewayClient's $secretKey: spec.gatewayWorkerCompat.secretRef, checked, or the generated `<name>-gatewayworker-secret`. */
+  private checkGatewayWorkerSecret(cluster: KubeObject, object: GatewayClusterObject, paused: boolean): Promise<SecretCheck | undefined> {
+    const compat = object.spec.gatewayWorkerCompat;
+    if (!compat.enabled) return Promise.resolve(undefined);
+    return this.checkSecretRef(cluster, paused, compat.secretRef, 'spec.gatewayWorkerCompat.secretRef', {
+      name: childNames(cluster.metadata.name).gatewayWorkerSecret,
+      key: GENERATED_SECRET_KEY,
+      what: 'a generated GatewayWorker compat secret',
+      // Hex: GatewayClient writes its secret into JSON unescaped.
+      make: () => generatedGatewayWorkerSecret(object, randomBytes(24).toString('hex')),
     });
   }
 

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { apiSettings, gatewaySettings, registerSettings, workerSettings } from '../../runtime/config/role-settings.js';
-import { MIN_SECRET_LENGTH } from '../../runtime/config/settings.js';
+import { defaultOf, MIN_SECRET_LENGTH } from '../../runtime/config/settings.js';
 import { kubeObject, name, port, resources, stringMap } from './kube-types.js';
 import { specFields } from './setting-fields.js';
 
@@ -192,6 +192,22 @@ const networkPolicy = z
   })
   .describe('who may reach which port of the cluster\'s pods; the client port is always open');
 
+const gatewayWorkerCompat = z
+  .object({
+    enabled: z
+      .boolean()
+      .default(false)
+      .describe('answer GatewayWorker\'s PHP GatewayClient: its Register protocol on the Register Service\'s port `gatewayworker`, GatewayProtocol on the gateways\' internal port; the secret travels in plain text'),
+    port: port
+      .default(defaultOf(registerSettings.gatewayWorkerPort))
+      .describe('port of the Register (and its Service) that answers GatewayClient\'s worker_connect: Gateway::$registerAddress = \'<name>-register.<namespace>.svc:<port>\''),
+    secretRef: z
+      .object({ name, key: z.string().min(1).default('secret') })
+      .optional()
+      .describe(`a Secret holding GatewayClient's $secretKey (at least ${MIN_SECRET_LENGTH} printable ASCII characters without " or \\), never the shared secret; one is generated (<name>-gatewayworker-secret) when unset`),
+  })
+  .describe('GatewayWorker compatibility: PHP backends push with GatewayWorker\'s GatewayClient unchanged, pointed at the Register\'s compat port; reachable only as the internal ports are (spec.networkPolicy)');
+
 export const gatewayClusterSpec = z.object({
   image: z
     .string()
@@ -212,6 +228,7 @@ export const gatewayClusterSpec = z.object({
   gateway: gateway.prefault({}),
   worker: worker.prefault({}),
   api: api.prefault({}),
+  gatewayWorkerCompat: gatewayWorkerCompat.prefault({}),
   pod: pod.optional(),
   metrics: metrics.prefault({}),
   networkPolicy: networkPolicy.prefault({}),
@@ -225,6 +242,14 @@ export const gatewayClusterSpec = z.object({
       'seconds a pod of this cluster may stay on a lost node (Ready False or Unknown, or deleted), counted from when the operator saw it lost, before the operator deletes it with grace period 0 so that its StatefulSet or Deployment starts it on another node; Kubernetes itself never replaces a StatefulSet pod whose node stopped answering. 0: never',
     ),
   paused: z.boolean().default(false).describe('stop changing the children (as the gatewaycluster.dev/paused annotation does)'),
+}).meta({
+  'x-kubernetes-validations': [
+    {
+      // Both ports are the Register's; with compatibility off the compat port is never opened.
+      rule: '!has(self.gatewayWorkerCompat) || !has(self.gatewayWorkerCompat.enabled) || !self.gatewayWorkerCompat.enabled || !has(self.gatewayWorkerCompat.port) || !has(self.register) || !has(self.register.port) || self.gatewayWorkerCompat.port != self.register.port',
+      message: 'gatewayWorkerCompat.port and register.port must differ',
+    },
+  ],
 });
 
 export type GatewayClusterSpec = z.output<typeof gatewayClusterSpec>;

@@ -4,11 +4,32 @@ import { assetPath } from '../assets.js';
 import { DISCONNECTS, UPGRADE_REFUSAL_STATUS } from '../gateway/disconnects.js';
 import { commonSettings, metricsSettings, registerAddressSetting } from './common-settings.js';
 import { decimal, integer, list, numeric, oneOf, port, text } from './setting-values.js';
-import { addressListSchema, MIN_SECRET_LENGTH, setting, specSetting } from './settings.js';
+import { addressListSchema, bool, MIN_SECRET_LENGTH, portSchema, setting, specSetting } from './settings.js';
 import { clientTlsSettings } from './tls-settings.js';
 
 /** Pages shipped in runtime/web: the chat handler's, and a WebSocket console for any other handler. */
 export const BUNDLED_PAGES = ['chat', 'console'];
+
+/**
+ * GatewayWorker compatibility (README, "Coming from GatewayWorker"): GatewayWorker's Register protocol on a port of
+ * the Register's own, GatewayProtocol for GatewayClient on the gateways' internal port; off unless asked for, with a
+ * secret of its own. The operator sets these from spec.gatewayWorkerCompat.
+ */
+const gatewayWorkerSettings = {
+  gatewayWorkerCompat: setting(
+    'gatewayworker-compat',
+    'GWC_GATEWAYWORKER_COMPAT',
+    bool.default(false),
+    'true: answer GatewayWorker\'s GatewayClient (PHP) as its Register and gateways do, with --gatewayworker-secret',
+  ),
+  gatewayWorkerSecret: setting(
+    'gatewayworker-secret',
+    'GWC_GATEWAYWORKER_SECRET',
+    z.string().optional(),
+    `the secret GatewayClient sends (its $secretKey), not the shared secret: at least ${MIN_SECRET_LENGTH} printable ASCII characters, no " or \\`,
+  ),
+  gatewayWorkerSecretFile: setting('gatewayworker-secret-file', 'GWC_GATEWAYWORKER_SECRET_FILE', z.string().optional(), 'file holding --gatewayworker-secret'),
+};
 
 const ipSchema = z.string().refine((value) => isIP(value) !== 0, 'expected an IPv4 or IPv6 address');
 
@@ -22,6 +43,13 @@ export const registerSettings = {
     addressListSchema,
     'the address(es) gateways, workers and API clients dial to reach this Register, comma-separated; a handshake that names another is refused ' +
       '(default: host:port; with a wildcard host, any of this host\'s IPs on port)',
+  ),
+  ...gatewayWorkerSettings,
+  gatewayWorkerPort: setting(
+    'gatewayworker-port',
+    'GWC_GATEWAYWORKER_PORT',
+    portSchema.default(1237),
+    'port answering GatewayWorker\'s Register protocol (worker_connect) for GatewayClient, with --gatewayworker-compat',
   ),
   ...metricsSettings(9236),
 };
@@ -145,6 +173,7 @@ export const gatewaySettings = {
       .transform((value) => (value !== undefined && BUNDLED_PAGES.includes(value) ? assetPath('runtime', 'web', value) : value)),
     `folder served over HTTP on the client port (websocket only); a bundled page: ${BUNDLED_PAGES.join(', ')}`,
   ),
+  ...gatewayWorkerSettings,
   ...clientTlsSettings,
   ...metricsSettings(9272),
 };

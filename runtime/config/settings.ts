@@ -75,6 +75,8 @@ function withoutDefault(schema: z.ZodType): z.ZodType {
   return schema;
 }
 
+/** true or false, as text. */
+export const bool = z.enum(['true', 'false']).transform((value) => value === 'true');
 export const portSchema = numeric(z.coerce.number().int().min(0).max(65535));
 export const positiveInt = numeric(z.coerce.number().int().positive());
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
@@ -135,15 +137,28 @@ export const MIN_SECRET_LENGTH = 16;
 
 /** The shared secret, from --secret or from a file (a mounted Kubernetes Secret). */
 export function resolveSecret(role: string, secret: string | undefined, secretFile: string | undefined): Buffer {
-  let value = secret;
-  if (value === undefined && secretFile !== undefined) {
+  const value = readSecret(role, { flag: 'secret', env: 'GWC_SECRET', value: secret }, { flag: 'secret-file', env: 'GWC_SECRET_FILE', value: secretFile });
+  if (value === undefined) throw new ConfigError(`${role}: missing setting --secret (GWC_SECRET) or --secret-file (GWC_SECRET_FILE)`);
+  return value;
+}
+
+interface SecretSource {
+  flag: string;
+  env: string;
+  value: string | undefined;
+}
+
+/** A secret given as a value or as a file (the value wins), at least MIN_SECRET_LENGTH characters; undefined: neither. */
+export function readSecret(role: string, given: SecretSource, file: SecretSource): Buffer | undefined {
+  let value = given.value;
+  if (value === undefined && file.value !== undefined) {
     try {
-      value = readFileSync(secretFile, 'utf8').trim();
+      value = readFileSync(file.value, 'utf8').trim();
     } catch (error) {
-      throw new ConfigError(`${role}: cannot read --secret-file (GWC_SECRET_FILE) ${secretFile}: ${(error as Error).message}`);
+      throw new ConfigError(`${role}: cannot read --${file.flag} (${file.env}) ${file.value}: ${(error as Error).message}`);
     }
   }
-  if (value === undefined) throw new ConfigError(`${role}: missing setting --secret (GWC_SECRET) or --secret-file (GWC_SECRET_FILE)`);
-  if (value.length < MIN_SECRET_LENGTH) throw new ConfigError(`${role}: invalid setting --secret (GWC_SECRET): must be at least ${MIN_SECRET_LENGTH} characters`);
+  if (value === undefined) return undefined;
+  if (value.length < MIN_SECRET_LENGTH) throw new ConfigError(`${role}: invalid setting --${given.flag} (${given.env}): must be at least ${MIN_SECRET_LENGTH} characters`);
   return Buffer.from(value, 'utf8');
 }

@@ -79,6 +79,8 @@ export interface GatewayOptions {
   tls?: TlsFiles | undefined;
   /** How internal connections are made: plain TCP when unset, or mutual TLS. */
   peerTransport?: PeerTransport;
+  /** A second protocol on the internal port (GatewayWorker's GatewayClient, runtime/compat): see InternalServerOptions. */
+  sniff?: ((peers: Server) => Server) | undefined;
   registry?: Registry;
 }
 
@@ -149,6 +151,7 @@ export class Gateway implements ClientSink, Delivery {
       verdicts: this.verdicts,
       execute: (command) => this.execute(command),
       log: this.log,
+      ...(options.sniff ? { sniff: options.sniff } : {}),
     });
     this.announcer = new RegisterAnnouncer({
       registers: options.registerAddress,

@@ -22,6 +22,8 @@ export interface InternalServerOptions {
   /** Carries out a command from a worker or API client; returns what its reply carries. */
   execute(command: Command): Omit<Reply, 'requestId'> | undefined;
   log: Logger;
+  /** A second protocol on this port (GatewayWorker's, runtime/compat): a server that hands ours what it does not take. */
+  sniff?: (peers: Server) => Server;
 }
 
 /**
@@ -51,7 +53,8 @@ export class InternalServer {
    * (told apart by its first bytes) is sniffed here, ahead of acceptPeer.
    */
   private createServer(): Server {
-    return (this.options.transport ?? plainTransport).createServer((socket) => this.acceptPeer(socket));
+    const peers = (this.options.transport ?? plainTransport).createServer((socket) => this.acceptPeer(socket));
+    return this.options.sniff ? this.options.sniff(peers) : peers;
   }
 
   private acceptPeer(socket: Socket): void {

@@ -21,6 +21,8 @@ export interface RegisterOptions {
   registry?: Registry;
   /** Plain TCP when unset, or mutual TLS. */
   peerTransport?: PeerTransport;
+  /** Told after each change of the gateway list has been pushed (the GatewayWorker compat port follows it). */
+  onGatewaysChanged?: () => void;
 }
 
 /**
@@ -107,6 +109,7 @@ export class Register {
       this.pushScheduled = false;
       const list = { gatewayList: { addresses: this.gatewayAddresses() } };
       for (const subscriber of this.subscribers) subscriber.send(list);
+      this.options.onGatewaysChanged?.();
     });
   }
 

@@ -18,9 +18,14 @@ const localSettings = {
   registerPort: setting('register-port', 'GWC_LOCAL_REGISTER_PORT', portSchema.default(defaultOf(registerSettings.port)), 'port of the Register'),
   apiPort: setting('api-port', 'GWC_LOCAL_API_PORT', portSchema.default(defaultOf(apiSettings.port)), 'port of the HTTP API (0: no API)'),
   handler: workerSettings.handler,
+  gatewayWorkerPort: registerSettings.gatewayWorkerPort,
 };
 const WATCH_FLAG = '--watch';
-const WATCH_HELP = `  ${WATCH_FLAG}\n      restart the worker when the handler file changes; clients stay connected (the gateway holds them)\n`;
+const COMPAT_FLAG = `--${gatewaySettings.gatewayWorkerCompat.flag}`;
+const BARE_FLAGS_HELP =
+  `  ${WATCH_FLAG}\n      restart the worker when the handler file changes; clients stay connected (the gateway holds them)\n` +
+  `  ${COMPAT_FLAG}\n      also answer GatewayWorker's PHP GatewayClient (Register protocol on --gatewayworker-port, GatewayProtocol on the\n` +
+  `      gateway's internal port) with a secret of its own (${gatewaySettings.gatewayWorkerSecret.env}, or a random one)\n`;
 
 const cliPath = fileURLToPath(new URL('../cli.js', import.meta.url));
 /** The event with which each role says it can do its job. */
@@ -34,14 +39,15 @@ const READY_EVENT: Record<string, LogEvent> = { register: 'ready', gateway: 'rea
  */
 export async function runLocalCluster(argv: string[]): Promise<void> {
   if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(helpText('local', 'Starts a whole cluster on loopback: Register, Gateway, Worker and HTTP API.', localSettings) + WATCH_HELP);
+    process.stdout.write(helpText('local', 'Starts a whole cluster on loopback: Register, Gateway, Worker and HTTP API.', localSettings) + BARE_FLAGS_HELP);
     return;
   }
   const watching = argv.includes(WATCH_FLAG);
+  const compat = argv.includes(COMPAT_FLAG) || process.env[gatewaySettings.gatewayWorkerCompat.env] === 'true';
   let settings;
   let handlerFile: string;
   try {
-    settings = loadSettings('local', localSettings, argv.filter((arg) => arg !== WATCH_FLAG), process.env);
+    settings = loadSettings('local', localSettings, argv.filter((arg) => arg !== WATCH_FLAG && arg !== COMPAT_FLAG), process.env);
     handlerFile = resolveHandlerPath(settings.handler);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
@@ -50,16 +56,19 @@ export async function runLocalCluster(argv: string[]): Promise<void> {
   }
   const log = createLogger({ role: 'local' });
   const asText = logsAsText();
-  const { host, port, registerPort, apiPort, handler } = settings;
+  const { host, port, registerPort, apiPort, handler, gatewayWorkerPort } = settings;
   const registerAddress = formatAddress(host, registerPort);
   const secret = process.env.GWC_SECRET || randomBytes(24).toString('base64url');
   const apiKey = process.env.GWC_API_KEY || randomBytes(24).toString('base64url');
-  const env = { ...process.env, GWC_SECRET: secret, GWC_API_KEY: apiKey, GWC_LOG_FORMAT: 'json' };
+  const compatSettings = gatewaySettings.gatewayWorkerSecret;
+  const compatSecret = compat ? process.env[compatSettings.env] || randomBytes(16).toString('hex') : undefined;
+  const compatEnv = compatSecret ? { [gatewaySettings.gatewayWorkerCompat.env]: 'true', [compatSettings.env]: compatSecret } : {};
+  const env = { ...process.env, GWC_SECRET: secret, GWC_API_KEY: apiKey, GWC_LOG_FORMAT: 'json', ...compatEnv };
   const common = ['--register-address', registerAddress, '--metrics-host', host];
   const page = BUNDLED_PAGES.includes(handler) ? handler : 'console';
 
   const roleArgs: Record<string, string[]> = {
-    register: ['--host', host, '--port', String(registerPort), '--metrics-host', host],
+    register: ['--host', host, '--port', String(registerPort), '--metrics-host', host, '--gatewayworker-port', String(gatewayWorkerPort)],
     gateway: [...common, '--host', host, '--port', String(port), '--lan-ip', host, '--web-root', page],
     // One worker, whichever generation of --watch: index 0.
     worker: [...common, '--handler', handler, '--worker-index', '0'],
@@ -120,7 +129,10 @@ export async function runLocalCluster(argv: string[]): Promise<void> {
   for (const role of Object.keys(roleArgs)) {
     const child = start(role, () => {
       waiting.delete(role);
-      if (waiting.size === 0) announce({ host, port, apiPort, registerAddress, handler, secret, apiKey, page, watching, asText, log });
+      if (waiting.size === 0) {
+        const gatewayWorker = compatSecret ? { registerAddress: formatAddress(host, gatewayWorkerPort), secretKey: compatSecret } : undefined;
+        announce({ host, port, apiPort, registerAddress, handler, secret, apiKey, page, watching, asText, log, gatewayWorker });
+      }
     });
     if (role === 'worker') worker = child;
   }
@@ -169,6 +181,8 @@ interface Announcement {
   watching: boolean;
   asText: boolean;
   log: ReturnType<typeof createLogger>;
+  /** Where GatewayWorker's GatewayClient points, with --gatewayworker-compat. */
+  gatewayWorker: { registerAddress: string; secretKey: string } | undefined;
 }
 
 /** Says once where everything is, with the secret and API key (unless they came from the environment). */
@@ -178,8 +192,10 @@ function announce(a: Announcement): void {
   const key = process.env.GWC_API_KEY ? '(from GWC_API_KEY)' : a.apiKey;
   const secret = process.env.GWC_SECRET ? '(from GWC_SECRET)' : a.secret;
   const curl = apiUrl && `curl -H 'Authorization: Bearer ${a.apiKey}' -d '{"message":"hello from curl"}' ${apiUrl}sendToAll`;
+  const compatSecretKey = process.env[gatewaySettings.gatewayWorkerSecret.env] ? `(from ${gatewaySettings.gatewayWorkerSecret.env})` : a.gatewayWorker?.secretKey;
+  const php = a.gatewayWorker && `Gateway::$registerAddress = '${a.gatewayWorker.registerAddress}'; Gateway::$secretKey = '${compatSecretKey}';`;
   if (!a.asText) {
-    a.log.info('local cluster ready', { logEvent: 'ready', url, handler: a.handler, register: a.registerAddress, api: apiUrl, apiKey: key, secret, curl, watching: a.watching });
+    a.log.info('local cluster ready', { logEvent: 'ready', url, handler: a.handler, register: a.registerAddress, api: apiUrl, apiKey: key, secret, curl, watching: a.watching, ...(php ? { gatewayClient: php } : {}) });
     return;
   }
   const lines = [
@@ -188,6 +204,7 @@ function announce(a: Announcement): void {
     `  ${a.page === 'chat' ? 'chat page' : 'console  '}    ${url}`,
     ...(apiUrl ? [`  HTTP API     ${apiUrl}  (key ${key}; document at ${apiUrl}openapi.json)`, `  try          ${curl}`] : []),
     `  Node client  GatewayClient.connect({ registerAddress: '${a.registerAddress}', secret: '${secret}' })`,
+    ...(php ? [`  PHP client   ${php}  (GatewayWorker's GatewayClient)`] : []),
     '  Ctrl-C stops it.',
     '',
   ];

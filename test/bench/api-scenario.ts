@@ -31,33 +31,53 @@ export interface ApiResult {
 
 export async function runApi(target: Target, config: ApiConfig, progress: (line: string) => void): Promise<ApiResult> {
   const api = await startApi();
-  const clients = await connectClients(target.url, config.clients);
+  const clients = await connectBoundClients(target.url, api, config.clients);
   try {
-    const ids = await waitFor('every bench client to be listed', async () => {
-      const list = await api.client.getAllClientIdList();
-      return list.length === config.clients ? list : undefined;
-    }, 15_000, 50);
-    await Promise.all(ids.map((id, i) => api.client.bindUid(id, `u${i}`)));
     const message = 'u'.repeat(config.size);
     const slice = (way: ApiWay, calls: number) => measure(way, calls, { api, clients, config, message });
-    for (const way of API_WAYS) await slice(way, Math.ceil(config.calls / 4)); // warm-up, uncounted
-    const sliceRates: Record<ApiWay, number[]> = { client: [], http: [], batch: [] };
-    for (let round = 0; round < config.rounds; round++) {
-      const order = round % 2 === 0 ? API_WAYS : [...API_WAYS].reverse();
-      for (const way of order) sliceRates[way].push(await slice(way, config.calls));
-      progress(`api round ${round + 1}/${config.rounds}: ${API_WAYS.map((w) => `${w} ${Math.round(sliceRates[w].at(-1)!)}/s`).join(', ')}`);
-    }
-    return { sliceRates };
+    return { sliceRates: await inRounds('api', API_WAYS, config, slice, progress) };
   } finally {
     for (const socket of clients.sockets) socket.terminate();
     await api.stop();
   }
 }
 
-interface Clients {
+/**
+ * An uncounted warm-up slice of a quarter of the calls per way, then `rounds` rounds of one slice per way, back to
+ * back, in alternating order; each slice's rate (calls per second) by way, in round order.
+ */
+export async function inRounds<W extends string>(
+  what: string,
+  ways: readonly W[],
+  config: { calls: number; rounds: number },
+  slice: (way: W, calls: number) => Promise<number>,
+  progress: (line: string) => void,
+): Promise<Record<W, number[]>> {
+  for (const way of ways) await slice(way, Math.ceil(config.calls / 4));
+  const sliceRates = Object.fromEntries(ways.map((way) => [way, [] as number[]])) as Record<W, number[]>;
+  for (let round = 0; round < config.rounds; round++) {
+    const order = round % 2 === 0 ? ways : [...ways].reverse();
+    for (const way of order) sliceRates[way].push(await slice(way, config.calls));
+    progress(`${what} round ${round + 1}/${config.rounds}: ${ways.map((w) => `${w} ${Math.round(sliceRates[w].at(-1)!)}/s`).join(', ')}`);
+  }
+  return sliceRates;
+}
+
+export interface Clients {
   sockets: WebSocket[];
   /** Messages received by all of them so far. */
   received(): number;
+}
+
+/** `count` WebSocket clients of `url`, bound to uids u0, u1, ... through the API's GatewayClient. */
+export async function connectBoundClients(url: string, api: ApiEndpoints, count: number): Promise<Clients> {
+  const clients = await connectClients(url, count);
+  const ids = await waitFor('every bench client to be listed', async () => {
+    const list = await api.client.getAllClientIdList();
+    return list.length === count ? list : undefined;
+  }, 15_000, 50);
+  await Promise.all(ids.map((id, i) => api.client.bindUid(id, `u${i}`)));
+  return clients;
 }
 
 async function connectClients(url: string, count: number): Promise<Clients> {

@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { API_WAYS, type ApiResult, type ApiWay } from './api-scenario.js';
+import { COMPAT_WAYS, type CompatResult, type CompatWay } from './compat-scenario.js';
 import type { EchoResult, FanoutResult, MemoryResult } from './scenarios.js';
 
 /** Targets from the issue. */
@@ -25,6 +26,8 @@ export interface BenchResults {
    * slice to the GatewayClient's slice of the same round.
    */
   api?: ApiResult & { callsPerSecond: Record<ApiWay, number>; ratio: Record<ApiWay, number> };
+  /** As `api`, against the curl slices: the GatewayClient ways' rates over PHP with curl through the HTTP API. */
+  compat?: CompatResult & { callsPerSecond: Record<CompatWay, number>; ratio: Record<CompatWay, number> };
 }
 
 interface Measured {
@@ -32,6 +35,7 @@ interface Measured {
   memory?: Pair<MemoryResult> | undefined;
   fanout?: Pair<FanoutResult> | undefined;
   api?: ApiResult | undefined;
+  compat?: CompatResult | undefined;
 }
 
 function median(values: number[]): number {
@@ -40,7 +44,16 @@ function median(values: number[]): number {
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
-export function summarize(config: Record<string, unknown>, { echo, memory, fanout, api }: Measured): BenchResults {
+/** Each way's calls over all its slices (every slice makes the same calls: the harmonic mean of their rates), and the median of its ratios to `reference`'s slice of the same round. */
+function perWay<W extends string>(ways: readonly W[], sliceRates: Record<W, number[]>, reference: W) {
+  const byWay = <T>(f: (way: W) => T) => Object.fromEntries(ways.map((way) => [way, f(way)])) as Record<W, T>;
+  return {
+    callsPerSecond: byWay((way) => sliceRates[way].length / sliceRates[way].reduce((sum, rate) => sum + 1 / rate, 0)),
+    ratio: byWay((way) => median(sliceRates[way].map((rate, i) => rate / sliceRates[reference][i]!))),
+  };
+}
+
+export function summarize(config: Record<string, unknown>, { echo, memory, fanout, api, compat }: Measured): BenchResults {
   const results: BenchResults = { config };
   if (echo) {
     const overallRatio = echo.gwc.roundTripsPerSecond / echo.plain.roundTripsPerSecond;
@@ -50,16 +63,8 @@ export function summarize(config: Record<string, unknown>, { echo, memory, fanou
   }
   if (memory) results.memory = { ...memory, meetsTarget: memory.gwc.rssPerConnection <= TARGETS.rssPerIdleConnectionMaxBytes };
   if (fanout) results.fanout = { ...fanout, ratio: fanout.gwc.deliveriesPerSecond / fanout.plain.deliveriesPerSecond };
-  if (api) {
-    const byWay = <T>(f: (way: ApiWay) => T) => Object.fromEntries(API_WAYS.map((way) => [way, f(way)])) as Record<ApiWay, T>;
-    const reference = api.sliceRates.client;
-    results.api = {
-      ...api,
-      // Every slice has the same number of calls: the overall rate is the harmonic mean of the slice rates.
-      callsPerSecond: byWay((way) => api.sliceRates[way].length / api.sliceRates[way].reduce((sum, rate) => sum + 1 / rate, 0)),
-      ratio: byWay((way) => median(api.sliceRates[way].map((rate, i) => rate / reference[i]!))),
-    };
-  }
+  if (api) results.api = { ...api, ...perWay(API_WAYS, api.sliceRates, 'client') };
+  if (compat) results.compat = { ...compat, ...perWay(COMPAT_WAYS, compat.sliceRates, 'curl') };
   return results;
 }
 
@@ -111,6 +116,15 @@ export function formatReport(results: BenchResults): string {
     out.push('', `HTTP API: sendToUid to ${apiConfig.clients} clients (one uid each), ${apiConfig.concurrency} in flight, until delivered; ` +
       'ratio: median over the rounds of each way against the GatewayClient slice of the same round',
       way('client', 'GatewayClient in-process (reference)'), way('http', 'POST /v1/sendToUid'), way('batch', `POST /v1/batch of ${apiConfig.batchSize} calls`));
+  }
+  if (results.compat) {
+    const { compat } = results;
+    const compatConfig = results.config.compat as { clients: number; processes: number };
+    const way = (name: CompatWay, label: string) => `  ${label.padEnd(46)} ${int(compat.callsPerSecond[name]).padStart(8)} calls/s   ${compat.ratio[name].toFixed(2)}`;
+    out.push('', `GatewayWorker compat: Gateway::sendToUid from PHP to ${compatConfig.clients} clients (one uid each), ${compatConfig.processes} PHP processes, until delivered; ` +
+      'ratio: median over the rounds against the curl slice of the same round',
+      way('curl', 'PHP curl, POST /v1/sendToUid (reference)'), way('gatewayclient', 'PHP GatewayClient through the compat port'),
+      way('persistent', 'the same, $persistentConnection = true'));
   }
   return out.join('\n');
 }

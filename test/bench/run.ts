@@ -5,10 +5,12 @@
  *   npm run bench -- [--json results.json] [--only echo,memory,fanout,api] [--measure-s 3] [--warmup-s 1]
  *                    [--echo-rounds 10] [--echo-generators 1] [--cpu-prof <dir>: profiles of the echo's servers]
  *                    [--api-calls 20000] [--api-rounds 5] [--api-concurrency 16] [--api-batch 100] [--api-clients 100]
+ *                    [--compat-calls 4000] [--compat-rounds 3] [--compat-processes 4] (--only compat: not in the default set)
  *
  * The echo starts both systems and loads them in turn, `--echo-rounds` slices each of `--warmup-s` + `--measure-s`
  * (see runEchoInterleaved); memory and fan-out run on each system in turn, each freshly started. The HTTP API runs
- * on a fresh GatewayCluster, against a GatewayClient making the same calls (see runApi).
+ * on a fresh GatewayCluster, against a GatewayClient making the same calls (see runApi). `compat` (PHP's GatewayClient
+ * through the GatewayWorker compat ports against PHP with curl through the HTTP API) needs php-cli and php-curl.
  *
  * Every child runs in its own process group, killed when this process exits, fails or is interrupted.
  */
@@ -16,6 +18,7 @@ import { mkdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { installCleanup, stopAll } from './processes.js';
 import { runApi } from './api-scenario.js';
+import { runCompat } from './compat-scenario.js';
 import { formatReport, summarize, writeJson, type Pair } from './report.js';
 import { runEchoInterleaved, runFanout, runMemory } from './scenarios.js';
 import { startTarget, type Target } from './targets.js';
@@ -40,6 +43,9 @@ const { values } = parseArgs({
     'api-concurrency': { type: 'string', default: '16' },
     'api-batch': { type: 'string', default: '100' },
     'api-clients': { type: 'string', default: '100' },
+    'compat-calls': { type: 'string', default: '4000' },
+    'compat-rounds': { type: 'string', default: '3' },
+    'compat-processes': { type: 'string', default: '4' },
   },
 });
 
@@ -63,6 +69,13 @@ const config = {
     rounds: Math.max(1, Number(values['api-rounds'])),
     size: Number(values.size),
   },
+  compat: {
+    clients: Number(values['api-clients']),
+    calls: Number(values['compat-calls']),
+    processes: Number(values['compat-processes']),
+    rounds: Math.max(1, Number(values['compat-rounds'])),
+    size: Number(values.size),
+  },
 };
 const only = new Set(values.only!.split(','));
 const cpuProfDir = values['cpu-prof'];
@@ -83,8 +96,8 @@ async function both<T>(what: string, maxConnections: number, scenario: (target: 
 }
 
 /** A fresh GWC cluster only (for what has no plain counterpart). */
-async function onGwc<T>(maxConnections: number, scenario: (target: Target) => Promise<T>): Promise<T> {
-  const target = await startTarget('gwc', { maxConnections });
+async function onGwc<T>(maxConnections: number, scenario: (target: Target) => Promise<T>, gatewayWorkerCompat = false): Promise<T> {
+  const target = await startTarget('gwc', { maxConnections, gatewayWorkerCompat });
   try {
     return await scenario(target);
   } finally {
@@ -116,7 +129,8 @@ async function main(): Promise<void> {
   const memory = only.has('memory') ? await both('memory', config.memory.connections, (t) => runMemory(t, config.memory)) : undefined;
   const fanout = only.has('fanout') ? await both('fanout', config.fanout.clients, (t) => runFanout(t, config.fanout)) : undefined;
   const api = only.has('api') ? await onGwc(config.api.clients, (target) => runApi(target, config.api, progress)) : undefined;
-  const results = summarize(config, { echo, memory, fanout, api });
+  const compat = only.has('compat') ? await onGwc(config.compat.clients, (target) => runCompat(target, config.compat, progress), true) : undefined;
+  const results = summarize(config, { echo, memory, fanout, api, compat });
   process.stdout.write(`\n${formatReport(results)}\n\n(${((Date.now() - started) / 1000).toFixed(0)} s)\n`);
   if (values.json) writeJson(values.json, results);
 }

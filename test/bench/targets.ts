@@ -23,6 +23,8 @@ export interface TargetOptions {
   maxConnections: number;
   /** Directory for `node --cpu-prof` profiles of the gateway, the worker and the plain server. */
   cpuProfDir?: string;
+  /** GatewayWorker compatibility on (gwc only). */
+  gatewayWorkerCompat?: boolean;
 }
 
 export interface Target {
@@ -36,6 +38,8 @@ export interface Target {
   connections(): Promise<number>;
   /** Connects whatever `broadcast` needs, so that is not timed. */
   prepareBroadcast(): Promise<void>;
+  /** Where GatewayWorker's GatewayClient points, when compatibility is on. */
+  readonly gatewayWorker?: { registerAddress: string; secretKey: string };
   /** Sends `payload` to every client `count` times; resolves once the sends are handed over. */
   broadcast(count: number, payload: string): Promise<void>;
   stop(): Promise<void>;
@@ -45,8 +49,11 @@ export async function startTarget(name: 'gwc' | 'plain', options: TargetOptions)
   return name === 'gwc' ? startGwc(options) : startPlain(options);
 }
 
+const GATEWAYWORKER_SECRET = 'bench-gatewayworker-0123456789';
+
 async function startGwc(options: TargetOptions): Promise<Target> {
-  const env = { GWC_SECRET: SECRET };
+  const compat = options.gatewayWorkerCompat ? { GWC_GATEWAYWORKER_COMPAT: 'true', GWC_GATEWAYWORKER_SECRET: GATEWAYWORKER_SECRET } : {};
+  const env = { GWC_SECRET: SECRET, ...compat };
   const registerAddress = REGISTER_ADDRESS;
   const profile = cpuProfile(options);
   const register = new BenchProcess('register', cli, ['register', '--host', ip(1), '--metrics-host', ip(1), '--name', 'register'], { env });
@@ -68,6 +75,7 @@ async function startGwc(options: TargetOptions): Promise<Target> {
       url: `ws://${ip(10)}:7272/`,
       servers: processes,
       holder: gateway,
+      ...(options.gatewayWorkerCompat ? { gatewayWorker: { registerAddress: `${ip(1)}:1237`, secretKey: GATEWAYWORKER_SECRET } } : {}),
       heapUsedBytes: async () => metric(await fetchText(metricsUrl), 'nodejs_heap_size_used_bytes'),
       connections: async () => metric(await fetchText(metricsUrl), 'gwc_gateway_connections'),
       async prepareBroadcast() {

@@ -91,6 +91,7 @@ describe('builders: the set of children', () => {
       workerHeadless: 'chat-worker-headless',
       api: 'chat-api',
       apiKeySecret: 'chat-api-key',
+      gatewayWorkerSecret: 'chat-gatewayworker-secret',
       secret: 'chat-secret',
       pdbGateway: 'chat-gateway',
       pdbWorker: 'chat-worker',

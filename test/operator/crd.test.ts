@@ -74,6 +74,8 @@ describe('the CRD on a real API server', () => {
     assert.match(await refusal('n'.repeat(MAX_NAME_LENGTH + 1), {}), new RegExp(`name has at most ${MAX_NAME_LENGTH} characters`));
     assert.ok(await create('n'.repeat(MAX_NAME_LENGTH), {}), 'the longest name is taken');
     assert.match(await refusal('min-over-max', { gateway: { autoscaling: { enabled: true, minReplicas: 5, maxReplicas: 2 } } }), /autoscaling\.minReplicas must not exceed maxReplicas/);
+    assert.match(await refusal('compat-port', { gatewayWorkerCompat: { enabled: true, port: 1236 } }), /gatewayWorkerCompat\.port and register\.port must differ/);
+    assert.ok(await create('compat-port-off', { gatewayWorkerCompat: { enabled: false, port: 1236 } }), 'no clash while compatibility is off');
     assert.match(await refusal('monitor-no-metrics', { metrics: { enabled: false, serviceMonitor: { enabled: true } } }), /serviceMonitor\.enabled needs metrics\.enabled/);
   });
 

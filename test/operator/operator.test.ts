@@ -109,6 +109,25 @@ describe('operator reconcile on a real control plane', () => {
     await waitFor('the API Deployment and Service to be back', async () => (await Promise.all(apiPaths.map((p) => fixture.read(p)))).every(Boolean), 30_000, 200);
   });
 
+  it('turns GatewayWorker compatibility on: a generated secret of its own in the Register and gateways, its port on the Register Service', async () => {
+    await fixture.patchCluster(ns, 'chat', { spec: { gatewayWorkerCompat: { enabled: true } } });
+    const secret = await waitFor('the compat Secret', () => fixture.read(core('secrets', 'chat-gatewayworker-secret')), 30_000, 200);
+    const value = Buffer.from(secret.data.secret, 'base64').toString();
+    assert.match(value, /^[0-9a-f]{48}$/, 'hex: GatewayClient writes it into JSON unescaped');
+    const shared = await fixture.read(core('secrets', 'chat-secret'));
+    assert.notEqual(value, Buffer.from(shared.data.secret, 'base64').toString());
+    const register = await waitFor('the Register to take it', async () => {
+      const deployment = await fixture.read(apps('deployments', 'chat-register'));
+      return env(deployment, 'GWC_GATEWAYWORKER_COMPAT') === 'true' ? deployment : undefined;
+    }, 30_000, 200);
+    assert.equal(env(register, 'GWC_GATEWAYWORKER_SECRET_FILE'), '/etc/gwc/gatewayworker/secret');
+    await waitFor('the gateways to take it', async () => env(await fixture.read(apps('statefulsets', 'chat-gateway')), 'GWC_GATEWAYWORKER_COMPAT') === 'true', 30_000, 200);
+    await waitFor('the Register Service to open its port', async () => {
+      const service = await fixture.read(core('services', 'chat-register'));
+      return service.spec.ports.some((p: { name: string; port: number }) => p.name === 'gatewayworker' && p.port === 1237);
+    }, 30_000, 200);
+  });
+
   it('scales workers with kubectl scale and reports it in status', async () => {
     fixture.kubectl('-n', ns, 'scale', 'gwc/chat', '--replicas=4');
     await waitFor('the worker StatefulSet to have 4 replicas', async () => (await fixture.read(apps('statefulsets', 'chat-worker'))).spec.replicas === 4, 30_000, 200);
