@@ -45,6 +45,7 @@ export async function runOperator(argv: string[]): Promise<void> {
         namespace: settings.leaderElectionNamespace,
         name: settings.leaseName,
         identity: settings.identity,
+        log,
         leaseDurationSeconds: settings.leaseDuration,
         renewDeadlineSeconds: settings.renewDeadline,
         retryPeriodMs: settings.retryPeriod * 1000,

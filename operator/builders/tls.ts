@@ -5,6 +5,7 @@
  * runtime re-reads the files when they change.
  */
 import { clientTlsSettings, internalTlsSettings } from '../../runtime/config/tls-settings.js';
+import type { GatewayClusterSpec } from '../spec/gateway-cluster-spec.js';
 import type { GatewayClusterObject } from './cluster-object.js';
 import type { Component } from './labels.js';
 
@@ -14,18 +15,24 @@ export const INTERNAL_TLS_MOUNT = '/etc/gwc/internal-tls';
 interface TlsSecret {
   volume: string;
   secretName: string;
+  /** The spec field naming it. */
+  field: string;
+  /** The only role that mounts it; every role when unset. */
+  onlyFor?: Component;
   mountPath: string;
   /** Environment variable → key of the Secret. */
   files: Record<string, string>;
 }
 
-function tlsSecrets(cluster: GatewayClusterObject, component: Component): TlsSecret[] {
-  const { spec } = cluster;
+/** Every TLS Secret the spec names. */
+function namedTlsSecrets(spec: GatewayClusterSpec): TlsSecret[] {
   const secrets: TlsSecret[] = [];
-  if (component === 'gateway' && spec.gateway.tlsSecretName) {
+  if (spec.gateway.tlsSecretName) {
     secrets.push({
       volume: 'client-tls',
       secretName: spec.gateway.tlsSecretName,
+      field: 'spec.gateway.tlsSecretName',
+      onlyFor: 'gateway',
       mountPath: CLIENT_TLS_MOUNT,
       files: { [clientTlsSettings.tlsCert.env]: 'tls.crt', [clientTlsSettings.tlsKey.env]: 'tls.key' },
     });
@@ -34,11 +41,21 @@ function tlsSecrets(cluster: GatewayClusterObject, component: Component): TlsSec
     secrets.push({
       volume: 'internal-tls',
       secretName: spec.internalTls.secretName,
+      field: 'spec.internalTls.secretName',
       mountPath: INTERNAL_TLS_MOUNT,
       files: { [internalTlsSettings.internalTlsCert.env]: 'tls.crt', [internalTlsSettings.internalTlsKey.env]: 'tls.key', [internalTlsSettings.internalTlsCa.env]: 'ca.crt' },
     });
   }
   return secrets;
+}
+
+function tlsSecrets(cluster: GatewayClusterObject, component: Component): TlsSecret[] {
+  return namedTlsSecrets(cluster.spec).filter((secret) => (secret.onlyFor ?? component) === component);
+}
+
+/** The TLS Secrets the spec names, each with the field naming it and the keys the pods read from it. */
+export function tlsSecretKeys(spec: GatewayClusterSpec): Array<{ name: string; field: string; keys: string[] }> {
+  return namedTlsSecrets(spec).map((secret) => ({ name: secret.secretName, field: secret.field, keys: Object.values(secret.files) }));
 }
 
 /** The TLS part of a role's volumes (volumes.ts adds it to the rest). */

@@ -1,4 +1,8 @@
+import { MANAGED_BY } from '../builders/desired-children.js';
 import type { Informer } from './informer.js';
+
+/** The label selector of every child, by which they are watched. */
+export const MANAGED_BY_SELECTOR = `app.kubernetes.io/managed-by=${MANAGED_BY}`;
 
 /** The kinds of a GatewayCluster's children (and their pods), watched by the managed-by label to reconcile their owner. */
 export const WATCHED_CHILD_KINDS = ['Deployment', 'StatefulSet', 'Service', 'PodDisruptionBudget', 'NetworkPolicy', 'HorizontalPodAutoscaler', 'Pod'] as const;

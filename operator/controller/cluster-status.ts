@@ -2,6 +2,7 @@ import type { KubeObject } from '../kube/kube-client.js';
 import type { Condition, GatewayClusterStatus } from '../spec/gateway-cluster-status.js';
 import { mergeConditions, type ConditionInput } from './conditions.js';
 import { NODE_LOSS_CONDITION } from './node-loss-healer.js';
+import { degradedMessage, type Problem } from './problems.js';
 
 export interface RoleState {
   replicas: number;
@@ -25,7 +26,7 @@ export interface StatusInputs {
   secretName: string;
   paused: boolean;
   /** Why the cluster cannot become healthy on its own (missing Secret, stuck pods, failed writes). */
-  problems: string[];
+  problems: Problem[];
   /** The NodeLoss condition when there is news; otherwise the last one that said none is lost stands. */
   nodeLoss: ConditionInput | undefined;
   now: string;
@@ -69,7 +70,7 @@ export function clusterStatus(input: StatusInputs): GatewayClusterStatus {
       ? { type: 'Progressing', status: 'True', reason: 'RollingOut', message: waitingFor.length ? `waiting for ${waitingFor.join(', ')}` : 'rolling out the latest change' }
       : { type: 'Progressing', status: 'False', reason: 'Stable', message: 'every role runs the latest change' },
     input.problems.length > 0
-      ? { type: 'Degraded', status: 'True', reason: 'Problems', message: input.problems.join('; ') }
+      ? { type: 'Degraded', status: 'True', reason: 'Problems', message: degradedMessage(input.problems) }
       : { type: 'Degraded', status: 'False', reason: 'NoProblems', message: 'nothing is failing' },
     input.paused
       ? { type: 'Paused', status: 'True', reason: 'Paused', message: 'changes are paused (spec.paused or the gatewaycluster.dev/paused annotation)' }

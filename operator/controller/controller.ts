@@ -6,8 +6,9 @@ import { Informer, keyOf } from './informer.js';
 import { LostNodes } from './lost-nodes.js';
 import { NodeLossHealer } from './node-loss-healer.js';
 import { OperatorMetrics } from './operator-metrics.js';
-import { SERVICE_MONITOR, WATCHED_CHILD_KINDS, type ChildInformers } from './child-kinds.js';
-import { MANAGED_BY_SELECTOR, Reconciler } from './reconciler.js';
+import { MANAGED_BY_SELECTOR, SERVICE_MONITOR, WATCHED_CHILD_KINDS, type ChildInformers } from './child-kinds.js';
+import { Reconciler } from './reconciler.js';
+import { TerminalError } from './terminal-error.js';
 import { DEFAULT_OPERAND_IMAGE } from '../operator-settings.js';
 import { WorkQueue } from './work-queue.js';
 
@@ -69,6 +70,11 @@ export class Controller {
           this.metrics.reconciles.inc({ result: 'ok' });
           return outcome;
         } catch (error) {
+          if (error instanceof TerminalError) {
+            this.metrics.reconciles.inc({ result: 'terminal' });
+            log.warn('not reconciled until the cluster changes', { key, error: error.message });
+            return;
+          }
           this.metrics.reconciles.inc({ result: 'error' });
           throw error;
         } finally {

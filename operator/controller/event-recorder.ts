@@ -4,6 +4,9 @@ import { collectionPath, RESOURCE_TYPES } from '../kube/resource-paths.js';
 
 export type EventType = 'Normal' | 'Warning';
 
+/** What an event is about: any object, by kind, name and uid. */
+export type InvolvedObject = Pick<KubeObject, 'apiVersion' | 'kind'> & { metadata: { name: string; namespace?: string; uid?: string } };
+
 /** Writes core/v1 Events about a GatewayCluster; a failure to record one is logged, never thrown. */
 export class EventRecorder {
   constructor(
@@ -12,7 +15,7 @@ export class EventRecorder {
     private readonly component = 'gateway-cluster-operator',
   ) {}
 
-  async record(object: KubeObject, type: EventType, reason: string, message: string): Promise<void> {
+  async record(object: InvolvedObject, type: EventType, reason: string, message: string): Promise<void> {
     const now = new Date().toISOString();
     const namespace = object.metadata.namespace ?? 'default';
     try {

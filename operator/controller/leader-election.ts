@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
+import type { Logger } from '../../runtime/observability/log.js';
 import { isConflict, isNotFound, type KubeClient } from '../kube/kube-client.js';
 import { collectionPath, objectPath, RESOURCE_TYPES } from '../kube/resource-paths.js';
 
@@ -8,6 +9,8 @@ export interface LeaderElectionOptions {
   namespace: string;
   name: string;
   identity: string;
+  /** Says why a renewal, an attempt to take the lease, or the hand-back failed. */
+  log: Logger;
   /** How long a lease nobody renews stays taken, as the other candidates see it. */
   leaseDurationSeconds?: number;
   /** How long the leader goes on working without a successful renewal; shorter than the lease duration. */
@@ -98,17 +101,21 @@ export class LeaderElection extends EventEmitter {
         lease.spec = { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTime(new Date()) };
         await this.write(lease, this.renewDeadlineMs);
       }
-    } catch {
-      // it expires on its own
+    } catch (error) {
+      this.options.log.warn('could not hand the leader lease back; it expires on its own', { lease: this.leaseName(), error: (error as Error).message });
     }
   }
 
   private async tick(): Promise<void> {
     if (this.stopped || !this.checkDeadline()) return;
+    const leading = this.leading;
     try {
       await this.tryAcquireOrRenew();
-    } catch {
-      // a failed renewal: the deadline decides
+    } catch (error) {
+      // Tried again after the retry period; a leader's renew deadline decides whether it goes on meanwhile.
+      const fields = { lease: this.leaseName(), error: (error as Error).message };
+      if (leading) this.options.log.warn('could not renew the leader lease', { ...fields, remainingMs: Math.round(this.remainingMs()) });
+      else this.options.log.warn('could not take the leader lease', fields);
     }
     if (this.stopped || !this.checkDeadline()) return;
     this.timer = setTimeout(() => void this.tick(), this.options.retryPeriodMs ?? 2000);
@@ -196,6 +203,10 @@ export class LeaderElection extends EventEmitter {
       renewTime: microTime(renewed),
       leaseTransitions: transitions,
     };
+  }
+
+  private leaseName(): string {
+    return `${this.options.namespace}/${this.options.name}`;
   }
 
   private path(): string {

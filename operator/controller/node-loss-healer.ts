@@ -6,8 +6,16 @@ import type { ConditionInput } from './conditions.js';
 import type { EventRecorder } from './event-recorder.js';
 import type { Informer } from './informer.js';
 import type { LostNodes, NodeLoss } from './lost-nodes.js';
+import type { Problem } from './problems.js';
 
 export const NODE_LOSS_CONDITION = 'NodeLoss';
+/** The NodeLoss condition of an operator that does not watch Nodes, so heals nothing. */
+export const NODES_NOT_WATCHED: ConditionInput = {
+  type: NODE_LOSS_CONDITION,
+  status: 'Unknown',
+  reason: 'NodesNotWatched',
+  message: 'this operator does not watch Nodes (--heal-node-loss=false): pods on a lost node stay until someone deletes them',
+};
 /** Looked at again this long after a pod's deadline, so that the clock has surely passed it. */
 const DEADLINE_SLACK_MS = 50;
 
@@ -32,8 +40,8 @@ export interface NodeLossInput {
 export interface NodeLossOutcome {
   /** The NodeLoss condition; undefined when there is nothing new to say (the last one stands). */
   condition?: ConditionInput;
-  /** Lines for Degraded: pods that stay on a lost node until someone acts. */
-  problems: string[];
+  /** For Degraded: pods that stay on a lost node until someone acts. */
+  problems: Problem[];
   /** When the next pod's deadline comes. */
   requeueAfterMs?: number;
 }
@@ -87,7 +95,12 @@ export class NodeLossHealer {
     if (input.timeoutSeconds === 0 || input.paused) {
       const why = input.paused ? 'the cluster is paused' : 'spec.nodeLossTimeout is 0';
       const message = `${describe(stuck)}: they stay until deleted by hand (kubectl delete pod --force --grace-period=0), as ${why}`;
-      const problems = input.paused ? [] : groups(stuck).map(([node, group]) => `${names(group)} on lost node ${node} (${group[0]!.loss.reason}), not replaced: spec.nodeLossTimeout is 0`);
+      const problems: Problem[] = input.paused
+        ? []
+        : groups(stuck).map(([node, group]) => ({
+            reason: 'PodsOnLostNode',
+            message: `${names(group)} on lost node ${node} (${group[0]!.loss.reason}), not replaced: spec.nodeLossTimeout is 0`,
+          }));
       return { condition: await this.lostCondition(input.cluster, said, input.paused ? 'Paused' : 'HealingOff', message), problems };
     }
 

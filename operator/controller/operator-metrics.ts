@@ -3,7 +3,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 /** Prometheus metrics of the operator: reconciles, their durations and errors, queue depth, informer restarts, pods replaced after a node loss. */
 export class OperatorMetrics {
   readonly registry = new Registry();
-  readonly reconciles = new Counter({ name: 'gwc_operator_reconciles_total', help: 'Reconciles run', labelNames: ['result'], registers: [this.registry] });
+  readonly reconciles = new Counter({ name: 'gwc_operator_reconciles_total', help: 'Reconciles run, by result: ok; error (retried with backoff); terminal (an invalid spec, not retried until the cluster changes)', labelNames: ['result'], registers: [this.registry] });
   readonly duration = new Histogram({
     name: 'gwc_operator_reconcile_duration_seconds',
     help: 'Time spent in one reconcile',

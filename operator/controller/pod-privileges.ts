@@ -7,6 +7,7 @@
  * namespaces, host paths or host ports), and two of scheduling: tolerating every taint, and control-plane nodes.
  */
 import { REFUSED_UNLESS_ALLOWED, type GatewayClusterSpec } from '../spec/gateway-cluster-spec.js';
+import type { Problem } from './problems.js';
 
 /** One setting that grants privilege: its field path in the GatewayCluster and what it grants. */
 export interface PrivilegedSetting {
@@ -69,6 +70,12 @@ export function privilegedPodSettings(spec: Pick<GatewayClusterSpec, 'pod'>): Pr
 export function privilegeRefusal(settings: PrivilegedSetting[]): string {
   const list = settings.map((setting) => `${setting.field} (${setting.grants})`).join(', ');
   return `pod settings that grant privilege, ${REFUSED_UNLESS_ALLOWED}: ${list}`;
+}
+
+/** The refusal of a spec whose pods would be privileged, unless the installer allows that; empty when none is. */
+export function privilegeProblems(spec: Pick<GatewayClusterSpec, 'pod'>, allowPrivilegedPods: boolean): Problem[] {
+  const settings = allowPrivilegedPods ? [] : privilegedPodSettings(spec);
+  return settings.length > 0 ? [{ reason: 'PrivilegedPodSettings', message: privilegeRefusal(settings) }] : [];
 }
 
 type Add = (field: string, grants: string) => void;

@@ -1,4 +1,5 @@
 import type { KubeObject } from '../kube/kube-client.js';
+import type { Problem } from './problems.js';
 
 /** Waiting reasons that mean a container will not start without someone changing something. */
 const STUCK_REASONS = new Set([
@@ -16,17 +17,17 @@ interface ContainerStatus {
   state?: { waiting?: { reason?: string; message?: string } };
 }
 
-/** One line per pod whose containers are stuck, e.g. "chat-worker-0: ImagePullBackOff (image x not found)". */
-export function podProblems(pods: KubeObject[]): string[] {
-  const problems: string[] = [];
+/** One problem per stuck container, e.g. "chat-worker-0: ImagePullBackOff (image x not found)", in the order of their lines. */
+export function podProblems(pods: KubeObject[]): Problem[] {
+  const problems: Problem[] = [];
   for (const pod of pods) {
     const statuses = ((pod.status as { containerStatuses?: ContainerStatus[] } | undefined)?.containerStatuses ?? []);
     for (const status of statuses) {
       const waiting = status.state?.waiting;
       if (waiting?.reason && STUCK_REASONS.has(waiting.reason)) {
-        problems.push(`${pod.metadata.name}: ${waiting.reason}${waiting.message ? ` (${waiting.message})` : ''}`);
+        problems.push({ reason: 'PodNotStarting', message: `${pod.metadata.name}: ${waiting.reason}${waiting.message ? ` (${waiting.message})` : ''}` });
       }
     }
   }
-  return problems.sort();
+  return problems.sort((a, b) => (a.message < b.message ? -1 : a.message > b.message ? 1 : 0));
 }

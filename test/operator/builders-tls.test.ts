@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { desiredChildren, type BuildContext, type KubeObject } from '../../operator/builders/desired-children.js';
-import { tlsSecretProblems } from '../../operator/controller/tls-secrets.js';
+import { referenceProblems } from '../../operator/controller/references.js';
 import { API_VERSION, KIND } from '../../operator/crd/gateway-cluster-crd.js';
 import { KubeApiError, type KubeClient } from '../../operator/kube/kube-client.js';
 import { gatewayClusterSpec, type GatewayClusterSpecInput } from '../../operator/spec/gateway-cluster-spec.js';
@@ -85,6 +85,8 @@ describe('reconciler: TLS Secrets the spec names', () => {
       },
     }) as unknown as KubeClient;
   const spec = gatewayClusterSpec.parse({ gateway: { tlsSecretName: 'chat-tls' }, internalTls: { secretName: 'chat-internal' } });
+
+  const tlsSecretProblems = async (...args: Parameters<typeof referenceProblems>) => (await referenceProblems(...args)).map((problem) => problem.message);
 
   it('reports a missing Secret and missing keys, each naming the spec field', async () => {
     assert.deepEqual(await tlsSecretProblems(client({ 'chat-internal': { 'tls.crt': 'x', 'tls.key': 'x' } }), 'apps', spec), [

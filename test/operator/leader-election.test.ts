@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { LeaderElection } from '../../operator/controller/leader-election.js';
 import { KubeClient } from '../../operator/kube/kube-client.js';
+import { createLogger } from '../../runtime/observability/log.js';
 import { freePort } from '../control-plane/net-helpers.js';
 import { RoleProcess } from '../harness/role-process.js';
 import { waitFor } from '../harness/wait.js';
@@ -118,7 +119,7 @@ describe('two operator processes', () => {
       metadata: { name: 'skewed-holder' },
       spec: { holderIdentity: 'ghost', leaseDurationSeconds: 2, renewTime: '2001-01-01T00:00:00.000000Z', acquireTime: '2001-01-01T00:00:00.000000Z' },
     });
-    const election = new LeaderElection({ client, namespace: 'default', name: 'skewed-holder', identity: 'candidate', leaseDurationSeconds: 2, renewDeadlineSeconds: 1, retryPeriodMs: 100 });
+    const election = new LeaderElection({ client, namespace: 'default', name: 'skewed-holder', identity: 'candidate', log: createLogger({ role: 'leader-election-test' }, 'error'), leaseDurationSeconds: 2, renewDeadlineSeconds: 1, retryPeriodMs: 100 });
     const started = Date.now();
     const leading = new Promise<number>((resolve) => election.once('leading', () => resolve(Date.now() - started)));
     election.start();
@@ -131,5 +132,33 @@ describe('two operator processes', () => {
     } finally {
       await election.stop();
     }
+  });
+
+  it('logs why a renewal failed, and why the lease could not be handed back, once the API server refuses them', async () => {
+    // A leader whose ServiceAccount may use Leases until its RoleBinding is deleted: from then on the API server answers 403.
+    const [namespace, account, lease] = ['default', 'lease-holder', 'renewal-refused'];
+    fixture.kubectl('-n', namespace, 'create', 'serviceaccount', account);
+    fixture.kubectl('-n', namespace, 'create', 'role', account, '--verb=get,create,update', '--resource=leases');
+    fixture.kubectl('-n', namespace, 'create', 'rolebinding', account, `--role=${account}`, `--serviceaccount=${namespace}:${account}`);
+    const token = fixture.kubectl('-n', namespace, 'create', 'token', account).trim();
+    const lines: string[] = [];
+    const log = createLogger({ role: 'leader-election-test' }, 'warn', (line) => lines.push(line));
+    const records = (msg: string) => lines.map((line) => JSON.parse(line) as { msg: string; lease: string; error: string }).filter((record) => record.msg === msg);
+    const client = new KubeClient(fixture.controlPlane.kubeConfigFor({ token }));
+    const election = new LeaderElection({ client, namespace, name: lease, identity: 'refused', log, leaseDurationSeconds: 8, renewDeadlineSeconds: 6, retryPeriodMs: 100 });
+    election.start();
+    try {
+      await waitFor('leadership', () => election.leading, 10_000, 50);
+      assert.deepEqual(lines, [], 'nothing to say while renewals succeed');
+      fixture.kubectl('-n', namespace, 'delete', 'rolebinding', account);
+      const [renewal] = await waitFor('a failed renewal in the log', () => (records('could not renew the leader lease').length > 0 ? records('could not renew the leader lease') : undefined), 10_000, 50);
+      assert.equal(renewal!.lease, `${namespace}/${lease}`);
+      assert.match(renewal!.error, /403 .*forbidden/);
+      assert.ok(election.leading, 'still leading: the renew deadline has not passed');
+    } finally {
+      await election.stop();
+    }
+    const [release] = records('could not hand the leader lease back; it expires on its own');
+    assert.match(release?.error ?? '(no such line)', /403 .*forbidden/);
   });
 });

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Controller } from '../../operator/controller/controller.js';
 import type { KubeClient } from '../../operator/kube/kube-client.js';
+import { MAX_PASSED_THROUGH_DEPTH } from '../../operator/spec/kube-types.js';
 import { waitFor } from '../harness/wait.js';
 import { OperatorFixture } from './operator-fixture.js';
 
@@ -223,6 +224,58 @@ describe('operator reconcile on a real control plane', () => {
     await fixture.core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'missing' }, stringData: { secret: 'a-shared-secret-of-32-characters' } } });
     await fixture.waitForCondition(ns, 'nosecret', 'Degraded', 'False', 45_000);
     await waitFor('the gateway StatefulSet once the secret exists', async () => Boolean(await fixture.read(apps('statefulsets', 'nosecret-gateway'))), 30_000, 200);
+  });
+
+  it('announces each problem by one Warning event with its own reason, however often it reconciles; again when a problem comes back; nothing new after a restart', async () => {
+    const name = 'twoproblems';
+    const warnings = async () =>
+      (await fixture.core.listNamespacedEvent({ namespace: ns, fieldSelector: `involvedObject.name=${name},type=Warning` })).items.map((e) => `${e.reason}: ${e.message}`).sort();
+    const reconciled = () =>
+      waitFor(`a reconcile of ${name} to end`, async () => {
+        const cluster = await fixture.getCluster(ns, name);
+        return cluster.status?.observedGeneration === cluster.metadata.generation ? cluster : undefined;
+      }, 30_000, 100);
+    const missingSecret = 'SecretNotFound: Secret absent (spec.secretRef) not found';
+    const missingHandler = 'ConfigMapNotFound: ConfigMap absent-handler (spec.worker.handler.configMap) not found';
+    await fixture.createCluster(ns, name, { secretRef: { name: 'absent' }, worker: { handler: { configMap: { name: 'absent-handler' } } } });
+    const { condition } = await fixture.waitForCondition(ns, name, 'Degraded', 'True');
+    assert.equal(condition.message, 'Secret absent (spec.secretRef) not found; ConfigMap absent-handler (spec.worker.handler.configMap) not found');
+    for (const pingInterval of [7, 8, 9]) {
+      await fixture.patchCluster(ns, name, { spec: { gateway: { pingInterval } } });
+      await reconciled();
+    }
+    assert.deepEqual(await warnings(), [missingHandler, missingSecret], 'one event per problem through four reconciles');
+
+    await fixture.core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'absent-handler' }, data: { 'handler.mjs': 'export default {}' } } });
+    await fixture.patchCluster(ns, name, { spec: { gateway: { pingInterval: 10 } } });
+    assert.equal((await reconciled()).status?.conditions.find((c: { type: string }) => c.type === 'Degraded').message, 'Secret absent (spec.secretRef) not found');
+    await fixture.core.deleteNamespacedConfigMap({ namespace: ns, name: 'absent-handler' });
+    await fixture.patchCluster(ns, name, { spec: { gateway: { pingInterval: 11 } } });
+    await reconciled();
+    assert.deepEqual(await warnings(), [missingHandler, missingHandler, missingSecret], 'the handler problem came back: announced again');
+
+    controller.stop();
+    ({ controller, client } = await fixture.startController());
+    await controller.queue.idle();
+    assert.deepEqual(await warnings(), [missingHandler, missingHandler, missingSecret], 'a new operator process finds both problems in the status: announced already');
+    fixture.kubectl('-n', ns, 'delete', 'gwc', name, '--wait=false');
+  });
+
+  it('refuses an invalid spec as a terminal error: Degraded naming the field, counted as such, not retried', async () => {
+    const reconciles = async () => Object.fromEntries((await controller.metrics.reconciles.get()).values.map((v) => [v.labels.result, v.value]));
+    const before = await reconciles();
+    let affinity: Record<string, unknown> = {};
+    for (let level = 0; level < MAX_PASSED_THROUGH_DEPTH; level++) affinity = { nodeAffinity: affinity };
+    await fixture.createCluster(ns, 'invalid', { pod: { affinity } });
+    const { condition } = await fixture.waitForCondition(ns, 'invalid', 'Degraded', 'True');
+    assert.match(condition.message, /^invalid spec: spec\.pod\.affinity: nested deeper than/);
+    await controller.queue.idle();
+    const after = await reconciles();
+    // Its own status write brings it back once (as any change to the cluster does): each time it ends as terminal.
+    assert.ok((after.terminal ?? 0) > (before.terminal ?? 0), 'counted as terminal');
+    assert.equal(after.error ?? 0, before.error ?? 0, 'no error, so no retry with backoff');
+    assert.equal(await fixture.read(apps('statefulsets', 'invalid-gateway')), undefined);
+    fixture.kubectl('-n', ns, 'delete', 'gwc', 'invalid', '--wait=false');
   });
 
   it('changes nothing while paused, and says so', async () => {

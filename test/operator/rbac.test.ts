@@ -48,7 +48,7 @@ describe('the chart\'s RBAC is enough for the operator, and no more', () => {
     const kc = await installRbac('ops', false);
     const client = new KubeClient(kc);
     const controller = new Controller({ client, log: createLogger({ role: 'rbac-test' }, 'error'), namespace: 'ops' });
-    const election = new LeaderElection({ client, namespace: 'ops', name: 'gateway-cluster-operator', identity: 'rbac-test', retryPeriodMs: 200 });
+    const election = new LeaderElection({ client, namespace: 'ops', name: 'gateway-cluster-operator', identity: 'rbac-test', log: createLogger({ role: 'rbac-test' }, 'error'), retryPeriodMs: 200 });
     try {
       await controller.start();
       election.start();
