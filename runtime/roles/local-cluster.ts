@@ -7,7 +7,7 @@ import type { LogEvent } from '../observability/log-events.js';
 import { formatLogRecord, logsAsText } from '../observability/log-format.js';
 import { createLogger } from '../observability/log.js';
 import { SupervisedProcess, type LogRecord } from '../supervisor/supervised-process.js';
-import { formatAddress } from '../wire/address.js';
+import { formatAddress } from '../net/address.js';
 import { resolveHandlerPath } from '../worker/handler-loader.js';
 import { watchFile } from './file-watch.js';
 

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { createLogger, type Logger } from '../observability/log.js';
 import { checkTlsMaterial } from '../tls/tls-material.js';
-import { MutualTlsTransport } from '../tls/mutual-tls-transport.js';
+import { MutualTlsSockets } from '../tls/mutual-tls-sockets.js';
 import { gatewayAddressOf } from '../wire/client-id.js';
 import { DEFAULT_MAX_FRAME_BYTES } from '../wire/frame-codec.js';
 import { ErrorCode, Op, Role, toNumber, type Command, type Envelope, type Reply } from '../wire/types.js';
@@ -86,7 +86,7 @@ export class GatewayClient implements GatewayApi {
       role: Role.Api,
       log,
       maxFrameBytes: options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
-      transport: options.tls ? new MutualTlsTransport(options.tls, log) : undefined,
+      sockets: options.tls ? new MutualTlsSockets(options.tls, log) : undefined,
     }).start();
     const client = new GatewayClient(cluster, options);
     try {
