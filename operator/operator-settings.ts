@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { numeric } from '../runtime/config/setting-values.js';
-import { bool, logLevelSchema, portSchema, positiveInt, setting } from '../runtime/config/settings.js';
+import { numeric, portSchema } from '../runtime/config/setting-values.js';
+import { bool, logLevelSchema, positiveInt, setting } from '../runtime/config/settings.js';
 import { DEFAULT_LEASE_SECONDS, DEFAULT_RENEW_DEADLINE_SECONDS } from './controller/leader-election.js';
 
 /** The image of this release: every role of a GatewayCluster runs it unless its spec pins another. */

@@ -497,7 +497,6 @@ export class GatewayClient implements GatewayApi {
 }
 
 const ACKNOWLEDGED = true;
-const RESOLVED = Promise.resolve();
 
 function ignore(): void {}
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { apiSettings, gatewaySettings, registerSettings, workerSettings } from '../../config/role-settings.js';
-import { defaultOf, helpText, loadSettings, portSchema, setting, type SettingValues } from '../../config/settings.js';
+import { portSchema } from '../../config/setting-values.js';
+import { defaultOf, helpText, loadSettings, setting, type SettingValues } from '../../config/settings.js';
 import { resolveHandlerPath } from '../../worker/handler-loader.js';
 
 const localSettings = {
