@@ -48,7 +48,7 @@ export interface GatewayOptions {
   maxPayload: number;
   /** Unset: as many as the open-file limit allows (connection-limits.ts). */
   maxConnections?: number | undefined;
-  /** The process's open-file limit (config/open-file-limit.ts); unset or Infinity: none known. */
+  /** The process's open-file limit (net/open-file-limit.ts); unset or Infinity: none known. */
   openFileLimit?: number | undefined;
   /** Seconds a client may take over its TLS handshake and HTTP upgrade request. */
   handshakeTimeout: number;

@@ -2,7 +2,7 @@ import type { Server } from 'node:net';
 import { requireIpv4LanIp } from '../compat/client-ids.js';
 import { gatewayWorkerSecret } from '../compat/compat-secret.js';
 import { withGatewayWorkerCompat } from '../compat/gateway-client-port.js';
-import { openFileLimit } from '../config/open-file-limit.js';
+import { openFileLimit } from '../net/open-file-limit.js';
 import { gatewaySettings } from '../config/role-settings.js';
 import { clientTlsFiles } from '../config/tls-settings.js';
 import { Gateway } from '../gateway/gateway.js';
