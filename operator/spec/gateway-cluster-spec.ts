@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { apiSettings, gatewaySettings, registerSettings, workerSettings } from '../../runtime/config/role-settings.js';
 import { defaultOf, MIN_SECRET_LENGTH } from '../../runtime/config/settings.js';
+import { GATEWAY_CONNECTIONS_METRIC } from '../../runtime/gateway/gateway-metrics.js';
 import { kubeObject, name, port, resources, stringMap } from './kube-types.js';
 import { specFields } from './setting-fields.js';
 
@@ -44,7 +45,7 @@ const gatewayAutoscaling = z
       .int()
       .min(1)
       .default(5000)
-      .describe('average gwc_gateway_connections per gateway pod to aim for (a Pods metric: needs a custom metrics adapter, or KEDA)'),
+      .describe(`average ${GATEWAY_CONNECTIONS_METRIC} per gateway pod to aim for (a Pods metric: needs a custom metrics adapter, or KEDA)`),
     scaleDownStabilizationSeconds: z
       .number()
       .int()
