@@ -1,7 +1,8 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { numeric } from '../runtime/config/setting-values.js';
-import { bool, logLevelSchema, portSchema, positiveInt, setting } from '../runtime/config/settings.js';
+import { metricsSettings } from '../runtime/config/common-settings.js';
+import { decimal } from '../runtime/config/setting-values.js';
+import { bool, logLevelSchema, positiveInt, setting } from '../runtime/config/settings.js';
 import { DEFAULT_LEASE_SECONDS, DEFAULT_RENEW_DEADLINE_SECONDS } from './controller/leader-election.js';
 
 /** The image of this release: every role of a GatewayCluster runs it unless its spec pins another. */
@@ -20,16 +21,16 @@ export const operatorSettings = {
   leaseDuration: setting(
     'lease-duration',
     'GWC_LEASE_DURATION',
-    numeric(z.coerce.number().positive()).default(DEFAULT_LEASE_SECONDS),
+    decimal({ above: 0 }, DEFAULT_LEASE_SECONDS).text,
     'seconds a Lease nobody renews stays taken, as the other candidates count them',
   ),
   renewDeadline: setting(
     'renew-deadline',
     'GWC_RENEW_DEADLINE',
-    numeric(z.coerce.number().positive()).default(DEFAULT_RENEW_DEADLINE_SECONDS),
+    decimal({ above: 0 }, DEFAULT_RENEW_DEADLINE_SECONDS).text,
     'seconds the leader goes on after its last successful renewal was sent; must be shorter than --lease-duration',
   ),
-  retryPeriod: setting('retry-period', 'GWC_RETRY_PERIOD', numeric(z.coerce.number().positive()).default(2), 'seconds between renewals, and between looks at the Lease'),
+  retryPeriod: setting('retry-period', 'GWC_RETRY_PERIOD', decimal({ above: 0 }, 2).text, 'seconds between renewals, and between looks at the Lease'),
   identity: setting('identity', 'POD_NAME', z.string().min(1).default(`${hostname()}-${process.pid}`), 'this candidate\'s name in the Lease', 'host name-pid'),
   operandImage: setting(
     'operand-image',
@@ -51,6 +52,5 @@ export const operatorSettings = {
   ),
   concurrency: setting('concurrency', 'GWC_CONCURRENCY', positiveInt.default(2), 'GatewayClusters reconciled at once'),
   logLevel: setting('log-level', 'GWC_LOG_LEVEL', logLevelSchema.default('info'), 'debug, info, warn or error'),
-  metricsHost: setting('metrics-host', 'GWC_METRICS_HOST', z.string().default('0.0.0.0'), 'bind address of /metrics, /healthz, /readyz'),
-  metricsPort: setting('metrics-port', 'GWC_METRICS_PORT', portSchema.default(8080), 'port of /metrics, /healthz, /readyz (0: off)'),
+  ...metricsSettings(8080),
 };

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { apiRole } from './roles/api-role.js';
 import { gatewayRole } from './roles/gateway-role.js';
-import { runLocalCluster } from './roles/local-cluster.js';
+import { runLocalCluster } from './roles/local/local-cluster.js';
 import { registerRole } from './roles/register-role.js';
 import { runRole } from './roles/run-role.js';
 import { workerRole } from './roles/worker-role.js';

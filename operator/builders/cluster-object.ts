@@ -1,5 +1,5 @@
 /** The input of every builder (a GatewayCluster with its spec parsed, defaults applied) and the metadata of a child. */
-import { API_VERSION, KIND } from '../crd/gateway-cluster-crd.js';
+import { API_VERSION, KIND } from '../spec/gateway-cluster-kind.js';
 import type { GatewayClusterSpec } from '../spec/gateway-cluster-spec.js';
 import { labelsFor, type Component } from './labels.js';
 

@@ -17,7 +17,7 @@ export function gatewayHeadlessService(cluster: GatewayClusterObject): KubeObjec
 
 /** Type and annotations from spec.gateway.service; the port is service.port (or the client port) to the client port. */
 export function gatewayClientService(cluster: GatewayClusterObject): KubeObject {
-  const { service: settings, clientPort } = cluster.spec.gateway;
+  const { service: settings } = cluster.spec.gateway;
   const object = roleService(cluster, childNames(cluster.metadata.name).gatewayClient, 'gateway', {
     type: settings.type,
     ports: [namedPort('client', clientServicePort(cluster))],

@@ -1,13 +1,8 @@
+import { childNames } from '../builders/names.js';
+import { GROUP, KIND, PLURAL, VERSION } from '../spec/gateway-cluster-kind.js';
 import { gatewayClusterSpec } from '../spec/gateway-cluster-spec.js';
 import { gatewayClusterStatus } from '../spec/gateway-cluster-status.js';
-import { childNames } from '../builders/names.js';
 import { structuralSchema } from './structural-schema.js';
-
-export const GROUP = 'gatewaycluster.dev';
-export const VERSION = 'v1alpha1';
-export const KIND = 'GatewayCluster';
-export const PLURAL = 'gatewayclusters';
-export const API_VERSION = `${GROUP}/${VERSION}`;
 
 /**
  * The longest GatewayCluster name whose children all have valid names: each within 63 characters (a Service name

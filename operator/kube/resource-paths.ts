@@ -1,4 +1,4 @@
-import { API_VERSION, KIND, PLURAL } from '../crd/gateway-cluster-crd.js';
+import { API_VERSION, KIND, PLURAL } from '../spec/gateway-cluster-kind.js';
 
 /** REST paths of the kinds the operator reads and writes. */
 export interface ResourceType {

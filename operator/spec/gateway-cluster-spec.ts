@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { apiSettings, gatewaySettings, registerSettings, workerSettings } from '../../runtime/config/role-settings.js';
 import { defaultOf, MIN_SECRET_LENGTH } from '../../runtime/config/settings.js';
+import { GATEWAY_CONNECTIONS_METRIC } from '../../runtime/gateway/gateway-metrics.js';
 import { kubeObject, name, port, resources, stringMap } from './kube-types.js';
 import { specFields } from './setting-fields.js';
 
@@ -25,13 +26,14 @@ const register = z
   })
   .describe('the Register: one pod, the directory of gateways');
 
-const clientService = z
-  .object({
+/** A role's Service: its type, its port (`unsetPort` when not given) and its annotations. */
+function serviceSpec(name: string, unsetPort: string) {
+  return z.object({
     type: z.enum(['ClusterIP', 'NodePort', 'LoadBalancer']).default('ClusterIP'),
-    port: port.optional().describe('port of the client Service; the gateway client port when unset'),
+    port: port.optional().describe(`port of the ${name} Service; ${unsetPort} when unset`),
     annotations: stringMap().optional(),
-  })
-  .describe('the Service clients connect through');
+  });
+}
 
 const gatewayAutoscaling = z
   .object({
@@ -43,7 +45,7 @@ const gatewayAutoscaling = z
       .int()
       .min(1)
       .default(5000)
-      .describe('average gwc_gateway_connections per gateway pod to aim for (a Pods metric: needs a custom metrics adapter, or KEDA)'),
+      .describe(`average ${GATEWAY_CONNECTIONS_METRIC} per gateway pod to aim for (a Pods metric: needs a custom metrics adapter, or KEDA)`),
     scaleDownStabilizationSeconds: z
       .number()
       .int()
@@ -63,7 +65,7 @@ const gateway = z
   .object({
     replicas: z.number().int().min(0).max(1000).default(1),
     ...specFields(gatewaySettings),
-    service: clientService.prefault({}),
+    service: serviceSpec('client', 'the gateway client port').describe('the Service clients connect through').prefault({}),
     autoscaling: gatewayAutoscaling.prefault({}),
     tlsSecretName: name
       .optional()
@@ -117,13 +119,7 @@ const api = z
       .optional()
       .describe('a Secret holding the API keys, one per line (more than one for a rotation); one with a random key is generated when unset'),
     env,
-    service: z
-      .object({
-        type: z.enum(['ClusterIP', 'NodePort', 'LoadBalancer']).default('ClusterIP'),
-        port: port.optional().describe('port of the API Service; the API port when unset'),
-        annotations: stringMap().optional(),
-      })
-      .prefault({}),
+    service: serviceSpec('API', 'the API port').prefault({}),
     resources: resources.optional(),
   })
   .describe('the HTTP API: POST /v1/<method> with Authorization: Bearer <key>; reaches the gateways through the Register');

@@ -7,7 +7,7 @@
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Registry } from 'prom-client';
-import { listen } from '../observability/health-server.js';
+import { listen } from '../net/listen.js';
 import type { Logger } from '../observability/log.js';
 import { compatMetrics, secretMatcher, type CompatMetrics, type RefusalReason } from './compat-metrics.js';
 

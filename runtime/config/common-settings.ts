@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { commaSeparated, numeric, oneOf } from './setting-values.js';
-import { addressSchema, LOG_LEVELS, MIN_SECRET_LENGTH, portSchema, positiveInt, setting, specSetting } from './settings.js';
+import { decimal, oneOf, portSchema } from './setting-values.js';
+import { LOG_LEVELS, MIN_SECRET_LENGTH, positiveInt, setting, specSetting } from './settings.js';
 import { internalTlsSettings } from './tls-settings.js';
 import { DEFAULT_MAX_FRAME_BYTES } from '../wire/frame-codec.js';
 import { DEFAULT_HEARTBEAT_SECONDS } from '../wire/liveness.js';
@@ -14,7 +14,7 @@ export const commonSettings = {
   heartbeatInterval: setting(
     'heartbeat-interval',
     'GWC_HEARTBEAT_INTERVAL',
-    numeric(z.coerce.number().positive()).default(DEFAULT_HEARTBEAT_SECONDS),
+    decimal({ above: 0 }, DEFAULT_HEARTBEAT_SECONDS).text,
     'seconds between heartbeats on internal connections; a peer silent for three is taken as gone',
   ),
   maxFrameBytes: setting(
@@ -25,13 +25,6 @@ export const commonSettings = {
   ),
   ...internalTlsSettings,
 };
-
-export const registerAddressSetting = setting(
-  'register-address',
-  'GWC_REGISTER_ADDRESS',
-  z.string().default('127.0.0.1:1236').transform(commaSeparated).pipe(z.array(addressSchema).min(1, 'expected at least one host:port')),
-  'where the Register listens (host:port), or several Registers, comma-separated: any one of them serving is enough',
-);
 
 export function metricsSettings(defaultPort: number) {
   return {

@@ -2,9 +2,10 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { assetPath } from '../assets.js';
 import { DISCONNECTS, UPGRADE_REFUSAL_STATUS } from '../gateway/disconnects.js';
-import { commonSettings, metricsSettings, registerAddressSetting } from './common-settings.js';
-import { decimal, integer, list, numeric, oneOf, port, text } from './setting-values.js';
-import { addressListSchema, bool, MIN_SECRET_LENGTH, portSchema, setting, specSetting } from './settings.js';
+import { formatAddress } from '../net/address.js';
+import { commonSettings, metricsSettings } from './common-settings.js';
+import { commaList, decimal, integer, list, oneOf, port, portSchema, text } from './setting-values.js';
+import { addressListSchema, addressSchema, bool, defaultOf, MIN_SECRET_LENGTH, setting, specSetting } from './settings.js';
 import { clientTlsSettings } from './tls-settings.js';
 
 /** Pages shipped in runtime/web: the chat handler's, and a WebSocket console for any other handler. */
@@ -53,6 +54,14 @@ export const registerSettings = {
   ),
   ...metricsSettings(9236),
 };
+
+/** How the other roles find the Register: by default on this host, at the Register's own default port. */
+const registerAddressSetting = setting(
+  'register-address',
+  'GWC_REGISTER_ADDRESS',
+  commaList(z.array(addressSchema).min(1, 'expected at least one host:port'), formatAddress('127.0.0.1', defaultOf(registerSettings.port))),
+  'where the Register listens (host:port), or several Registers, comma-separated: any one of them serving is enough',
+);
 
 export const gatewaySettings = {
   ...commonSettings,
@@ -188,7 +197,7 @@ export const workerSettings = {
   workerIndex: setting(
     'worker-index',
     'GWC_WORKER_INDEX',
-    numeric(z.coerce.number().int().min(0)).optional(),
+    integer({ min: 0 }).text,
     'this worker\'s number among the workers, as handlers see it (worker.index) (default: the number --name ends in, else 0)',
   ),
   processTimeout: specSetting(

@@ -26,6 +26,14 @@ export function commaSeparated(value: string): string[] {
   return value.split(',').map((item) => item.trim()).filter(Boolean);
 }
 
+/** Comma-separated text read as `list` (`fallback` when not given): the one way a list is written as text. */
+export function commaList<T extends z.ZodType<unknown, string>>(list: z.ZodArray<T>, fallback = '') {
+  return z.string().default(fallback).transform(commaSeparated).pipe(list);
+}
+
+/** A port as text; 0 (any free port) included. */
+export const portSchema = numeric(z.coerce.number().int().min(0).max(65535));
+
 interface Bounds {
   min?: number;
   max?: number;
@@ -72,7 +80,7 @@ export function decimal(bounds: Bounds, fallback?: number): NumberValue | Option
 /** A port. The runtime also takes 0 (any free port), which only makes sense outside Kubernetes. */
 export function port(fallback: number): NumberValue {
   return {
-    text: numeric(z.coerce.number().int().min(0).max(65535)).default(fallback) as z.ZodType<number>,
+    text: portSchema.default(fallback) as z.ZodType<number>,
     spec: z.number().int().min(1).max(65535).default(fallback),
     toText: (value) => String(value),
     fallback,
@@ -104,7 +112,7 @@ export function text(fallback?: string): SettingValue<string, z.ZodDefault<z.Zod
 export function list(item: z.ZodString): SettingValue<string[], z.ZodOptional<z.ZodArray<z.ZodString>>> {
   const element = item.regex(/^[^,\s]+$/, 'one item, without commas or spaces');
   return {
-    text: z.string().default('').transform(commaSeparated).pipe(z.array(element)) as unknown as z.ZodType<string[]>,
+    text: commaList(z.array(element)) as unknown as z.ZodType<string[]>,
     spec: z.array(element).optional(),
     toText: (value) => (value ?? []).join(','),
     fallback: undefined,

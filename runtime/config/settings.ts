@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { commaSeparated, numeric, type SettingValue } from './setting-values.js';
+import { commaList, numeric, type SettingValue } from './setting-values.js';
 
 /** One configurable value: a flag (--kebab-case), an environment variable, a zod schema with its default. */
 export interface Setting<T extends z.ZodType = z.ZodType> {
@@ -77,7 +77,6 @@ function withoutDefault(schema: z.ZodType): z.ZodType {
 
 /** true or false, as text. */
 export const bool = z.enum(['true', 'false']).transform((value) => value === 'true');
-export const portSchema = numeric(z.coerce.number().int().min(0).max(65535));
 export const positiveInt = numeric(z.coerce.number().int().positive());
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export const logLevelSchema = z.enum(LOG_LEVELS);
@@ -86,7 +85,7 @@ export const addressSchema = z
   .regex(/^(\[[0-9a-fA-F:.]+\]|[^:[\]\s]+):\d{1,5}$/, 'expected host:port (IPv6 as [addr]:port)');
 
 /** Comma-separated host:port addresses; empty gives an empty list. */
-export const addressListSchema = z.string().default('').transform(commaSeparated).pipe(z.array(addressSchema));
+export const addressListSchema = commaList(z.array(addressSchema));
 
 /** Flags win over environment variables, which win over defaults. */
 export function loadSettings<S extends SettingSpecs>(

@@ -9,8 +9,8 @@ import type { TlsFiles } from '../tls/tls-material.js';
 import { TlsReloader, tlsReloadCounter } from '../tls/tls-reloader.js';
 import type { ClientSink } from './client-transport.js';
 import { staticFileHandler } from './static-files.js';
-import { createTcpListener } from './transports/tcp-listener.js';
-import { attachWebSocketListener, type WebSocketListenerOptions } from './transports/websocket-listener.js';
+import { createTcpListener } from './client-protocols/tcp-listener.js';
+import { attachWebSocketListener, type WebSocketListenerOptions } from './client-protocols/websocket-listener.js';
 
 export interface ClientServerOptions extends WebSocketListenerOptions {
   protocol: 'websocket' | 'text' | 'frame';

@@ -4,7 +4,7 @@ import { CLOSED_TRANSPORT, type ClientHandle, type ClientTransport } from './cli
 import { DeliveryState, type ReadingControl } from './delivery-state.js';
 import { CLOSE_GRACE_MS, DISCONNECTS, type Disconnect } from './disconnects.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
-import type { PendingUpgradeTransport } from './transports/pending-upgrade-transport.js';
+import type { PendingUpgradeTransport } from './client-protocols/pending-upgrade-transport.js';
 
 /** The per-client limits of a gateway (its settings). */
 export interface ClientLimits {

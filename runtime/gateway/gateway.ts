@@ -2,15 +2,15 @@ import { randomInt } from 'node:crypto';
 import type { Server } from 'node:net';
 import ipaddr from 'ipaddr.js';
 import { Registry } from 'prom-client';
-import { listen } from '../observability/health-server.js';
+import { listen } from '../net/listen.js';
 import type { Logger } from '../observability/log.js';
 import type { TlsFiles } from '../tls/tls-material.js';
-import { formatAddress } from '../wire/address.js';
+import { formatAddress } from '../net/address.js';
 import { encodeClientId } from '../wire/client-id.js';
 import { messageIdOf } from '../wire/message-id.js';
 import { announcedAddress } from '../wire/own-address.js';
 import { heartbeat, type PeerOptions } from '../wire/peer-connection.js';
-import type { PeerTransport } from '../wire/peer-transport.js';
+import type { PeerSockets } from '../wire/peer-sockets.js';
 import { EventKind, Role, toNumber, type ClientEvent, type Command, type Reply } from '../wire/types.js';
 import { ClientAdmission } from './client-admission.js';
 import { Client, type ClientContext } from './client.js';
@@ -48,7 +48,7 @@ export interface GatewayOptions {
   maxPayload: number;
   /** Unset: as many as the open-file limit allows (connection-limits.ts). */
   maxConnections?: number | undefined;
-  /** The process's open-file limit (config/open-file-limit.ts); unset or Infinity: none known. */
+  /** The process's open-file limit (net/open-file-limit.ts); unset or Infinity: none known. */
   openFileLimit?: number | undefined;
   /** Seconds a client may take over its TLS handshake and HTTP upgrade request. */
   handshakeTimeout: number;
@@ -78,7 +78,7 @@ export interface GatewayOptions {
   /** Certificate files for clients (wss://, TLS for text and frame); plain when unset. */
   tls?: TlsFiles | undefined;
   /** How internal connections are made: plain TCP when unset, or mutual TLS. */
-  peerTransport?: PeerTransport;
+  peerSockets?: PeerSockets;
   /** A second protocol on the internal port (GatewayWorker's GatewayClient, runtime/compat): see InternalServerOptions. */
   sniff?: ((peers: Server) => Server) | undefined;
   registry?: Registry;
@@ -146,7 +146,7 @@ export class Gateway implements ClientSink, Delivery {
     this.internal = new InternalServer({
       ownAddress: announcedAddress(this.internalAddress),
       peer,
-      transport: options.peerTransport,
+      sockets: options.peerSockets,
       delivery: this.delivery,
       verdicts: this.verdicts,
       execute: (command) => this.execute(command),
@@ -156,7 +156,7 @@ export class Gateway implements ClientSink, Delivery {
     this.announcer = new RegisterAnnouncer({
       registers: options.registerAddress,
       address: this.internalAddress,
-      dial: { ...peer, transport: options.peerTransport },
+      dial: { ...peer, sockets: options.peerSockets },
       connected: this.metrics.registerConnected,
       log: this.log,
     });

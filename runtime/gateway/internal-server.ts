@@ -1,10 +1,10 @@
 import type { Server, Socket } from 'node:net';
-import { listen } from '../observability/health-server.js';
+import { listen } from '../net/listen.js';
 import type { Logger } from '../observability/log.js';
 import type { CloseCause } from '../wire/close-cause.js';
 import { FEATURE_PAGED_REPLIES } from '../wire/handshake.js';
 import { PeerConnection, type OwnAddress, type PeerOptions } from '../wire/peer-connection.js';
-import { plainTransport, type PeerTransport } from '../wire/peer-transport.js';
+import { plainSockets, type PeerSockets } from '../wire/peer-sockets.js';
 import { ReplyTooLargeError, replyPages } from '../wire/reply-pages.js';
 import { ErrorCode, Role, type Command, type Envelope, type Reply } from '../wire/types.js';
 import type { EventDelivery } from './event-delivery.js';
@@ -16,7 +16,7 @@ export interface InternalServerOptions {
   /** Our side of every link (role Gateway). */
   peer: PeerOptions;
   /** Plain TCP when unset, or mutual TLS. */
-  transport?: PeerTransport | undefined;
+  sockets?: PeerSockets | undefined;
   delivery: EventDelivery;
   verdicts: UpgradeVerdicts;
   /** Carries out a command from a worker or API client; returns what its reply carries. */
@@ -53,7 +53,7 @@ export class InternalServer {
    * (told apart by its first bytes) is sniffed here, ahead of acceptPeer.
    */
   private createServer(): Server {
-    const peers = (this.options.transport ?? plainTransport).createServer((socket) => this.acceptPeer(socket));
+    const peers = (this.options.sockets ?? plainSockets).createServer((socket) => this.acceptPeer(socket));
     return this.options.sniff ? this.options.sniff(peers) : peers;
   }
 

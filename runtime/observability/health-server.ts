@@ -1,6 +1,7 @@
 import { createServer } from 'node:http';
 import type { Server } from 'node:net';
 import type { Registry } from 'prom-client';
+import { listen } from '../net/listen.js';
 import type { Logger } from './log.js';
 
 export interface HealthServerOptions {
@@ -33,16 +34,4 @@ export async function startHealthServer(options: HealthServerOptions): Promise<S
   await listen(server, options.port, options.host);
   options.log.info('health endpoints listening', { logEvent: 'health-listening', host: options.host, port: options.port });
   return server;
-}
-
-/** server.listen as a promise that rejects on EADDRINUSE and the like. */
-export function listen(server: Server, port: number, host: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onError = (error: Error) => reject(error);
-    server.once('error', onError);
-    server.listen(port, host, () => {
-      server.off('error', onError);
-      resolve();
-    });
-  });
 }

@@ -1,10 +1,10 @@
 import type { Server } from 'node:net';
 import { Gauge, Registry } from 'prom-client';
 import type { Logger } from '../observability/log.js';
-import { listen } from '../observability/health-server.js';
+import { listen } from '../net/listen.js';
 import { listeningAddress } from '../wire/own-address.js';
 import { PeerConnection, type OwnAddress, heartbeat } from '../wire/peer-connection.js';
-import { plainTransport, type PeerTransport } from '../wire/peer-transport.js';
+import { plainSockets, type PeerSockets } from '../wire/peer-sockets.js';
 import { Role, type Envelope } from '../wire/types.js';
 
 export interface RegisterOptions {
@@ -20,7 +20,7 @@ export interface RegisterOptions {
   log: Logger;
   registry?: Registry;
   /** Plain TCP when unset, or mutual TLS. */
-  peerTransport?: PeerTransport;
+  peerSockets?: PeerSockets;
   /** Told after each change of the gateway list has been pushed (the GatewayWorker compat port follows it). */
   onGatewaysChanged?: () => void;
 }
@@ -49,7 +49,7 @@ export class Register {
 
   async start(): Promise<void> {
     const { log } = this.options;
-    this.server = (this.options.peerTransport ?? plainTransport).createServer((socket) => this.accept(socket));
+    this.server = (this.options.peerSockets ?? plainSockets).createServer((socket) => this.accept(socket));
     await listen(this.server, this.options.port, this.options.host);
     this.listening = true;
     log.info('ready', { logEvent: 'ready', host: this.options.host, port: this.options.port });

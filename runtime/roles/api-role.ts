@@ -1,13 +1,13 @@
 import type { Server } from 'node:http';
-import { ApiKeys, parseKeys } from '../api/api-keys.js';
-import { createApiServer } from '../api/api-server.js';
-import { ClusterConnection } from '../client/cluster-connection.js';
-import { GatewayClient } from '../client/gateway-client.js';
-import { countSkippedGateways } from '../client/skipped-gateways-metric.js';
+import { ApiKeys, parseKeys } from '../http-api/api-keys.js';
+import { createApiServer } from '../http-api/api-server.js';
+import { ClusterConnection } from '../gateway-api/cluster-connection.js';
+import { GatewayClient } from '../gateway-api/gateway-client.js';
+import { countSkippedGateways } from '../gateway-api/skipped-gateways-metric.js';
 import { apiSettings } from '../config/role-settings.js';
-import { listen } from '../observability/health-server.js';
+import { listen } from '../net/listen.js';
 import type { Logger } from '../observability/log.js';
-import { formatAddress } from '../wire/address.js';
+import { formatAddress } from '../net/address.js';
 import { Role } from '../wire/types.js';
 import type { RoleDefinition, RoleProcess } from './run-role.js';
 
@@ -15,7 +15,7 @@ export const apiRole: RoleDefinition<typeof apiSettings> = {
   role: 'api',
   summary: 'Serves the Gateway API over HTTP/JSON (POST /v1/<method>), reaching gateways through the Register.',
   settings: apiSettings,
-  async create(settings, { log, secret, registry, peerTransport }) {
+  async create(settings, { log, secret, registry, peerSockets }) {
     const keys = new ApiKeys(parseKeys(settings.apiKey ?? ''), settings.apiKeyFile, log);
     const cluster = new ClusterConnection({
       registerAddress: settings.registerAddress,
@@ -25,7 +25,7 @@ export const apiRole: RoleDefinition<typeof apiSettings> = {
       log,
       maxFrameBytes: settings.maxFrameBytes,
       heartbeatInterval: settings.heartbeatInterval,
-      transport: peerTransport,
+      sockets: peerSockets,
     });
     const api = new GatewayClient(cluster, { onSkipped: countSkippedGateways(registry) });
     const server = createApiServer({ api, keys, maxBodyBytes: settings.maxBodyBytes, requestTimeout: settings.requestTimeout, log, registry });

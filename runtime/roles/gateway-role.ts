@@ -2,7 +2,7 @@ import type { Server } from 'node:net';
 import { requireIpv4LanIp } from '../compat/client-ids.js';
 import { gatewayWorkerSecret } from '../compat/compat-secret.js';
 import { withGatewayWorkerCompat } from '../compat/gateway-client-port.js';
-import { openFileLimit } from '../config/open-file-limit.js';
+import { openFileLimit } from '../net/open-file-limit.js';
 import { gatewaySettings } from '../config/role-settings.js';
 import { clientTlsFiles } from '../config/tls-settings.js';
 import { Gateway } from '../gateway/gateway.js';
@@ -14,7 +14,7 @@ export const gatewayRole: RoleDefinition<typeof gatewaySettings> = {
   role: 'gateway',
   summary: 'Holds client connections, forwards their events to workers, and carries out Gateway API commands.',
   settings: gatewaySettings,
-  async create(settings, { log, secret, registry, peerTransport }) {
+  async create(settings, { log, secret, registry, peerSockets }) {
     const compatSecret = gatewayWorkerSecret('gateway', gatewaySettings, settings, secret);
     if (compatSecret) requireIpv4LanIp(settings.lanIp);
     // GatewayClient's commands run as a worker's do, on clients named by GatewayWorker's connection ids.
@@ -29,7 +29,7 @@ export const gatewayRole: RoleDefinition<typeof gatewaySettings> = {
             { secret: compatSecret, maxFrameBytes: settings.maxFrameBytes, handshakeTimeoutMs: DEFAULT_HANDSHAKE_TIMEOUT_MS, log, registry },
           )
       : undefined;
-    const gateway: Gateway = new Gateway({ ...settings, secret, log, registry, peerTransport, tls: clientTlsFiles('gateway', settings), openFileLimit: openFileLimit(), sniff });
+    const gateway: Gateway = new Gateway({ ...settings, secret, log, registry, peerSockets, tls: clientTlsFiles('gateway', settings), openFileLimit: openFileLimit(), sniff });
     return gateway;
   },
 };

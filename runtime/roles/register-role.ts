@@ -9,10 +9,10 @@ export const registerRole: RoleDefinition<typeof registerSettings> = {
   role: 'register',
   summary: 'The directory: gateways announce their internal address; workers and API clients receive the list.',
   settings: registerSettings,
-  async create(settings, { log, secret, registry, peerTransport }) {
+  async create(settings, { log, secret, registry, peerSockets }) {
     const compatSecret = gatewayWorkerSecret('register', registerSettings, settings, secret);
     let compat: GatewayWorkerRegisterPort | undefined;
-    const register = new Register({ ...settings, secret, log, registry, peerTransport, onGatewaysChanged: () => compat?.gatewaysChanged() });
+    const register = new Register({ ...settings, secret, log, registry, peerSockets, onGatewaysChanged: () => compat?.gatewaysChanged() });
     if (compatSecret) {
       compat = new GatewayWorkerRegisterPort({
         host: settings.host,

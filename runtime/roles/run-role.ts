@@ -4,8 +4,8 @@ import { ConfigError, helpText, loadSettings, resolveSecret, type SettingSpecs, 
 import { startHealthServer } from '../observability/health-server.js';
 import { createLogger, type Logger } from '../observability/log.js';
 import { TlsMaterialError } from '../tls/tls-material.js';
-import { internalTransport } from './internal-transport.js';
-import type { PeerTransport } from '../wire/peer-transport.js';
+import { internalSockets } from './internal-sockets.js';
+import type { PeerSockets } from '../wire/peer-sockets.js';
 
 export interface RoleProcess {
   readonly ready: boolean;
@@ -25,7 +25,7 @@ export interface RoleContext {
   secret: Buffer;
   registry: Registry;
   /** How this role listens and dials internally: plain TCP, or mutual TLS (--internal-tls-*). */
-  peerTransport: PeerTransport;
+  peerSockets: PeerSockets;
 }
 
 export interface RoleDefinition<S extends SettingSpecs> {
@@ -66,8 +66,8 @@ export async function runRole<S extends SettingSpecs & BaseSpecs>(definition: Ro
 
   let instance: RoleProcess;
   try {
-    const peerTransport = internalTransport(definition.role, settings, log, registry);
-    instance = await definition.create(settings, { log, secret, registry, peerTransport });
+    const peerSockets = internalSockets(definition.role, settings, log, registry);
+    instance = await definition.create(settings, { log, secret, registry, peerSockets });
     await instance.start();
     const metricsPort = settings.metricsPort as number;
     if (metricsPort > 0) {

@@ -7,8 +7,8 @@ export const workerRole: RoleDefinition<typeof workerSettings> = {
   role: 'worker',
   summary: 'Runs the handler module for the events of every gateway it learns of from the Register.',
   settings: workerSettings,
-  async create(settings, { log, secret, registry, peerTransport }) {
+  async create(settings, { log, secret, registry, peerSockets }) {
     const handler = await loadHandler(settings.handler);
-    return new BusinessWorker({ ...settings, handler, secret, log, registry, peerTransport });
+    return new BusinessWorker({ ...settings, handler, secret, log, registry, peerSockets });
   },
 };

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { openFileLimit } from '../config/open-file-limit.js';
+import { openFileLimit } from '../net/open-file-limit.js';
 import type { LogEvent } from '../observability/log-events.js';
 import type { LogFields } from '../observability/log-format.js';
 

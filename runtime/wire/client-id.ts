@@ -1,6 +1,6 @@
 import ipaddr from 'ipaddr.js';
 import { isIP } from 'node:net';
-import { formatAddress } from './address.js';
+import { formatAddress } from '../net/address.js';
 
 /**
  * A client id names the gateway that holds the connection, so any process can route to it without a lookup.

@@ -1,7 +1,7 @@
 import ipaddr from 'ipaddr.js';
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
-import { formatAddress, parseAddress } from './address.js';
+import { formatAddress, parseAddress } from '../net/address.js';
 import type { OwnAddress } from './peer-connection.js';
 
 /** One spelling per address: IPs in their canonical form (an IPv4-mapped IPv6 address as IPv4), names in lower case. */

@@ -1,13 +1,13 @@
 import { EventEmitter } from 'node:events';
-import { parseAddress } from './address.js';
+import { parseAddress } from '../net/address.js';
 import type { CloseCause, CloseCode } from './close-cause.js';
 import { PeerConnection, type PeerOptions } from './peer-connection.js';
-import { plainTransport, type PeerTransport } from './peer-transport.js';
+import { plainSockets, type PeerSockets } from './peer-sockets.js';
 import type { Envelope, Role } from './types.js';
 
 export interface DialOptions extends PeerOptions {
   /** Plain TCP when unset. */
-  transport?: PeerTransport | undefined;
+  sockets?: PeerSockets | undefined;
 }
 
 /** What a dialer logs as a refusal (an error) rather than a failed attempt: the peer would not have us, or could not prove itself. */
@@ -100,7 +100,7 @@ export class ReconnectingPeer extends EventEmitter {
       this.options.log.error('cannot dial', { address: this.address, error });
       return;
     }
-    const socket = (this.options.transport ?? plainTransport).connect(target.host, target.port);
+    const socket = (this.options.sockets ?? plainSockets).connect(target.host, target.port);
     const conn = new PeerConnection(socket, { dial: { address: this.address, role: this.peerRole } }, this.options);
     this.current = conn;
     let wasReady = false;

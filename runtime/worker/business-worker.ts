@@ -1,10 +1,10 @@
 import { Gauge, Registry } from 'prom-client';
-import { ClusterConnection } from '../client/cluster-connection.js';
-import { countSkippedGateways } from '../client/skipped-gateways-metric.js';
+import { ClusterConnection } from '../gateway-api/cluster-connection.js';
+import { countSkippedGateways } from '../gateway-api/skipped-gateways-metric.js';
 import { FastHistogram } from '../observability/fast-histogram.js';
 import { FastCounter } from '../observability/fast-counter.js';
 import type { Logger } from '../observability/log.js';
-import type { PeerTransport } from '../wire/peer-transport.js';
+import type { PeerSockets } from '../wire/peer-sockets.js';
 import { FEATURE_SESSION_UPDATES, FEATURE_UPGRADE_VERDICTS } from '../wire/handshake.js';
 import { Role, type Envelope } from '../wire/types.js';
 import { EventDispatcher } from './event-dispatcher.js';
@@ -33,7 +33,7 @@ export interface BusinessWorkerOptions {
   heartbeatInterval?: number;
   registry?: Registry;
   /** Plain TCP when unset, or mutual TLS. */
-  peerTransport?: PeerTransport;
+  peerSockets?: PeerSockets;
 }
 
 /** Connects to every gateway the Register lists and runs the handler module for their clients' events. */
@@ -55,7 +55,7 @@ export class BusinessWorker {
       log: options.log,
       maxFrameBytes: options.maxFrameBytes,
       heartbeatInterval: options.heartbeatInterval,
-      transport: options.peerTransport,
+      sockets: options.peerSockets,
       features: options.handler.onWebSocketConnect ? [FEATURE_SESSION_UPDATES, FEATURE_UPGRADE_VERDICTS] : [FEATURE_SESSION_UPDATES],
     });
     this.gateway = new WorkerGatewayClient(this.cluster, { onSkipped: countSkippedGateways(this.registry) });

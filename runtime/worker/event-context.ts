@@ -1,4 +1,4 @@
-import type { MessageData, Session } from '../client/gateway-api.js';
+import type { MessageData, Session } from '../gateway-api/gateway-api.js';
 import { messageIdOf } from '../wire/message-id.js';
 import type { Uint64 } from '../wire/types.js';
 import type { EventContext } from './handler.js';

@@ -6,7 +6,7 @@ import { ConfigError } from '../config/settings.js';
 import type { Handler } from './handler.js';
 
 const CALLBACKS = ['onWorkerStart', 'onConnect', 'onWebSocketConnect', 'onMessage', 'onClose', 'onWorkerStop'] as const;
-const bundledDir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'handlers');
+const bundledDir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'bundled-handlers');
 
 /** Where a handler spec points: a bundled name ("chat", "echo") or a module path. */
 export function resolveHandlerPath(spec: string): string {

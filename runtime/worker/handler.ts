@@ -1,4 +1,4 @@
-import type { GatewayApi, MessageData, Session } from '../client/gateway-api.js';
+import type { GatewayApi, MessageData, Session } from '../gateway-api/gateway-api.js';
 import type { Logger } from '../observability/log.js';
 
 /** The HTTP upgrade request of a WebSocket client, as `onWebSocketConnect` sees it. */

@@ -1,5 +1,5 @@
-import type { MessageData } from '../client/gateway-api.js';
-import { GatewayClient } from '../client/gateway-client.js';
+import type { MessageData } from '../gateway-api/gateway-api.js';
+import { GatewayClient } from '../gateway-api/gateway-client.js';
 import { Op } from '../wire/types.js';
 import type { SessionChanges } from './session-changes.js';
 

@@ -4,7 +4,7 @@
  */
 import { fileLimitFor } from '../../runtime/gateway/connection-limits.js';
 import { fileURLToPath } from 'node:url';
-import { GatewayClient } from '../../runtime/client/gateway-client.js';
+import { GatewayClient } from '../../runtime/gateway-api/gateway-client.js';
 import { metricValue } from '../harness/metrics.js';
 import { claimSubnet } from '../harness/subnets.js';
 import { BenchProcess } from './processes.js';

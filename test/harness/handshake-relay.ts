@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { connect, type AddressInfo, type Server, type Socket } from 'node:net';
 import { decodeEnvelope, encodeEnvelope } from '../../runtime/wire/envelope-codec.js';
 import { FrameDecoder, encodeFrame } from '../../runtime/wire/frame-codec.js';
-import { plainTransport, type PeerTransport } from '../../runtime/wire/peer-transport.js';
+import { plainSockets, type PeerSockets } from '../../runtime/wire/peer-sockets.js';
 import type { Envelope } from '../../runtime/wire/types.js';
 
 export interface RelayOptions {
@@ -15,8 +15,8 @@ export interface RelayOptions {
   /** Replaces the dialed address in the dialer's Hello. */
   rewriteTarget?: string;
   /** TLS on the dialer's side and on the listener's side (the attacker holding a valid cluster certificate). */
-  front?: PeerTransport;
-  back?: PeerTransport;
+  front?: PeerSockets;
+  back?: PeerSockets;
 }
 
 export interface Relay {
@@ -35,13 +35,13 @@ export interface Relay {
  * reading (and optionally rewriting) the handshake as it passes. It holds no secret.
  */
 export async function startRelay(options: RelayOptions): Promise<Relay> {
-  const { front = plainTransport, back = plainTransport } = options;
+  const { front = plainSockets, back = plainSockets } = options;
   const sockets = new Set<Socket>();
   const relay: Relay = { address: '', port: 0, connections: 0, fromDialer: [], fromListener: [], close: () => {} };
   const server: Server = front.createServer((inbound) => {
     relay.connections++;
     // From the attacker's own address, so the listener's log names it.
-    const outbound = back === plainTransport
+    const outbound = back === plainSockets
       ? connect({ host: options.toHost, port: options.toPort, localAddress: options.host })
       : back.connect(options.toHost, options.toPort);
     for (const socket of [inbound, outbound]) {

@@ -1,6 +1,6 @@
 import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { GatewayClient } from '../../runtime/client/gateway-client.js';
+import { GatewayClient } from '../../runtime/gateway-api/gateway-client.js';
 import { RoleProcess } from './role-process.js';
 import { claimSubnet, claimThisSubnet, type Subnet } from './subnets.js';
 import { waitFor } from './wait.js';

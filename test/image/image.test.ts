@@ -43,7 +43,7 @@ describe('the container image', () => {
     const listing = buildah('run', container, '--', 'node', '-e', `
       const fs = require('fs');
       console.log(JSON.stringify({
-        handlers: fs.readdirSync('dist/runtime/handlers').filter((f) => f.endsWith('.js')),
+        handlers: fs.readdirSync('dist/runtime/bundled-handlers').filter((f) => f.endsWith('.js')),
         proto: fs.existsSync('runtime/proto/gwc.proto'),
         page: fs.existsSync('runtime/web/chat/index.html'),
         typescript: fs.existsSync('node_modules/typescript'),

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { apiUrl, desiredChildren, type BuildContext, type GatewayClusterObject, type KubeObject } from '../../operator/builders/desired-children.js';
-import { API_VERSION, KIND, MAX_NAME_LENGTH } from '../../operator/crd/gateway-cluster-crd.js';
+import { MAX_NAME_LENGTH } from '../../operator/crd/gateway-cluster-crd.js';
+import { API_VERSION, KIND } from '../../operator/spec/gateway-cluster-kind.js';
 import { gatewayClusterSpec, type GatewayClusterSpecInput } from '../../operator/spec/gateway-cluster-spec.js';
 import { apiSettings } from '../../runtime/config/role-settings.js';
 import { loadSettings } from '../../runtime/config/settings.js';

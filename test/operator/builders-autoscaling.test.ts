@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { desiredChildren, type BuildContext, type GatewayClusterObject, type KubeObject } from '../../operator/builders/desired-children.js';
-import { API_VERSION, KIND } from '../../operator/crd/gateway-cluster-crd.js';
+import { API_VERSION, KIND } from '../../operator/spec/gateway-cluster-kind.js';
 import { gatewayClusterSpec, type GatewayClusterSpecInput } from '../../operator/spec/gateway-cluster-spec.js';
 import { buildContext } from './build-context.js';
 

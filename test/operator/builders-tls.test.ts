@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { desiredChildren, type BuildContext, type KubeObject } from '../../operator/builders/desired-children.js';
 import { referenceProblems } from '../../operator/controller/references.js';
-import { API_VERSION, KIND } from '../../operator/crd/gateway-cluster-crd.js';
+import { API_VERSION, KIND } from '../../operator/spec/gateway-cluster-kind.js';
 import { KubeApiError, type KubeClient } from '../../operator/kube/kube-client.js';
 import { gatewayClusterSpec, type GatewayClusterSpecInput } from '../../operator/spec/gateway-cluster-spec.js';
 import { gatewaySettings, registerSettings } from '../../runtime/config/role-settings.js';

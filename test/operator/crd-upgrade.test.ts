@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import yaml from 'js-yaml';
-import { GROUP, PLURAL } from '../../operator/crd/gateway-cluster-crd.js';
+import { GROUP, PLURAL } from '../../operator/spec/gateway-cluster-kind.js';
 import { crdPath } from '../../operator/crd/write-crd.js';
 import { chartDir, packageChart } from '../chart/package-chart.js';
 import { OperatorFixture } from './operator-fixture.js';

@@ -1,7 +1,7 @@
 import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { execFileSync } from 'node:child_process';
 import { Controller } from '../../operator/controller/controller.js';
-import { GROUP, PLURAL, VERSION } from '../../operator/crd/gateway-cluster-crd.js';
+import { GROUP, PLURAL, VERSION } from '../../operator/spec/gateway-cluster-kind.js';
 import { crdPath } from '../../operator/crd/write-crd.js';
 import { isNotFound, KubeClient, type KubeObject } from '../../operator/kube/kube-client.js';
 import { createLogger } from '../../runtime/observability/log.js';

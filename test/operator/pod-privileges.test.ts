@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { desiredChildren, type KubeObject } from '../../operator/builders/desired-children.js';
 import { privilegedPodSettings, privilegeRefusal } from '../../operator/controller/pod-privileges.js';
-import { API_VERSION, KIND } from '../../operator/crd/gateway-cluster-crd.js';
+import { API_VERSION, KIND } from '../../operator/spec/gateway-cluster-kind.js';
 import { gatewayClusterSpec } from '../../operator/spec/gateway-cluster-spec.js';
 import { MAX_PASSED_THROUGH_DEPTH } from '../../operator/spec/kube-types.js';
 import { assetPath } from '../../runtime/assets.js';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Controller } from '../../operator/controller/controller.js';
-import { API_VERSION } from '../../operator/crd/gateway-cluster-crd.js';
+import { API_VERSION } from '../../operator/spec/gateway-cluster-kind.js';
 import { MAX_PASSED_THROUGH_DEPTH } from '../../operator/spec/kube-types.js';
 import { waitFor } from '../harness/wait.js';
 import { OperatorFixture } from './operator-fixture.js';

@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { desiredChildren, type GatewayClusterObject, type KubeObject } from '../../operator/builders/desired-children.js';
 import { COMPONENTS, type Component } from '../../operator/builders/labels.js';
 import { childNames } from '../../operator/builders/names.js';
-import { API_VERSION, KIND } from '../../operator/crd/gateway-cluster-crd.js';
+import { API_VERSION, KIND } from '../../operator/spec/gateway-cluster-kind.js';
 import { gatewayClusterSpec } from '../../operator/spec/gateway-cluster-spec.js';
 import { ROLE_SETTINGS } from '../../runtime/config/role-settings.js';
 import { loadSettings, type Setting } from '../../runtime/config/settings.js';

@@ -31,7 +31,7 @@ describe('the npm package', () => {
 
   it('holds the compiled runtime and operator with their types, the assets they read, the CRD and the licence; no test code', () => {
     for (const file of ['dist/runtime/index.js', 'dist/runtime/index.d.ts', 'dist/runtime/cli.js', 'dist/operator/main.js', 'runtime/proto/gwc.proto',
-      'runtime/web/chat/index.html', 'runtime/web/console/index.html', 'runtime/api/openapi.json', 'crds/gatewaycluster.dev_gatewayclusters.yaml', 'LICENSE', 'README.md', 'package.json']) {
+      'runtime/web/chat/index.html', 'runtime/web/console/index.html', 'runtime/http-api/openapi.json', 'crds/gatewaycluster.dev_gatewayclusters.yaml', 'LICENSE', 'README.md', 'package.json']) {
       assert.ok(files.includes(file), `${file} is in the package`);
     }
     const stray = files.filter((file) => file.startsWith('test/') || file.startsWith('dist/test/') || (file.endsWith('.ts') && !file.endsWith('.d.ts')) || file.endsWith('.map'));

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { GatewayClient } from '../../runtime/client/gateway-client.js';
+import type { GatewayClient } from '../../runtime/gateway-api/gateway-client.js';
 import { scrapeMetric } from '../harness/metrics.js';
 import { TestCluster } from '../harness/test-cluster.js';
 import { WsTestClient } from '../harness/test-clients.js';

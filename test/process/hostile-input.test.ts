@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { GatewayClient } from '../../runtime/client/gateway-client.js';
+import { GatewayClient } from '../../runtime/gateway-api/gateway-client.js';
 import { createLogger } from '../../runtime/observability/log.js';
 import { encodeEnvelope } from '../../runtime/wire/envelope-codec.js';
 import { encodeFrame } from '../../runtime/wire/frame-codec.js';

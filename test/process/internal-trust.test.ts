@@ -24,7 +24,7 @@ import { waitFor, withTimeout } from '../harness/wait.js';
 // Claimed before the cluster starts: the attacker's addresses are in it.
 const subnet = await claimSubnet();
 const silentLog = createLogger({ role: 'test' }, 'error', () => {});
-const chatHandler = fileURLToPath(new URL('../../runtime/handlers/chat.js', import.meta.url));
+const chatHandler = fileURLToPath(new URL('../../runtime/bundled-handlers/chat.js', import.meta.url));
 
 /** An honest process's dialer, in this test process: the real secret, dialling `address` as `role`. */
 function honestDialer(role: Role, address: string, expect: Role, name: string): ReconnectingPeer {

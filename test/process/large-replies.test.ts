@@ -6,8 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { GatewayClient } from '../../runtime/client/gateway-client.js';
-import { openFileLimit } from '../../runtime/config/open-file-limit.js';
+import { GatewayClient } from '../../runtime/gateway-api/gateway-client.js';
+import { openFileLimit } from '../../runtime/net/open-file-limit.js';
 import { DEFAULT_MAX_FRAME_BYTES } from '../../runtime/wire/frame-codec.js';
 import { scrapeMetric } from '../harness/metrics.js';
 import { callApi, startApi } from '../harness/http-api.js';

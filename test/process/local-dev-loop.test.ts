@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
-import { GatewayClient } from '../../runtime/client/gateway-client.js';
+import { GatewayClient } from '../../runtime/gateway-api/gateway-client.js';
 import { SupervisedProcess } from '../../runtime/supervisor/supervised-process.js';
 import { cliPath, type LogRecord } from '../harness/role-process.js';
 import { claimSubnet } from '../harness/subnets.js';

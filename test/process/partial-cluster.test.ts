@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { GatewayClient, type SkipReason } from '../../runtime/client/gateway-client.js';
-import { GatewayTimeoutError } from '../../runtime/client/gateway-errors.js';
+import { GatewayClient, type SkipReason } from '../../runtime/gateway-api/gateway-client.js';
+import { GatewayTimeoutError } from '../../runtime/gateway-api/gateway-errors.js';
 import { createLogger } from '../../runtime/observability/log.js';
 import { gatewayAddressOf } from '../../runtime/wire/client-id.js';
 import { metricValue } from '../harness/metrics.js';

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { GatewayClient } from '../../runtime/client/gateway-client.js';
+import { GatewayClient } from '../../runtime/gateway-api/gateway-client.js';
 import { RoleProcess } from '../harness/role-process.js';
 import { claimSubnet } from '../harness/subnets.js';
 import { fixtureHandler, TEST_SECRET } from '../harness/test-cluster.js';

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
-import { GatewayClient } from '../../runtime/client/gateway-client.js';
+import { GatewayClient } from '../../runtime/gateway-api/gateway-client.js';
 import { scrapeMetric } from '../harness/metrics.js';
 import { RoleProcess } from '../harness/role-process.js';
 import { SecretVolume } from '../harness/secret-volume.js';

@@ -8,11 +8,11 @@ import { once } from 'node:events';
 import type { AddressInfo, Server } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { Registry } from 'prom-client';
-import { ApiKeys } from '../../runtime/api/api-keys.js';
-import { createApiServer } from '../../runtime/api/api-server.js';
-import { callFailureStatus } from '../../runtime/api/call-status.js';
-import type { GatewayApi } from '../../runtime/client/gateway-api.js';
-import { GatewayCommandError, GatewayLostError, GatewayTimeoutError } from '../../runtime/client/gateway-errors.js';
+import { ApiKeys } from '../../runtime/http-api/api-keys.js';
+import { createApiServer } from '../../runtime/http-api/api-server.js';
+import { callFailureStatus } from '../../runtime/http-api/call-status.js';
+import type { GatewayApi } from '../../runtime/gateway-api/gateway-api.js';
+import { GatewayCommandError, GatewayLostError, GatewayTimeoutError } from '../../runtime/gateway-api/gateway-errors.js';
 import { createLogger } from '../../runtime/observability/log.js';
 import { ErrorCode } from '../../runtime/wire/types.js';
 

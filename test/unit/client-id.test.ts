@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import ipaddr from 'ipaddr.js';
-import { formatAddress, parseAddress } from '../../runtime/wire/address.js';
+import { formatAddress, parseAddress } from '../../runtime/net/address.js';
 import { decodeClientId, encodeClientId, gatewayAddressOf } from '../../runtime/wire/client-id.js';
 
 const MAX_U32 = 2 ** 32 - 1;

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { LineSplitter } from '../../runtime/gateway/transports/line-splitter.js';
+import { LineSplitter } from '../../runtime/gateway/client-protocols/line-splitter.js';
 import { decodeEnvelope, encodeEnvelope } from '../../runtime/wire/envelope-codec.js';
 import { encodeFrame, FrameDecoder, FrameError, FRAME_HEADER_BYTES } from '../../runtime/wire/frame-codec.js';
 

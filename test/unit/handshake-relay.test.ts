@@ -16,10 +16,10 @@ import { decodeEnvelope, encodeEnvelope } from '../../runtime/wire/envelope-code
 import { FrameDecoder, encodeFrame } from '../../runtime/wire/frame-codec.js';
 import { startRelay } from '../harness/handshake-relay.js';
 import { PROTOCOL_VERSION, newNonce } from '../../runtime/wire/handshake.js';
-import { MutualTlsTransport } from '../../runtime/tls/mutual-tls-transport.js';
+import { MutualTlsSockets } from '../../runtime/tls/mutual-tls-sockets.js';
 import { announcedAddress, listeningAddress } from '../../runtime/wire/own-address.js';
 import { PeerConnection, type PeerSide } from '../../runtime/wire/peer-connection.js';
-import { plainTransport, type PeerTransport } from '../../runtime/wire/peer-transport.js';
+import { plainSockets, type PeerSockets } from '../../runtime/wire/peer-sockets.js';
 import { Role, type Envelope } from '../../runtime/wire/types.js';
 import { TestCa } from '../harness/test-certs.js';
 import { waitFor } from '../harness/wait.js';
@@ -48,10 +48,10 @@ async function listenOn(server: Server): Promise<number> {
 }
 
 /** A listener of `role` at 127.0.0.1, accepting only its own address; what it accepted is in `accepted`. */
-async function listener(role: Role, transport: PeerTransport = plainTransport) {
+async function listener(role: Role, sockets: PeerSockets = plainSockets) {
   const accepted: Ended[] = [];
   let own = announcedAddress('127.0.0.1:1');
-  const server = transport.createServer((socket) => {
+  const server = sockets.createServer((socket) => {
     closeables.add(socket);
     const side: PeerSide = { accept: own };
     accepted.push(watch(new PeerConnection(socket, side, { secret: SECRET, maxFrameBytes: 1 << 20, log, role, name: 'listener' })));
@@ -62,13 +62,13 @@ async function listener(role: Role, transport: PeerTransport = plainTransport) {
 }
 
 /** A worker dialling `port`, believing it reaches the `role` at `address`. */
-function dialer(port: number, address: string, role = Role.Gateway, transport: PeerTransport = plainTransport): Ended {
-  const socket = transport.connect('127.0.0.1', port);
+function dialer(port: number, address: string, role = Role.Gateway, sockets: PeerSockets = plainSockets): Ended {
+  const socket = sockets.connect('127.0.0.1', port);
   closeables.add(socket);
   return watch(new PeerConnection(socket, { dial: { address, role } }, { secret: SECRET, maxFrameBytes: 1 << 20, log, role: Role.Worker, name: 'dialer' }));
 }
 
-async function relay(to: number, options: { rewriteTarget?: string; front?: PeerTransport; back?: PeerTransport } = {}) {
+async function relay(to: number, options: { rewriteTarget?: string; front?: PeerSockets; back?: PeerSockets } = {}) {
   const started = await startRelay({ host: '127.0.0.1', toHost: '127.0.0.1', toPort: to, ...options });
   closeables.add({ destroy: started.close });
   return started;
@@ -200,7 +200,7 @@ describe('a handshake relayed between two TLS sessions (the relay holds a valid 
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('direct over TLS: authenticated', async () => {
-    const tls = new MutualTlsTransport(material, log);
+    const tls = new MutualTlsSockets(material, log);
     const gateway = await listener(Role.Gateway, tls);
     const worker = dialer(gateway.port, gateway.address, Role.Gateway, tls);
     await waitFor('the worker to be ready', () => worker.ready || worker.reason, 5000);
@@ -209,7 +209,7 @@ describe('a handshake relayed between two TLS sessions (the relay holds a valid 
 
   it('relayed unchanged to a dialer that was sent to it for the right address: only the TLS binding differs, and both ends refuse', async () => {
     // As if DNS or routing sent the worker's connection for the gateway's own address to the attacker.
-    const tls = new MutualTlsTransport(material, log);
+    const tls = new MutualTlsSockets(material, log);
     const gateway = await listener(Role.Gateway, tls);
     const attacker = await relay(gateway.port, { front: tls, back: tls });
     const { dialer: d, listener: l } = await bothFail(dialer(attacker.port, gateway.address, Role.Gateway, tls), gateway.accepted);

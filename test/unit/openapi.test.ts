@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { apiMethods } from '../../runtime/api/api-methods.js';
-import { openApiPath, renderOpenApi } from '../../runtime/api/write-openapi.js';
+import { apiMethods } from '../../runtime/http-api/api-methods.js';
+import { openApiPath, renderOpenApi } from '../../runtime/http-api/write-openapi.js';
 import { cliPath } from '../harness/role-process.js';
 
 describe('the HTTP API\'s OpenAPI document', () => {

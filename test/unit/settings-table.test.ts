@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { settingsTable, withSettingsTable } from '../../operator/spec/settings-table.js';
-import { undescribedValues, withValuesTable } from '../../operator/spec/chart-values-table.js';
-import { chartReadmePath, chartValuesPath, readmePath } from '../../operator/spec/write-docs.js';
+import { settingsTable, withSettingsTable } from '../../operator/docs/settings-table.js';
+import { undescribedValues, withValuesTable } from '../../operator/docs/chart-values-table.js';
+import { chartReadmePath, chartValuesPath, readmePath } from '../../operator/docs/write-docs.js';
 import { ROLE_SETTINGS } from '../../runtime/config/role-settings.js';
 
 describe('the README\'s settings table', () => {

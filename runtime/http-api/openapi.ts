@@ -19,7 +19,7 @@ function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Record<string, u
 
 /**
  * The OpenAPI 3.1 document of the HTTP API, generated from the schemas requests are validated with (api-methods.ts),
- * so the document and the server cannot disagree. Checked in as runtime/api/openapi.json (`npm run openapi`).
+ * so the document and the server cannot disagree. Checked in as runtime/http-api/openapi.json (`npm run openapi`).
  */
 export function openApiDocument(): Record<string, unknown> {
   const paths: Record<string, unknown> = {};

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { GatewayApi, MessageData } from '../client/gateway-api.js';
+import type { GatewayApi, MessageData } from '../gateway-api/gateway-api.js';
 import { gatewayAddressOf } from '../wire/client-id.js';
 import { MAX_SESSION_DEPTH, SESSION_TOO_DEEP, sessionTooDeep } from '../wire/session-depth.js';
 

@@ -1,16 +1,16 @@
 import { hostname } from 'node:os';
 import { createLogger, type Logger } from '../observability/log.js';
 import { checkTlsMaterial } from '../tls/tls-material.js';
-import { MutualTlsTransport } from '../tls/mutual-tls-transport.js';
+import { MutualTlsSockets } from '../tls/mutual-tls-sockets.js';
 import { gatewayAddressOf } from '../wire/client-id.js';
 import { DEFAULT_MAX_FRAME_BYTES } from '../wire/frame-codec.js';
-import { ErrorCode, Op, Role, toNumber, type Command, type Envelope, type Reply } from '../wire/types.js';
+import { Op, Role, toNumber, type Command, type Envelope, type Reply } from '../wire/types.js';
 import type { ReconnectingPeer } from '../wire/reconnecting-peer.js';
-import { mergePages } from '../wire/reply-pages.js';
 import { SESSION_TOO_DEEP, sessionJsonTooDeep, sessionTooDeep } from '../wire/session-depth.js';
 import { parseSession } from '../wire/session.js';
 import { ClusterConnection } from './cluster-connection.js';
-import { GatewayCommandError, GatewayLostError, GatewayTimeoutError } from './gateway-errors.js';
+import { GatewayLostError, GatewayTimeoutError } from './gateway-errors.js';
+import { PendingRequests } from './pending-requests.js';
 import type { ClientSessions, GatewayApi, MessageData, Session } from './gateway-api.js';
 
 export interface GatewayClientOptions {
@@ -36,29 +36,16 @@ export interface GatewayClientOptions {
 /** Why a call went on without a gateway: no connection to it (lost, or none could be made), or no answer in time. */
 export type SkipReason = 'unreachable' | 'timeout';
 
-/** The most pages one answer may come in (at the default frame limit, 16 GiB). */
-const MAX_REPLY_PAGES = 1024;
-
 /** How often a skipped gateway is logged, at most. */
 const SKIP_LOG_INTERVAL_MS = 10_000;
-
-interface PendingRequest {
-  resolve(reply: Reply | undefined): void;
-  reject(error: Error): void;
-  timer: NodeJS.Timeout;
-  address: string;
-  /** The pages of an answer too large for one frame, so far. */
-  pages?: Reply[];
-}
 
 /**
  * The Gateway API over the cluster's internal connections. Handlers get one as `ctx.gateway`; any other Node
  * process creates one with `GatewayClient.connect({ registerAddress, secret })`.
  */
 export class GatewayClient implements GatewayApi {
-  private readonly pending = new Map<number, PendingRequest>();
-  private nextRequestId = 0;
   private readonly timeoutMs: number;
+  private readonly requests: PendingRequests;
   private readonly onSkipped: ((gateway: string, reason: SkipReason) => void) | undefined;
   private readonly skipLogged = new Map<string, number>();
 
@@ -67,11 +54,12 @@ export class GatewayClient implements GatewayApi {
     options: { requestTimeoutMs?: number; onSkipped?: (gateway: string, reason: SkipReason) => void } = {},
   ) {
     this.timeoutMs = options.requestTimeoutMs ?? 5000;
+    this.requests = new PendingRequests(this.timeoutMs);
     this.onSkipped = options.onSkipped;
     cluster.on('envelope', (_address: string, envelope: Envelope) => {
-      if (envelope.reply) this.settle(envelope.reply);
+      if (envelope.reply) this.requests.settle(envelope.reply);
     });
-    cluster.on('gateway-down', (address: string) => this.failPending(address));
+    cluster.on('gateway-down', (address: string) => this.requests.gatewayLost(address));
   }
 
   /** Connects to the Register and resolves once it has sent the gateway list. */
@@ -86,7 +74,7 @@ export class GatewayClient implements GatewayApi {
       role: Role.Api,
       log,
       maxFrameBytes: options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
-      transport: options.tls ? new MutualTlsTransport(options.tls, log) : undefined,
+      sockets: options.tls ? new MutualTlsSockets(options.tls, log) : undefined,
     }).start();
     const client = new GatewayClient(cluster, options);
     try {
@@ -100,7 +88,7 @@ export class GatewayClient implements GatewayApi {
 
   close(): void {
     this.cluster.stop();
-    for (const id of [...this.pending.keys()]) this.fail(id, new Error('gateway client closed'));
+    this.requests.failAll(new Error('gateway client closed'));
   }
 
   // ---- sending ----
@@ -405,13 +393,9 @@ export class GatewayClient implements GatewayApi {
   private async request(address: string, command: Command): Promise<Reply | undefined> {
     const link = await this.usableLink(address, command);
     if (!link) return undefined;
-    const requestId = (this.nextRequestId = (this.nextRequestId % 0xffffffff) + 1);
-    const reply = new Promise<Reply | undefined>((resolve, reject) => {
-      const timer = setTimeout(() => this.fail(requestId, new GatewayTimeoutError(`gateway ${address} did not answer within ${this.timeoutMs} ms`)), this.timeoutMs);
-      this.pending.set(requestId, { resolve, reject, timer, address });
-    });
+    const { requestId, reply } = this.requests.open(address);
     command.requestId = requestId;
-    if (!link.send({ command })) this.fail(requestId, new GatewayLostError(address));
+    if (!link.send({ command })) this.requests.fail(requestId, new GatewayLostError(address));
     return this.skippedOn(address, reply, GatewayLostError, 'unreachable');
   }
 
@@ -462,42 +446,9 @@ export class GatewayClient implements GatewayApi {
     }
     return merged;
   }
-
-  private settle(reply: Reply): void {
-    const requestId = reply.requestId ?? 0;
-    const pending = this.pending.get(requestId);
-    if (!pending) return;
-    if (reply.partial) {
-      const pages = (pending.pages ??= []);
-      pages.push(reply);
-      // A gateway is trusted to page, not to page without end.
-      if (pages.length > MAX_REPLY_PAGES) this.fail(requestId, new Error(`gateway ${pending.address} sent an answer in more than ${MAX_REPLY_PAGES} pages`));
-      return;
-    }
-    this.pending.delete(requestId);
-    clearTimeout(pending.timer);
-    const whole = pending.pages ? mergePages([...pending.pages, reply]) : reply;
-    if (whole.error) pending.reject(new GatewayCommandError(whole.errorCode ?? ErrorCode.Unspecified, whole.error));
-    else pending.resolve(whole);
-  }
-
-  private fail(requestId: number, error: Error): void {
-    const pending = this.pending.get(requestId);
-    if (!pending) return;
-    this.pending.delete(requestId);
-    clearTimeout(pending.timer);
-    pending.reject(error);
-  }
-
-  private failPending(address: string): void {
-    for (const [id, pending] of this.pending) {
-      if (pending.address === address) this.fail(id, new GatewayLostError(address));
-    }
-  }
 }
 
 const ACKNOWLEDGED = true;
-const RESOLVED = Promise.resolve();
 
 function ignore(): void {}
 

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../observability/log.js';
 import type { CloseCause } from '../wire/close-cause.js';
-import type { PeerTransport } from '../wire/peer-transport.js';
+import type { PeerSockets } from '../wire/peer-sockets.js';
 import { FEATURE_PAGED_REPLIES } from '../wire/handshake.js';
 import { ReconnectingPeer, type DialOptions } from '../wire/reconnecting-peer.js';
 import { Role, type Envelope } from '../wire/types.js';
@@ -18,7 +18,7 @@ export interface ClusterConnectionOptions {
   /** Seconds between heartbeats on internal connections (DEFAULT_HEARTBEAT_SECONDS when unset). */
   heartbeatInterval?: number | undefined;
   /** Plain TCP when unset, or mutual TLS. */
-  transport?: PeerTransport | undefined;
+  sockets?: PeerSockets | undefined;
   /** Hello features offered to gateways (see gwc.proto). */
   features?: string[];
 }
@@ -52,7 +52,7 @@ export class ClusterConnection extends EventEmitter {
       log: options.log,
       role: options.role,
       name: options.name,
-      transport: options.transport,
+      sockets: options.sockets,
       // Its GatewayClient merges paged replies, whatever else the role offers.
       features: [FEATURE_PAGED_REPLIES, ...(options.features ?? [])],
     };

@@ -1,4 +1,4 @@
-import { GatewayCommandError, GatewayTimeoutError } from '../client/gateway-errors.js';
+import { GatewayCommandError, GatewayTimeoutError } from '../gateway-api/gateway-errors.js';
 import { ErrorCode } from '../wire/types.js';
 
 /** The status of a call a gateway refused or failed, by its ErrorCode: the caller's mistakes are 4xx, the cluster's 502. */

@@ -1,4 +1,4 @@
-import type { ClientSessions, Session } from '../client/gateway-api.js';
+import type { ClientSessions, Session } from '../gateway-api/gateway-api.js';
 import type { Logger } from '../observability/log.js';
 import type { EventContext, Handler } from '../worker/handler.js';
 import { decodeClientId } from '../wire/client-id.js';

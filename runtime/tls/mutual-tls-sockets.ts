@@ -2,7 +2,7 @@ import { isIP, type Socket } from 'node:net';
 import { connect, createSecureContext, createServer, type SecureContext, type Server, type TLSSocket } from 'node:tls';
 import type { Logger } from '../observability/log.js';
 import { DEFAULT_HANDSHAKE_TIMEOUT_MS } from '../wire/peer-handshake.js';
-import type { PeerTransport } from '../wire/peer-transport.js';
+import type { PeerSockets } from '../wire/peer-sockets.js';
 import { reportHandshakeFailures, tlsErrorReason } from './handshake-failures.js';
 import type { TlsMaterial } from './tls-material.js';
 
@@ -11,7 +11,7 @@ import type { TlsMaterial } from './tls-material.js';
  * present theirs and verify the server's chain against the same CA. update() swaps the certificates for every
  * later connection; the connections already up keep theirs.
  */
-export class MutualTlsTransport implements PeerTransport {
+export class MutualTlsSockets implements PeerSockets {
   private material: TlsMaterial;
   private context: SecureContext;
   private readonly servers = new Set<Server>();

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { z } from 'zod';
-import type { GatewayApi } from '../client/gateway-api.js';
+import type { GatewayApi } from '../gateway-api/gateway-api.js';
 import type { Logger } from '../observability/log.js';
 import { apiMethods, batchSchema, isApiMethod, type ApiMethodName } from './api-methods.js';
 import type { ApiKeys } from './api-keys.js';
