@@ -3,10 +3,8 @@ import { z } from 'zod';
 import { metricsSettings } from '../runtime/config/common-settings.js';
 import { decimal } from '../runtime/config/setting-values.js';
 import { bool, logLevelSchema, positiveInt, setting } from '../runtime/config/settings.js';
+import { DEFAULT_OPERAND_IMAGE } from './builders/container.js';
 import { DEFAULT_LEASE_SECONDS, DEFAULT_RENEW_DEADLINE_SECONDS } from './controller/leader-election.js';
-
-/** The image of this release: every role of a GatewayCluster runs it unless its spec pins another. */
-export const DEFAULT_OPERAND_IMAGE = 'ghcr.io/gatewaycluster/gateway-cluster:0.1.0';
 
 export const operatorSettings = {
   namespace: setting('namespace', 'GWC_WATCH_NAMESPACE', z.string().optional(), 'watch GatewayClusters in this namespace only (default: all namespaces)'),

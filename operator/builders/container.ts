@@ -7,6 +7,9 @@ import type { RoleVolumes } from './volumes.js';
 
 export const CONTAINER_NAME = 'gwc';
 
+/** The image of this release: every role of a GatewayCluster runs it unless its spec pins another. */
+export const DEFAULT_OPERAND_IMAGE = 'ghcr.io/gatewaycluster/gateway-cluster:0.1.0';
+
 /** The container security context spec.pod.containerSecurityContext is merged over. */
 export function defaultContainerSecurityContext() {
   return { runAsNonRoot: true, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } };

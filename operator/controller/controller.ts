@@ -9,7 +9,7 @@ import { OperatorMetrics } from './operator-metrics.js';
 import { MANAGED_BY_SELECTOR, SERVICE_MONITOR, WATCHED_CHILD_KINDS, type ChildInformers } from './child-kinds.js';
 import { Reconciler } from './reconciler.js';
 import { TerminalError } from './terminal-error.js';
-import { DEFAULT_OPERAND_IMAGE } from '../operator-settings.js';
+import { DEFAULT_OPERAND_IMAGE } from '../builders/container.js';
 import { WorkQueue } from './work-queue.js';
 
 export interface ControllerOptions {

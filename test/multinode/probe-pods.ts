@@ -2,7 +2,7 @@
  * Pods of the project's image that only stand on a node of the test's choosing, with the labels it wants, so that
  * the test can open TCP connections from inside the cluster (kubectl exec of a few lines of Node).
  */
-import { DEFAULT_OPERAND_IMAGE } from '../../operator/operator-settings.js';
+import { DEFAULT_OPERAND_IMAGE } from '../../operator/builders/container.js';
 import { waitFor } from '../harness/wait.js';
 import { clusterNodes } from '../node/cluster-nodes.js';
 import { nodeDir } from '../control-plane/testcluster-state.js';

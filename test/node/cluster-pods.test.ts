@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
 import type { Controller } from '../../operator/controller/controller.js';
-import { DEFAULT_OPERAND_IMAGE } from '../../operator/operator-settings.js';
+import { DEFAULT_OPERAND_IMAGE } from '../../operator/builders/container.js';
 import { WsTestClient } from '../harness/test-clients.js';
 import { waitFor } from '../harness/wait.js';
 import { OperatorFixture } from '../operator/operator-fixture.js';

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Controller } from '../../operator/controller/controller.js';
-import { DEFAULT_OPERAND_IMAGE } from '../../operator/operator-settings.js';
+import { DEFAULT_OPERAND_IMAGE } from '../../operator/builders/container.js';
 import { PhpGatewayClient } from '../harness/php-gatewayclient.js';
 import { WsTestClient } from '../harness/test-clients.js';
 import { waitFor } from '../harness/wait.js';

@@ -1,5 +1,5 @@
 import type { BuildContext } from '../../operator/builders/cluster-object.js';
-import { DEFAULT_OPERAND_IMAGE } from '../../operator/operator-settings.js';
+import { DEFAULT_OPERAND_IMAGE } from '../../operator/builders/container.js';
 
 /** What the reconciler hands the builders for a cluster `chat` whose Secrets are the generated ones. */
 export function buildContext(overrides: Partial<BuildContext> = {}): BuildContext {

@@ -12,7 +12,7 @@ import {
   type KubeObject,
 } from '../../operator/builders/desired-children.js';
 import { API_VERSION, KIND } from '../../operator/spec/gateway-cluster-kind.js';
-import { DEFAULT_OPERAND_IMAGE } from '../../operator/operator-settings.js';
+import { DEFAULT_OPERAND_IMAGE } from '../../operator/builders/container.js';
 import { gatewayClusterSpec, type GatewayClusterSpecInput } from '../../operator/spec/gateway-cluster-spec.js';
 import { buildContext } from './build-context.js';
 
