@@ -10,12 +10,13 @@
  * they run last, one file at a time, on the cluster the others leave.
  */
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { nodeDir, runningPid } from './control-plane/testcluster-state.js';
+import { nodeDir, runningPid, testclusterDir } from './control-plane/testcluster-state.js';
 import { clusterNodes } from './node/cluster-nodes.js';
 import { hostSnapshot, snapshotDifferences } from './node/host-snapshot.js';
+import { BRIDGE } from './node/node-layout.js';
 
 const testRoot = path.dirname(fileURLToPath(import.meta.url));
 const filters = process.argv.slice(2);
@@ -53,6 +54,13 @@ if (nodesNeeded > 0 && running && clusterNodes(nodeDir).length < nodesNeeded) {
   process.exit(1);
 }
 const bringUp = nodesNeeded > 0 && !running;
+// A cluster whose daemon was killed (a machine stopped mid-run) leaves its bridge, cgroups and state behind: they go
+// first, so that the host is compared with itself as it was without them.
+if (bringUp && (existsSync(testclusterDir) || existsSync(`/sys/class/net/${BRIDGE}`))) {
+  console.log('a test cluster that was never taken down left remains: taking them down first');
+  const down = runTestcluster(['down'], NODE_DOWN_TIMEOUT_MS);
+  if (down.status !== 0) process.exit(down.status || 1);
+}
 const before = bringUp ? hostSnapshot() : undefined;
 if (bringUp) {
   const started = Date.now();

@@ -1,7 +1,7 @@
 /**
  * The NetworkPolicy the operator makes, enforced by a real engine (kube-router on every node of the three-node test
- * cluster): who may open a TCP connection to which port of a GatewayCluster's pods, from pods on the same node and on
- * others. Refusals are asserted only once the policy is known to be in force for the same targets (a pod it lets in
+ * cluster): who may open a TCP connection to which port of a GatewayCluster's pods (the GatewayWorker compat port
+ * among the internal ones), from pods on the same node and on others. Refusals are asserted only once the policy is known to be in force for the same targets (a pod it lets in
  * got in first), since kube-router takes a few seconds to know a new pod; a last test removes the policy and sees the
  * refused pod get in, so the refusals were the policy's.
  */
@@ -25,6 +25,8 @@ const specInput = {
   gateway: { replicas: 3 },
   worker: { replicas: 1, handler: { module: 'echo' } },
   api: { enabled: false },
+  // GatewayWorker's compat port on the Register falls under the policy like the internal ports.
+  gatewayWorkerCompat: { enabled: true },
 };
 const spec = gatewayClusterSpec.parse(specInput);
 const children = childNames(name);
@@ -64,6 +66,8 @@ describe('NetworkPolicy enforced by kube-router across three nodes', () => {
   const internalTargets = (): Target[] => [
     [where.get(register)!.ip, spec.register.port],
     [registerService, spec.register.port],
+    [where.get(register)!.ip, spec.gatewayWorkerCompat.port],
+    [registerService, spec.gatewayWorkerCompat.port],
     ...gateways.map((gateway): Target => [where.get(gateway)!.ip, spec.gateway.internalPort]),
   ];
   const clientTargets = (): Target[] => [...gateways.map((gateway): Target => [where.get(gateway)!.ip, spec.gateway.clientPort]), [clientService.ip, clientService.port]];

@@ -1,7 +1,7 @@
 /**
  * GatewayWorker's PHP GatewayClient (php-cli on the host, as a backend outside the pods would run it) against a
  * GatewayCluster with spec.gatewayWorkerCompat on the test node: the Register Service's compat port, the gateway
- * pods' internal port, the secret the operator generated.
+ * pods' internal port, the secret the operator generated, the NetworkPolicy letting in the host's network.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -10,6 +10,7 @@ import { DEFAULT_OPERAND_IMAGE } from '../../operator/builders/container.js';
 import { PhpGatewayClient } from '../harness/php-gatewayclient.js';
 import { WsTestClient } from '../harness/test-clients.js';
 import { waitFor } from '../harness/wait.js';
+import { BACKBONE_SUBNET } from './node-layout.js';
 import { OperatorFixture } from '../operator/operator-fixture.js';
 
 const ns = 'compat-test';
@@ -37,6 +38,9 @@ describe('GatewayWorker\'s GatewayClient against a GatewayCluster on the test no
       worker: { replicas: 1, handler: { module: 'echo' } },
       api: { enabled: false },
       gatewayWorkerCompat: { enabled: true },
+      // PHP runs on the host, outside the cluster: let the backbone in, as a user lets in backends on the nodes'
+      // network (a Service reached from the host comes from its node's address, a pod IP from the host's).
+      networkPolicy: { internalFrom: [{ ipBlock: { cidr: BACKBONE_SUBNET } }] },
     });
     await fixture.waitForCondition(ns, 'push', 'Ready', 'True', 180_000);
     const secret = await fixture.read(`/api/v1/namespaces/${ns}/secrets/push-gatewayworker-secret`);
@@ -50,7 +54,8 @@ describe('GatewayWorker\'s GatewayClient against a GatewayCluster on the test no
       // kube-proxy may program the Register Service a moment after Ready: GatewayClient's first try can be refused.
       const list = await waitFor('GatewayClient to list both clients', async () => {
         const answer = await php.call('getAllClientIdList');
-        return answer.json && Object.keys(answer.json).length === 2 ? (answer.json as Record<string, string>) : undefined;
+        if (answer.json && Object.keys(answer.json).length === 2) return answer.json as Record<string, string>;
+        throw new Error(`GatewayClient answered ${JSON.stringify(answer)}`);
       }, 30_000, 500);
       const ids = Object.keys(list);
       // Each id names its gateway pod: GatewayClient dials it there, on the internal port.
