@@ -1,9 +1,9 @@
 /**
  * The NetworkPolicy the operator makes, enforced by a real engine (kube-router on every node of the three-node test
  * cluster): who may open a TCP connection to which port of a GatewayCluster's pods (the GatewayWorker compat port
- * among the internal ones), from pods on the same node and on others. Refusals are asserted only once the policy is known to be in force for the same targets (a pod it lets in
- * got in first), since kube-router takes a few seconds to know a new pod; a last test removes the policy and sees the
- * refused pod get in, so the refusals were the policy's.
+ * among the internal ones), from pods on the same node and on others. Refusals are asserted only once the policy is
+ * known to be in force for the same targets (a pod it lets in got in first), since kube-router takes a few seconds to
+ * know a new pod; a last test removes the policy and sees the refused pod get in, so the refusals were the policy's.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
