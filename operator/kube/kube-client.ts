@@ -1,5 +1,6 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { request } from 'node:https';
+import { TLSSocket } from 'node:tls';
 
 export interface KubeObject {
   apiVersion: string;
@@ -76,9 +77,8 @@ export class KubeClient {
     await this.kc.applyToHTTPSOptions(options);
     const payload = body === undefined ? undefined : JSON.stringify(body);
     if (payload !== undefined) Object.assign(options.headers!, { 'content-type': contentType, 'content-length': Buffer.byteLength(payload) });
-    // Asked in the same turn as the request is written: after an await, a process paused meanwhile would send late.
     const budget = this.options.budgetMs?.();
-    if (budget !== undefined && budget <= 0) throw new RequestNotAllowedError(`${method} ${path}: not sent, the leader lease's renew deadline has passed`);
+    if (budget !== undefined && budget <= 0) throw this.notAllowed(method, path);
     const timeout = Math.max(1, Math.floor(Math.min(timeoutMs, budget ?? Infinity)));
     if (method !== 'GET') {
       this.writes++;
@@ -108,10 +108,24 @@ export class KubeClient {
       req.on('error', reject);
       // A deadline for the whole exchange, not just for a silent socket.
       timer = setTimeout(() => req.destroy(new Error(`${method} ${path}: timed out after ${timeout} ms`)), timeout);
-      if (payload !== undefined) req.write(payload);
-      req.end();
+      // Nothing is written until the connection (TLS included) is up, and the budget is asked again then: a process
+      // paused while it connected would otherwise send the request when it resumes, however late that is.
+      const send = () => {
+        const left = this.options.budgetMs?.();
+        if (left !== undefined && left <= 0) return void req.destroy(this.notAllowed(method, path));
+        if (payload !== undefined) req.write(payload);
+        req.end();
+      };
+      req.once('socket', (socket) => {
+        if (!socket.connecting) send();
+        else socket.once(socket instanceof TLSSocket ? 'secureConnect' : 'connect', send);
+      });
     });
     return answer.finally(() => clearTimeout(timer));
+  }
+
+  private notAllowed(method: string, path: string): RequestNotAllowedError {
+    return new RequestNotAllowedError(`${method} ${path}: not sent, the leader lease's renew deadline has passed`);
   }
 
   get<T = KubeObject>(path: string): Promise<T> {
