@@ -1,6 +1,7 @@
 /**
  * Load generator process: WebSocket clients driven by JSON commands on stdin, results as JSON lines on stdout.
- *   {"op":"connect","url","count","localAddress","concurrency"}  → {"event":"connected","count","failed","error"}
+ *   {"op":"connect","url","count","localAddress","concurrency","reconnect"} → {"event":"connected","count","failed","error"}
+ *       (with "reconnect": true, a client whose connection closes opens it again, after a jittered backoff)
  *   {"op":"echo","inFlight","size","warmupMs","measureMs"}       → {"event":"echo-result",...}
  *   {"op":"count","expected"}  (each client should get `expected` messages) → {"event":"counting"}, then
  *                                                                  {"event":"count-done","delivered","lastAtNs"}
@@ -14,13 +15,17 @@ import { LatencyHistogram } from './latency-histogram.js';
 
 interface Conn {
   ws: WebSocket;
+  /** Set when it is to be opened again after it closes. */
+  reopen?: { url: string; localAddress: string | undefined };
   nextSeq: number;
   expectSeq: number;
   /** Send times of the messages in flight, at index seq % inFlight (replies come back in order). */
   sentAt: bigint[];
 }
 
-const conns: Conn[] = [];
+const conns = new Set<Conn>();
+/** Connections opened again after a close (with "reconnect"). */
+let reconnects = 0;
 let mode: 'idle' | 'echo' | 'count' = 'idle';
 let closing = false;
 let unexpectedCloses = 0;
@@ -36,7 +41,7 @@ const echo = {
   histogram: new LatencyHistogram(),
 };
 
-const counting = { delivered: 0, target: 0, lastAt: 0n, done: false };
+const counting = { delivered: 0, target: 0, firstAt: 0n, lastAt: 0n, done: false };
 
 function emit(event: Record<string, unknown>): void {
   process.stdout.write(JSON.stringify(event) + '\n');
@@ -45,10 +50,11 @@ function emit(event: Record<string, unknown>): void {
 function onMessage(conn: Conn, data: Buffer): void {
   if (mode === 'count') {
     counting.delivered++;
+    if (counting.delivered === 1) counting.firstAt = process.hrtime.bigint();
     if (counting.delivered === counting.target) {
       counting.lastAt = process.hrtime.bigint();
       counting.done = true;
-      emit({ event: 'count-done', delivered: counting.delivered, lastAtNs: String(counting.lastAt) });
+      emit({ event: 'count-done', delivered: counting.delivered, firstAtNs: String(counting.firstAt), lastAtNs: String(counting.lastAt) });
     }
     return;
   }
@@ -72,14 +78,18 @@ function sendEcho(conn: Conn): void {
   conn.ws.send(seq.toString(16).padStart(8, '0') + echo.padding);
 }
 
-function openOne(url: string, localAddress: string | undefined): Promise<void> {
+/** Full jitter: a random wait up to a ceiling that doubles with each failed attempt, from BACKOFF_BASE_MS to BACKOFF_MAX_MS. */
+const BACKOFF_BASE_MS = 100;
+const BACKOFF_MAX_MS = 5000;
+
+function openOne(url: string, localAddress: string | undefined, reconnect: boolean): Promise<void> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: 20_000, ...(localAddress ? { localAddress } : {}) });
-    const conn: Conn = { ws, nextSeq: 0, expectSeq: 0, sentAt: [] };
+    const conn: Conn = { ws, nextSeq: 0, expectSeq: 0, sentAt: [], ...(reconnect ? { reopen: { url, localAddress } } : {}) };
     let opened = false;
     ws.on('open', () => {
       opened = true;
-      conns.push(conn);
+      conns.add(conn);
       resolve();
     });
     ws.on('message', (data: Buffer) => onMessage(conn, data));
@@ -88,12 +98,28 @@ function openOne(url: string, localAddress: string | undefined): Promise<void> {
     });
     ws.on('close', () => {
       if (!opened) reject(new Error('closed before open'));
-      else if (!closing) unexpectedCloses++;
+      else if (closing) return;
+      conns.delete(conn);
+      if (conn.reopen) void reopen(conn.reopen.url, conn.reopen.localAddress);
+      else unexpectedCloses++;
     });
   });
 }
 
-async function connect(url: string, count: number, localAddress: string | undefined, concurrency: number): Promise<void> {
+async function reopen(url: string, localAddress: string | undefined): Promise<void> {
+  for (let attempt = 0; !closing; attempt++) {
+    await sleep(Math.random() * Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** attempt));
+    try {
+      await openOne(url, localAddress, true);
+      reconnects++;
+      return;
+    } catch {
+      // down still: wait longer
+    }
+  }
+}
+
+async function connect(url: string, count: number, localAddress: string | undefined, concurrency: number, reconnect: boolean): Promise<void> {
   let started = 0;
   let failed = 0;
   let firstError: string | undefined;
@@ -101,7 +127,7 @@ async function connect(url: string, count: number, localAddress: string | undefi
     while (started < count) {
       started++;
       try {
-        await openOne(url, localAddress);
+        await openOne(url, localAddress, reconnect);
       } catch (error) {
         failed++;
         firstError ??= (error as Error).message;
@@ -109,7 +135,7 @@ async function connect(url: string, count: number, localAddress: string | undefi
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, lane));
-  emit({ event: 'connected', count: conns.length, failed, error: firstError });
+  emit({ event: 'connected', count: conns.size, failed, error: firstError });
 }
 
 async function runEcho(inFlight: number, size: number, warmupMs: number, measureMs: number): Promise<void> {
@@ -148,23 +174,24 @@ function sleep(ms: number): Promise<void> {
 function handle(command: Record<string, unknown>): void {
   switch (command.op) {
     case 'connect':
-      void connect(String(command.url), Number(command.count), command.localAddress as string | undefined, Number(command.concurrency ?? 100));
+      void connect(String(command.url), Number(command.count), command.localAddress as string | undefined, Number(command.concurrency ?? 100), command.reconnect === true);
       break;
     case 'echo':
       void runEcho(Number(command.inFlight), Number(command.size), Number(command.warmupMs), Number(command.measureMs));
       break;
     case 'count':
-      Object.assign(counting, { delivered: 0, target: conns.length * Number(command.expected), lastAt: 0n, done: false });
+      Object.assign(counting, { delivered: 0, target: conns.size * Number(command.expected), firstAt: 0n, lastAt: 0n, done: false });
       mode = 'count';
       emit({ event: 'counting', target: counting.target });
       break;
     case 'report':
-      emit({ event: 'report', delivered: counting.delivered, open: conns.length, unexpectedCloses });
+      emit({ event: 'report', delivered: counting.delivered, open: conns.size, reconnects, unexpectedCloses });
       break;
     case 'close':
       closing = true;
       mode = 'idle';
-      for (const conn of conns.splice(0)) conn.ws.terminate();
+      for (const conn of conns) conn.ws.terminate();
+      conns.clear();
       emit({ event: 'closed' });
       break;
     default:

@@ -8,21 +8,25 @@ export interface SpawnOptions {
   nofile?: number;
   /** Extra node flags (e.g. --cpu-prof). */
   nodeFlags?: string[];
+  /** What runs the script, when it is not node (e.g. `['php']`); `nodeFlags` then do not apply. */
+  interpreter?: string[];
+  cwd?: string;
   env?: NodeJS.ProcessEnv;
 }
 
 const children = new Set<BenchProcess>();
 
 /**
- * A node script as its own process group (so killing the group takes everything it started), with its stdout
+ * A script (node's unless told otherwise) as its own process group (so killing the group takes everything it started), with its stdout
  * JSON lines collected and a stdin to send JSON commands on.
  */
 export class BenchProcess extends SupervisedProcess {
   constructor(label: string, script: string, args: string[], options: SpawnOptions = {}) {
     super({
       label,
-      command: [process.execPath, ...(options.nodeFlags ?? []), script, ...args],
+      command: [...(options.interpreter ?? [process.execPath, ...(options.nodeFlags ?? [])]), script, ...args],
       env: { ...process.env, ...options.env },
+      ...(options.cwd ? { cwd: options.cwd } : {}),
       fileLimit: options.nofile,
       ownGroup: true,
       stdin: true,

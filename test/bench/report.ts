@@ -1,6 +1,10 @@
 import { writeFileSync } from 'node:fs';
 import { API_WAYS, type ApiResult, type ApiWay } from './api-scenario.js';
 import { COMPAT_WAYS, type CompatResult, type CompatWay } from './compat-scenario.js';
+import { formatGatewayWorker, summarizeGatewayWorker, type GatewayWorkerSummary } from './gatewayworker-report.js';
+import type { GatewayWorkerMeasured } from './gatewayworker-scenario.js';
+import { formatScale } from './scale-report.js';
+import type { ScaleConfig, ScaleResult } from './scale-scenario.js';
 import type { EchoResult, FanoutResult, MemoryResult } from './scenarios.js';
 
 /** Targets from the issue. */
@@ -28,6 +32,10 @@ export interface BenchResults {
   api?: ApiResult & { callsPerSecond: Record<ApiWay, number>; ratio: Record<ApiWay, number> };
   /** As `api`, against the curl slices: the GatewayClient ways' rates over PHP with curl through the HTTP API. */
   compat?: CompatResult & { callsPerSecond: Record<CompatWay, number>; ratio: Record<CompatWay, number> };
+  /** The echo at issue 22's loads against GatewayWorker itself and plain ws; see gatewayworker-report.ts. */
+  gatewayworker?: GatewayWorkerSummary;
+  /** Many connections over several holders, then a reconnect storm; see scale-scenario.ts. */
+  scale?: ScaleResult;
 }
 
 interface Measured {
@@ -36,9 +44,11 @@ interface Measured {
   fanout?: Pair<FanoutResult> | undefined;
   api?: ApiResult | undefined;
   compat?: CompatResult | undefined;
+  gatewayworker?: GatewayWorkerMeasured | undefined;
+  scale?: ScaleResult | undefined;
 }
 
-function median(values: number[]): number {
+export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
@@ -53,7 +63,7 @@ function perWay<W extends string>(ways: readonly W[], sliceRates: Record<W, numb
   };
 }
 
-export function summarize(config: Record<string, unknown>, { echo, memory, fanout, api, compat }: Measured): BenchResults {
+export function summarize(config: Record<string, unknown>, { echo, memory, fanout, api, compat, gatewayworker, scale }: Measured): BenchResults {
   const results: BenchResults = { config };
   if (echo) {
     const overallRatio = echo.gwc.roundTripsPerSecond / echo.plain.roundTripsPerSecond;
@@ -65,14 +75,23 @@ export function summarize(config: Record<string, unknown>, { echo, memory, fanou
   if (fanout) results.fanout = { ...fanout, ratio: fanout.gwc.deliveriesPerSecond / fanout.plain.deliveriesPerSecond };
   if (api) results.api = { ...api, ...perWay(API_WAYS, api.sliceRates, 'client') };
   if (compat) results.compat = { ...compat, ...perWay(COMPAT_WAYS, compat.sliceRates, 'curl') };
+  if (gatewayworker) results.gatewayworker = summarizeGatewayWorker(gatewayworker);
+  if (scale) results.scale = scale;
   return results;
 }
 
-const int = (n: number) => Math.round(n).toLocaleString('en-US');
-const ms = (n: number) => `${n.toFixed(2)} ms`;
+/** Rows (the first is the header) as aligned text lines. */
+export function table(rows: string[][]): string[] {
+  const widths = rows[0]!.map((_, col) => Math.max(...rows.map((row) => row[col]!.length)));
+  const line = (row: string[]) => row.map((cell, col) => cell.padEnd(widths[col]!)).join(' | ');
+  return [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('-|-'), ...rows.slice(1).map(line)];
+}
+
+export const int = (n: number) => Math.round(n).toLocaleString('en-US');
+export const ms = (n: number) => `${n.toFixed(2)} ms`;
 const kib = (bytes: number) => `${(bytes / 1024).toFixed(2)} KiB`;
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
-const verdict = (ok: boolean) => (ok ? 'met' : 'MISSED');
+export const verdict = (ok: boolean) => (ok ? 'met' : 'MISSED');
 
 export function formatReport(results: BenchResults): string {
   const rows: string[][] = [['metric', 'GatewayCluster', 'plain ws', 'GWC/plain', 'target']];
@@ -94,9 +113,7 @@ export function formatReport(results: BenchResults): string {
   if (fanout) {
     rows.push(['sendToAll deliveries/s', int(fanout.gwc.deliveriesPerSecond), int(fanout.plain.deliveriesPerSecond), fanout.ratio.toFixed(2), '']);
   }
-  const widths = rows[0]!.map((_, col) => Math.max(...rows.map((row) => row[col]!.length)));
-  const line = (row: string[]) => row.map((cell, col) => cell.padEnd(widths[col]!)).join(' | ');
-  const out = [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('-|-'), ...rows.slice(1).map(line)];
+  const out = rows.length > 1 ? table(rows) : [];
   if (echo) {
     const sorted = [...echo.roundRatios].sort((a, b) => a - b);
     out.push('', `Echo: ${sorted.length} rounds of one slice per system, back to back. Rates are over all slices (their ratio: ` +
@@ -126,6 +143,11 @@ export function formatReport(results: BenchResults): string {
       way('curl', 'PHP curl, POST /v1/sendToUid (reference)'), way('gatewayclient', 'PHP GatewayClient through the compat port'),
       way('persistent', 'the same, $persistentConnection = true'));
   }
+  if (results.gatewayworker) {
+    const { rounds } = (results.config.gatewayworker as { echo: { rounds: number } }).echo;
+    out.push('', formatGatewayWorker(results.gatewayworker, rounds));
+  }
+  if (results.scale) out.push('', formatScale(results.scale, results.config.scale as ScaleConfig));
   return out.join('\n');
 }
 

@@ -19,6 +19,8 @@ import { parseArgs } from 'node:util';
 import { installCleanup, stopAll } from './processes.js';
 import { runApi } from './api-scenario.js';
 import { runCompat } from './compat-scenario.js';
+import { runGatewayWorker } from './gatewayworker-scenario.js';
+import { runScale } from './scale-scenario.js';
 import { formatReport, summarize, writeJson, type Pair } from './report.js';
 import { runEchoInterleaved, runFanout, runMemory } from './scenarios.js';
 import { startTarget, type Target } from './targets.js';
@@ -46,18 +48,28 @@ const { values } = parseArgs({
     'compat-calls': { type: 'string', default: '4000' },
     'compat-rounds': { type: 'string', default: '3' },
     'compat-processes': { type: 'string', default: '4' },
+    'gw-generators': { type: 'string', default: '1,1,1' },
+    'scale-connections': { type: 'string', default: '100000' },
+    'scale-holders': { type: 'string', default: '6' },
+    'scale-workers': { type: 'string', default: '2' },
+    'scale-probe-clients': { type: 'string', default: '20' },
   },
 });
 
+/** How each echo slices its time, at any load. */
+const echoSlices = {
+  size: Number(values.size),
+  warmupMs: Number(values['warmup-s']) * 1000,
+  measureMs: Number(values['measure-s']) * 1000,
+  rounds: Math.max(1, Number(values['echo-rounds'])),
+};
+
 const config = {
   echo: {
+    ...echoSlices,
     clients: Number(values.clients),
     inFlight: Number(values['in-flight']),
-    size: Number(values.size),
-    warmupMs: Number(values['warmup-s']) * 1000,
-    measureMs: Number(values['measure-s']) * 1000,
     generators: Number(values['echo-generators']),
-    rounds: Math.max(1, Number(values['echo-rounds'])),
   },
   memory: { connections: Number(values['idle-connections']), generators: 2 },
   fanout: { clients: Number(values['fanout-clients']), broadcasts: Number(values.broadcasts), size: Number(values.size), generators: 2 },
@@ -75,6 +87,19 @@ const config = {
     processes: Number(values['compat-processes']),
     rounds: Math.max(1, Number(values['compat-rounds'])),
     size: Number(values.size),
+  },
+  gatewayworker: {
+    echo: echoSlices,
+    generators: values['gw-generators']!.split(',').map(Number),
+  },
+  scale: {
+    connections: Number(values['scale-connections']),
+    holders: Number(values['scale-holders']),
+    workers: Number(values['scale-workers']),
+    stages: [0.25, 0.5, 1],
+    size: Number(values.size),
+    probeClients: Number(values['scale-probe-clients']),
+    probeMs: Number(values['measure-s']) * 1000,
   },
 };
 const only = new Set(values.only!.split(','));
@@ -130,7 +155,9 @@ async function main(): Promise<void> {
   const fanout = only.has('fanout') ? await both('fanout', config.fanout.clients, (t) => runFanout(t, config.fanout)) : undefined;
   const api = only.has('api') ? await onGwc(config.api.clients, (target) => runApi(target, config.api, progress)) : undefined;
   const compat = only.has('compat') ? await onGwc(config.compat.clients, (target) => runCompat(target, config.compat, progress), true) : undefined;
-  const results = summarize(config, { echo, memory, fanout, api, compat });
+  const gatewayworker = only.has('gatewayworker') ? await runGatewayWorker(config.gatewayworker, progress) : undefined;
+  const scale = only.has('scale') ? await runScale(config.scale, progress) : undefined;
+  const results = summarize(config, { echo, memory, fanout, api, compat, gatewayworker, scale });
   process.stdout.write(`\n${formatReport(results)}\n\n(${((Date.now() - started) / 1000).toFixed(0)} s)\n`);
   if (values.json) writeJson(values.json, results);
 }

@@ -4,7 +4,7 @@ import { waitFor } from '../harness/wait.js';
 import { LatencyHistogram } from './latency-histogram.js';
 import { BenchProcess, cpuSeconds, machineCpuSeconds, rssBytes, type Line } from './processes.js';
 import type { Pair } from './report.js';
-import type { Target } from './targets.js';
+import type { EchoTarget, Target } from './targets.js';
 
 const generatorScript = fileURLToPath(new URL('./load-generator.js', import.meta.url));
 
@@ -15,17 +15,12 @@ function sourceAddress(): string {
   return `127.0.${91 + Math.floor(nextSourceHost / 250)}.${1 + (nextSourceHost % 250)}`;
 }
 
-/** Generator processes, each holding its share of `clients` connections to `url`. */
-async function startGenerators(count: number, clients: number, url: string): Promise<BenchProcess[]> {
-  const share = (i: number) => Math.floor(clients / count) + (i < clients % count ? 1 : 0);
-  const generators = Array.from({ length: count }, (_, i) => new BenchProcess(`generator${i}`, generatorScript, [], { nofile: share(i) + 200 }));
+/** Generator processes started and ready, each able to hold its number of `connections`. */
+export async function spawnGenerators(connections: number[]): Promise<BenchProcess[]> {
+  const generators = connections.map((count, i) => new BenchProcess(`generator${i}`, generatorScript, [], { nofile: count + 200 }));
   try {
     await Promise.all(generators.map((g) => g.waitForLine({ event: 'started' })));
     for (const g of generators) g.checkFileLimit();
-    generators.forEach((g, i) => g.send({ op: 'connect', url, count: share(i), localAddress: sourceAddress(), concurrency: 100 }));
-    const results = await Promise.all(generators.map((g) => g.waitForLine({ event: 'connected' }, 120_000)));
-    const failed = results.reduce((sum, r) => sum + Number(r.failed), 0);
-    if (failed > 0) throw new Error(`${failed} of ${clients} connections to ${url} failed: ${String(results.find((r) => r.error)?.error)}`);
     return generators;
   } catch (error) {
     await stopGenerators(generators);
@@ -33,7 +28,48 @@ async function startGenerators(count: number, clients: number, url: string): Pro
   }
 }
 
-async function stopGenerators(generators: BenchProcess[]): Promise<void> {
+export interface Connecting {
+  url: string;
+  count: number;
+}
+
+/**
+ * Each generator opens its `plan` entry's connections (each from a fresh source address); resolves with each one's
+ * seconds to open them all, and fails if any could not be opened.
+ */
+export async function connectGenerators(generators: BenchProcess[], plan: Connecting[], options: { reconnect?: boolean } = {}): Promise<number[]> {
+  const marks = generators.map((g) => g.lines.length);
+  const started = process.hrtime.bigint();
+  generators.forEach((g, i) => g.send({ op: 'connect', ...plan[i], localAddress: sourceAddress(), concurrency: 100, reconnect: options.reconnect ?? false }));
+  const seconds: number[] = [];
+  const results = await Promise.all(generators.map(async (g, i) => {
+    const result = await g.waitForLine({ event: 'connected' }, 300_000, marks[i]);
+    seconds[i] = Number(process.hrtime.bigint() - started) / 1e9;
+    return result;
+  }));
+  const failed = results.reduce((sum, r) => sum + Number(r.failed), 0);
+  if (failed > 0) {
+    const total = plan.reduce((sum, p) => sum + p.count, 0);
+    const urls = [...new Set(plan.map((p) => p.url))].join(', ');
+    throw new Error(`${failed} of ${total} connections to ${urls} failed: ${String(results.find((r) => r.error)?.error)}`);
+  }
+  return seconds;
+}
+
+/** Generator processes, each holding its share of `clients` connections to `url`. */
+async function startGenerators(count: number, clients: number, url: string): Promise<BenchProcess[]> {
+  const shares = Array.from({ length: count }, (_, i) => Math.floor(clients / count) + (i < clients % count ? 1 : 0));
+  const generators = await spawnGenerators(shares);
+  try {
+    await connectGenerators(generators, shares.map((share) => ({ url, count: share })));
+    return generators;
+  } catch (error) {
+    await stopGenerators(generators);
+    throw error;
+  }
+}
+
+export async function stopGenerators(generators: BenchProcess[]): Promise<void> {
   await Promise.all(generators.map((g) => g.stop()));
 }
 
@@ -77,11 +113,11 @@ class EchoLoad {
   private readonly histogram = new LatencyHistogram();
 
   private constructor(
-    readonly target: Target,
+    readonly target: EchoTarget,
     private readonly generators: BenchProcess[],
   ) {}
 
-  static async open(target: Target, config: EchoConfig): Promise<EchoLoad> {
+  static async open(target: EchoTarget, config: EchoConfig): Promise<EchoLoad> {
     return new EchoLoad(target, await startGenerators(config.generators, config.clients, target.url));
   }
 
@@ -138,27 +174,27 @@ class EchoLoad {
 }
 
 /**
- * The echo on both systems, both up at once but loaded one at a time, in short alternating slices (GWC, plain,
- * plain, GWC, ...). On the shared machine this was made on, the same CPU-bound loop takes from 40 to 90 ms from
- * one second to the next; slices a few seconds apart see the same machine, and many of them average it out.
+ * The echo on several systems, all up at once but loaded one at a time, in short slices, one per system a round,
+ * the order reversed every other round (GWC, plain, plain, GWC, ...). On the shared machine this was made on, the
+ * same CPU-bound loop takes from 40 to 90 ms from one second to the next; slices a few seconds apart see the same
+ * machine, and many of them average it out.
  */
-export async function runEchoInterleaved(targets: Pair<Target>, config: EchoConfig, progress: (line: string) => void): Promise<Pair<EchoResult>> {
-  const gwc = await EchoLoad.open(targets.gwc, config);
-  let plain: EchoLoad | undefined;
+export async function runEchoInterleaved<K extends string>(targets: Record<K, EchoTarget>, config: EchoConfig, progress: (line: string) => void): Promise<Record<K, EchoResult>> {
+  const names = Object.keys(targets) as K[];
+  const loads: EchoLoad[] = [];
   try {
-    plain = await EchoLoad.open(targets.plain, config);
+    for (const name of names) loads.push(await EchoLoad.open(targets[name], config));
     // A first slice each, not counted, so that no counted slice runs code the JIT has not compiled yet.
-    for (const load of [gwc, plain]) await load.slice(config, false);
+    for (const load of loads) await load.slice(config, false);
     for (let round = 0; round < config.rounds; round++) {
-      const order = round % 2 === 0 ? [gwc, plain] : [plain, gwc];
+      const order = round % 2 === 0 ? loads : [...loads].reverse();
       const rates = [];
       for (const load of order) rates.push(`${load.target.name} ${Math.round(await load.slice(config))}`);
       progress(`echo round ${round + 1} of ${config.rounds}: ${rates.join(', then ')} round trips/s`);
     }
-    return { gwc: gwc.result(), plain: plain.result() };
+    return Object.fromEntries(names.map((name, i) => [name, loads[i]!.result()])) as Record<K, EchoResult>;
   } finally {
-    await gwc.close();
-    await plain?.close();
+    for (const load of loads) await load.close();
   }
 }
 
@@ -179,18 +215,23 @@ export interface MemoryResult {
   settled: boolean;
 }
 
-interface Settled {
+export interface Settled {
   rss: number;
   heap: number;
   stable: boolean;
 }
 
+export interface MemorySample {
+  rss: number;
+  heap: number;
+}
+
 /** Samples RSS and heap until RSS has stayed within 0.5% for 2 s (GC done); the heap is the lowest seen then. */
-async function settle(target: Target, timeoutMs = 30_000): Promise<Settled> {
-  const samples: Array<{ rss: number; heap: number }> = [];
+export async function settle(sample: () => Promise<MemorySample>, timeoutMs = 30_000): Promise<Settled> {
+  const samples: MemorySample[] = [];
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    samples.push({ rss: rssBytes(target.holder.pid), heap: await target.heapUsedBytes() });
+    samples.push(await sample());
     const recent = samples.slice(-5);
     const rss = recent.map((s) => s.rss);
     const stable = recent.length === 5 && Math.max(...rss) - Math.min(...rss) <= 0.005 * Math.max(...rss);
@@ -202,11 +243,12 @@ async function settle(target: Target, timeoutMs = 30_000): Promise<Settled> {
 }
 
 export async function runMemory(target: Target, config: MemoryConfig): Promise<MemoryResult> {
-  const before = await settle(target);
+  const sample = async () => ({ rss: rssBytes(target.holder.pid), heap: await target.heapUsedBytes() });
+  const before = await settle(sample);
   const generators = await startGenerators(config.generators, config.connections, target.url);
   try {
     await waitFor(`${config.connections} connections on ${target.name}`, async () => (await target.connections()) === config.connections, 30_000, 200);
-    const after = await settle(target);
+    const after = await settle(sample);
     return {
       rssBefore: before.rss,
       rssAfter: after.rss,

@@ -1,6 +1,7 @@
 /**
  * The two systems under test, started fresh for each scenario: GatewayCluster (Register + Gateway + Worker
- * running the bundled echo handler, one process each) and the single-process plain `ws` echo server.
+ * running the bundled echo handler, one process each unless told more gateways and workers) and the plain `ws`
+ * echo server (one process, unless told more).
  */
 import { fileLimitFor } from '../../runtime/gateway/connection-limits.js';
 import { fileURLToPath } from 'node:url';
@@ -14,35 +15,60 @@ const plainServer = fileURLToPath(new URL('./plain-ws-server.js', import.meta.ur
 
 // Claimed as the process tests claim theirs, so a bench never binds what a test (or another bench) holds.
 const { ip } = await claimSubnet();
+/** 127.0.S.host on the bench's claimed subnet: hosts from 100 up are free for scenarios' own servers. */
+export const benchIp = ip;
 const SECRET = 'bench-secret-0123456789abcdef';
 const REGISTER_ADDRESS = `${ip(1)}:1236`;
 const API_KEY = 'bench-api-key-0123456789abcdef';
 
 export interface TargetOptions {
-  /** Connections the serving process must be able to hold (sets its open-file limit). */
+  /** Connections each process holding clients must be able to hold (sets its open-file limit). */
   maxConnections: number;
+  /** Processes holding clients: gateways of gwc, servers of plain (default 1). */
+  holders?: number;
+  /** Workers of gwc (default 1). */
+  workers?: number;
   /** Directory for `node --cpu-prof` profiles of the gateway, the worker and the plain server. */
   cpuProfDir?: string;
   /** GatewayWorker compatibility on (gwc only). */
   gatewayWorkerCompat?: boolean;
 }
 
-export interface Target {
-  readonly name: 'gwc' | 'plain';
+/** A process whose CPU is counted. */
+export interface ServingProcess {
+  readonly label: string;
+  readonly pid: number;
+}
+
+/** What the echo needs of a system: where to connect, what to count CPU of, how to stop it. */
+export interface EchoTarget {
+  readonly name: string;
   readonly url: string;
   /** Every process doing the serving, for CPU accounting. */
-  readonly servers: BenchProcess[];
-  /** The process holding the client connections, for memory. */
+  readonly servers: readonly ServingProcess[];
+  stop(): Promise<void>;
+}
+
+export interface Target extends EchoTarget {
+  readonly name: 'gwc' | 'plain';
+  /** The first holder's: `urls[0]`. */
+  readonly url: string;
+  /** Where each holder takes clients. */
+  readonly urls: readonly string[];
+  /** The processes holding the client connections, for memory (the current ones, after restartHolder). */
+  readonly holders: readonly BenchProcess[];
+  /** `holders[0]` */
   readonly holder: BenchProcess;
-  heapUsedBytes(): Promise<number>;
-  connections(): Promise<number>;
+  heapUsedBytes(holder?: number): Promise<number>;
+  connections(holder?: number): Promise<number>;
+  /** Kills holder `index` (SIGKILL, as a crash) and starts it again at once; resolves once it serves again. */
+  restartHolder(index: number): Promise<void>;
   /** Connects whatever `broadcast` needs, so that is not timed. */
   prepareBroadcast(): Promise<void>;
   /** Where GatewayWorker's GatewayClient points, when compatibility is on. */
   readonly gatewayWorker?: { registerAddress: string; secretKey: string };
   /** Sends `payload` to every client `count` times; resolves once the sends are handed over. */
   broadcast(count: number, payload: string): Promise<void>;
-  stop(): Promise<void>;
 }
 
 export async function startTarget(name: 'gwc' | 'plain', options: TargetOptions): Promise<Target> {
@@ -51,33 +77,60 @@ export async function startTarget(name: 'gwc' | 'plain', options: TargetOptions)
 
 const GATEWAYWORKER_SECRET = 'bench-gatewayworker-0123456789';
 
+/** One role per process, or `role0`, `role1`, ... when there are several. */
+const numbered = (role: string, count: number) => Array.from({ length: count }, (_, i) => (count === 1 ? role : `${role}${i}`));
+
 async function startGwc(options: TargetOptions): Promise<Target> {
   const compat = options.gatewayWorkerCompat ? { GWC_GATEWAYWORKER_COMPAT: 'true', GWC_GATEWAYWORKER_SECRET: GATEWAYWORKER_SECRET } : {};
   const env = { GWC_SECRET: SECRET, ...compat };
   const registerAddress = REGISTER_ADDRESS;
   const profile = cpuProfile(options);
+  const workerNames = numbered('worker', options.workers ?? 1);
+  const gatewayNames = numbered('gateway', options.holders ?? 1);
+  const gatewayIp = (i: number) => ip(10 + i);
   const register = new BenchProcess('register', cli, ['register', '--host', ip(1), '--metrics-host', ip(1), '--name', 'register'], { env });
-  const processes = [register];
+  const gateways: BenchProcess[] = [];
+  const workers: BenchProcess[] = [];
+  const all = () => [register, ...gateways, ...workers];
+  /** Gateway `i`, resolving once every worker has connected to it. */
+  const startGateway = async (i: number) => {
+    const gateway = new BenchProcess(gatewayNames[i]!, cli, ['gateway', '--register-address', registerAddress, '--host', gatewayIp(i), '--lan-ip', gatewayIp(i),
+      '--metrics-host', gatewayIp(i), '--name', gatewayNames[i]!], { env, nofile: fileLimitFor(options.maxConnections), nodeFlags: profile });
+    gateways[i] = gateway;
+    await gateway.waitForEvent('worker-connected', { workers: workerNames.length }, 20_000);
+    gateway.checkFileLimit();
+  };
   try {
     await register.waitForEvent('ready');
-    const gateway = new BenchProcess('gateway', cli, ['gateway', '--register-address', registerAddress, '--host', ip(10), '--lan-ip', ip(10),
-      '--metrics-host', ip(10), '--name', 'gateway'], { env, nofile: fileLimitFor(options.maxConnections), nodeFlags: profile });
-    processes.push(gateway);
-    const worker = new BenchProcess('worker', cli, ['worker', '--register-address', registerAddress, '--handler', 'echo',
-      '--metrics-host', ip(20), '--name', 'worker'], { env, nodeFlags: profile });
-    processes.push(worker);
-    await gateway.waitForEvent('worker-connected');
-    gateway.checkFileLimit();
-    const metricsUrl = `http://${ip(10)}:9272/metrics`;
+    const started = gatewayNames.map((_, i) => startGateway(i));
+    for (const name of workerNames) {
+      workers.push(new BenchProcess(name, cli, ['worker', '--register-address', registerAddress, '--handler', 'echo',
+        '--metrics-host', ip(20 + workers.length), '--name', name], { env, nodeFlags: profile }));
+    }
+    await Promise.all(started);
+    const metrics = async (i: number, name: string) => metric(await fetchText(`http://${gatewayIp(i)}:9272/metrics`), name);
+    const urls = gatewayNames.map((_, i) => `ws://${gatewayIp(i)}:7272/`);
     let api: GatewayClient | undefined;
     return {
       name: 'gwc',
-      url: `ws://${ip(10)}:7272/`,
-      servers: processes,
-      holder: gateway,
+      url: urls[0]!,
+      urls,
+      get servers() {
+        return all();
+      },
+      get holders() {
+        return gateways;
+      },
+      get holder() {
+        return gateways[0]!;
+      },
       ...(options.gatewayWorkerCompat ? { gatewayWorker: { registerAddress: `${ip(1)}:1237`, secretKey: GATEWAYWORKER_SECRET } } : {}),
-      heapUsedBytes: async () => metric(await fetchText(metricsUrl), 'nodejs_heap_size_used_bytes'),
-      connections: async () => metric(await fetchText(metricsUrl), 'gwc_gateway_connections'),
+      heapUsedBytes: (i = 0) => metrics(i, 'nodejs_heap_size_used_bytes'),
+      connections: (i = 0) => metrics(i, 'gwc_gateway_connections'),
+      async restartHolder(i) {
+        await gateways[i]!.stop('SIGKILL');
+        await startGateway(i);
+      },
       async prepareBroadcast() {
         api ??= await GatewayClient.connect({ registerAddress, secret: SECRET, name: 'bench-api' });
         await api.getAllClientCount(); // a round trip: the link to the gateway is up
@@ -87,11 +140,11 @@ async function startGwc(options: TargetOptions): Promise<Target> {
       },
       async stop() {
         api?.close();
-        await Promise.all(processes.map((p) => p.stop()));
+        await Promise.all(all().map((p) => p.stop()));
       },
     };
   } catch (error) {
-    await Promise.all(processes.map((p) => p.stop()));
+    await Promise.all(all().map((p) => p.stop()));
     throw error;
   }
 }
@@ -130,30 +183,44 @@ export async function startApi(): Promise<ApiEndpoints> {
 }
 
 async function startPlain(options: TargetOptions): Promise<Target> {
-  const host = ip(30);
+  const names = numbered('plain-ws', options.holders ?? 1);
+  const host = (i: number) => ip(30 + i);
   const port = 7300;
-  const server = new BenchProcess('plain-ws', plainServer, [host, String(port)], { nofile: options.maxConnections + 1000, nodeFlags: cpuProfile(options) });
-  try {
+  const servers: BenchProcess[] = [];
+  const startServer = async (i: number) => {
+    const server = new BenchProcess(names[i]!, plainServer, [host(i), String(port)], { nofile: options.maxConnections + 1000, nodeFlags: cpuProfile(options) });
+    servers[i] = server;
     await server.waitForEvent('ready');
     server.checkFileLimit();
+  };
+  try {
+    await Promise.all(names.map((_, i) => startServer(i)));
   } catch (error) {
-    await server.stop();
+    await Promise.all(servers.map((server) => server.stop()));
     throw error;
   }
-  const stats = async () => JSON.parse(await fetchText(`http://${host}:${port}/stats`)) as { heapUsed: number; clients: number };
+  const stats = async (i: number) => JSON.parse(await fetchText(`http://${host(i)}:${port}/stats`)) as { heapUsed: number; clients: number };
+  const urls = names.map((_, i) => `ws://${host(i)}:${port}/`);
   return {
     name: 'plain',
-    url: `ws://${host}:${port}/`,
-    servers: [server],
-    holder: server,
-    heapUsedBytes: async () => (await stats()).heapUsed,
-    connections: async () => (await stats()).clients,
+    url: urls[0]!,
+    urls,
+    servers,
+    holders: servers,
+    holder: servers[0]!,
+    heapUsedBytes: async (i = 0) => (await stats(i)).heapUsed,
+    connections: async (i = 0) => (await stats(i)).clients,
+    async restartHolder(i) {
+      await servers[i]!.stop('SIGKILL');
+      await startServer(i);
+    },
     prepareBroadcast: async () => {},
     async broadcast(count, payload) {
-      await fetchText(`http://${host}:${port}/broadcast?count=${count}&size=${Buffer.byteLength(payload)}`);
+      const size = Buffer.byteLength(payload);
+      await Promise.all(names.map((_, i) => fetchText(`http://${host(i)}:${port}/broadcast?count=${count}&size=${size}`)));
     },
     async stop() {
-      await server.stop();
+      await Promise.all(servers.map((server) => server.stop()));
     },
   };
 }

@@ -1,0 +1,34 @@
+/** The scale scenario's figures, GatewayCluster beside plain ws. */
+import { int, ms, table } from './report.js';
+import type { ScaleConfig, ScaleResult, ScaleRun, StageResult } from './scale-scenario.js';
+
+const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
+const accepts = (stage: StageResult) => `${int(mean(stage.acceptsPerSecond))} (${int(Math.min(...stage.acceptsPerSecond))}–${int(Math.max(...stage.acceptsPerSecond))})`;
+const kib = (bytes: number) => `${(bytes / 1024).toFixed(2)} KiB`;
+const seconds = (s: number) => `${s.toFixed(2)} s`;
+
+export function formatScale(result: ScaleResult, config: ScaleConfig): string {
+  const { gwc, plain } = result;
+  const rows = [['connections', 'GWC accepts/s per gateway (min–max)', 'plain accepts/s per process', 'GWC/plain', 'GWC RSS/connection', 'plain RSS/connection']];
+  gwc.stages.forEach((stage, i) => {
+    const reference = plain.stages[i]!;
+    rows.push([int(stage.connections), accepts(stage), accepts(reference), (mean(stage.acceptsPerSecond) / mean(reference.acceptsPerSecond)).toFixed(2),
+      kib(stage.rssPerConnection), kib(reference.rssPerConnection)]);
+  });
+  const storm = (run: ScaleRun) => `${int(run.storm.clients)} clients; holder up again after ${seconds(run.storm.holderBackSeconds)}, ` +
+    `all clients back after ${seconds(run.storm.allBackSeconds)}; echo p99 on the others ${ms(run.storm.p99BeforeMs)} before, ${ms(run.storm.p99DuringMs)} during`;
+  const out = [
+    `Scale: ${int(config.connections)} connections over ${config.holders} gateways and ${config.workers} workers (GWC), and over ${config.holders} plain ws processes, ` +
+      `each freshly started; one load-generator process per holder. Accepts/s: each holder's new clients of the stage over the time they took (mean over holders); ` +
+      'RSS: the holders\' growth since before any client, per connection, settled.',
+    ...table(rows),
+    '',
+    `sendToAll of ${config.size} B to all: GWC first delivery ${ms(gwc.broadcast.firstMs)}, last ${ms(gwc.broadcast.lastMs)}; ` +
+      `plain first ${ms(plain.broadcast.firstMs)}, last ${ms(plain.broadcast.lastMs)}`,
+    `Reconnect storm (holder 0 killed and started again; its clients reconnect with jittered backoff; ${config.probeClients} probe clients × 1 in flight on each other holder):`,
+    `  GWC:   ${storm(gwc)}`,
+    `  plain: ${storm(plain)}`,
+  ];
+  if (![...gwc.stages, ...plain.stages].every((stage) => stage.settled)) out.push('note: RSS did not settle within 30 s at every stage');
+  return out.join('\n');
+}

@@ -1,0 +1,171 @@
+/**
+ * Many connections (issue 22, goal 4), on GatewayCluster (one Register, `holders` gateways, `workers` workers) and
+ * then on as many plain `ws` processes, each freshly started: clients arrive in stages (accepts per second per
+ * holder, RSS per connection after each stage), one sendToAll of `size` bytes to all (first and last delivery),
+ * then a reconnect storm: holder 0 is killed and started again while its clients reconnect with jittered backoff,
+ * and probe clients on the other holders echo meanwhile. One load-generator process per holder, each from its own
+ * 127.x source addresses, so neither the open-file limit nor the ephemeral ports run out.
+ */
+import { waitFor } from '../harness/wait.js';
+import { LatencyHistogram } from './latency-histogram.js';
+import { rssBytes, type BenchProcess } from './processes.js';
+import { connectGenerators, settle, spawnGenerators, stopGenerators } from './scenarios.js';
+import { startTarget, type Target } from './targets.js';
+
+export interface ScaleConfig {
+  /** Connections in all, at the last stage. */
+  connections: number;
+  holders: number;
+  workers: number;
+  /** Share of `connections` open at each stage, ascending, the last 1. */
+  stages: number[];
+  size: number;
+  /** Echo clients (1 in flight) on each holder but the killed one, during the storm and before it. */
+  probeClients: number;
+  /** Echo time before the storm, for the probes' p99 then. */
+  probeMs: number;
+}
+
+export interface StageResult {
+  connections: number;
+  /** Connections accepted per second by each holder in this stage (its new clients over the time they took). */
+  acceptsPerSecond: number[];
+  /** (holders' RSS − their RSS before any client) / connections, once RSS has settled. */
+  rssPerConnection: number;
+  settled: boolean;
+}
+
+export interface StormResult {
+  clients: number;
+  /** From the kill until the holder served again, and until every one of its clients was connected again. */
+  holderBackSeconds: number;
+  allBackSeconds: number;
+  /** The probes' echo p99 on the other holders before the kill, and from the kill until all were back. */
+  p99BeforeMs: number;
+  p99DuringMs: number;
+}
+
+export interface ScaleRun {
+  stages: StageResult[];
+  /** One sendToAll: from the call until the first and until the last client got it. */
+  broadcast: { firstMs: number; lastMs: number };
+  storm: StormResult;
+}
+
+export type ScaleResult = Record<'gwc' | 'plain', ScaleRun>;
+
+/** `total` split over `parts` as evenly as whole numbers allow. */
+const split = (total: number, parts: number) => Array.from({ length: parts }, (_, i) => Math.floor(total / parts) + (i < total % parts ? 1 : 0));
+
+export async function runScale(config: ScaleConfig, progress: (line: string) => void): Promise<ScaleResult> {
+  const gwc = await onFresh('gwc', config, progress);
+  const plain = await onFresh('plain', config, progress);
+  return { gwc, plain };
+}
+
+async function onFresh(name: 'gwc' | 'plain', config: ScaleConfig, progress: (line: string) => void): Promise<ScaleRun> {
+  const perHolder = split(config.connections, config.holders);
+  const target = await startTarget(name, { maxConnections: perHolder[0]! + config.probeClients + 100, holders: config.holders, workers: config.workers });
+  try {
+    const generators = await spawnGenerators(perHolder);
+    try {
+      const stages = await arrive(target, generators, config, progress);
+      const broadcast = await timeBroadcast(target, generators, config.size);
+      progress(`scale ${name}: sendToAll reached the first client after ${broadcast.firstMs.toFixed(1)} ms, the last after ${broadcast.lastMs.toFixed(1)} ms`);
+      const storm = await reconnectStorm(target, generators[0]!, perHolder[0]!, config);
+      progress(`scale ${name}: ${storm.clients} clients of a killed holder all back after ${storm.allBackSeconds.toFixed(2)} s`);
+      return { stages, broadcast, storm };
+    } finally {
+      await stopGenerators(generators);
+    }
+  } finally {
+    await target.stop();
+  }
+}
+
+async function holdersMemory(target: Target): Promise<{ rss: number; heap: number }> {
+  const heaps = await Promise.all(target.holders.map((_, i) => target.heapUsedBytes(i)));
+  return { rss: target.holders.reduce((sum, p) => sum + rssBytes(p.pid), 0), heap: heaps.reduce((a, b) => a + b, 0) };
+}
+
+async function arrive(target: Target, generators: BenchProcess[], config: ScaleConfig, progress: (line: string) => void): Promise<StageResult[]> {
+  const before = await settle(() => holdersMemory(target));
+  const stages: StageResult[] = [];
+  let open = new Array<number>(config.holders).fill(0);
+  for (const share of config.stages) {
+    const total = Math.round(config.connections * share);
+    const next = split(total, config.holders);
+    const added = next.map((count, i) => count - open[i]!);
+    const seconds = await connectGenerators(generators, added.map((count, i) => ({ url: target.urls[i]!, count })), { reconnect: true });
+    open = next;
+    await waitFor(`${total} connections on ${target.name}`, async () => {
+      const counts = await Promise.all(target.holders.map((_, i) => target.connections(i)));
+      return counts.every((count, i) => count === open[i]);
+    }, 30_000, 200);
+    const after = await settle(() => holdersMemory(target));
+    const stage = {
+      connections: total,
+      acceptsPerSecond: added.map((count, i) => count / seconds[i]!),
+      rssPerConnection: (after.rss - before.rss) / total,
+      settled: before.stable && after.stable,
+    };
+    const mean = stage.acceptsPerSecond.reduce((a, b) => a + b, 0) / config.holders;
+    progress(`scale ${target.name}: ${total} connections, ${Math.round(mean)} accepts/s per holder, ${(stage.rssPerConnection / 1024).toFixed(2)} KiB RSS each`);
+    stages.push(stage);
+  }
+  return stages;
+}
+
+async function timeBroadcast(target: Target, generators: BenchProcess[], size: number): Promise<ScaleRun['broadcast']> {
+  await target.prepareBroadcast();
+  const marks = generators.map((g) => g.lines.length);
+  for (const g of generators) g.send({ op: 'count', expected: 1 });
+  await Promise.all(generators.map((g, i) => g.waitForLine({ event: 'counting' }, 10_000, marks[i])));
+  const startNs = process.hrtime.bigint();
+  await target.broadcast(1, 'a'.repeat(size));
+  const done = await Promise.all(generators.map((g, i) => g.waitForLine({ event: 'count-done' }, 60_000, marks[i])));
+  const sinceStart = (field: string) => done.map((line) => Number(BigInt(String(line[field])) - startNs) / 1e6);
+  return { firstMs: Math.min(...sinceStart('firstAtNs')), lastMs: Math.max(...sinceStart('lastAtNs')) };
+}
+
+/** Open connections of `generator` now. */
+async function openOn(generator: BenchProcess): Promise<number> {
+  const mark = generator.lines.length;
+  generator.send({ op: 'report' });
+  return Number((await generator.waitForLine({ event: 'report' }, 10_000, mark)).open);
+}
+
+/** An echo of `ms` on the probe generator; its latencies. */
+async function probeEcho(probe: BenchProcess, size: number, ms: number): Promise<LatencyHistogram> {
+  const mark = probe.lines.length;
+  probe.send({ op: 'echo', inFlight: 1, size, warmupMs: 0, measureMs: ms });
+  const result = await probe.waitForLine({ event: 'echo-result' }, ms + 30_000, mark);
+  if (Number(result.undrained) > 0 || Number(result.unexpectedCloses) > 0) throw new Error('probe echo during the reconnect storm: replies lost or connections closed');
+  return new LatencyHistogram(result.histogram as number[]);
+}
+
+async function reconnectStorm(target: Target, victim: BenchProcess, clients: number, config: ScaleConfig): Promise<StormResult> {
+  const others = target.urls.slice(1);
+  const [probe] = await spawnGenerators([others.length * config.probeClients]);
+  try {
+    for (const url of others) await connectGenerators([probe!], [{ url, count: config.probeClients }]);
+    await probeEcho(probe!, config.size, 500); // warm
+    const before = await probeEcho(probe!, config.size, config.probeMs);
+    const killed = process.hrtime.bigint();
+    const elapsed = () => Number(process.hrtime.bigint() - killed) / 1e9;
+    let holderBackSeconds = NaN;
+    const back = (async () => {
+      await target.restartHolder(0);
+      holderBackSeconds = elapsed();
+      await waitFor(`${clients} clients to reconnect to ${target.name}`, async () => (await openOn(victim)) === clients, 180_000, 100);
+      return elapsed();
+    })();
+    let settled = false;
+    void back.finally(() => (settled = true)).catch(() => {});
+    const during = new LatencyHistogram();
+    while (!settled) during.merge(await probeEcho(probe!, config.size, 1000));
+    return { clients, holderBackSeconds, allBackSeconds: await back, p99BeforeMs: before.quantileMs(0.99), p99DuringMs: during.quantileMs(0.99) };
+  } finally {
+    await stopGenerators([probe!]);
+  }
+}
