@@ -6,11 +6,19 @@
  *                    [--echo-rounds 10] [--echo-generators 1] [--cpu-prof <dir>: profiles of the echo's servers]
  *                    [--api-calls 20000] [--api-rounds 5] [--api-concurrency 16] [--api-batch 100] [--api-clients 100]
  *                    [--compat-calls 4000] [--compat-rounds 3] [--compat-processes 4] (--only compat: not in the default set)
+ *                    [--gw-generators 1,1,1] (--only gatewayworker: not in the default set)
+ *                    [--scale-connections 100000] [--scale-holders 6] [--scale-workers 2] [--scale-probe-clients 20] (--only scale: not either)
+ *   npm run bench -- --only gatewayworker        (GWC against GatewayWorker itself and plain ws; needs php-cli)
+ *   npm run bench -- --only scale [--scale-connections 12000]   (100,000 by default)
  *
  * The echo starts both systems and loads them in turn, `--echo-rounds` slices each of `--warmup-s` + `--measure-s`
  * (see runEchoInterleaved); memory and fan-out run on each system in turn, each freshly started. The HTTP API runs
  * on a fresh GatewayCluster, against a GatewayClient making the same calls (see runApi). `compat` (PHP's GatewayClient
  * through the GatewayWorker compat ports against PHP with curl through the HTTP API) needs php-cli and php-curl.
+ * `gatewayworker` runs the echo at issue 22's three loads (10×1, 100×1, 500×4) on GWC, GatewayWorker itself (PHP, from
+ * the anchor in /work/shared/anchors/gatewayworker) and plain ws, all up at once, interleaved (runGatewayWorker).
+ * `scale` holds --scale-connections over --scale-holders gateways, then as many plain ws processes: accepts/s, RSS per
+ * connection, one sendToAll, a reconnect storm (runScale).
  *
  * Every child runs in its own process group, killed when this process exits, fails or is interrupted.
  */
