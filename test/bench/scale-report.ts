@@ -6,21 +6,24 @@ const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.le
 const accepts = (stage: StageResult) => `${int(mean(stage.acceptsPerSecond))} (${int(Math.min(...stage.acceptsPerSecond))}–${int(Math.max(...stage.acceptsPerSecond))})`;
 const kib = (bytes: number) => `${(bytes / 1024).toFixed(2)} KiB`;
 const seconds = (s: number) => `${s.toFixed(2)} s`;
+const pct = (share: number) => `${(share * 100).toFixed(0)}%`;
+const cpu = (stage: StageResult) => `${pct(stage.cpu.holder)} / ${pct(stage.cpu.generator)}`;
 
 export function formatScale(result: ScaleResult, config: ScaleConfig): string {
   const { gwc, plain } = result;
-  const rows = [['connections', 'GWC accepts/s per gateway (min–max)', 'plain accepts/s per process', 'GWC/plain', 'GWC RSS/connection', 'plain RSS/connection']];
+  const rows = [['connections', 'GWC accepts/s per gateway (min–max)', 'plain accepts/s per process', 'GWC/plain', 'GWC RSS/connection', 'plain RSS/connection', 'CPU holder / generator: GWC, plain']];
   gwc.stages.forEach((stage, i) => {
     const reference = plain.stages[i]!;
     rows.push([int(stage.connections), accepts(stage), accepts(reference), (mean(stage.acceptsPerSecond) / mean(reference.acceptsPerSecond)).toFixed(2),
-      kib(stage.rssPerConnection), kib(reference.rssPerConnection)]);
+      kib(stage.rssPerConnection), kib(reference.rssPerConnection), `${cpu(stage)}, ${cpu(reference)}`]);
   });
   const storm = (run: ScaleRun) => `${int(run.storm.clients)} clients; holder up again after ${seconds(run.storm.holderBackSeconds)}, ` +
     `all clients back after ${seconds(run.storm.allBackSeconds)}; echo p99 on the others ${ms(run.storm.p99BeforeMs)} before, ${ms(run.storm.p99DuringMs)} during`;
   const out = [
     `Scale: ${int(config.connections)} connections over ${config.holders} gateways and ${config.workers} workers (GWC), and over ${config.holders} plain ws processes, ` +
       `each freshly started; one load-generator process per holder. Accepts/s: each holder's new clients of the stage over the time they took (mean over holders); ` +
-      'RSS: the holders\' growth since before any client, per connection, settled.',
+      'RSS: the holders\' growth since before any client, per connection, settled. CPU: a holder / a load generator while ' +
+      'the clients arrived, mean share of one core (a generator near 100% means the rate is the generator\'s).',
     ...table(rows),
     '',
     `sendToAll of ${config.size} B to all: GWC first delivery ${ms(gwc.broadcast.firstMs)}, last ${ms(gwc.broadcast.lastMs)}; ` +

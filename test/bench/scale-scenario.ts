@@ -8,7 +8,7 @@
  */
 import { waitFor } from '../harness/wait.js';
 import { LatencyHistogram } from './latency-histogram.js';
-import { rssBytes, type BenchProcess } from './processes.js';
+import { cpuSeconds, rssBytes, type BenchProcess } from './processes.js';
 import { connectGenerators, settle, spawnGenerators, stopGenerators } from './scenarios.js';
 import { startTarget, type Target } from './targets.js';
 
@@ -33,6 +33,8 @@ export interface StageResult {
   /** (holders' RSS − their RSS before any client) / connections, once RSS has settled. */
   rssPerConnection: number;
   settled: boolean;
+  /** Mean CPU of a holder and of a load generator while the stage's clients arrived, as a share of one core. */
+  cpu: { holder: number; generator: number };
 }
 
 export interface StormResult {
@@ -83,6 +85,10 @@ async function onFresh(name: 'gwc' | 'plain', config: ScaleConfig, progress: (li
   }
 }
 
+function meanCpuShare(processes: readonly BenchProcess[], before: number[], seconds: number): number {
+  return processes.reduce((sum, p, i) => sum + cpuSeconds(p.pid) - before[i]!, 0) / processes.length / seconds;
+}
+
 async function holdersMemory(target: Target): Promise<{ rss: number; heap: number }> {
   const heaps = await Promise.all(target.holders.map((_, i) => target.heapUsedBytes(i)));
   return { rss: target.holders.reduce((sum, p) => sum + rssBytes(p.pid), 0), heap: heaps.reduce((a, b) => a + b, 0) };
@@ -96,7 +102,9 @@ async function arrive(target: Target, generators: BenchProcess[], config: ScaleC
     const total = Math.round(config.connections * share);
     const next = split(total, config.holders);
     const added = next.map((count, i) => count - open[i]!);
+    const cpuBefore = [target.holders, generators].map((processes) => processes.map((p) => cpuSeconds(p.pid)));
     const seconds = await connectGenerators(generators, added.map((count, i) => ({ url: target.urls[i]!, count })), { reconnect: true });
+    const [holderCpu, generatorCpu] = [target.holders, generators].map((processes, k) => meanCpuShare(processes, cpuBefore[k]!, Math.max(...seconds)));
     open = next;
     await waitFor(`${total} connections on ${target.name}`, async () => {
       const counts = await Promise.all(target.holders.map((_, i) => target.connections(i)));
@@ -108,6 +116,7 @@ async function arrive(target: Target, generators: BenchProcess[], config: ScaleC
       acceptsPerSecond: added.map((count, i) => count / seconds[i]!),
       rssPerConnection: (after.rss - before.rss) / total,
       settled: before.stable && after.stable,
+      cpu: { holder: holderCpu!, generator: generatorCpu! },
     };
     const mean = stage.acceptsPerSecond.reduce((a, b) => a + b, 0) / config.holders;
     progress(`scale ${target.name}: ${total} connections, ${Math.round(mean)} accepts/s per holder, ${(stage.rssPerConnection / 1024).toFixed(2)} KiB RSS each`);
