@@ -1,5 +1,5 @@
 /** The GatewayWorker echo's figures: ratios over the rounds, the issue's goals, and what the load generator used. */
-import type { GatewayWorkerMeasured, LoadMeasured, System } from './gatewayworker-scenario.js';
+import { SYSTEMS, type GatewayWorkerMeasured, type LoadMeasured, type System } from './gatewayworker-scenario.js';
 import { int, median, ms, table, verdict } from './report.js';
 import type { EchoResult } from './scenarios.js';
 
@@ -75,11 +75,13 @@ export function formatGatewayWorker(summary: GatewayWorkerSummary, rounds: numbe
     if (load.goals.overPlain !== undefined) goals.push(`GWC >= ${GATEWAYWORKER_GOALS.overPlain}× plain ws ${verdict(load.goals.overPlain)} (${load.vsPlain.median.toFixed(2)})`);
     out.push(`  ${load.clients}×${load.inFlight}: ${goals.join('; ')}`);
   }
-  out.push('', 'Load generator (busiest process, share of one core, in the slices of GWC / GatewayWorker / plain):');
+  out.push('', 'Load generator (busiest process, share of one core, in the slices of GWC / GatewayWorker / plain; the machine\'s busy CPU then, ' +
+    'all cores, beside it: well above what the systems and the generators use means other load on the machine):');
   for (const load of summary.loads) {
     const cpu = load.generatorCpu;
+    const machine = SYSTEMS.map((system) => pct(load.systems[system].machineCpu)).join(' / ');
     const saturated = Math.max(cpu.gwc, cpu.gatewayworker, cpu.plain) > GENERATOR_SATURATED;
-    out.push(`  ${load.clients}×${load.inFlight}: ${load.generators} process(es), ${pct(cpu.gwc)} / ${pct(cpu.gatewayworker)} / ${pct(cpu.plain)}` +
+    out.push(`  ${load.clients}×${load.inFlight}: ${load.generators} process(es), ${pct(cpu.gwc)} / ${pct(cpu.gatewayworker)} / ${pct(cpu.plain)} (machine ${machine})` +
       (saturated ? ` — SATURATED above ${pct(GENERATOR_SATURATED)}: give this load more with --gw-generators` : ''));
   }
   return out.join('\n');

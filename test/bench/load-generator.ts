@@ -97,8 +97,11 @@ function openOne(url: string, localAddress: string | undefined, reconnect: boole
       if (!opened) reject(error);
     });
     ws.on('close', () => {
-      if (!opened) reject(new Error('closed before open'));
-      else if (closing) return;
+      if (!opened) {
+        reject(new Error('closed before open')); // whoever opened it tries again, if anyone
+        return;
+      }
+      if (closing) return;
       conns.delete(conn);
       if (conn.reopen) void reopen(conn.reopen.url, conn.reopen.localAddress);
       else unexpectedCloses++;

@@ -6,7 +6,7 @@
  *                    [--echo-rounds 10] [--echo-generators 1] [--cpu-prof <dir>: profiles of the echo's servers]
  *                    [--api-calls 20000] [--api-rounds 5] [--api-concurrency 16] [--api-batch 100] [--api-clients 100]
  *                    [--compat-calls 4000] [--compat-rounds 3] [--compat-processes 4] (--only compat: not in the default set)
- *                    [--gw-generators 1,1,1] (--only gatewayworker: not in the default set)
+ *                    [--gw-generators 2,2,1] (--only gatewayworker: not in the default set)
  *                    [--scale-connections 100000] [--scale-holders 6] [--scale-workers 2] [--scale-probe-clients 20] (--only scale: not either)
  *   npm run bench -- --only gatewayworker        (GWC against GatewayWorker itself and plain ws; needs php-cli)
  *   npm run bench -- --only scale [--scale-connections 12000]   (100,000 by default)
@@ -56,7 +56,7 @@ const { values } = parseArgs({
     'compat-calls': { type: 'string', default: '4000' },
     'compat-rounds': { type: 'string', default: '3' },
     'compat-processes': { type: 'string', default: '4' },
-    'gw-generators': { type: 'string', default: '1,1,1' },
+    'gw-generators': { type: 'string', default: '2,2,1' },
     'scale-connections': { type: 'string', default: '100000' },
     'scale-holders': { type: 'string', default: '6' },
     'scale-workers': { type: 'string', default: '2' },

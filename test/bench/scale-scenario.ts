@@ -166,7 +166,7 @@ async function reconnectStorm(target: Target, victim: BenchProcess, clients: num
     const back = (async () => {
       await target.restartHolder(0);
       holderBackSeconds = elapsed();
-      await waitFor(`${clients} clients to reconnect to ${target.name}`, async () => (await openOn(victim)) === clients, 180_000, 100);
+      await waitFor(`${clients} clients to reconnect to ${target.name}`, async () => (await openOn(victim)) === clients, 120_000, 100);
       return elapsed();
     })();
     let settled = false;
