@@ -9,7 +9,7 @@
 import { waitFor } from '../harness/wait.js';
 import { LatencyHistogram } from './latency-histogram.js';
 import { cpuSeconds, rssBytes, type BenchProcess } from './processes.js';
-import { connectGenerators, settle, spawnGenerators, stopGenerators } from './scenarios.js';
+import { connectGenerators, settle, type MemorySample, spawnGenerators, split, stopGenerators } from './scenarios.js';
 import { startTarget, type Target } from './targets.js';
 
 export interface ScaleConfig {
@@ -56,9 +56,6 @@ export interface ScaleRun {
 
 export type ScaleResult = Record<'gwc' | 'plain', ScaleRun>;
 
-/** `total` split over `parts` as evenly as whole numbers allow. */
-const split = (total: number, parts: number) => Array.from({ length: parts }, (_, i) => Math.floor(total / parts) + (i < total % parts ? 1 : 0));
-
 export async function runScale(config: ScaleConfig, progress: (line: string) => void): Promise<ScaleResult> {
   const gwc = await onFresh('gwc', config, progress);
   const plain = await onFresh('plain', config, progress);
@@ -89,7 +86,7 @@ function meanCpuShare(processes: readonly BenchProcess[], before: number[], seco
   return processes.reduce((sum, p, i) => sum + cpuSeconds(p.pid) - before[i]!, 0) / processes.length / seconds;
 }
 
-async function holdersMemory(target: Target): Promise<{ rss: number; heap: number }> {
+async function holdersMemory(target: Target): Promise<MemorySample> {
   const heaps = await Promise.all(target.holders.map((_, i) => target.heapUsedBytes(i)));
   return { rss: target.holders.reduce((sum, p) => sum + rssBytes(p.pid), 0), heap: heaps.reduce((a, b) => a + b, 0) };
 }

@@ -15,6 +15,9 @@ function sourceAddress(): string {
   return `127.0.${91 + Math.floor(nextSourceHost / 250)}.${1 + (nextSourceHost % 250)}`;
 }
 
+/** `total` split over `parts` as evenly as whole numbers allow. */
+export const split = (total: number, parts: number) => Array.from({ length: parts }, (_, i) => Math.floor(total / parts) + (i < total % parts ? 1 : 0));
+
 /** Generator processes started and ready, each able to hold its number of `connections`. */
 export async function spawnGenerators(connections: number[]): Promise<BenchProcess[]> {
   const generators = connections.map((count, i) => new BenchProcess(`generator${i}`, generatorScript, [], { nofile: count + 200 }));
@@ -58,7 +61,7 @@ export async function connectGenerators(generators: BenchProcess[], plan: Connec
 
 /** Generator processes, each holding its share of `clients` connections to `url`. */
 async function startGenerators(count: number, clients: number, url: string): Promise<BenchProcess[]> {
-  const shares = Array.from({ length: count }, (_, i) => Math.floor(clients / count) + (i < clients % count ? 1 : 0));
+  const shares = split(clients, count);
   const generators = await spawnGenerators(shares);
   try {
     await connectGenerators(generators, shares.map((share) => ({ url, count: share })));
@@ -215,15 +218,13 @@ export interface MemoryResult {
   settled: boolean;
 }
 
-export interface Settled {
-  rss: number;
-  heap: number;
-  stable: boolean;
-}
-
 export interface MemorySample {
   rss: number;
   heap: number;
+}
+
+export interface Settled extends MemorySample {
+  stable: boolean;
 }
 
 /** Samples RSS and heap until RSS has stayed within 0.5% for 2 s (GC done); the heap is the lowest seen then. */
