@@ -7,11 +7,11 @@ const accepts = (stage: StageResult) => `${int(mean(stage.acceptsPerSecond))} ($
 const kib = (bytes: number) => `${(bytes / 1024).toFixed(2)} KiB`;
 const seconds = (s: number) => `${s.toFixed(2)} s`;
 const pct = (share: number) => `${(share * 100).toFixed(0)}%`;
-const cpu = (stage: StageResult) => `${pct(stage.cpu.holder)} / ${pct(stage.cpu.generator)}`;
+const cpu = (stage: StageResult) => `${pct(stage.cpu.holder)} / ${pct(stage.cpu.generator)} / ${pct(stage.cpu.machine)}`;
 
 export function formatScale(result: ScaleResult, config: ScaleConfig): string {
   const { gwc, plain } = result;
-  const rows = [['connections', 'GWC accepts/s per gateway (min–max)', 'plain accepts/s per process', 'GWC/plain', 'GWC RSS/connection', 'plain RSS/connection', 'CPU holder / generator: GWC, plain']];
+  const rows = [['connections', 'GWC accepts/s per gateway (min–max)', 'plain accepts/s per process', 'GWC/plain', 'GWC RSS/connection', 'plain RSS/connection', 'CPU holder / generator / machine: GWC, plain']];
   gwc.stages.forEach((stage, i) => {
     const reference = plain.stages[i]!;
     rows.push([int(stage.connections), accepts(stage), accepts(reference), (mean(stage.acceptsPerSecond) / mean(reference.acceptsPerSecond)).toFixed(2),
@@ -22,8 +22,9 @@ export function formatScale(result: ScaleResult, config: ScaleConfig): string {
   const out = [
     `Scale: ${int(config.connections)} connections over ${config.holders} gateways and ${config.workers} workers (GWC), and over ${config.holders} plain ws processes, ` +
       `each freshly started; one load-generator process per holder. Accepts/s: each holder's new clients of the stage over the time they took (mean over holders); ` +
-      'RSS: the holders\' growth since before any client, per connection, settled. CPU: a holder / a load generator while ' +
-      'the clients arrived, mean share of one core (a generator near 100% means the rate is the generator\'s).',
+      'RSS: the holders\' growth since before any client, per connection, settled. CPU: a holder / a load generator / the machine (all ' +
+      'cores) while the clients arrived, shares of one core: a generator near 100%, or generators using more than the holders of a ' +
+      'machine near all its cores, mean the rate is partly the generators\'.',
     ...table(rows),
     '',
     `sendToAll of ${config.size} B to all: GWC first delivery ${ms(gwc.broadcast.firstMs)}, last ${ms(gwc.broadcast.lastMs)}; ` +

@@ -8,7 +8,7 @@
  */
 import { waitFor } from '../harness/wait.js';
 import { LatencyHistogram } from './latency-histogram.js';
-import { cpuSeconds, rssBytes, type BenchProcess } from './processes.js';
+import { cpuSeconds, machineCpuSeconds, rssBytes, type BenchProcess } from './processes.js';
 import { connectGenerators, settle, type MemorySample, spawnGenerators, split, stopGenerators } from './scenarios.js';
 import { startTarget, type Target } from './targets.js';
 
@@ -33,8 +33,11 @@ export interface StageResult {
   /** (holders' RSS − their RSS before any client) / connections, once RSS has settled. */
   rssPerConnection: number;
   settled: boolean;
-  /** Mean CPU of a holder and of a load generator while the stage's clients arrived, as a share of one core. */
-  cpu: { holder: number; generator: number };
+  /**
+   * Mean CPU of a holder and of a load generator while the stage's clients arrived, and the whole machine's busy CPU
+   * (all cores), as shares of one core.
+   */
+  cpu: { holder: number; generator: number; machine: number };
 }
 
 export interface StormResult {
@@ -100,8 +103,10 @@ async function arrive(target: Target, generators: BenchProcess[], config: ScaleC
     const next = split(total, config.holders);
     const added = next.map((count, i) => count - open[i]!);
     const cpuBefore = [target.holders, generators].map((processes) => processes.map((p) => cpuSeconds(p.pid)));
+    const machineBefore = machineCpuSeconds().busy;
     const seconds = await connectGenerators(generators, added.map((count, i) => ({ url: target.urls[i]!, count })), { reconnect: true });
     const [holderCpu, generatorCpu] = [target.holders, generators].map((processes, k) => meanCpuShare(processes, cpuBefore[k]!, Math.max(...seconds)));
+    const machineCpu = (machineCpuSeconds().busy - machineBefore) / Math.max(...seconds);
     open = next;
     await waitFor(`${total} connections on ${target.name}`, async () => {
       const counts = await Promise.all(target.holders.map((_, i) => target.connections(i)));
@@ -113,7 +118,7 @@ async function arrive(target: Target, generators: BenchProcess[], config: ScaleC
       acceptsPerSecond: added.map((count, i) => count / seconds[i]!),
       rssPerConnection: (after.rss - before.rss) / total,
       settled: before.stable && after.stable,
-      cpu: { holder: holderCpu!, generator: generatorCpu! },
+      cpu: { holder: holderCpu!, generator: generatorCpu!, machine: machineCpu },
     };
     const mean = stage.acceptsPerSecond.reduce((a, b) => a + b, 0) / config.holders;
     progress(`scale ${target.name}: ${total} connections, ${Math.round(mean)} accepts/s per holder, ${(stage.rssPerConnection / 1024).toFixed(2)} KiB RSS each`);
