@@ -3,6 +3,7 @@ import { Counter, Histogram, type Registry } from 'prom-client';
 import type { z } from 'zod';
 import type { GatewayApi } from '../gateway-api/gateway-api.js';
 import type { Logger } from '../observability/log.js';
+import { acceptsAsIs, type AsIsCheck } from './accepts-as-is.js';
 import { apiMethods, batchSchema, isApiMethod, type ApiMethodName } from './api-methods.js';
 import type { ApiKeys } from './api-keys.js';
 import { callFailureStatus } from './call-status.js';
@@ -218,8 +219,14 @@ function parseJson(text: string): unknown {
   }
 }
 
-/** The value as the schema reads it, or 400 naming the first field that is wrong. */
+/** Each schema's compiled check, or null when it has none (acceptsAsIs). */
+const asIsChecks = new WeakMap<z.ZodType, AsIsCheck | null>();
+
+/** The value as the schema reads it, or 400 naming the first field that is wrong; zod is asked only when the compiled check is unsure. */
 function parse<S extends z.ZodType>(schema: S, value: unknown, where: string): z.output<S> {
+  let check = asIsChecks.get(schema);
+  if (check === undefined) asIsChecks.set(schema, (check = acceptsAsIs(schema) ?? null));
+  if (check?.(value)) return value as z.output<S>;
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
