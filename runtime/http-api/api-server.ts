@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { Counter, Histogram, type Registry } from 'prom-client';
+import { Histogram, type Registry } from 'prom-client';
 import type { z } from 'zod';
 import type { GatewayApi } from '../gateway-api/gateway-api.js';
 import type { Logger } from '../observability/log.js';
@@ -7,6 +7,7 @@ import { acceptsAsIs, type AsIsCheck } from './accepts-as-is.js';
 import { apiMethods, batchSchema, isApiMethod, type ApiMethodName } from './api-methods.js';
 import type { ApiKeys } from './api-keys.js';
 import { callFailureStatus } from './call-status.js';
+import { talliedCounter } from './tallied-counter.js';
 import { openApiDocument } from './openapi.js';
 
 export interface ApiServerOptions {
@@ -46,17 +47,17 @@ const INTERNAL_ERROR = JSON.stringify({ error: 'internal error' });
  */
 export function createApiServer(options: ApiServerOptions): Server {
   const { log, keys, api, maxBodyBytes } = options;
-  const requests = new Counter({
+  const requests = talliedCounter({
     name: 'gwc_api_requests_total',
     help: 'HTTP API requests by method (or batch, openapi, unknown) and status',
     labelNames: ['method', 'status'],
-    registers: [options.registry],
+    registry: options.registry,
   });
-  const calls = new Counter({
+  const calls = talliedCounter({
     name: 'gwc_api_calls_total',
     help: 'Gateway API calls made through HTTP (single or in a batch) by method and outcome (ok, error)',
     labelNames: ['method', 'outcome'],
-    registers: [options.registry],
+    registry: options.registry,
   });
   const duration = new Histogram({
     name: 'gwc_api_request_duration_seconds',
@@ -70,10 +71,10 @@ export function createApiServer(options: ApiServerOptions): Server {
   const call = async (name: ApiMethodName, args: unknown): Promise<unknown> => {
     try {
       const result = await apiMethods[name].call(api, args);
-      calls.inc({ method: name, outcome: 'ok' });
+      calls.inc(name, 'ok');
       return result ?? null;
     } catch (error) {
-      calls.inc({ method: name, outcome: 'error' });
+      calls.inc(name, 'error');
       log.warn('Gateway API call failed', { method: name, error });
       throw new CallFailed(error as Error);
     }
@@ -111,7 +112,7 @@ export function createApiServer(options: ApiServerOptions): Server {
   };
 
   const answer = (res: ServerResponse, method: string, started: number, status: number, body: string | Buffer) => {
-    requests.inc({ method, status });
+    requests.inc(method, status);
     duration.observe({ method }, (performance.now() - started) / 1000);
     if (status === 413 || status === 401) res.setHeader('connection', 'close');
     res.writeHead(status, JSON_TYPE).end(body);
