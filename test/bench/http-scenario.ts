@@ -54,8 +54,8 @@ export async function runHttp(target: Target, config: HttpConfig, progress: (lin
       const clients = await connectBoundClients(target.url, api, config.clients);
       try {
         const servers: Record<HttpWay, { url: string; processes: BenchProcess[] }> = {
-          api: { url: api.url, processes: [api.process, ...target.servers] },
-          plain: { url: plain.url, processes: [plain.process] },
+          api: { url: `${api.url}sendToUid`, processes: [api.process, ...target.servers] },
+          plain: { url: `${plain.url}sendToUid`, processes: [plain.process] },
         };
         const slices: Record<HttpWay, HttpSlice[]> = { api: [], plain: [] };
         const delivery = { answered: 0, countedByWrk: 0, received: 0 };

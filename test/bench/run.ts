@@ -3,8 +3,8 @@
  * `ws` echo server, measured in the same run and reported as ratios. Not part of `npm test`.
  *
  *   npm run bench -- [--json results.json] [--only echo,memory,fanout,api,http] [--measure-s 3] [--warmup-s 1]
- *                    [--echo-rounds 10] [--echo-generators 1] [--cpu-prof <dir>: profiles of the echo's servers, and of
- *                    the http scenario's API and bare HTTP server]
+ *                    [--echo-rounds 10] [--echo-generators 1] [--cpu-prof <dir>: profiles of the echo's servers, of
+ *                    the http scenario's API and bare HTTP server, and of the api scenario's API]
  *                    [--api-calls 20000] [--api-rounds 5] [--api-concurrency 16] [--api-batch 100] [--api-clients 100]
  *                    [--http-rounds 5] [--http-connections 32] (slices of --measure-s; --api-clients clients)
  *                    [--compat-calls 4000] [--compat-rounds 3] [--compat-processes 4] (--only compat: not in the default set)
@@ -141,7 +141,7 @@ async function main(): Promise<void> {
   const echo = only.has('echo') ? await bothUp(config.echo.clients, (targets) => runEchoInterleaved(targets, config.echo, progress)) : undefined;
   const memory = only.has('memory') ? await both('memory', config.memory.connections, (t) => runMemory(t, config.memory)) : undefined;
   const fanout = only.has('fanout') ? await both('fanout', config.fanout.clients, (t) => runFanout(t, config.fanout)) : undefined;
-  const api = only.has('api') ? await onGwc(config.api.clients, (target) => runApi(target, config.api, progress)) : undefined;
+  const api = only.has('api') ? await onGwc(config.api.clients, (target) => runApi(target, { ...config.api, cpuProfDir }, progress)) : undefined;
   const http = only.has('http') ? await onGwc(config.http.clients, (target) => runHttp(target, { ...config.http, cpuProfDir }, progress)) : undefined;
   const compat = only.has('compat') ? await onGwc(config.compat.clients, (target) => runCompat(target, config.compat, progress), true) : undefined;
   const results = summarize(config, { echo, memory, fanout, api, http, compat });
