@@ -114,7 +114,7 @@ export function formatReport(results: BenchResults): string {
   }
   const widths = rows[0]!.map((_, col) => Math.max(...rows.map((row) => row[col]!.length)));
   const line = (row: string[]) => row.map((cell, col) => cell.padEnd(widths[col]!)).join(' | ');
-  const out = [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('-|-'), ...rows.slice(1).map(line)];
+  const out = rows.length > 1 ? [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('-|-'), ...rows.slice(1).map(line)] : [];
   if (echo) {
     const sorted = [...echo.roundRatios].sort((a, b) => a - b);
     out.push('', `Echo: ${sorted.length} rounds of one slice per system, back to back. Rates are over all slices (their ratio: ` +
@@ -153,6 +153,7 @@ function formatHttp(http: NonNullable<BenchResults['http']>, config: { clients: 
   const sorted = [...http.roundRatios].sort((a, b) => a - b);
   const pct = (share: number) => `${(share * 100).toFixed(0)}%`;
   const cpu = (slices: HttpSlice[]) => Object.keys(slices[0]!.cpu).map((label) => `${label} ${pct(mean(slices.map((s) => s.cpu[label]!)))}`).join(', ');
+  const perRequest = (slices: HttpSlice[], label: string) => median(slices.map((s) => (1e6 * (s.cpu[label] ?? Number.NaN)) / s.requestsPerSecond)).toFixed(1);
   const latency = (slices: HttpSlice[]) => `p50 ${ms(mean(slices.map((s) => s.p50Ms)))}, p99 ${ms(mean(slices.map((s) => s.p99Ms)))}`;
   const { delivery } = http;
   const wrkLimits = http.twoThreads.plain > 1.05 * http.requestsPerSecond.plain || http.twoThreads.api > 1.05 * http.requestsPerSecond.api;
@@ -163,6 +164,8 @@ function formatHttp(http: NonNullable<BenchResults['http']>, config: { clients: 
     `  bare node:http       ${int(http.requestsPerSecond.plain).padStart(8)} requests/s   (${latency(http.slices.plain)})`,
     `  API/bare: ${http.ratio.toFixed(2)} (median; rounds ${sorted[0]!.toFixed(2)} to ${sorted.at(-1)!.toFixed(2)}), target >= ${TARGETS.httpRatioMin} ${verdict(http.meetsTarget)}`,
     `  CPU (100% = one core): API slices ${cpu(http.slices.api)}; bare slices ${cpu(http.slices.plain)}`,
+    `  CPU per request (median of the slices; less moved by other load than requests/s): gwc api ${perRequest(http.slices.api, 'api')} µs ` +
+      `(its gateway ${perRequest(http.slices.api, 'gateway')} µs more), bare ${perRequest(http.slices.plain, 'plain-http')} µs`,
     `  wrk on 2 threads: API ${int(http.twoThreads.api)}/s, bare ${int(http.twoThreads.plain)}/s: ${wrkLimits ? 'MORE than on 1 thread, wrk may be the limit' : 'no more than on 1 thread (within 5%), wrk is not the limit'}`,
     `  delivered: the API answered ${int(delivery.answered)} sends 200 (wrk saw ${int(delivery.countedByWrk)}, the rest in flight as it stopped), ` +
       `the clients received ${int(delivery.received)}; no answer other than 200`,
