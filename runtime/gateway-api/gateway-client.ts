@@ -313,11 +313,11 @@ export class GatewayClient implements GatewayApi {
    * client this call could reach and is skipped; so is one that does not acknowledge in time: the call is done at
    * the others, and the skipped ones are reported.
    */
-  private async everywhere(command: Command, acknowledged = false): Promise<void> {
-    await this.cluster.whenListed(this.timeoutMs);
-    await Promise.all(
-      this.cluster.targets().map((address) => (acknowledged ? this.withoutLateGateway(address, this.request(address, { ...command })) : this.sendTo(address, command))),
-    );
+  private everywhere(command: Command, acknowledged = false): Promise<void> {
+    // Once the gateways are known (from the first list on), the command is handed to them in this call, awaiting nothing.
+    if (!this.cluster.hasList) return this.cluster.whenListed(this.timeoutMs).then(() => this.everywhere(command, acknowledged));
+    const parts = this.cluster.targets().map((address) => (acknowledged ? this.withoutLateGateway(address, this.request(address, { ...command })) : this.sendTo(address, command)));
+    return (parts.length === 1 ? parts[0]! : Promise.all(parts)).then(ignore);
   }
 
   /** A gateway's part of a call to every gateway: one that does not answer in time adds nothing (and is reported). */

@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { ConfigError, MIN_SECRET_LENGTH } from '../config/settings.js';
 import type { Logger } from '../observability/log.js';
@@ -41,7 +41,7 @@ export class ApiKeys {
     if (!match) return false;
     const presented = digest(match[1]!);
     let valid = false;
-    for (const known of this.digests) valid = timingSafeEqual(presented, known) || valid;
+    for (const known of this.digests) valid = crypto.timingSafeEqual(presented, known) || valid;
     return valid;
   }
 
@@ -79,6 +79,9 @@ export class ApiKeys {
   }
 }
 
+/** One-shot crypto.hash where Node has it (20.12 on), several times cheaper than a Hash object per request. */
+const oneShotHash = (crypto as { hash?: (algorithm: string, data: string, encoding: 'buffer') => Buffer }).hash;
+
 function digest(key: string): Buffer {
-  return createHash('sha256').update(key).digest();
+  return oneShotHash ? oneShotHash('sha256', key, 'buffer') : crypto.createHash('sha256').update(key).digest();
 }

@@ -33,12 +33,14 @@ const messageFields = {
   binary: z.boolean().optional().describe('message is base64 of bytes, sent as binary'),
 };
 
-function base64WhenBinary(args: { message?: string | undefined; binary?: boolean | undefined }, ctx: z.RefinementCtx): void {
-  if (args.binary === true && !BASE64.test(args.message ?? '')) ctx.addIssue({ code: 'custom', path: ['message'], message: 'not valid base64' });
+/** Whether a message said to be binary is base64 (as a .refine, so the HTTP API's compiled checks can run it too). */
+function base64WhenBinary(args: { message?: string | undefined; binary?: boolean | undefined }): boolean {
+  return args.binary !== true || BASE64.test(args.message ?? '');
 }
+const NOT_BASE64 = { path: ['message'], message: 'not valid base64' };
 
 function withMessage<S extends z.core.$ZodLooseShape>(shape: S) {
-  return z.strictObject({ ...shape, ...messageFields }).superRefine((args, ctx) => base64WhenBinary(args as { message: string; binary?: boolean }, ctx));
+  return z.strictObject({ ...shape, ...messageFields }).refine((args) => base64WhenBinary(args as { message: string; binary?: boolean }), NOT_BASE64);
 }
 
 /** The message a call sends: the text, or the bytes the base64 stands for. */
@@ -124,7 +126,7 @@ export const apiMethods: Record<keyof GatewayApi, ApiMethod> = {
 
   closeClient: method(
     'Send the message, if given, then close the connection gracefully.',
-    z.strictObject({ clientId, message: messageFields.message.optional(), binary: messageFields.binary }).superRefine(base64WhenBinary),
+    z.strictObject({ clientId, message: messageFields.message.optional(), binary: messageFields.binary }).refine(base64WhenBinary, NOT_BASE64),
     nothing,
     (api, a) => api.closeClient(a.clientId, a.message === undefined ? undefined : messageOf({ message: a.message, binary: a.binary })),
   ),

@@ -29,8 +29,8 @@ export interface ApiResult {
   sliceRates: Record<ApiWay, number[]>;
 }
 
-export async function runApi(target: Target, config: ApiConfig, progress: (line: string) => void): Promise<ApiResult> {
-  const api = await startApi();
+export async function runApi(target: Target, config: ApiConfig & { cpuProfDir?: string | undefined }, progress: (line: string) => void): Promise<ApiResult> {
+  const api = await startApi(config.cpuProfDir ? { cpuProfDir: config.cpuProfDir } : {});
   const clients = await connectBoundClients(target.url, api, config.clients);
   try {
     const message = 'u'.repeat(config.size);

@@ -5,10 +5,11 @@ import { formatGatewayWorker, summarizeGatewayWorker, type GatewayWorkerSummary 
 import type { GatewayWorkerMeasured } from './gatewayworker-scenario.js';
 import { formatScale } from './scale-report.js';
 import type { ScaleConfig, ScaleResult } from './scale-scenario.js';
+import type { HttpResult, HttpSlice } from './http-scenario.js';
 import type { EchoResult, FanoutResult, MemoryResult } from './scenarios.js';
 
 /** Targets from the issue. */
-export const TARGETS = { echoRatioMin: 0.8, rssPerIdleConnectionMaxBytes: 8 * 1024 };
+export const TARGETS = { echoRatioMin: 0.8, rssPerIdleConnectionMaxBytes: 8 * 1024, httpRatioMin: 0.7, batchRatioMin: 0.8 };
 
 export interface Pair<T> {
   gwc: T;
@@ -29,7 +30,9 @@ export interface BenchResults {
    * `callsPerSecond`: each way's calls over all its slices; `ratio`: the median of the rounds' ratios of a way's
    * slice to the GatewayClient's slice of the same round.
    */
-  api?: ApiResult & { callsPerSecond: Record<ApiWay, number>; ratio: Record<ApiWay, number> };
+  api?: ApiResult & { callsPerSecond: Record<ApiWay, number>; ratio: Record<ApiWay, number>; batchMeetsTarget: boolean };
+  /** As `echo`: `ratio` the median of the rounds' ratios of the API's requests/s to the bare HTTP server's. */
+  http?: HttpResult & { requestsPerSecond: { api: number; plain: number }; ratio: number; roundRatios: number[]; meetsTarget: boolean };
   /** As `api`, against the curl slices: the GatewayClient ways' rates over PHP with curl through the HTTP API. */
   compat?: CompatResult & { callsPerSecond: Record<CompatWay, number>; ratio: Record<CompatWay, number> };
   /** The echo at issue 22's loads against GatewayWorker itself and plain ws; see gatewayworker-report.ts. */
@@ -43,6 +46,7 @@ interface Measured {
   memory?: Pair<MemoryResult> | undefined;
   fanout?: Pair<FanoutResult> | undefined;
   api?: ApiResult | undefined;
+  http?: HttpResult | undefined;
   compat?: CompatResult | undefined;
   gatewayworker?: GatewayWorkerMeasured | undefined;
   scale?: ScaleResult | undefined;
@@ -54,6 +58,11 @@ export function median(values: number[]): number {
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
+/** The mean of rates of slices of the same length: requests over all of them per second. */
+function mean(values: number[]): number {
+  return values.reduce((sum, value) => sum + value, 0) / values.length;
+}
+
 /** Each way's calls over all its slices (every slice makes the same calls: the harmonic mean of their rates), and the median of its ratios to `reference`'s slice of the same round. */
 function perWay<W extends string>(ways: readonly W[], sliceRates: Record<W, number[]>, reference: W) {
   const byWay = <T>(f: (way: W) => T) => Object.fromEntries(ways.map((way) => [way, f(way)])) as Record<W, T>;
@@ -63,7 +72,7 @@ function perWay<W extends string>(ways: readonly W[], sliceRates: Record<W, numb
   };
 }
 
-export function summarize(config: Record<string, unknown>, { echo, memory, fanout, api, compat, gatewayworker, scale }: Measured): BenchResults {
+export function summarize(config: Record<string, unknown>, { echo, memory, fanout, api, http, compat, gatewayworker, scale }: Measured): BenchResults {
   const results: BenchResults = { config };
   if (echo) {
     const overallRatio = echo.gwc.roundTripsPerSecond / echo.plain.roundTripsPerSecond;
@@ -73,7 +82,16 @@ export function summarize(config: Record<string, unknown>, { echo, memory, fanou
   }
   if (memory) results.memory = { ...memory, meetsTarget: memory.gwc.rssPerConnection <= TARGETS.rssPerIdleConnectionMaxBytes };
   if (fanout) results.fanout = { ...fanout, ratio: fanout.gwc.deliveriesPerSecond / fanout.plain.deliveriesPerSecond };
-  if (api) results.api = { ...api, ...perWay(API_WAYS, api.sliceRates, 'client') };
+  if (api) {
+    const ways = perWay(API_WAYS, api.sliceRates, 'client');
+    results.api = { ...api, ...ways, batchMeetsTarget: ways.ratio.batch >= TARGETS.batchRatioMin };
+  }
+  if (http) {
+    const roundRatios = http.sliceRates.api.map((rate, i) => rate / http.sliceRates.plain[i]!);
+    const ratio = median(roundRatios);
+    const requestsPerSecond = { api: mean(http.sliceRates.api), plain: mean(http.sliceRates.plain) };
+    results.http = { ...http, requestsPerSecond, ratio, roundRatios, meetsTarget: ratio >= TARGETS.httpRatioMin };
+  }
   if (compat) results.compat = { ...compat, ...perWay(COMPAT_WAYS, compat.sliceRates, 'curl') };
   if (gatewayworker) results.gatewayworker = summarizeGatewayWorker(gatewayworker);
   if (scale) results.scale = scale;
@@ -132,8 +150,10 @@ export function formatReport(results: BenchResults): string {
     const way = (name: ApiWay, label: string) => `  ${label.padEnd(34)} ${int(api.callsPerSecond[name]).padStart(8)} calls/s   ${api.ratio[name].toFixed(2)}`;
     out.push('', `HTTP API: sendToUid to ${apiConfig.clients} clients (one uid each), ${apiConfig.concurrency} in flight, until delivered; ` +
       'ratio: median over the rounds of each way against the GatewayClient slice of the same round',
-      way('client', 'GatewayClient in-process (reference)'), way('http', 'POST /v1/sendToUid'), way('batch', `POST /v1/batch of ${apiConfig.batchSize} calls`));
+      way('client', 'GatewayClient in-process (reference)'), way('http', 'POST /v1/sendToUid'), way('batch', `POST /v1/batch of ${apiConfig.batchSize} calls`),
+      `  /v1/batch against GatewayClient: >= ${TARGETS.batchRatioMin} ${verdict(api.batchMeetsTarget)}`);
   }
+  if (results.http) out.push('', ...formatHttp(results.http, results.config.http as { clients: number; connections: number }));
   if (results.compat) {
     const { compat } = results;
     const compatConfig = results.config.compat as { clients: number; processes: number };
@@ -149,6 +169,29 @@ export function formatReport(results: BenchResults): string {
   }
   if (results.scale) out.push('', formatScale(results.scale, results.config.scale as ScaleConfig));
   return out.join('\n');
+}
+
+function formatHttp(http: NonNullable<BenchResults['http']>, config: { clients: number; connections: number }): string[] {
+  const sorted = [...http.roundRatios].sort((a, b) => a - b);
+  const pct = (share: number) => `${(share * 100).toFixed(0)}%`;
+  const cpu = (slices: HttpSlice[]) => Object.keys(slices[0]!.cpu).map((label) => `${label} ${pct(mean(slices.map((s) => s.cpu[label]!)))}`).join(', ');
+  const perRequest = (slices: HttpSlice[], label: string) => median(slices.map((s) => (1e6 * (s.cpu[label] ?? Number.NaN)) / s.requestsPerSecond)).toFixed(1);
+  const latency = (slices: HttpSlice[]) => `p50 ${ms(mean(slices.map((s) => s.p50Ms)))}, p99 ${ms(mean(slices.map((s) => s.p99Ms)))}`;
+  const { delivery } = http;
+  const wrkLimits = http.twoThreads.plain > 1.05 * http.requestsPerSecond.plain || http.twoThreads.api > 1.05 * http.requestsPerSecond.api;
+  return [
+    `HTTP: POST /v1/sendToUid to ${config.clients} clients (one uid each) by wrk (1 thread, ${config.connections} keep-alive connections), ` +
+      `against a bare node:http server parsing the same body; ${http.roundRatios.length} rounds of one slice each, back to back`,
+    `  gwc api              ${int(http.requestsPerSecond.api).padStart(8)} requests/s   (${latency(http.slices.api)})`,
+    `  bare node:http       ${int(http.requestsPerSecond.plain).padStart(8)} requests/s   (${latency(http.slices.plain)})`,
+    `  API/bare: ${http.ratio.toFixed(2)} (median; rounds ${sorted[0]!.toFixed(2)} to ${sorted.at(-1)!.toFixed(2)}), target >= ${TARGETS.httpRatioMin} ${verdict(http.meetsTarget)}`,
+    `  CPU (100% = one core): API slices ${cpu(http.slices.api)}; bare slices ${cpu(http.slices.plain)}`,
+    `  CPU per request (median of the slices; less moved by other load than requests/s): gwc api ${perRequest(http.slices.api, 'api')} µs ` +
+      `(its gateway ${perRequest(http.slices.api, 'gateway')} µs more), bare ${perRequest(http.slices.plain, 'plain-http')} µs`,
+    `  wrk on 2 threads: API ${int(http.twoThreads.api)}/s, bare ${int(http.twoThreads.plain)}/s: ${wrkLimits ? 'MORE than on 1 thread, wrk may be the limit' : 'no more than on 1 thread (within 5%), wrk is not the limit'}`,
+    `  delivered: the API answered ${int(delivery.answered)} sends 200 (wrk saw ${int(delivery.countedByWrk)}, the rest in flight as it stopped), ` +
+      `the clients received ${int(delivery.received)}; no answer other than 200`,
+  ];
 }
 
 export function writeJson(path: string, results: BenchResults): void {

@@ -2,9 +2,11 @@
  * Benchmark: GatewayCluster (Register + Gateway + Worker, one process each) against a single-process plain
  * `ws` echo server, measured in the same run and reported as ratios. Not part of `npm test`.
  *
- *   npm run bench -- [--json results.json] [--only echo,memory,fanout,api] [--measure-s 3] [--warmup-s 1]
- *                    [--echo-rounds 10] [--echo-generators 1] [--cpu-prof <dir>: profiles of the echo's servers]
+ *   npm run bench -- [--json results.json] [--only echo,memory,fanout,api,http] [--measure-s 3] [--warmup-s 1]
+ *                    [--echo-rounds 10] [--echo-generators 1] [--cpu-prof <dir>: profiles of the echo's servers, of
+ *                    the http scenario's API and bare HTTP server, and of the api scenario's API]
  *                    [--api-calls 20000] [--api-rounds 5] [--api-concurrency 16] [--api-batch 100] [--api-clients 100]
+ *                    [--http-rounds 5] [--http-connections 32] (slices of --measure-s; --api-clients clients)
  *                    [--compat-calls 4000] [--compat-rounds 3] [--compat-processes 4] (--only compat: not in the default set)
  *                    [--gw-generators 2,2,1] (--only gatewayworker: not in the default set)
  *                    [--scale-connections 100000] [--scale-holders 6] [--scale-workers 2] [--scale-probe-clients 20] (--only scale: not either)
@@ -13,7 +15,8 @@
  *
  * The echo starts both systems and loads them in turn, `--echo-rounds` slices each of `--warmup-s` + `--measure-s`
  * (see runEchoInterleaved); memory and fan-out run on each system in turn, each freshly started. The HTTP API runs
- * on a fresh GatewayCluster, against a GatewayClient making the same calls (see runApi). `compat` (PHP's GatewayClient
+ * on a fresh GatewayCluster, against a GatewayClient making the same calls (see runApi); `http` loads it with wrk
+ * against a bare Node HTTP server (see runHttp). `compat` (PHP's GatewayClient
  * through the GatewayWorker compat ports against PHP with curl through the HTTP API) needs php-cli and php-curl.
  * `gatewayworker` runs the echo at issue 22's three loads (10×1, 100×1, 500×4) on GWC, GatewayWorker itself (PHP, from
  * the anchor in /work/shared/anchors/gatewayworker) and plain ws, all up at once, interleaved (runGatewayWorker).
@@ -29,6 +32,7 @@ import { runApi } from './api-scenario.js';
 import { runCompat } from './compat-scenario.js';
 import { runGatewayWorker } from './gatewayworker-scenario.js';
 import { runScale } from './scale-scenario.js';
+import { runHttp } from './http-scenario.js';
 import { formatReport, summarize, writeJson, type Pair } from './report.js';
 import { runEchoInterleaved, runFanout, runMemory } from './scenarios.js';
 import { startTarget, type Target } from './targets.js';
@@ -36,7 +40,7 @@ import { startTarget, type Target } from './targets.js';
 const { values } = parseArgs({
   options: {
     json: { type: 'string' },
-    only: { type: 'string', default: 'echo,memory,fanout,api' },
+    only: { type: 'string', default: 'echo,memory,fanout,api,http' },
     'measure-s': { type: 'string', default: '3' },
     'warmup-s': { type: 'string', default: '1' },
     clients: { type: 'string', default: '500' },
@@ -53,6 +57,8 @@ const { values } = parseArgs({
     'api-concurrency': { type: 'string', default: '16' },
     'api-batch': { type: 'string', default: '100' },
     'api-clients': { type: 'string', default: '100' },
+    'http-rounds': { type: 'string', default: '5' },
+    'http-connections': { type: 'string', default: '32' },
     'compat-calls': { type: 'string', default: '4000' },
     'compat-rounds': { type: 'string', default: '3' },
     'compat-processes': { type: 'string', default: '4' },
@@ -87,6 +93,13 @@ const config = {
     concurrency: Number(values['api-concurrency']),
     batchSize: Number(values['api-batch']),
     rounds: Math.max(1, Number(values['api-rounds'])),
+    size: Number(values.size),
+  },
+  http: {
+    clients: Number(values['api-clients']),
+    rounds: Math.max(1, Number(values['http-rounds'])),
+    measureMs: Number(values['measure-s']) * 1000,
+    connections: Number(values['http-connections']),
     size: Number(values.size),
   },
   compat: {
@@ -161,11 +174,12 @@ async function main(): Promise<void> {
   const echo = only.has('echo') ? await bothUp(config.echo.clients, (targets) => runEchoInterleaved(targets, config.echo, progress)) : undefined;
   const memory = only.has('memory') ? await both('memory', config.memory.connections, (t) => runMemory(t, config.memory)) : undefined;
   const fanout = only.has('fanout') ? await both('fanout', config.fanout.clients, (t) => runFanout(t, config.fanout)) : undefined;
-  const api = only.has('api') ? await onGwc(config.api.clients, (target) => runApi(target, config.api, progress)) : undefined;
+  const api = only.has('api') ? await onGwc(config.api.clients, (target) => runApi(target, { ...config.api, cpuProfDir }, progress)) : undefined;
+  const http = only.has('http') ? await onGwc(config.http.clients, (target) => runHttp(target, { ...config.http, cpuProfDir }, progress)) : undefined;
   const compat = only.has('compat') ? await onGwc(config.compat.clients, (target) => runCompat(target, config.compat, progress), true) : undefined;
   const gatewayworker = only.has('gatewayworker') ? await runGatewayWorker(config.gatewayworker, progress) : undefined;
   const scale = only.has('scale') ? await runScale(config.scale, progress) : undefined;
-  const results = summarize(config, { echo, memory, fanout, api, compat, gatewayworker, scale });
+  const results = summarize(config, { echo, memory, fanout, api, http, compat, gatewayworker, scale });
   process.stdout.write(`\n${formatReport(results)}\n\n(${((Date.now() - started) / 1000).toFixed(0)} s)\n`);
   if (values.json) writeJson(values.json, results);
 }

@@ -12,6 +12,7 @@ import { BenchProcess } from './processes.js';
 
 const cli = fileURLToPath(new URL('../../runtime/cli.js', import.meta.url));
 const plainServer = fileURLToPath(new URL('./plain-ws-server.js', import.meta.url));
+const plainHttpServer = fileURLToPath(new URL('./plain-http-server.js', import.meta.url));
 
 // Claimed as the process tests claim theirs, so a bench never binds what a test (or another bench) holds.
 const { ip } = await claimSubnet();
@@ -155,14 +156,20 @@ export interface ApiEndpoints {
   url: string;
   /** The `Authorization` header value a request needs. */
   authorization: string;
+  /** The API's Prometheus page. */
+  metricsUrl: string;
+  /** The `gwc api` process. */
+  process: BenchProcess;
   client: GatewayClient;
   stop(): Promise<void>;
 }
 
-export async function startApi(): Promise<ApiEndpoints> {
+/** `gwc api` on the running gwc target; `cpuProfDir`: a `node --cpu-prof` profile of it, written as it stops. */
+export async function startApi(options: { cpuProfDir?: string } = {}): Promise<ApiEndpoints> {
   const host = ip(40);
   const api = new BenchProcess('api', cli, ['api', '--register-address', REGISTER_ADDRESS, '--host', host, '--metrics-host', host, '--name', 'api'], {
     env: { GWC_SECRET: SECRET, GWC_API_KEY: API_KEY },
+    nodeFlags: cpuProfile(options),
   });
   try {
     await api.waitForEvent('ready');
@@ -170,6 +177,8 @@ export async function startApi(): Promise<ApiEndpoints> {
     return {
       url: `http://${host}:7280/v1/`,
       authorization: `Bearer ${API_KEY}`,
+      metricsUrl: `http://${host}:9280/metrics`,
+      process: api,
       client,
       async stop() {
         client.close();
@@ -225,7 +234,21 @@ async function startPlain(options: TargetOptions): Promise<Target> {
   };
 }
 
-function cpuProfile(options: TargetOptions): string[] {
+/** The bare HTTP server of plain-http-server.ts: its base URL, and its process. */
+export async function startPlainHttp(options: { cpuProfDir?: string } = {}): Promise<{ url: string; process: BenchProcess }> {
+  const host = ip(31);
+  const port = 7310;
+  const server = new BenchProcess('plain-http', plainHttpServer, [host, String(port)], { nodeFlags: cpuProfile(options) });
+  try {
+    await server.waitForEvent('ready');
+  } catch (error) {
+    await server.stop();
+    throw error;
+  }
+  return { url: `http://${host}:${port}/v1/`, process: server };
+}
+
+function cpuProfile(options: { cpuProfDir?: string }): string[] {
   return options.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', options.cpuProfDir] : [];
 }
 
