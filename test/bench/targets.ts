@@ -49,6 +49,9 @@ export async function startTarget(name: 'gwc' | 'plain', options: TargetOptions)
   return name === 'gwc' ? startGwc(options) : startPlain(options);
 }
 
+/** Below a few hundred descriptors Node cannot even load the gateway's modules (EMFILE at 10 clients). */
+const MIN_CLIENT_ROOM = 1000;
+
 const GATEWAYWORKER_SECRET = 'bench-gatewayworker-0123456789';
 
 async function startGwc(options: TargetOptions): Promise<Target> {
@@ -61,7 +64,7 @@ async function startGwc(options: TargetOptions): Promise<Target> {
   try {
     await register.waitForEvent('ready');
     const gateway = new BenchProcess('gateway', cli, ['gateway', '--register-address', registerAddress, '--host', ip(10), '--lan-ip', ip(10),
-      '--metrics-host', ip(10), '--name', 'gateway'], { env, nofile: fileLimitFor(options.maxConnections), nodeFlags: profile });
+      '--metrics-host', ip(10), '--name', 'gateway'], { env, nofile: fileLimitFor(Math.max(options.maxConnections, MIN_CLIENT_ROOM)), nodeFlags: profile });
     processes.push(gateway);
     const worker = new BenchProcess('worker', cli, ['worker', '--register-address', registerAddress, '--handler', 'echo',
       '--metrics-host', ip(20), '--name', 'worker'], { env, nodeFlags: profile });
