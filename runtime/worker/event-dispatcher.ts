@@ -237,6 +237,8 @@ export class EventDispatcher {
         return;
     }
     if (queue.run !== run) return;
+    // Most callbacks leave a session they were given empty as it was: then nothing is written, nor awaited.
+    if (sessionText === EMPTY_SESSION_TEXT && isEmptySession(ctx.session)) return;
     await this.saveSession(ctx, queue, sessionText);
   }
 
@@ -323,6 +325,13 @@ export class EventDispatcher {
     if (queue.events.length === 0) this.queues.delete(clientId);
     else void this.drain(clientId, queue);
   }
+}
+
+/** Whether a callback's ctx.session comes to no session at all (it is written back as `{}`: see saveSession). */
+function isEmptySession(session: unknown): boolean {
+  if (session === null || typeof session !== 'object') return true;
+  for (const _ in session) return false;
+  return true;
 }
 
 /** For log lines: Connect, WebSocketConnect, Message or Close. */

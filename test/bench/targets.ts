@@ -76,6 +76,9 @@ export async function startTarget(name: 'gwc' | 'plain', options: TargetOptions)
   return name === 'gwc' ? startGwc(options) : startPlain(options);
 }
 
+/** Below a few hundred descriptors Node cannot even load the gateway's modules (EMFILE at 10 clients). */
+const MIN_CLIENT_ROOM = 1000;
+
 const GATEWAYWORKER_SECRET = 'bench-gatewayworker-0123456789';
 
 /** One role per process, or `role0`, `role1`, ... when there are several. */
@@ -96,7 +99,7 @@ async function startGwc(options: TargetOptions): Promise<Target> {
   /** Gateway `i`, resolving once every worker has connected to it. */
   const startGateway = async (i: number) => {
     const gateway = new BenchProcess(gatewayNames[i]!, cli, ['gateway', '--register-address', registerAddress, '--host', gatewayIp(i), '--lan-ip', gatewayIp(i),
-      '--metrics-host', gatewayIp(i), '--name', gatewayNames[i]!], { env, nofile: fileLimitFor(options.maxConnections), nodeFlags: profile });
+      '--metrics-host', gatewayIp(i), '--name', gatewayNames[i]!], { env, nofile: fileLimitFor(Math.max(options.maxConnections, MIN_CLIENT_ROOM)), nodeFlags: profile });
     gateways[i] = gateway;
     await gateway.waitForEvent('worker-connected', { workers: workerNames.length }, 20_000);
     gateway.checkFileLimit();
