@@ -48,7 +48,7 @@ export class ClientRegistry {
   }
 
   leaveGroup(client: Client, group: string): void {
-    client.membership.groups?.delete(group);
+    if (client.groups.has(group)) client.membership.groups!.delete(group);
     removeFromIndex(this.byGroup, group, client);
   }
 

@@ -44,7 +44,8 @@ const NO_GROUPS: ReadonlySet<string> = new Set();
  */
 export class Client implements ClientHandle, ReadingControl {
   readonly deliveryState = new DeliveryState(this);
-  readonly membership = new Membership();
+  /** Made when first changed: many clients never bind a uid nor join a group. */
+  private member: Membership | undefined;
   /** The session as JSON bytes; empty when none was ever set. */
   private sessionJson: Buffer = EMPTY_SESSION;
   private version = 0;
@@ -65,12 +66,17 @@ export class Client implements ClientHandle, ReadingControl {
     private readonly context: ClientContext,
   ) {}
 
+  /** The ClientRegistry's to change (see Membership). */
+  get membership(): Membership {
+    return (this.member ??= new Membership());
+  }
+
   get uid(): string | undefined {
-    return this.membership.uid;
+    return this.member?.uid;
   }
 
   get groups(): ReadonlySet<string> {
-    return this.membership.groups ?? NO_GROUPS;
+    return this.member?.groups ?? NO_GROUPS;
   }
 
   get session(): Buffer {

@@ -44,7 +44,7 @@ describe('who may change a gateway client', () => {
   });
 
   it('the membership (uid and groups) is changed only by the ClientRegistry', () => {
-    assert.deepEqual(filesMatching(files, /\.membership\b/), ['runtime/gateway/client-registry.ts', 'runtime/gateway/client.ts']);
+    assert.deepEqual(filesMatching(files, /\.membership\b/), ['runtime/gateway/client-registry.ts']);
   });
 
   it('no close code is passed as a literal: they come from disconnects.ts', () => {
