@@ -50,6 +50,9 @@ describe('no lost client messages when a worker dies', () => {
     await waitFor('20 events unacknowledged at the gateway', async () => (await scrapeMetric(gatewayMetrics(), 'gwc_gateway_unacknowledged_events')) === 20);
 
     await victim.stop('SIGKILL');
+    // Until the gateway has read the link's end, what the client sends may still go to the dead worker, and so be a
+    // redelivery too: send once the gateway counts one worker.
+    await waitFor('the gateway to see the worker gone', async () => (await scrapeMetric(gatewayMetrics(), 'gwc_gateway_workers')) === 1);
     // Sent after the kill: must come after the redelivered ones.
     for (let n = 21; n <= 25; n++) client.send(JSON.stringify({ op: 'record', id: `r${n}`, n }));
 
