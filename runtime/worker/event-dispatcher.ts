@@ -237,8 +237,6 @@ export class EventDispatcher {
         return;
     }
     if (queue.run !== run) return;
-    // Most callbacks leave a session they were given empty as it was: then nothing is written, nor awaited.
-    if (sessionText === EMPTY_SESSION_TEXT && isEmptySession(ctx.session)) return;
     await this.saveSession(ctx, queue, sessionText);
   }
 
@@ -272,6 +270,8 @@ export class EventDispatcher {
    * this write arrived there (the gateway's SessionUpdate for the write comes before its reply, and replaces it).
    */
   private async saveSession(ctx: ClientEventContext, queue: ClientQueue, before: string): Promise<void> {
+    // Most callbacks leave a session they were given empty as it was: no depth walk, no stringify.
+    if (before === EMPTY_SESSION_TEXT && isEmptySession(ctx.session)) return;
     // Measured before JSON.stringify, which a deep enough session would overflow; the event is done all the same.
     if (sessionTooDeep(ctx.session)) {
       this.log.error(`ctx.session not saved: ${SESSION_TOO_DEEP}`, { logEvent: 'session-not-saved', clientId: ctx.clientId, messageId: ctx.messageId });
