@@ -1,6 +1,6 @@
 /** The GatewayWorker echo's figures: ratios over the rounds, the issue's goals, and what the load generator used. */
 import { SYSTEMS, type GatewayWorkerMeasured, type LoadMeasured, type System } from './gatewayworker-scenario.js';
-import { int, median, ms, table, verdict } from './report.js';
+import { int, median, ms, pct, table, verdict } from './report.js';
 import type { EchoResult } from './scenarios.js';
 
 /** Issue 22's goals for the echo. */
@@ -54,7 +54,6 @@ export function summarizeGatewayWorker(measured: GatewayWorkerMeasured): Gateway
 }
 
 const spread = (r: RoundRatio) => `${r.median.toFixed(2)} (${r.min.toFixed(2)}–${r.max.toFixed(2)})`;
-const pct = (share: number) => `${(share * 100).toFixed(0)}%`;
 
 export function formatGatewayWorker(summary: GatewayWorkerSummary, rounds: number): string {
   if ('skipped' in summary) return `GatewayWorker echo: skipped, ${summary.skipped}`;

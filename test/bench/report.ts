@@ -59,7 +59,7 @@ export function median(values: number[]): number {
 }
 
 /** The mean of rates of slices of the same length: requests over all of them per second. */
-function mean(values: number[]): number {
+export function mean(values: number[]): number {
   return values.reduce((sum, value) => sum + value, 0) / values.length;
 }
 
@@ -107,7 +107,10 @@ export function table(rows: string[][]): string[] {
 
 export const int = (n: number) => Math.round(n).toLocaleString('en-US');
 export const ms = (n: number) => `${n.toFixed(2)} ms`;
-const kib = (bytes: number) => `${(bytes / 1024).toFixed(2)} KiB`;
+export const kib = (bytes: number) => `${(bytes / 1024).toFixed(2)} KiB`;
+export const pct = (share: number) => `${(share * 100).toFixed(0)}%`;
+/** The lowest and highest of some ratios, as `a to b`. */
+const rangeOf = (ratios: number[]) => `${Math.min(...ratios).toFixed(2)} to ${Math.max(...ratios).toFixed(2)}`;
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 export const verdict = (ok: boolean) => (ok ? 'met' : 'MISSED');
 
@@ -133,10 +136,8 @@ export function formatReport(results: BenchResults): string {
   }
   const out = rows.length > 1 ? table(rows) : [];
   if (echo) {
-    const sorted = [...echo.roundRatios].sort((a, b) => a - b);
-    out.push('', `Echo: ${sorted.length} rounds of one slice per system, back to back. Rates are over all slices (their ratio: ` +
-      `${echo.overallRatio.toFixed(2)}); GWC/plain is the median of the rounds' ratios, which range from ${sorted[0]!.toFixed(2)} to ${sorted.at(-1)!.toFixed(2)}.`);
-    const pct = (share: number) => `${(share * 100).toFixed(0)}%`;
+    out.push('', `Echo: ${echo.roundRatios.length} rounds of one slice per system, back to back. Rates are over all slices (their ratio: ` +
+      `${echo.overallRatio.toFixed(2)}); GWC/plain is the median of the rounds' ratios, which range from ${rangeOf(echo.roundRatios)}.`);
     const cpu = (r: EchoResult) => `${Object.entries(r.cpu).map(([label, share]) => `${label} ${pct(share)}`).join(', ')} (machine ${pct(r.machineCpu)})`;
     out.push('', 'CPU during the echo slices (100% = one core; "machine" also counts the kernel and any other load):');
     out.push(`  GWC:   ${cpu(echo.gwc)}`, `  plain: ${cpu(echo.plain)}`);
@@ -172,8 +173,6 @@ export function formatReport(results: BenchResults): string {
 }
 
 function formatHttp(http: NonNullable<BenchResults['http']>, config: { clients: number; connections: number }): string[] {
-  const sorted = [...http.roundRatios].sort((a, b) => a - b);
-  const pct = (share: number) => `${(share * 100).toFixed(0)}%`;
   const cpu = (slices: HttpSlice[]) => Object.keys(slices[0]!.cpu).map((label) => `${label} ${pct(mean(slices.map((s) => s.cpu[label]!)))}`).join(', ');
   const perRequest = (slices: HttpSlice[], label: string) => median(slices.map((s) => (1e6 * (s.cpu[label] ?? Number.NaN)) / s.requestsPerSecond)).toFixed(1);
   const latency = (slices: HttpSlice[]) => `p50 ${ms(mean(slices.map((s) => s.p50Ms)))}, p99 ${ms(mean(slices.map((s) => s.p99Ms)))}`;
@@ -184,7 +183,7 @@ function formatHttp(http: NonNullable<BenchResults['http']>, config: { clients: 
       `against a bare node:http server parsing the same body; ${http.roundRatios.length} rounds of one slice each, back to back`,
     `  gwc api              ${int(http.requestsPerSecond.api).padStart(8)} requests/s   (${latency(http.slices.api)})`,
     `  bare node:http       ${int(http.requestsPerSecond.plain).padStart(8)} requests/s   (${latency(http.slices.plain)})`,
-    `  API/bare: ${http.ratio.toFixed(2)} (median; rounds ${sorted[0]!.toFixed(2)} to ${sorted.at(-1)!.toFixed(2)}), target >= ${TARGETS.httpRatioMin} ${verdict(http.meetsTarget)}`,
+    `  API/bare: ${http.ratio.toFixed(2)} (median; rounds ${rangeOf(http.roundRatios)}), target >= ${TARGETS.httpRatioMin} ${verdict(http.meetsTarget)}`,
     `  CPU (100% = one core): API slices ${cpu(http.slices.api)}; bare slices ${cpu(http.slices.plain)}`,
     `  CPU per request (median of the slices; less moved by other load than requests/s): gwc api ${perRequest(http.slices.api, 'api')} µs ` +
       `(its gateway ${perRequest(http.slices.api, 'gateway')} µs more), bare ${perRequest(http.slices.plain, 'plain-http')} µs`,

@@ -1,12 +1,9 @@
 /** The scale scenario's figures, GatewayCluster beside plain ws. */
-import { int, ms, table } from './report.js';
+import { int, kib, mean, ms, pct, table } from './report.js';
 import type { ScaleConfig, ScaleResult, ScaleRun, StageResult } from './scale-scenario.js';
 
-const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
 const accepts = (stage: StageResult) => `${int(mean(stage.acceptsPerSecond))} (${int(Math.min(...stage.acceptsPerSecond))}–${int(Math.max(...stage.acceptsPerSecond))})`;
-const kib = (bytes: number) => `${(bytes / 1024).toFixed(2)} KiB`;
 const seconds = (s: number) => `${s.toFixed(2)} s`;
-const pct = (share: number) => `${(share * 100).toFixed(0)}%`;
 const cpu = (stage: StageResult) => `${pct(stage.cpu.holder)} / ${pct(stage.cpu.generator)} / ${pct(stage.cpu.machine)}`;
 
 export function formatScale(result: ScaleResult, config: ScaleConfig): string {
