@@ -5,6 +5,7 @@
  * Usage: node plain-ws-server.js <host> <port>
  */
 import { createServer } from 'node:http';
+import { getHeapSpaceStatistics } from 'node:v8';
 import { WebSocketServer } from 'ws';
 import type { LogFields } from '../../runtime/observability/log-format.js';
 
@@ -13,7 +14,7 @@ const [host = '127.0.0.1', port = '7300'] = process.argv.slice(2);
 const http = createServer((req, res) => {
   const url = new URL(req.url ?? '/', 'http://x');
   if (url.pathname === '/stats') {
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ...process.memoryUsage(), clients: wss.clients.size }));
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ...process.memoryUsage(), newSpace: newSpaceBytes(), clients: wss.clients.size }));
     return;
   }
   if (url.pathname === '/broadcast') {
@@ -26,6 +27,9 @@ const http = createServer((req, res) => {
   }
   res.writeHead(404).end();
 });
+
+/** The young generation's committed size, which V8 shrinks once allocation goes quiet (see IDLE_SETTLE). */
+const newSpaceBytes = () => getHeapSpaceStatistics().find((space) => space.space_name === 'new_space')?.space_size ?? 0;
 
 // The gateway's settings: no compression, 1 MiB messages.
 const wss = new WebSocketServer({ server: http, perMessageDeflate: false, maxPayload: 1024 * 1024 });

@@ -3,6 +3,7 @@
  * `ws` echo server, measured in the same run and reported as ratios. Not part of `npm test`.
  *
  *   npm run bench -- [--json results.json] [--only echo,memory,fanout,api,http] [--measure-s 3] [--warmup-s 1]
+ *                    [--idle-connections 10000[,18000,...]: the memory scenario at each count in turn]
  *                    [--echo-rounds 10] [--echo-generators 1] [--cpu-prof <dir>: profiles of the echo's servers, of
  *                    the http scenario's API and bare HTTP server, and of the api scenario's API]
  *                    [--api-calls 20000] [--api-rounds 5] [--api-concurrency 16] [--api-batch 100] [--api-clients 100]
@@ -85,7 +86,7 @@ const config = {
     inFlight: Number(values['in-flight']),
     generators: Number(values['echo-generators']),
   },
-  memory: { connections: Number(values['idle-connections']), generators: 2 },
+  memory: { connections: values['idle-connections']!.split(',').map(Number), generators: 2 },
   fanout: { clients: Number(values['fanout-clients']), broadcasts: Number(values.broadcasts), size: Number(values.size), generators: 2 },
   api: {
     clients: Number(values['api-clients']),
@@ -172,7 +173,10 @@ async function main(): Promise<void> {
   const started = Date.now();
   const progress = (line: string) => process.stderr.write(`${line}\n`);
   const echo = only.has('echo') ? await bothUp(config.echo.clients, (targets) => runEchoInterleaved(targets, config.echo, progress)) : undefined;
-  const memory = only.has('memory') ? await both('memory', config.memory.connections, (t) => runMemory(t, config.memory)) : undefined;
+  const memory = [];
+  if (only.has('memory')) {
+    for (const connections of config.memory.connections) memory.push(await both(`memory ${connections}`, connections, (t) => runMemory(t, { ...config.memory, connections })));
+  }
   const fanout = only.has('fanout') ? await both('fanout', config.fanout.clients, (t) => runFanout(t, config.fanout)) : undefined;
   const api = only.has('api') ? await onGwc(config.api.clients, (target) => runApi(target, { ...config.api, cpuProfDir }, progress)) : undefined;
   const http = only.has('http') ? await onGwc(config.http.clients, (target) => runHttp(target, { ...config.http, cpuProfDir }, progress)) : undefined;

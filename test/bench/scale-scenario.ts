@@ -9,7 +9,7 @@
 import { waitFor } from '../harness/wait.js';
 import { LatencyHistogram } from './latency-histogram.js';
 import { cpuSeconds, machineCpuSeconds, rssBytes, type BenchProcess } from './processes.js';
-import { connectGenerators, settle, type MemorySample, spawnGenerators, split, stopGenerators } from './scenarios.js';
+import { connectGenerators, settle, spawnGenerators, split, stopGenerators } from './scenarios.js';
 import { startTarget, type Target } from './targets.js';
 
 export interface ScaleConfig {
@@ -89,13 +89,12 @@ function meanCpuShare(processes: readonly BenchProcess[], before: number[], seco
   return processes.reduce((sum, p, i) => sum + cpuSeconds(p.pid) - before[i]!, 0) / processes.length / seconds;
 }
 
-async function holdersMemory(target: Target): Promise<MemorySample> {
-  const heaps = await Promise.all(target.holders.map((_, i) => target.heapUsedBytes(i)));
-  return { rss: target.holders.reduce((sum, p) => sum + rssBytes(p.pid), 0), heap: heaps.reduce((a, b) => a + b, 0) };
+function holdersRss(target: Target): number {
+  return target.holders.reduce((sum, p) => sum + rssBytes(p.pid), 0);
 }
 
 async function arrive(target: Target, generators: BenchProcess[], config: ScaleConfig, progress: (line: string) => void): Promise<StageResult[]> {
-  const before = await settle(() => holdersMemory(target));
+  const before = await settle(() => holdersRss(target));
   const stages: StageResult[] = [];
   let open = new Array<number>(config.holders).fill(0);
   for (const share of config.stages) {
@@ -112,7 +111,7 @@ async function arrive(target: Target, generators: BenchProcess[], config: ScaleC
       const counts = await Promise.all(target.holders.map((_, i) => target.connections(i)));
       return counts.every((count, i) => count === open[i]);
     }, 30_000, 200);
-    const after = await settle(() => holdersMemory(target));
+    const after = await settle(() => holdersRss(target));
     const stage = {
       connections: total,
       acceptsPerSecond: added.map((count, i) => count / seconds[i]!),

@@ -35,6 +35,11 @@ export interface TargetOptions {
   gatewayWorkerCompat?: boolean;
 }
 
+export interface HeapReading {
+  used: number;
+  newSpace: number;
+}
+
 /** A process whose CPU is counted. */
 export interface ServingProcess {
   readonly label: string;
@@ -60,7 +65,8 @@ export interface Target extends EchoTarget {
   readonly holders: readonly BenchProcess[];
   /** `holders[0]` */
   readonly holder: BenchProcess;
-  heapUsedBytes(holder?: number): Promise<number>;
+  /** The holder's V8 heap in use, and its young generation's committed size (see IDLE_SETTLE). */
+  heap(holder?: number): Promise<HeapReading>;
   connections(holder?: number): Promise<number>;
   /** Kills holder `index` (SIGKILL, as a crash) and starts it again at once; resolves once it serves again. */
   restartHolder(index: number): Promise<void>;
@@ -112,7 +118,8 @@ async function startGwc(options: TargetOptions): Promise<Target> {
         '--metrics-host', ip(20 + workers.length), '--name', name], { env, nodeFlags: profile }));
     }
     await Promise.all(started);
-    const metrics = async (i: number, name: string) => metric(await fetchText(`http://${gatewayIp(i)}:9272/metrics`), name);
+    const metricsPage = (i: number) => fetchText(`http://${gatewayIp(i)}:9272/metrics`);
+    const metrics = async (i: number, name: string) => metric(await metricsPage(i), name);
     const urls = gatewayNames.map((_, i) => `ws://${gatewayIp(i)}:7272/`);
     let api: GatewayClient | undefined;
     return {
@@ -129,7 +136,10 @@ async function startGwc(options: TargetOptions): Promise<Target> {
         return gateways[0]!;
       },
       ...(options.gatewayWorkerCompat ? { gatewayWorker: { registerAddress: `${ip(1)}:1237`, secretKey: GATEWAYWORKER_SECRET } } : {}),
-      heapUsedBytes: (i = 0) => metrics(i, 'nodejs_heap_size_used_bytes'),
+      async heap(i = 0) {
+        const page = await metricsPage(i);
+        return { used: metric(page, 'nodejs_heap_size_used_bytes'), newSpace: newSpaceMetric(page) };
+      },
       connections: (i = 0) => metrics(i, 'gwc_gateway_connections'),
       async restartHolder(i) {
         await gateways[i]!.stop('SIGKILL');
@@ -211,7 +221,7 @@ async function startPlain(options: TargetOptions): Promise<Target> {
     await Promise.all(servers.map((server) => server.stop()));
     throw error;
   }
-  const stats = async (i: number) => JSON.parse(await fetchText(`http://${host(i)}:${port}/stats`)) as { heapUsed: number; clients: number };
+  const stats = async (i: number) => JSON.parse(await fetchText(`http://${host(i)}:${port}/stats`)) as { heapUsed: number; newSpace: number; clients: number };
   const urls = names.map((_, i) => `ws://${host(i)}:${port}/`);
   return {
     name: 'plain',
@@ -220,7 +230,10 @@ async function startPlain(options: TargetOptions): Promise<Target> {
     servers,
     holders: servers,
     holder: servers[0]!,
-    heapUsedBytes: async (i = 0) => (await stats(i)).heapUsed,
+    async heap(i = 0) {
+      const { heapUsed, newSpace } = await stats(i);
+      return { used: heapUsed, newSpace };
+    },
     connections: async (i = 0) => (await stats(i)).clients,
     async restartHolder(i) {
       await servers[i]!.stop('SIGKILL');
@@ -259,6 +272,13 @@ async function fetchText(url: string): Promise<string> {
   const response = await fetch(url);
   if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
   return response.text();
+}
+
+/** nodejs_heap_space_size_total_bytes of the space "new" (whatever other labels the sample has). */
+function newSpaceMetric(text: string): number {
+  const match = /^nodejs_heap_space_size_total_bytes\{space="new"[^}]*\} (\S+)$/m.exec(text);
+  if (!match) throw new Error('metric nodejs_heap_space_size_total_bytes{space="new"} not found');
+  return Number(match[1]);
 }
 
 /** The value of an unlabelled-or-labelled Prometheus sample, e.g. `name{role="gateway"} 123`. */
