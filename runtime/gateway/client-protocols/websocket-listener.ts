@@ -26,6 +26,7 @@ class ClientWebSocket extends WebSocket {
         return true;
       case 'pong':
         sink.alive(handle!);
+        releaseReadQueue(this);
         return true;
       case 'error':
         sink.rejected((a as Error).message, `${transport.remoteAddress}:${transport.remotePort}`);
@@ -37,6 +38,22 @@ class ClientWebSocket extends WebSocket {
         return super.emit(event, a, b);
     }
   }
+}
+
+/** The part of ws's Receiver (the parser of what a client sends) that releaseReadQueue() reaches into. */
+interface ReceiverQueue {
+  _buffers: Buffer[];
+}
+
+/**
+ * ws's Receiver queues incoming chunks in an array which, once a chunk has passed through it, keeps room for 17 of
+ * them (152 bytes) for the life of the connection. An idle client's only traffic is its pong to each heartbeat, so
+ * once a pong is read an empty queue is swapped for a new array, which takes no room until the next chunk. Not after
+ * messages: a busy client would get a new array for each. ws's own field, checked by websocket-listener.test.ts.
+ */
+export function releaseReadQueue(ws: WebSocket): void {
+  const receiver = (ws as unknown as { _receiver: ReceiverQueue | null })._receiver;
+  if (receiver && Array.isArray(receiver._buffers) && receiver._buffers.length === 0) receiver._buffers = [];
 }
 
 class WebSocketTransport implements ClientTransport {

@@ -1,0 +1,66 @@
+/**
+ * The gateway's WebSocket listener on a real HTTP server and a real ws client: what an idle client's heartbeat
+ * leaves behind on the gateway.
+ */
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { describe, it } from 'node:test';
+import WebSocket from 'ws';
+import type { ClientHandle, ClientSink, ClientTransport } from '../../runtime/gateway/client-transport.js';
+import { attachWebSocketListener } from '../../runtime/gateway/client-protocols/websocket-listener.js';
+import { waitFor } from '../harness/wait.js';
+
+/** The Receiver of the ws behind a transport: ws's own fields, which releaseReadQueue() relies on. */
+function receiverOf(transport: ClientTransport): { _buffers: Buffer[] } {
+  const ws = (transport as unknown as { ws: { _receiver: { _buffers: Buffer[] } } }).ws;
+  assert.ok(Array.isArray(ws._receiver._buffers), "ws's Receiver still queues chunks in _buffers");
+  return ws._receiver;
+}
+
+describe('WebSocket listener', () => {
+  it("swaps ws's read queue for a new one once a pong is read, so an idle client keeps no room for chunks", async () => {
+    const transports: ClientTransport[] = [];
+    let pongs = 0;
+    const sink: ClientSink = {
+      canAccept: () => true,
+      opened: (transport): ClientHandle => {
+        transports.push(transport);
+        return { id: 'c1' };
+      },
+      checkUpgrade: () => undefined,
+      upgraded: () => {},
+      message: () => {},
+      alive: () => void pongs++,
+      closed: () => {},
+      rejectedUpgrade: () => {},
+      rejected: () => {},
+    };
+    const server = createServer();
+    attachWebSocketListener(server, sink, { maxPayload: 1024, allowedOrigins: [] });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const client = new WebSocket(`ws://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+    try {
+      await once(client, 'open');
+      await waitFor('the client opened on the gateway', () => transports.length === 1, 5000, 10);
+      const transport = transports[0]!;
+      const before = receiverOf(transport)._buffers;
+      transport.ping(undefined);
+      await waitFor('the pong', () => pongs === 1, 5000, 10);
+      const after = receiverOf(transport)._buffers;
+      assert.notEqual(after, before, 'a new array after the pong');
+      assert.equal(after.length, 0);
+      // Messages keep the queue: a busy client would otherwise get a new array for each.
+      const received = new Promise<void>((resolve) => (sink.message = () => resolve()));
+      client.send('hello');
+      await received;
+      assert.equal(receiverOf(transport)._buffers, after);
+    } finally {
+      client.terminate();
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+});
