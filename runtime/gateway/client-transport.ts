@@ -1,16 +1,19 @@
 import type { CloseFrame, RefusalReason } from './disconnects.js';
 
-/** What the gateway needs from a client connection, whatever its protocol. */
+/**
+ * What the gateway needs from a client connection, whatever its protocol. Named apart from WebSocket's own methods
+ * (send, ping, close), so that a WebSocket can be its own transport (websocket-listener.ts).
+ */
 export interface ClientTransport {
   readonly remoteAddress: string;
   readonly remotePort: number;
-  send(data: Buffer, binary: boolean): void;
-  /** Bytes accepted by send() that the client has not taken yet (ours and the socket's). */
+  sendMessage(data: Buffer, binary: boolean): void;
+  /** Bytes accepted by sendMessage() that the client has not taken yet (ours and the socket's). */
   readonly bufferedBytes: number;
   /** A heartbeat: `pingData` as a message, or a protocol-level ping where the protocol has one. */
-  ping(pingData: Buffer | undefined): void;
+  heartbeat(pingData: Buffer | undefined): void;
   /** Flushes what is queued, then closes: with `frame` where the protocol has close frames (WebSocket). */
-  close(frame: CloseFrame): void;
+  closeWith(frame: CloseFrame): void;
   /** Drops the connection at once. */
   destroy(): void;
   /** Stops and restarts reading from the client: how a busy worker slows its clients down. */
@@ -26,9 +29,9 @@ export const CLOSED_TRANSPORT: ClientTransport = {
   remoteAddress: '',
   remotePort: 0,
   bufferedBytes: 0,
-  send() {},
-  ping() {},
-  close() {},
+  sendMessage() {},
+  heartbeat() {},
+  closeWith() {},
   destroy() {},
   pause() {},
   resume() {},

@@ -133,7 +133,7 @@ export class Client implements ClientHandle, ReadingControl {
     const bufferedBytes = this.transport.bufferedBytes;
     if (bufferedBytes + data.length > maxSendBuffer) return this.close(DISCONNECTS.slowClient, { bufferedBytes, maxSendBuffer });
     this.context.metrics.messagesSent.count++;
-    this.transport.send(data, binary);
+    this.transport.sendMessage(data, binary);
   }
 
   /** One heartbeat: pinged, or dropped when silent for pingNotResponseLimit of them. */
@@ -143,7 +143,7 @@ export class Client implements ClientHandle, ReadingControl {
     const { pingNotResponseLimit, pingData } = this.context.limits;
     if (pingNotResponseLimit > 0 && this.silentIntervals >= pingNotResponseLimit) return this.close(DISCONNECTS.heartbeatTimeout);
     this.silentIntervals++;
-    this.transport.ping(pingData);
+    this.transport.heartbeat(pingData);
   }
 
   pauseReading(): void {
@@ -179,9 +179,9 @@ export class Client implements ClientHandle, ReadingControl {
     if (log) this.context.log[log.level](log.message, { ...(log.logEvent ? { logEvent: log.logEvent } : {}), clientId: this.id, ...detail });
     switch (disconnect.ending) {
       case 'read-on':
-        return this.transport.close(disconnect.frame);
+        return this.transport.closeWith(disconnect.frame);
       case 'stop-reading':
-        this.transport.close(disconnect.frame);
+        this.transport.closeWith(disconnect.frame);
         setTimeout(() => this.transport.destroy(), CLOSE_GRACE_MS).unref();
         return;
       case 'drop':

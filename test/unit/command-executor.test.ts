@@ -39,12 +39,12 @@ class FakeDelivery implements Delivery {
 const untouchedTransport: ClientTransport = {
   remoteAddress: '127.0.0.1',
   remotePort: 1,
-  send: () => assert.fail('executor must go through Delivery'),
+  sendMessage: () => assert.fail('executor must go through Delivery'),
   get bufferedBytes(): number {
     return assert.fail('executor must go through Delivery');
   },
-  ping: () => assert.fail('executor must not ping'),
-  close: () => assert.fail('executor must go through Delivery'),
+  heartbeat: () => assert.fail('executor must not ping'),
+  closeWith: () => assert.fail('executor must go through Delivery'),
   destroy: () => assert.fail('executor must go through Delivery'),
   pause: () => assert.fail('executor must not pause clients'),
   resume: () => assert.fail('executor must not resume clients'),

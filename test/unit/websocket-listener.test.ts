@@ -12,11 +12,12 @@ import type { ClientHandle, ClientSink, ClientTransport } from '../../runtime/ga
 import { attachWebSocketListener } from '../../runtime/gateway/client-protocols/websocket-listener.js';
 import { waitFor } from '../harness/wait.js';
 
-/** The Receiver of the ws behind a transport: ws's own fields, which releaseReadQueue() relies on. */
+/** The Receiver of a client's WebSocket (which is its transport): ws's own fields, which releaseReadQueue() relies on. */
 function receiverOf(transport: ClientTransport): { _buffers: Buffer[] } {
-  const ws = (transport as unknown as { ws: { _receiver: { _buffers: Buffer[] } } }).ws;
-  assert.ok(Array.isArray(ws._receiver._buffers), "ws's Receiver still queues chunks in _buffers");
-  return ws._receiver;
+  assert.ok(transport instanceof WebSocket, 'the transport is the WebSocket');
+  const { _receiver: receiver } = transport as unknown as { _receiver: { _buffers: Buffer[] } };
+  assert.ok(Array.isArray(receiver._buffers), "ws's Receiver still queues chunks in _buffers");
+  return receiver;
 }
 
 describe('WebSocket listener', () => {
@@ -47,7 +48,7 @@ describe('WebSocket listener', () => {
       await waitFor('the client opened on the gateway', () => transports.length === 1, 5000, 10);
       const transport = transports[0]!;
       const before = receiverOf(transport)._buffers;
-      transport.ping(undefined);
+      transport.heartbeat(undefined);
       await waitFor('the pong', () => pongs === 1, 5000, 10);
       const after = receiverOf(transport)._buffers;
       assert.notEqual(after, before, 'a new array after the pong');

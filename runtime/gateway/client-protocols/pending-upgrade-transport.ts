@@ -18,7 +18,7 @@ export class PendingUpgradeTransport implements ClientTransport {
     readonly remotePort: number,
   ) {}
 
-  send(data: Buffer, binary: boolean): void {
+  sendMessage(data: Buffer, binary: boolean): void {
     this.held.push({ data, binary });
     this.heldBytes += data.length;
   }
@@ -27,9 +27,9 @@ export class PendingUpgradeTransport implements ClientTransport {
     return this.heldBytes;
   }
 
-  ping(): void {}
+  heartbeat(): void {}
 
-  close(frame: CloseFrame): void {
+  closeWith(frame: CloseFrame): void {
     this.closeRequest ??= frame;
   }
 
@@ -48,10 +48,10 @@ export class PendingUpgradeTransport implements ClientTransport {
   /** Replays onto the upgraded connection what happened while it waited. */
   handOver(to: ClientTransport): void {
     if (this.destroyed) return to.destroy();
-    for (const { data, binary } of this.held) to.send(data, binary);
+    for (const { data, binary } of this.held) to.sendMessage(data, binary);
     this.held = [];
     this.heldBytes = 0;
     if (this.paused) to.pause();
-    if (this.closeRequest) to.close(this.closeRequest);
+    if (this.closeRequest) to.closeWith(this.closeRequest);
   }
 }

@@ -20,7 +20,7 @@ class TcpTransport implements ClientTransport {
     this.remotePort = socket.remotePort ?? 0;
   }
 
-  send(data: Buffer): void {
+  sendMessage(data: Buffer): void {
     if (this.socket.destroyed) return;
     coalesceWrites(this.socket);
     if (this.protocol === 'frame') {
@@ -35,12 +35,12 @@ class TcpTransport implements ClientTransport {
     return this.socket.writableLength;
   }
 
-  ping(pingData: Buffer | undefined): void {
-    if (pingData) this.send(pingData);
+  heartbeat(pingData: Buffer | undefined): void {
+    if (pingData) this.sendMessage(pingData);
   }
 
   /** Text and frame have no close frame: the connection is ended once what is queued is written. */
-  close(): void {
+  closeWith(): void {
     this.socket.end();
   }
 

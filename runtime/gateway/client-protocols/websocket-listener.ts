@@ -6,40 +6,6 @@ import { UPGRADE_REFUSAL_STATUS, type CloseFrame } from '../disconnects.js';
 import { PendingUpgradeTransport } from './pending-upgrade-transport.js';
 import { coalesceWrites } from './write-coalescer.js';
 
-/**
- * A client's WebSocket: it points at its transport and takes its own events in emit(), without listeners. Listeners
- * would cost, per connection, a closure each (or a pointer back for shared ones) and a dictionary of them on the
- * WebSocket, which grows from 160 to 256 bytes at the fourth event (message, pong, error and close).
- */
-class ClientWebSocket extends WebSocket {
-  /** Set by serve() as soon as the upgrade completes, before the WebSocket can emit anything of the client's. */
-  transport: WebSocketTransport | undefined;
-
-  // The events of a server-side WebSocket carry at most two arguments.
-  override emit(event: string | symbol, a?: unknown, b?: unknown): boolean {
-    const transport = this.transport;
-    if (transport === undefined) return super.emit(event, a, b);
-    const { sink, handle } = transport;
-    switch (event) {
-      case 'message':
-        sink.message(handle!, a as Buffer, b as boolean);
-        return true;
-      case 'pong':
-        sink.alive(handle!);
-        releaseReadQueue(this);
-        return true;
-      case 'error':
-        sink.rejected((a as Error).message, `${transport.remoteAddress}:${transport.remotePort}`);
-        return true;
-      case 'close':
-        sink.closed(handle!);
-        return true;
-      default:
-        return super.emit(event, a, b);
-    }
-  }
-}
-
 /** The part of ws's Receiver (the parser of what a client sends) that releaseReadQueue() reaches into. */
 interface ReceiverQueue {
   _buffers: Buffer[];
@@ -56,47 +22,68 @@ export function releaseReadQueue(ws: WebSocket): void {
   if (receiver && Array.isArray(receiver._buffers) && receiver._buffers.length === 0) receiver._buffers = [];
 }
 
-class WebSocketTransport implements ClientTransport {
-  /** Set once the gateway has opened the client (serve()), before any event can come. */
+/**
+ * A client's WebSocket, which is also its transport (one object per connection rather than two), and takes its own
+ * events in emit(), without listeners. Listeners would cost, per connection, a closure each (or a pointer back for
+ * shared ones) and a dictionary of them on the WebSocket, which grows from 160 to 256 bytes at the fourth event
+ * (message, pong, error and close). Its sink is its listener's, on a subclass made per listener (attachWebSocketListener), not a
+ * field of each. ClientTransport's names differ from WebSocket's own (send, ping, close), which ws calls itself.
+ */
+abstract class ClientWebSocket extends WebSocket implements ClientTransport {
+  /** Set by serve() as soon as the upgrade completes, before the WebSocket can emit anything of the client's. */
   handle: ClientHandle | undefined;
+  socket: Duplex | undefined;
+  remoteAddress = '';
+  remotePort = 0;
 
-  constructor(
-    private readonly ws: ClientWebSocket,
-    private readonly socket: Duplex,
-    readonly remoteAddress: string,
-    readonly remotePort: number,
-    readonly sink: ClientSink,
-  ) {}
+  abstract get sink(): ClientSink;
 
-  send(data: Buffer, binary: boolean): void {
-    coalesceWrites(this.socket);
-    this.ws.send(data, { binary });
+  // The events of a server-side WebSocket carry at most two arguments.
+  override emit(event: string | symbol, a?: unknown, b?: unknown): boolean {
+    const handle = this.handle;
+    if (handle === undefined) return super.emit(event, a, b);
+    switch (event) {
+      case 'message':
+        this.sink.message(handle, a as Buffer, b as boolean);
+        return true;
+      case 'pong':
+        this.sink.alive(handle);
+        releaseReadQueue(this);
+        return true;
+      case 'error':
+        this.sink.rejected((a as Error).message, `${this.remoteAddress}:${this.remotePort}`);
+        return true;
+      case 'close':
+        this.sink.closed(handle);
+        return true;
+      default:
+        return super.emit(event, a, b);
+    }
+  }
+
+  sendMessage(data: Buffer, binary: boolean): void {
+    coalesceWrites(this.socket!);
+    this.send(data, { binary });
   }
 
   get bufferedBytes(): number {
-    return this.ws.bufferedAmount;
+    return this.bufferedAmount;
   }
 
-  ping(pingData: Buffer | undefined): void {
-    if (pingData) this.ws.send(pingData, { binary: false });
-    else this.ws.ping();
+  heartbeat(pingData: Buffer | undefined): void {
+    if (pingData) this.send(pingData, { binary: false });
+    else this.ping();
   }
 
-  close(frame: CloseFrame): void {
-    this.ws.close(frame.code, frame.reason);
+  closeWith(frame: CloseFrame): void {
+    this.close(frame.code, frame.reason);
   }
 
   destroy(): void {
-    this.ws.terminate();
+    this.terminate();
   }
 
-  pause(): void {
-    this.ws.pause();
-  }
-
-  resume(): void {
-    this.ws.resume();
-  }
+  // pause() and resume() are WebSocket's own.
 }
 
 /** Accepts WebSocket upgrades on the gateway's HTTP server. */
@@ -108,7 +95,12 @@ export interface WebSocketListenerOptions {
 
 export function attachWebSocketListener(server: Server, sink: ClientSink, options: WebSocketListenerOptions): WebSocketServer {
   const { maxPayload, allowedOrigins } = options;
-  const wss = new WebSocketServer({ noServer: true, maxPayload, perMessageDeflate: false, clientTracking: false, WebSocket: ClientWebSocket });
+  const ListenerWebSocket = class extends ClientWebSocket {
+    get sink(): ClientSink {
+      return sink;
+    }
+  };
+  const wss = new WebSocketServer({ noServer: true, maxPayload, perMessageDeflate: false, clientTracking: false, WebSocket: ListenerWebSocket });
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     if (allowedOrigins.length > 0 && !allowedOrigins.includes(req.headers.origin ?? '')) {
       sink.rejectedUpgrade('origin', `${req.socket.remoteAddress}:${req.socket.remotePort} (Origin: ${req.headers.origin ?? 'none'})`);
@@ -122,12 +114,12 @@ export function attachWebSocketListener(server: Server, sink: ClientSink, option
     const upgrade = { url: req.url ?? '/', headers: flattenHeaders(req.headers) };
     const check = sink.checkUpgrade(new PendingUpgradeTransport(req.socket.remoteAddress ?? '', req.socket.remotePort ?? 0), upgrade);
     if (!check) {
-      wss.handleUpgrade(req, socket, head, (ws) => serve(ws, socket, req, sink, (transport) => sink.opened(transport, upgrade)));
+      wss.handleUpgrade(req, socket, head, (ws) => serve(ws as ClientWebSocket, socket, req, (transport) => sink.opened(transport, upgrade)));
       return;
     }
     awaitVerdict(check, socket, head, maxPayload, (early) =>
       wss.handleUpgrade(req, socket, early, (ws) =>
-        serve(ws, socket, req, sink, (transport) => {
+        serve(ws as ClientWebSocket, socket, req, (transport) => {
           sink.upgraded(check.client, transport);
           return check.client;
         }),
@@ -138,13 +130,14 @@ export function attachWebSocketListener(server: Server, sink: ClientSink, option
 }
 
 /**
- * Wires an upgraded WebSocket to the gateway (its events go to `sink` from now on: see ClientWebSocket). A function
+ * Wires an upgraded WebSocket to the gateway (its events go to its sink from now on: see ClientWebSocket). A function
  * of its own so that nothing living as long as the connection holds the upgrade request (a few KiB per idle one).
  */
-function serve(ws: ClientWebSocket, socket: Duplex, req: IncomingMessage, sink: ClientSink, opened: (transport: ClientTransport) => ClientHandle): void {
-  const transport = new WebSocketTransport(ws, socket, req.socket.remoteAddress ?? '', req.socket.remotePort ?? 0, sink);
-  transport.handle = opened(transport);
-  ws.transport = transport;
+function serve(ws: ClientWebSocket, socket: Duplex, req: IncomingMessage, opened: (transport: ClientTransport) => ClientHandle): void {
+  ws.socket = socket;
+  ws.remoteAddress = req.socket.remoteAddress ?? '';
+  ws.remotePort = req.socket.remotePort ?? 0;
+  ws.handle = opened(ws);
 }
 
 /**
