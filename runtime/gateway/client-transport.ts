@@ -12,6 +12,8 @@ export interface ClientTransport {
   readonly bufferedBytes: number;
   /** A heartbeat: `pingData` as a message, or a protocol-level ping where the protocol has one. */
   heartbeat(pingData: Buffer | undefined): void;
+  /** Answers a protocol-level ping from the client, where the protocol has them (WebSocket). */
+  pong(data: Buffer): void;
   /** Flushes what is queued, then closes: with `frame` where the protocol has close frames (WebSocket). */
   closeWith(frame: CloseFrame): void;
   /** Drops the connection at once. */
@@ -31,6 +33,7 @@ export const CLOSED_TRANSPORT: ClientTransport = {
   bufferedBytes: 0,
   sendMessage() {},
   heartbeat() {},
+  pong() {},
   closeWith() {},
   destroy() {},
   pause() {},
@@ -64,6 +67,8 @@ export interface ClientSink {
   message(handle: ClientHandle, data: Buffer, binary: boolean): void;
   /** Traffic that is not a message but proves the client alive (a pong). */
   alive(handle: ClientHandle): void;
+  /** A protocol-level ping from the client, to be answered (Client.answerPing). */
+  pinged(handle: ClientHandle, data: Buffer): void;
   closed(handle: ClientHandle): void;
   /** An upgrade refused before it became a client. */
   rejectedUpgrade(reason: RefusalReason, remote: string): void;

@@ -136,6 +136,19 @@ export class Client implements ClientHandle, ReadingControl {
     this.transport.sendMessage(data, binary);
   }
 
+  /**
+   * Answers the client's ping with a pong (ws's automatic answer is off: it costs every connection a closure and
+   * three fields). Like a message, a pong that would leave more than maxSendBuffer unread closes the client instead:
+   * a client pinging without reading is bounded as ws bounds it (60 pongs unwritten), by bytes instead of count.
+   */
+  answerPing(data: Buffer): void {
+    if (this.stopped) return;
+    const { maxSendBuffer } = this.context.limits;
+    const bufferedBytes = this.transport.bufferedBytes;
+    if (bufferedBytes + data.length > maxSendBuffer) return this.close(DISCONNECTS.slowClient, { bufferedBytes, maxSendBuffer });
+    this.transport.pong(data);
+  }
+
   /** One heartbeat: pinged, or dropped when silent for pingNotResponseLimit of them. */
   heartbeat(): void {
     // A client held back while its worker is busy is not read from, so its silence proves nothing.

@@ -242,6 +242,10 @@ export class Gateway implements ClientSink, Delivery {
     client.alive();
   }
 
+  pinged(client: Client, data: Buffer): void {
+    client.answerPing(data);
+  }
+
   closed(client: Client): void {
     client.left();
   }

@@ -101,6 +101,19 @@ describe('Client: the per-client limits close through the table', () => {
     assert.deepEqual(context.logs.map((r) => [r.msg, r.bufferedBytes, r.maxSendBuffer]), [['client closed: send buffer full', 100, 100]]);
   });
 
+  it("answers a client's pings, and closes one that pings without reading past maxSendBuffer as a slow client", async () => {
+    const { context, transport, client } = setup({ maxSendBuffer: 100 });
+    client.answerPing(Buffer.from('a'));
+    assert.deepEqual(transport.pongs, [Buffer.from('a')]);
+    transport.bufferedBytes = 100;
+    client.answerPing(Buffer.from('b'));
+    assert.deepEqual(transport.pongs, [Buffer.from('a')], 'no pong past the limit');
+    assert.deepEqual(transport.closedWith, DISCONNECTS.slowClient.frame);
+    assert.equal(await slowClosed(context), 1);
+    client.answerPing(Buffer.alloc(0));
+    assert.equal(transport.pongs.length, 1, 'nothing answered once closed');
+  });
+
   it('drops a client silent for pingNotResponseLimit heartbeats, but never one held back by its worker', async () => {
     const { context, transport, client } = setup({ pingNotResponseLimit: 2 });
     client.heartbeat();

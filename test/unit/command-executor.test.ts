@@ -44,6 +44,7 @@ const untouchedTransport: ClientTransport = {
     return assert.fail('executor must go through Delivery');
   },
   heartbeat: () => assert.fail('executor must not ping'),
+  pong: () => assert.fail('executor must not pong'),
   closeWith: () => assert.fail('executor must go through Delivery'),
   destroy: () => assert.fail('executor must go through Delivery'),
   pause: () => assert.fail('executor must not pause clients'),

@@ -1,6 +1,6 @@
 /**
  * The gateway's WebSocket listener on a real HTTP server and a real ws client: what an idle client's heartbeat
- * leaves behind on the gateway.
+ * leaves behind on the gateway, and the client's pings going to the gateway to answer.
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
@@ -24,6 +24,7 @@ describe('WebSocket listener', () => {
   it("swaps ws's read queue for a new one once a pong is read, so an idle client keeps no room for chunks", async () => {
     const transports: ClientTransport[] = [];
     let pongs = 0;
+    const pings: Buffer[] = [];
     const sink: ClientSink = {
       canAccept: () => true,
       opened: (transport): ClientHandle => {
@@ -34,6 +35,7 @@ describe('WebSocket listener', () => {
       upgraded: () => {},
       message: () => {},
       alive: () => void pongs++,
+      pinged: (_handle, data) => void pings.push(data),
       closed: () => {},
       rejectedUpgrade: () => {},
       rejected: () => {},
@@ -58,6 +60,14 @@ describe('WebSocket listener', () => {
       client.send('hello');
       await received;
       assert.equal(receiverOf(transport)._buffers, after);
+      // The client's pings are answered by the gateway (Client.answerPing: here the sink), not by ws on its own.
+      assert.equal((transport as unknown as { _autoPongComplete?: unknown })._autoPongComplete, undefined, "no ws autoPong state");
+      const ponged = once(client, 'pong');
+      client.ping('p1');
+      await waitFor('the ping reported', () => pings.length === 1, 5000, 10);
+      assert.deepEqual(pings, [Buffer.from('p1')]);
+      transport.pong(pings[0]!);
+      assert.deepEqual((await ponged)[0], Buffer.from('p1'));
     } finally {
       client.terminate();
       server.closeAllConnections();

@@ -29,6 +29,9 @@ export class PendingUpgradeTransport implements ClientTransport {
 
   heartbeat(): void {}
 
+  /** No ping can come before the upgrade completes. */
+  pong(): void {}
+
   closeWith(frame: CloseFrame): void {
     this.closeRequest ??= frame;
   }

@@ -39,6 +39,9 @@ class TcpTransport implements ClientTransport {
     if (pingData) this.sendMessage(pingData);
   }
 
+  /** Text and frame have no pings. */
+  pong(): void {}
+
   /** Text and frame have no close frame: the connection is ended once what is queued is written. */
   closeWith(): void {
     this.socket.end();

@@ -50,6 +50,9 @@ abstract class ClientWebSocket extends WebSocket implements ClientTransport {
         this.sink.alive(handle);
         releaseReadQueue(this);
         return true;
+      case 'ping':
+        this.sink.pinged(handle, a as Buffer);
+        return true;
       case 'error':
         this.sink.rejected((a as Error).message, `${this.remoteAddress}:${this.remotePort}`);
         return true;
@@ -83,7 +86,7 @@ abstract class ClientWebSocket extends WebSocket implements ClientTransport {
     this.terminate();
   }
 
-  // pause() and resume() are WebSocket's own.
+  // pong(), pause() and resume() are WebSocket's own.
 }
 
 /** Accepts WebSocket upgrades on the gateway's HTTP server. */
@@ -100,7 +103,8 @@ export function attachWebSocketListener(server: Server, sink: ClientSink, option
       return sink;
     }
   };
-  const wss = new WebSocketServer({ noServer: true, maxPayload, perMessageDeflate: false, clientTracking: false, WebSocket: ListenerWebSocket });
+  // autoPong off: the client's pings are answered by the gateway (Client.answerPing), without ws's per-socket state.
+  const wss = new WebSocketServer({ noServer: true, maxPayload, perMessageDeflate: false, clientTracking: false, autoPong: false, WebSocket: ListenerWebSocket });
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     if (allowedOrigins.length > 0 && !allowedOrigins.includes(req.headers.origin ?? '')) {
       sink.rejectedUpgrade('origin', `${req.socket.remoteAddress}:${req.socket.remotePort} (Origin: ${req.headers.origin ?? 'none'})`);
