@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { Histogram, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { z } from 'zod';
 import type { GatewayApi } from '../gateway-api/gateway-api.js';
+import { FastHistogram } from '../observability/fast-histogram.js';
 import type { Logger } from '../observability/log.js';
 import { acceptsAsIs, type AsIsCheck } from './accepts-as-is.js';
 import { apiMethods, batchSchema, isApiMethod, type ApiMethodName } from './api-methods.js';
@@ -59,13 +60,13 @@ export function createApiServer(options: ApiServerOptions): Server {
     labelNames: ['method', 'outcome'],
     registry: options.registry,
   });
-  const duration = new Histogram({
-    name: 'gwc_api_request_duration_seconds',
-    help: 'Time from request to answer, by method',
-    labelNames: ['method'],
-    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
-    registers: [options.registry],
-  });
+  const duration = new FastHistogram(
+    'gwc_api_request_duration_seconds',
+    'Time from request to answer, by method',
+    [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+    options.registry,
+    'method',
+  );
 
   /** The call's result; a call that fails is counted, logged and passed on. */
   const call = async (name: ApiMethodName, args: unknown): Promise<unknown> => {
@@ -113,7 +114,7 @@ export function createApiServer(options: ApiServerOptions): Server {
 
   const answer = (res: ServerResponse, method: string, started: number, status: number, body: string | Buffer) => {
     requests.inc(method, status);
-    duration.observe({ method }, (performance.now() - started) / 1000);
+    duration.seriesOf(method).observe((performance.now() - started) / 1000);
     if (status === 413 || status === 401) res.setHeader('connection', 'close');
     res.writeHead(status, JSON_TYPE).end(body);
   };
