@@ -20,4 +20,24 @@ describe('FastHistogram', () => {
     assert.equal(await fast.metrics(), await reference.metrics());
     assert.match(await fast.metrics(), /^x_seconds_bucket\{le="0.01",role="worker"\} 4$/m);
   });
+
+  it('exposes what prom-client\'s Histogram with a label does, as text and as JSON', async () => {
+    const buckets = [0.001, 0.01, 0.1];
+    const reference = new Registry();
+    const fast = new Registry();
+    for (const registry of [reference, fast]) registry.setDefaultLabels({ role: 'api' });
+    const slow = new Histogram({ name: 'y_seconds', help: 'how long', labelNames: ['method'], buckets, registers: [reference] });
+    const quick = new FastHistogram('y_seconds', 'how long', buckets, fast, 'method');
+    assert.equal(await fast.metrics(), await reference.metrics(), 'before any observation');
+    for (const [method, value] of [['a', 0.0005], ['b', 0.05], ['a', 0.002], ['b', 2], ['a', 0.001]] as const) {
+      slow.observe({ method }, value);
+      quick.seriesOf(method).observe(value);
+    }
+    assert.equal(await fast.metrics(), await reference.metrics());
+    // prom-client's samples also carry an exemplar (null: none was given), which a FastHistogram has not.
+    const withoutExemplars = (metrics: object[]) =>
+      (metrics as Array<{ values: Array<Record<string, unknown>> }>).map((m) => ({ ...m, values: m.values.map(({ exemplar: _, ...v }) => v) }));
+    assert.deepEqual(withoutExemplars(await fast.getMetricsAsJSON()), withoutExemplars(await reference.getMetricsAsJSON()));
+    assert.match(await fast.metrics(), /^y_seconds_bucket\{le="0.01",role="api",method="a"\} 3$/m);
+  });
 });
