@@ -128,25 +128,28 @@ export class Client implements ClientHandle, ReadingControl {
 
   /** Sends to the client; one that leaves more than maxSendBuffer unread is closed rather than buffered without bound. */
   send(data: Buffer, binary: boolean): void {
-    if (this.stopped) return;
-    const { maxSendBuffer } = this.context.limits;
-    const bufferedBytes = this.transport.bufferedBytes;
-    if (bufferedBytes + data.length > maxSendBuffer) return this.close(DISCONNECTS.slowClient, { bufferedBytes, maxSendBuffer });
+    if (!this.canTake(data.length)) return;
     this.context.metrics.messagesSent.count++;
     this.transport.sendMessage(data, binary);
   }
 
   /**
    * Answers the client's ping with a pong (ws's automatic answer is off: it costs every connection a closure and
-   * three fields). Like a message, a pong that would leave more than maxSendBuffer unread closes the client instead:
-   * a client pinging without reading is bounded as ws bounds it (60 pongs unwritten), by bytes instead of count.
+   * three fields). Bounded as a message is (canTake): a client pinging without reading is closed past maxSendBuffer
+   * unread, where ws closed it past 60 pongs unwritten.
    */
   answerPing(data: Buffer): void {
-    if (this.stopped) return;
+    if (this.canTake(data.length)) this.transport.pong(data);
+  }
+
+  /** Whether `bytes` more may be written to the client: not once it is stopped, nor past maxSendBuffer unread (then it is closed as a slow client). */
+  private canTake(bytes: number): boolean {
+    if (this.stopped) return false;
     const { maxSendBuffer } = this.context.limits;
     const bufferedBytes = this.transport.bufferedBytes;
-    if (bufferedBytes + data.length > maxSendBuffer) return this.close(DISCONNECTS.slowClient, { bufferedBytes, maxSendBuffer });
-    this.transport.pong(data);
+    if (bufferedBytes + bytes <= maxSendBuffer) return true;
+    this.close(DISCONNECTS.slowClient, { bufferedBytes, maxSendBuffer });
+    return false;
   }
 
   /** One heartbeat: pinged, or dropped when silent for pingNotResponseLimit of them. */
