@@ -36,7 +36,8 @@ const JSON_TYPE = 'application/json; charset=utf-8';
 const PREFIX = '/v1/';
 /** The answer of every call whose result is nothing (the sends, the state changes), written as is. */
 const RESULT_NULL = JSON.stringify({ result: null });
-const INTERNAL_ERROR = JSON.stringify({ error: 'internal error' });
+const errorJson = (message: string | undefined) => JSON.stringify({ error: message });
+const INTERNAL_ERROR = errorJson('internal error');
 
 /**
  * The Gateway API over HTTP/JSON: `POST /v1/<method>` with the method's named arguments as a JSON object, answered
@@ -69,33 +70,43 @@ export function createApiServer(options: ApiServerOptions): Server {
   );
 
   /**
-   * Answers a single call (its arguments wrong: throws the 400): its result, or the status its failure deserves. Callbacks on the call's promise rather
-   * than async functions, each of which would add a promise and a turn of the microtask queue to every request.
+   * Makes one Gateway API call, counted, a failure logged: `ok` gets its part of the answer as JSON, `failed` its
+   * error. Callbacks on the call's promise rather than async functions, each of which would add a promise and a turn
+   * of the microtask queue to every call. The promise returned rejects only when `ok` or `failed` throws.
    */
-  const single = (res: ServerResponse, started: number, name: ApiMethodName, body: unknown): void => {
-    const args = parse(apiMethods[name].args, body, 'body');
+  const call = (name: ApiMethodName, args: unknown, ok: (json: string) => void, failed: (error: Error) => void): Promise<void> => {
     let pending: Promise<unknown>;
     try {
       pending = apiMethods[name].call(api, args);
     } catch (error) {
       pending = Promise.reject(error);
     }
-    pending.then(
+    return pending.then(
       (result) => {
         calls.inc(name, 'ok');
-        answer(res, name, started, 200, result === undefined || result === null ? RESULT_NULL : JSON.stringify({ result }));
+        ok(result === undefined || result === null ? RESULT_NULL : JSON.stringify({ result }));
       },
       (error: Error) => {
         calls.inc(name, 'error');
         log.warn('Gateway API call failed', { method: name, error });
-        answer(res, name, started, callFailureStatus(error), JSON.stringify({ error: error?.message }));
+        failed(error);
       },
+    );
+  };
+
+  /** Answers a single call (its arguments wrong: throws the 400): its result, or the status its failure deserves. */
+  const single = (res: ServerResponse, started: number, name: ApiMethodName, body: unknown): void => {
+    call(
+      name,
+      parse(apiMethods[name].args, body, 'body'),
+      (json) => answer(res, name, started, 200, json),
+      (error) => answer(res, name, started, callFailureStatus(error), errorJson(error?.message)),
     ).catch((error: unknown) => fail(res, name, started, error));
   };
 
   /**
-   * Answers a batch (a call or its arguments wrong: throws the 400, no call made): its calls made one after another, each once the one before has its answer (the next may rely on
-   * it), with a callback on each call's promise rather than an async loop; their results (or errors) in order.
+   * Answers a batch (a call or its arguments wrong: throws the 400, no call made): its calls made one after another,
+   * each once the one before has its answer (the next may rely on it); their results (or errors) in order.
    */
   const batch = (res: ServerResponse, started: number, body: unknown): void => {
     const entries = parse(batchSchema, body, 'body').calls;
@@ -109,29 +120,15 @@ export function createApiServer(options: ApiServerOptions): Server {
     });
     /** Each call's part of the answer, as JSON. */
     const results: string[] = [];
-    let index = 0;
-    const done = (result: unknown) => {
-      calls.inc(names[index]!, 'ok');
-      results.push(result === undefined || result === null ? RESULT_NULL : JSON.stringify({ result }));
-      index++;
+    const done = (json: string) => {
+      results.push(json);
       next();
     };
-    const failed = (error: Error) => {
-      calls.inc(names[index]!, 'error');
-      log.warn('Gateway API call failed', { method: names[index], error });
-      results.push(JSON.stringify({ error: error?.message }));
-      index++;
-      next();
-    };
+    const failed = (error: Error) => done(errorJson(error?.message));
     const next = (): void => {
+      const index = results.length;
       if (index === names.length) return answer(res, 'batch', started, 200, `{"results":[${results.join(',')}]}`);
-      let pending: Promise<unknown>;
-      try {
-        pending = apiMethods[names[index]!].call(api, args[index]);
-      } catch (error) {
-        pending = Promise.reject(error);
-      }
-      pending.then(done, failed).catch((error: unknown) => fail(res, 'batch', started, error));
+      call(names[index]!, args[index], done, failed).catch((error: unknown) => fail(res, 'batch', started, error));
     };
     next();
   };
@@ -144,7 +141,7 @@ export function createApiServer(options: ApiServerOptions): Server {
     res.writeHead(status, ['content-type', JSON_TYPE, 'content-length', String(Buffer.byteLength(body))]).end(body);
   };
   const fail = (res: ServerResponse, method: string, started: number, error: unknown) => {
-    if (error instanceof HttpError) return answer(res, method, started, error.status, JSON.stringify({ error: error.message }));
+    if (error instanceof HttpError) return answer(res, method, started, error.status, errorJson(error.message));
     log.error('API request failed', { method, error });
     answer(res, method, started, 500, INTERNAL_ERROR);
   };
