@@ -16,7 +16,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { startGatewayWorker } from './gatewayworker-target.js';
 import { LatencyHistogram } from './latency-histogram.js';
-import { installCleanup } from './processes.js';
+import { cpuTimes, installCleanup } from './processes.js';
 import { connectGenerators, split, spawnGenerators, stopGenerators } from './scenarios.js';
 import { benchIp, startTarget, type EchoTarget, type ServingProcess } from './targets.js';
 
@@ -46,8 +46,7 @@ interface ProcSample {
 }
 
 function sample(pid: number): ProcSample {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const { user, system } = cpuTimes(pid);
   let voluntary = 0;
   let involuntary = 0;
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
@@ -56,7 +55,7 @@ function sample(pid: number): ProcSample {
     involuntary += Number(/^nonvoluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? 0);
   }
   const [runNs = 0, waitNs = 0] = readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ').map(Number);
-  return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100, voluntary, involuntary, runUs: runNs / 1000, waitUs: waitNs / 1000 };
+  return { user, system, voluntary, involuntary, runUs: runNs / 1000, waitUs: waitNs / 1000 };
 }
 
 async function startSystem(): Promise<EchoTarget> {

@@ -94,11 +94,17 @@ export function rssBytes(pid: number): number {
   return Number(match[1]) * 1024;
 }
 
-/** User + system CPU time of a process in seconds (clock ticks are 100 Hz on Linux). */
-export function cpuSeconds(pid: number): number {
+/** User and system CPU time of a process so far, in seconds (clock ticks are 100 Hz on Linux). */
+export function cpuTimes(pid: number): { user: number; system: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+  return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100 };
+}
+
+/** User + system CPU time of a process in seconds. */
+export function cpuSeconds(pid: number): number {
+  const { user, system } = cpuTimes(pid);
+  return user + system;
 }
 
 /** Busy and total CPU time of the whole machine so far, in seconds (all cores). */

@@ -224,15 +224,20 @@ export interface Settled {
   stable: boolean;
 }
 
+/** Whether the last 5 RSS samples (2 s at one each 500 ms) are within 0.5% of each other. */
+function heldSteady(samples: readonly number[]): boolean {
+  const recent = samples.slice(-5);
+  return recent.length === 5 && Math.max(...recent) - Math.min(...recent) <= 0.005 * Math.max(...recent);
+}
+
 /** Samples RSS (`rss()`, read from /proc) until it has stayed within 0.5% for 2 s (GC done), or `timeoutMs` passed. */
 export async function settle(rss: () => number, timeoutMs = 30_000): Promise<Settled> {
   const samples: number[] = [];
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     samples.push(rss());
-    const recent = samples.slice(-5);
-    const stable = recent.length === 5 && Math.max(...recent) - Math.min(...recent) <= 0.005 * Math.max(...recent);
-    if (stable || Date.now() > deadline) return { rss: recent.at(-1)!, stable };
+    const stable = heldSteady(samples);
+    if (stable || Date.now() > deadline) return { rss: samples.at(-1)!, stable };
     await sleep(500);
   }
 }
@@ -267,10 +272,8 @@ export async function settleIdle(target: Target, minMs: number): Promise<IdleSet
   const rss: number[] = [];
   for (;;) {
     rss.push(rssBytes(target.holder.pid));
-    const recent = rss.slice(-5);
-    const stable = recent.length === 5 && Math.max(...recent) - Math.min(...recent) <= 0.005 * Math.max(...recent);
-    const settled = stable && heap.newSpace <= IDLE_SETTLE.newSpaceBytes && Date.now() - started >= minMs;
-    if (settled || Date.now() > deadline) return { rss: recent.at(-1)!, heapUsed: heap.used, settled };
+    const settled = heldSteady(rss) && heap.newSpace <= IDLE_SETTLE.newSpaceBytes && Date.now() - started >= minMs;
+    if (settled || Date.now() > deadline) return { rss: rss.at(-1)!, heapUsed: heap.used, settled };
     await sleep(500);
     if (Date.now() - polled >= IDLE_SETTLE.pollMs) {
       heap = await target.heap();
