@@ -172,13 +172,21 @@ describe('a GatewayCluster whose pods really run (the test node)', () => {
 
     const { cluster } = await fixture.waitForCondition(ns, 'poison', 'Ready', 'True', 180_000);
     await waitFor('every worker ready', async () => (await fixture.getCluster(ns, 'poison')).status?.workersReady === `${WORKERS}/${WORKERS}`, 180_000, 500);
-    const pods = await fixture.core.listNamespacedPod({ namespace: ns, labelSelector: 'app.kubernetes.io/component=worker' });
-    const statuses = pods.items.map((pod) => pod.status!.containerStatuses!.find((status) => status.name === 'gwc')!);
+    // The kubelet can publish a restart count before the dead container's state (kubernetes/kubernetes#101044): wait for both.
+    const workerStatuses = async () => (await fixture.core.listNamespacedPod({ namespace: ns, labelSelector: 'app.kubernetes.io/component=worker' }))
+      .items.map((pod) => pod.status!.containerStatuses!.find((status) => status.name === 'gwc')!);
+    let statuses = await workerStatuses();
+    try {
+      statuses = await waitFor('every restarted worker\'s last state', async () => {
+        const now = await workerStatuses();
+        return now.every((s) => s.restartCount === 0 || s.lastState?.terminated) ? now : undefined;
+      }, 60_000, 500);
+    } catch { /* the assertion below names what the kubelet reported */ }
     const restarts = statuses.reduce((sum, status) => sum + status.restartCount, 0);
     console.log(`poison on the test node: ${restarts} worker pod restarts (--max-event-deaths ${MAX_EVENT_DEATHS}); ${CLIENTS} other clients, ` +
       `${CLIENTS * MESSAGES_EACH} messages, none lost, ${duplicated} handled twice (flagged); cluster Ready: ${cluster.status!.workersReady} workers`);
     assert.ok(restarts >= 1 && restarts <= MAX_EVENT_DEATHS, `${restarts} restarts`);
-    for (const status of statuses.filter((s) => s.restartCount > 0)) assert.equal(status.lastState?.terminated?.exitCode, 3, 'it was the poison that ended them');
+    for (const status of statuses.filter((s) => s.restartCount > 0)) assert.equal(status.lastState?.terminated?.exitCode, 3, `it was the poison that ended them; last state: ${JSON.stringify(status.lastState)}`);
     const logs = fixture.kubectl('-n', ns, 'logs', 'poison-gateway-0', '-c', 'gwc');
     assert.match(logs, /"msg":"event quarantined: the workers it was delivered to died"/);
 
