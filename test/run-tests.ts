@@ -12,7 +12,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { nodeDir, runningPid, testclusterDir } from './control-plane/testcluster-state.js';
 import { clusterNodes } from './node/cluster-nodes.js';
 import { hostSnapshot, snapshotDifferences } from './node/host-snapshot.js';
@@ -74,14 +74,15 @@ if (bringUp) {
 }
 
 // A failing test can leave a socket or a child open, and a test can hang: either would keep its file (and CI) waiting
-// for ever. Each file's process exits once its tests and hooks are done, and a test past its deadline fails by name.
+// for ever. A test past its deadline fails by name, and a file's process still open after its tests fails the file.
 const TEST_TIMEOUT_MS = 15 * 60_000;
+const exitWhenDone = pathToFileURL(path.join(testRoot, 'harness', 'exit-when-done.js')).href;
 let status = 0;
 for (const [group, concurrency] of [[files.filter((file) => !isDisruptive(file)), 2], [files.filter(isDisruptive), 1]] as const) {
   if (group.length === 0) continue;
   const result = spawnSync(
     process.execPath,
-    ['--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', '--test-force-exit', `--test-timeout=${TEST_TIMEOUT_MS}`, ...group],
+    ['--import', exitWhenDone, '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', `--test-timeout=${TEST_TIMEOUT_MS}`, ...group],
     { stdio: 'inherit' },
   );
   status = status || (result.status ?? 1);

@@ -207,7 +207,12 @@ describe('GatewayWorker\'s PHP GatewayClient against GatewayCluster', () => {
       assert.equal(answered.length, 0, `${what}: no answer`);
       await waitFor(`${what} counted as ${reason}`, async () => (await refusals(metrics, reason)) === before + 1);
     }
-    assert.equal((await php().call('getAllClientCount')).error, undefined, 'the Register still answers GatewayClient');
+    const client = php();
+    try {
+      assert.equal((await client.call('getAllClientCount')).error, undefined, 'the Register still answers GatewayClient');
+    } finally {
+      client.close();
+    }
   });
 
   it('is off by default: a gateway without it hands GatewayProtocol to the internal handshake, which refuses it', async () => {
