@@ -207,10 +207,9 @@ export class EventDispatcher {
     const handler = this.handler;
     const clientId = event.clientId ?? '';
     const sessionText = queue.session;
-    const session = parseSession(sessionText);
     const ctx = new ClientEventContext(
       clientId,
-      session,
+      sessionText,
       this.gateway,
       event.remoteAddress ?? '',
       event.remotePort ?? 0,
@@ -272,9 +271,10 @@ export class EventDispatcher {
    * this write arrived there (the gateway's SessionUpdate for the write comes before its reply, and replaces it).
    */
   private saveSession(ctx: ClientEventContext, queue: ClientQueue, before: string): Promise<void> | undefined {
-    // Most callbacks leave a session they were given empty as it was: no depth walk, no stringify, and no promise
-    // (an async function costs one, and a turn of the microtask queue, even when it returns at once).
-    if (before === EMPTY_SESSION_TEXT && isEmptySession(ctx.session)) return undefined;
+    // Most callbacks never touch the session, or leave one they were given empty as it was: no depth walk, no
+    // stringify, and no promise (an async function costs one, and a turn of the microtask queue, even when it
+    // returns at once).
+    if (!ctx.sessionTouched || (before === EMPTY_SESSION_TEXT && isEmptySession(ctx.session))) return undefined;
     return this.writeBackSession(ctx, queue, before);
   }
 
