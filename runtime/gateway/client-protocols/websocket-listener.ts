@@ -65,13 +65,8 @@ abstract class ClientWebSocket extends WebSocket implements ClientTransport {
   }
 
   sendMessage(data: Buffer, binary: boolean): void {
-    const socket = this.socket!;
-    coalesceWrites(socket);
-    // ws's sender never holds a frame back here (it queues only to compress, which the listener never negotiates:
-    // perMessageDeflate is off, or to read a Blob, which the gateway never sends), so a whole frame written to the
-    // socket keeps its place among ws's own.
-    if (data.length <= SMALL_FRAME_PAYLOAD && this.readyState === WebSocket.OPEN) socket.write(smallFrame(data, binary));
-    else this.send(data, { binary });
+    coalesceWrites(this.socket!);
+    this.send(data, { binary });
   }
 
   get bufferedBytes(): number {
@@ -92,31 +87,6 @@ abstract class ClientWebSocket extends WebSocket implements ClientTransport {
   }
 
   // pong(), pause() and resume() are WebSocket's own.
-}
-
-/**
- * Up to this many payload bytes a message goes out as one buffer holding the frame's header and a copy of the
- * payload, rather than as ws writes it, a header buffer and the payload (two chunks to queue and hand to writev).
- */
-export const SMALL_FRAME_PAYLOAD = 1024;
-const FIN = 0x80;
-const OPCODE_TEXT = 0x1;
-const OPCODE_BINARY = 0x2;
-
-/** An unmasked, final WebSocket frame (RFC 6455 5.2) of a payload of at most SMALL_FRAME_PAYLOAD bytes. */
-export function smallFrame(payload: Buffer, binary: boolean): Buffer {
-  const length = payload.length;
-  const header = length < 126 ? 2 : 4;
-  const frame = Buffer.allocUnsafe(header + length);
-  frame[0] = FIN | (binary ? OPCODE_BINARY : OPCODE_TEXT);
-  if (header === 2) {
-    frame[1] = length;
-  } else {
-    frame[1] = 126;
-    frame.writeUInt16BE(length, 2);
-  }
-  payload.copy(frame, header);
-  return frame;
 }
 
 /** Accepts WebSocket upgrades on the gateway's HTTP server. */
