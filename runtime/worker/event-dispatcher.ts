@@ -21,7 +21,7 @@ interface ClientQueue {
    */
   session: string;
   sessionVersion: number;
-  /** When the running event started. */
+  /** When the running event started (performance.now(): one clock read per event serves this and its duration). */
   startedAt: number;
   /** Whether the running event was reported as slow. */
   reported: boolean;
@@ -179,23 +179,23 @@ export class EventDispatcher {
     const { events, gatewayAddress, run } = queue;
     while (events.length > 0) {
       const event = events[0]!;
-      queue.startedAt = Date.now();
-      queue.reported = false;
       const started = performance.now();
+      queue.startedAt = started;
+      queue.reported = false;
       try {
         await this.handle(gatewayAddress, event, queue, run);
         if (queue.run !== run) return; // given up meanwhile: acknowledged, and the queue went on without it
         this.stats.handled++;
-        this.hooks.observeDuration?.((performance.now() - started) / 1000);
       } catch (error) {
         if (queue.run !== run) return;
         this.stats.failed++;
-        this.hooks.observeDuration?.((performance.now() - started) / 1000);
         this.log.error('handler threw', { logEvent: 'handler-threw', clientId, event: kindName(event), error });
       }
+      const tookMs = performance.now() - started;
+      this.hooks.observeDuration?.(tookMs / 1000);
       // A callback that held this process long may have outlasted the gateway's patience: ask the link now, before
       // the next event, whether the gateway took this worker for gone (and so sent these events to another).
-      if (performance.now() - started > LONG_CALLBACK_MS) this.hooks.checkGateway?.(gatewayAddress);
+      if (tookMs > LONG_CALLBACK_MS) this.hooks.checkGateway?.(gatewayAddress);
       if (queue.run !== run) return;
       this.acks.add(gatewayAddress, toNumber(event.sequence));
       events.shift();
@@ -207,10 +207,9 @@ export class EventDispatcher {
     const handler = this.handler;
     const clientId = event.clientId ?? '';
     const sessionText = queue.session;
-    const session = parseSession(sessionText);
     const ctx = new ClientEventContext(
       clientId,
-      session,
+      sessionText,
       this.gateway,
       event.remoteAddress ?? '',
       event.remotePort ?? 0,
@@ -237,7 +236,8 @@ export class EventDispatcher {
         return;
     }
     if (queue.run !== run) return;
-    await this.saveSession(ctx, queue, sessionText);
+    const saving = this.saveSession(ctx, queue, sessionText);
+    if (saving) await saving;
   }
 
   /**
@@ -249,7 +249,8 @@ export class EventDispatcher {
     let verdict = ACCEPT;
     try {
       await this.handler.onWebSocketConnect?.(ctx.clientId, websocketRequest(event.url ?? '/', { ...event.headers }), ctx);
-      await this.saveSession(ctx, queue, given);
+      const saving = this.saveSession(ctx, queue, given);
+      if (saving) await saving;
     } catch (error) {
       if (error instanceof RefuseConnection) {
         verdict = { status: error.status, reason: error.reason };
@@ -269,9 +270,15 @@ export class EventDispatcher {
    * is the client's newest session here: its next event runs with it, even when that event left the gateway before
    * this write arrived there (the gateway's SessionUpdate for the write comes before its reply, and replaces it).
    */
-  private async saveSession(ctx: ClientEventContext, queue: ClientQueue, before: string): Promise<void> {
-    // Most callbacks leave a session they were given empty as it was: no depth walk, no stringify.
-    if (before === EMPTY_SESSION_TEXT && isEmptySession(ctx.session)) return;
+  private saveSession(ctx: ClientEventContext, queue: ClientQueue, before: string): Promise<void> | undefined {
+    // Most callbacks never touch the session, or leave one they were given empty as it was: no depth walk, no
+    // stringify, and no promise (an async function costs one, and a turn of the microtask queue, even when it
+    // returns at once).
+    if (!ctx.sessionTouched || (before === EMPTY_SESSION_TEXT && isEmptySession(ctx.session))) return undefined;
+    return this.writeBackSession(ctx, queue, before);
+  }
+
+  private async writeBackSession(ctx: ClientEventContext, queue: ClientQueue, before: string): Promise<void> {
     // Measured before JSON.stringify, which a deep enough session would overflow; the event is done all the same.
     if (sessionTooDeep(ctx.session)) {
       this.log.error(`ctx.session not saved: ${SESSION_TOO_DEEP}`, { logEvent: 'session-not-saved', clientId: ctx.clientId, messageId: ctx.messageId });
@@ -288,7 +295,7 @@ export class EventDispatcher {
   }
 
   private checkRunning(): void {
-    const now = Date.now();
+    const now = performance.now();
     for (const [clientId, queue] of this.queues) {
       const elapsedMs = now - queue.startedAt;
       if (this.abandonTimeoutMs > 0 && elapsedMs >= this.abandonTimeoutMs) {

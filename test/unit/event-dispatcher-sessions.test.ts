@@ -59,4 +59,31 @@ describe('sessions a gateway sends a worker', () => {
       events.stop();
     }
   });
+
+  it('a callback that reads ctx.session without changing it, or never touches it, writes nothing back; one that changes or replaces it writes the changes', async () => {
+    const written: Array<[string, unknown]> = [];
+    const gateway = { writeSessionChanges: async (clientId: string, changes: unknown) => void written.push([clientId, changes]) } as unknown as WorkerGatewayClient;
+    const done: string[] = [];
+    const handler = {
+      async onMessage(_id: string, message: string | Buffer, ctx: { session: Record<string, unknown> }) {
+        if (message === 'read') assert.deepEqual(ctx.session, { n: 1 });
+        if (message === 'change') ctx.session.x = 1;
+        if (message === 'replace') ctx.session = { y: 2 };
+        done.push(String(message));
+      },
+    };
+    const log = createLogger({ role: 'test' }, 'warn', () => {});
+    const events = new EventDispatcher(handler, gateway, log, { processTimeoutMs: 30_000, abandonTimeoutMs: 0 }, () => {});
+    try {
+      const bodies = ['ignore', 'read', 'change', 'replace'];
+      bodies.forEach((body, i) => events.dispatch(GATEWAY, { kind: EventKind.Message, clientId: `c${i}`, sequence: i + 1, body: Buffer.from(body), session: Buffer.from('{"n":1}'), sessionVersion: 1 }));
+      await waitFor('every callback, and the writes back', () => done.length === bodies.length && events.inFlight === 0);
+      assert.deepEqual(written, [
+        ['c2', { set: { x: 1 }, removed: [] }],
+        ['c3', { set: { y: 2 }, removed: ['n'] }],
+      ]);
+    } finally {
+      events.stop();
+    }
+  });
 });
