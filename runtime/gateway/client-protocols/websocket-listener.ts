@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { ClientHandle, ClientSink, ClientTransport, UpgradeCheck } from '../client-transport.js';
 import { UPGRADE_REFUSAL_STATUS, type CloseFrame } from '../disconnects.js';
+import { readRemoteEnd, type RemoteEnd } from '../../net/remote-end.js';
 import { PendingUpgradeTransport } from './pending-upgrade-transport.js';
 import { coalesceWrites } from './write-coalescer.js';
 
@@ -116,14 +117,15 @@ export function attachWebSocketListener(server: Server, sink: ClientSink, option
       return;
     }
     const upgrade = { url: req.url ?? '/', headers: flattenHeaders(req.headers) };
-    const check = sink.checkUpgrade(new PendingUpgradeTransport(req.socket.remoteAddress ?? '', req.socket.remotePort ?? 0), upgrade);
+    const remote = readRemoteEnd(req.socket);
+    const check = sink.checkUpgrade(new PendingUpgradeTransport(remote.address, remote.port), upgrade);
     if (!check) {
-      wss.handleUpgrade(req, socket, head, (ws) => serve(ws as ClientWebSocket, socket, req, (transport) => sink.opened(transport, upgrade)));
+      wss.handleUpgrade(req, socket, head, (ws) => serve(ws as ClientWebSocket, socket, remote, (transport) => sink.opened(transport, upgrade)));
       return;
     }
     awaitVerdict(check, socket, head, maxPayload, (early) =>
       wss.handleUpgrade(req, socket, early, (ws) =>
-        serve(ws as ClientWebSocket, socket, req, (transport) => {
+        serve(ws as ClientWebSocket, socket, remote, (transport) => {
           sink.upgraded(check.client, transport);
           return check.client;
         }),
@@ -137,10 +139,10 @@ export function attachWebSocketListener(server: Server, sink: ClientSink, option
  * Wires an upgraded WebSocket to the gateway (its events go to its sink from now on: see ClientWebSocket). A function
  * of its own so that nothing living as long as the connection holds the upgrade request (a few KiB per idle one).
  */
-function serve(ws: ClientWebSocket, socket: Duplex, req: IncomingMessage, opened: (transport: ClientTransport) => ClientHandle): void {
+function serve(ws: ClientWebSocket, socket: Duplex, remote: RemoteEnd, opened: (transport: ClientTransport) => ClientHandle): void {
   ws.socket = socket;
-  ws.remoteAddress = req.socket.remoteAddress ?? '';
-  ws.remotePort = req.socket.remotePort ?? 0;
+  ws.remoteAddress = remote.address;
+  ws.remotePort = remote.port;
   ws.handle = opened(ws);
 }
 
