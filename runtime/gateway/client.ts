@@ -49,7 +49,7 @@ const SILENT_SHIFT = 3;
  * router, `membership` to the ClientRegistry (test/unit/client-ownership.test.ts holds every other file to that).
  * The gateway ends a client only through close(disconnect), with a row of disconnects.ts.
  */
-export class Client implements ClientHandle, ReadingControl {
+export abstract class Client implements ClientHandle, ReadingControl {
   readonly deliveryState = new DeliveryState(this);
   /** Made when first changed: many clients never bind a uid nor join a group. */
   private member: Membership | undefined;
@@ -66,8 +66,10 @@ export class Client implements ClientHandle, ReadingControl {
     readonly id: string,
     /** Replaced once when a WebSocket upgrade that awaited a worker's verdict completes, and when the client leaves. */
     private transport: ClientTransport,
-    private readonly context: ClientContext,
   ) {}
+
+  /** What the gateway's clients share: on the prototype of its class of clients (clientClass), not in each client. */
+  protected abstract get context(): ClientContext;
 
   /** Closed with `stop-reading` (see disconnects.ts), or left: nothing more is read from it or sent to it. */
   private get stopped(): boolean {
@@ -256,4 +258,13 @@ export class Client implements ClientHandle, ReadingControl {
     this.close(DISCONNECTS.rateLimit, { limit });
     return true;
   }
+}
+
+/** The class of one gateway's clients: their shared context on its prototype rather than in each (8 bytes per connection). */
+export function clientClass(context: ClientContext): new (id: string, transport: ClientTransport) => Client {
+  return class extends Client {
+    protected get context(): ClientContext {
+      return context;
+    }
+  };
 }

@@ -6,11 +6,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { Client } from '../../runtime/gateway/client.js';
+import type { Client } from '../../runtime/gateway/client.js';
 import { EventDelivery, type EventDeliveryOptions } from '../../runtime/gateway/event-delivery.js';
 import type { RouterKind } from '../../runtime/gateway/router.js';
 import { EventKind, toNumber, type ClientEvent } from '../../runtime/wire/types.js';
-import { FakeClientTransport, FakeWorkerConnection, testClientContext, testDeliveryOptions } from '../fixtures/gateway-parts.js';
+import { FakeClientTransport, FakeWorkerConnection, testClient, testDeliveryOptions } from '../fixtures/gateway-parts.js';
 
 interface Quarantined {
   clientId: string;
@@ -72,7 +72,7 @@ class Simulation {
     let client = this.clients.get(id);
     if (!client) {
       const transport = new FakeClientTransport();
-      client = new Client(id, transport, testClientContext());
+      client = testClient(id, transport);
       this.clients.set(id, client);
       this.transports.set(id, transport);
     }
