@@ -6,6 +6,8 @@
 /** What a holder tells of its V8 heap (targets.ts reads it from the gateway's Prometheus page or plain ws's /stats). */
 export interface HeapReading {
   used: number;
+  /** What V8 has committed for the heap (all spaces: what it holds of RSS). */
+  total: number;
   /** The young generation's committed size. */
   newSpace: number;
   /** Mark-compacts (full GCs) since the process started. */
@@ -57,6 +59,7 @@ export function idleSettled(watch: IdleWatch): boolean {
 export interface IdleSettled {
   rss: number;
   heapUsed: number;
+  heapTotal: number;
   /** Mark-compacts seen while watched. */
   majorGcs: number;
   settled: boolean;
@@ -75,7 +78,7 @@ export async function settleIdle(heap: () => Promise<HeapReading>, rss: () => nu
   for (;;) {
     samples.push(rss());
     const settled = idleSettled({ watchedMs: Date.now() - started, minMs, majorGcsAtStart, heap: reading, rss: samples });
-    if (settled || Date.now() > deadline) return { rss: samples.at(-1)!, heapUsed: reading.used, majorGcs: reading.majorGcs - majorGcsAtStart, settled };
+    if (settled || Date.now() > deadline) return { rss: samples.at(-1)!, heapUsed: reading.used, heapTotal: reading.total, majorGcs: reading.majorGcs - majorGcsAtStart, settled };
     await sleep(IDLE_SETTLE.rssEveryMs);
     if (Date.now() - polled >= IDLE_SETTLE.pollMs) {
       reading = await heap();

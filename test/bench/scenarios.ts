@@ -217,6 +217,8 @@ export interface MemoryResult {
   heapAfter: number;
   rssPerConnection: number;
   heapPerConnection: number;
+  /** V8's committed heap (what it holds of RSS) per connection: RSS less it is the rest (malloc, code outside the heap). */
+  heapCommittedPerConnection: number;
   /** Mark-compacts while the connections were held before RSS counted (at least one when settled). */
   majorGcs: number;
   settled: boolean;
@@ -241,6 +243,7 @@ export async function runMemory(target: Target, config: MemoryConfig): Promise<M
       heapAfter: after.heapUsed,
       rssPerConnection: (after.rss - before.rss) / config.connections,
       heapPerConnection: (after.heapUsed - before.heapUsed) / config.connections,
+      heapCommittedPerConnection: (after.heapTotal - before.heapTotal) / config.connections,
       majorGcs: after.majorGcs,
       settled: before.settled && after.settled,
     };

@@ -134,7 +134,7 @@ async function startGwc(options: TargetOptions): Promise<Target> {
       ...(options.gatewayWorkerCompat ? { gatewayWorker: { registerAddress: `${ip(1)}:1237`, secretKey: GATEWAYWORKER_SECRET } } : {}),
       async heap(i = 0) {
         const page = await metricsPage(i);
-        return { used: metric(page, 'nodejs_heap_size_used_bytes'), newSpace: newSpaceMetric(page), majorGcs: majorGcsMetric(page) };
+        return { used: metric(page, 'nodejs_heap_size_used_bytes'), total: metric(page, 'nodejs_heap_size_total_bytes'), newSpace: newSpaceMetric(page), majorGcs: majorGcsMetric(page) };
       },
       connections: (i = 0) => metrics(i, 'gwc_gateway_connections'),
       async restartHolder(i) {
@@ -217,7 +217,7 @@ async function startPlain(options: TargetOptions): Promise<Target> {
     await Promise.all(servers.map((server) => server.stop()));
     throw error;
   }
-  const stats = async (i: number) => JSON.parse(await fetchText(`http://${host(i)}:${port}/stats`)) as { heapUsed: number; newSpace: number; majorGcs: number; clients: number };
+  const stats = async (i: number) => JSON.parse(await fetchText(`http://${host(i)}:${port}/stats`)) as { heapUsed: number; heapTotal: number; newSpace: number; majorGcs: number; clients: number };
   const urls = names.map((_, i) => `ws://${host(i)}:${port}/`);
   return {
     name: 'plain',
@@ -227,8 +227,8 @@ async function startPlain(options: TargetOptions): Promise<Target> {
     holders: servers,
     holder: servers[0]!,
     async heap(i = 0) {
-      const { heapUsed, newSpace, majorGcs } = await stats(i);
-      return { used: heapUsed, newSpace, majorGcs };
+      const { heapUsed, heapTotal, newSpace, majorGcs } = await stats(i);
+      return { used: heapUsed, total: heapTotal, newSpace, majorGcs };
     },
     connections: async (i = 0) => (await stats(i)).clients,
     async restartHolder(i) {

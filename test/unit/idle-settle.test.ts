@@ -8,7 +8,7 @@ const settledWatch: IdleWatch = {
   watchedMs: 80_000,
   minMs: IDLE_SETTLE.afterMs,
   majorGcsAtStart: 6,
-  heap: { used: 52 * MiB, newSpace: 1 * MiB, majorGcs: 7 },
+  heap: { used: 52 * MiB, total: 60 * MiB, newSpace: 1 * MiB, majorGcs: 7 },
   rss: [190, 190.2, 190.1, 190, 190.3].map((mib) => mib * MiB),
 };
 
