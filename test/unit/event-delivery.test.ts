@@ -348,6 +348,14 @@ describe('EventDelivery: flow control', () => {
 });
 
 describe('EventDelivery: the pending bound', () => {
+  it('keeps no room for a client whose Close is held: it owes nothing more', () => {
+    const sim = new Simulation(0, { maxWaiting: 3 });
+    assert.ok(sim.close('a') !== undefined, 'a Close is held while no worker is there');
+    assert.equal(sim.delivery.waiting, 1);
+    // Room for b's Connect and the Close it owes: 1 waiting + 2, were a not still counted as owing its Close.
+    assert.ok(sim.send('b', EventKind.Connect) !== undefined, 'room for a new client beside a closed one');
+  });
+
   it('refuses new clients before their events once the bound is reached, and never a Close', () => {
     const MAX = 100;
     const sim = new Simulation(0, { maxWaiting: MAX });
