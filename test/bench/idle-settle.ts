@@ -6,7 +6,7 @@
 /** What a holder tells of its V8 heap (targets.ts reads it from the gateway's Prometheus page or plain ws's /stats). */
 export interface HeapReading {
   used: number;
-  /** What V8 has committed for the heap (all spaces: what it holds of RSS). */
+  /** What V8 has committed for the heap, all spaces (heapTotal): pages it holds, not all of them resident. */
   total: number;
   /** The young generation's committed size. */
   newSpace: number;

@@ -217,7 +217,7 @@ export interface MemoryResult {
   heapAfter: number;
   rssPerConnection: number;
   heapPerConnection: number;
-  /** V8's committed heap (what it holds of RSS) per connection: RSS less it is the rest (malloc, code outside the heap). */
+  /** V8's committed heap per connection: can exceed RSS per connection (a committed page is not resident until touched). */
   heapCommittedPerConnection: number;
   /** Mark-compacts while the connections were held before RSS counted (at least one when settled). */
   majorGcs: number;
