@@ -24,6 +24,15 @@ export function releaseReadQueue(ws: WebSocket): void {
 }
 
 /**
+ * A server's empty ping frame (FIN, opcode 9, unmasked, no payload), the same two bytes for every client. ws's ping()
+ * builds them anew for each, through its Sender (a corked write of header and empty payload): some 650 bytes of
+ * garbage per client and heartbeat, against some 270 for this one write; at 18,000 clients, 7 MiB less every
+ * heartbeat. Written as a whole frame, it cannot split one of ws's (its Sender writes each frame at once; it queues
+ * only while compressing, which the gateway does not, or reading a Blob, which it never sends).
+ */
+const EMPTY_PING = Buffer.from([0x89, 0x00]);
+
+/**
  * A client's WebSocket, which is also its transport (one object per connection rather than two), and takes its own
  * events in emit(), without listeners. Listeners would cost, per connection, a closure each (or a pointer back for
  * shared ones) and a dictionary of them on the WebSocket, which grows from 160 to 256 bytes at the fourth event
@@ -76,7 +85,7 @@ abstract class ClientWebSocket extends WebSocket implements ClientTransport {
 
   heartbeat(pingData: Buffer | undefined): void {
     if (pingData) this.send(pingData, { binary: false });
-    else this.ping();
+    else if (this.readyState === WebSocket.OPEN) this.socket!.write(EMPTY_PING);
   }
 
   closeWith(frame: CloseFrame): void {
