@@ -16,17 +16,20 @@ export interface ReadingControl {
 export class DeliveryState implements Routable {
   /** The worker this client's events go to (sticky routing). */
   workerKey: string | undefined;
-  /** The worker whose client count holds this client (see Router). */
+  /** The worker whose client count holds this client (see Router); null once its Close was dispatched. */
   countedAt: string | null | undefined;
   /** Events sent to a worker and not yet acknowledged. */
   inFlight = 0;
   /** The worker running this client's suspect event (see EventDelivery): its later events wait for that one. */
   suspectAt: string | undefined;
-  /** Its Close was dispatched: nothing else of it comes. */
-  closed = false;
   private queue: ClientEvent[] | undefined;
 
   constructor(private readonly reading: ReadingControl) {}
+
+  /** Its Close was dispatched (the router released it for good): nothing else of it comes. */
+  get closed(): boolean {
+    return this.countedAt === null;
+  }
 
   /** Events held, in order, until a worker can take them; undefined when none are. */
   get waiting(): readonly ClientEvent[] | undefined {

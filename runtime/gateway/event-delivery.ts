@@ -220,9 +220,8 @@ export class EventDelivery {
   dispatch(client: Client, event: ClientEvent): boolean {
     const state = client.deliveryState;
     if (event.kind === EventKind.Close) {
-      state.closed = true;
       this.owing.delete(client);
-      this.router.release(state);
+      this.router.release(state); // and so it is closed
     }
     if (state.waiting === undefined) {
       const blocker = this.trySend(client, event);

@@ -13,7 +13,7 @@ import { heartbeat, type PeerOptions } from '../wire/peer-connection.js';
 import type { PeerSockets } from '../wire/peer-sockets.js';
 import { EventKind, Role, toNumber, type ClientEvent, type Command, type Reply } from '../wire/types.js';
 import { ClientAdmission } from './client-admission.js';
-import { Client, type ClientContext } from './client.js';
+import { clientClass, type Client } from './client.js';
 import { ClientEvents } from './client-events.js';
 import { ClientRegistry } from './client-registry.js';
 import { createClientServer } from './client-server.js';
@@ -100,7 +100,8 @@ export class Gateway implements ClientSink, Delivery {
   private readonly admission: ClientAdmission;
   private readonly internal: InternalServer;
   private readonly announcer: RegisterAnnouncer;
-  private readonly clientContext: ClientContext;
+  /** Its clients' class, which holds what they share (see clientClass). */
+  private readonly GatewayClient: ReturnType<typeof clientClass>;
   private readonly metrics: GatewayMetrics;
   private readonly log: Logger;
   private readonly limits: ConnectionLimits;
@@ -129,7 +130,7 @@ export class Gateway implements ClientSink, Delivery {
       redelivered: () => this.delivery.stats.redelivered,
       quarantined: () => this.delivery.stats.quarantined,
     });
-    this.clientContext = {
+    this.GatewayClient = clientClass({
       limits: {
         maxMessagesPerSecond: options.maxMessagesPerSecond,
         maxSendBuffer: options.maxSendBuffer,
@@ -139,7 +140,7 @@ export class Gateway implements ClientSink, Delivery {
       metrics: this.metrics,
       log: this.log,
       left: (client) => this.left(client),
-    };
+    });
     this.admission = new ClientAdmission(this.clients, this.delivery, this.limits, this.metrics);
     this.verdicts = new UpgradeVerdicts(options.upgradeTimeout * 1000);
     const peer = this.peerOptions();
@@ -282,7 +283,7 @@ export class Gateway implements ClientSink, Delivery {
   // ---- clients coming and going ----
 
   private newClient(transport: ClientTransport): Client {
-    const client = new Client(this.newClientId(), transport, this.clientContext);
+    const client = new this.GatewayClient(this.newClientId(), transport);
     this.clients.add(client);
     this.metrics.connectionsAccepted.inc();
     this.dispatch(client, this.events.create(client, EventKind.Connect));

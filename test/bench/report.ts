@@ -135,6 +135,8 @@ export function formatReport(results: BenchResults): string {
       (pair.gwc.rssPerConnection / pair.plain.rssPerConnection).toFixed(2), `<= ${kib(TARGETS.rssPerIdleConnectionMaxBytes)} and plain ${verdict(pair.meetsTarget)}`]);
     rows.push([`heap per idle connection${at}`, kib(pair.gwc.heapPerConnection), kib(pair.plain.heapPerConnection),
       (pair.gwc.heapPerConnection / pair.plain.heapPerConnection).toFixed(2), '']);
+    rows.push([`V8 heap committed per idle connection${at}`, kib(pair.gwc.heapCommittedPerConnection), kib(pair.plain.heapCommittedPerConnection),
+      (pair.gwc.heapCommittedPerConnection / pair.plain.heapCommittedPerConnection).toFixed(2), '']);
     rows.push([`RSS before → after${at}`, `${mib(pair.gwc.rssBefore)} → ${mib(pair.gwc.rssAfter)}`,
       `${mib(pair.plain.rssBefore)} → ${mib(pair.plain.rssAfter)}`, '', '']);
   }

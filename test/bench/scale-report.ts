@@ -30,6 +30,6 @@ export function formatScale(result: ScaleResult, config: ScaleConfig): string {
     `  GWC:   ${storm(gwc)}`,
     `  plain: ${storm(plain)}`,
   ];
-  if (![...gwc.stages, ...plain.stages].every((stage) => stage.settled)) out.push('note: RSS did not settle within 30 s at every stage');
+  if (![...gwc.stages, ...plain.stages].every((stage) => stage.settled)) out.push('note: RSS did not settle at every stage (see IDLE_SETTLE)');
   return out.join('\n');
 }

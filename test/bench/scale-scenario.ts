@@ -8,8 +8,9 @@
  */
 import { waitFor } from '../harness/wait.js';
 import { LatencyHistogram } from './latency-histogram.js';
-import { cpuSeconds, machineCpuSeconds, rssBytes, type BenchProcess } from './processes.js';
-import { connectGenerators, settle, spawnGenerators, split, stopGenerators } from './scenarios.js';
+import { IDLE_SETTLE } from './idle-settle.js';
+import { cpuSeconds, machineCpuSeconds, type BenchProcess } from './processes.js';
+import { connectGenerators, settleHolder, spawnGenerators, split, stopGenerators } from './scenarios.js';
 import { startTarget, type Target } from './targets.js';
 
 export interface ScaleConfig {
@@ -89,12 +90,14 @@ function meanCpuShare(processes: readonly BenchProcess[], before: number[], seco
   return processes.reduce((sum, p, i) => sum + cpuSeconds(p.pid) - before[i]!, 0) / processes.length / seconds;
 }
 
-function holdersRss(target: Target): number {
-  return target.holders.reduce((sum, p) => sum + rssBytes(p.pid), 0);
+/** The holders' RSS summed, each counted once it has settled (see IDLE_SETTLE), as the memory scenario's holder. */
+async function settledRss(target: Target, minMs: number): Promise<{ rss: number; settled: boolean }> {
+  const each = await Promise.all(target.holders.map((_, i) => settleHolder(target, minMs, i)));
+  return { rss: each.reduce((sum, holder) => sum + holder.rss, 0), settled: each.every((holder) => holder.settled) };
 }
 
 async function arrive(target: Target, generators: BenchProcess[], config: ScaleConfig, progress: (line: string) => void): Promise<StageResult[]> {
-  const before = await settle(() => holdersRss(target));
+  const before = await settledRss(target, IDLE_SETTLE.beforeMs);
   const stages: StageResult[] = [];
   let open = new Array<number>(config.holders).fill(0);
   for (const share of config.stages) {
@@ -111,12 +114,12 @@ async function arrive(target: Target, generators: BenchProcess[], config: ScaleC
       const counts = await Promise.all(target.holders.map((_, i) => target.connections(i)));
       return counts.every((count, i) => count === open[i]);
     }, 30_000, 200);
-    const after = await settle(() => holdersRss(target));
+    const after = await settledRss(target, IDLE_SETTLE.afterMs);
     const stage = {
       connections: total,
       acceptsPerSecond: added.map((count, i) => count / seconds[i]!),
       rssPerConnection: (after.rss - before.rss) / total,
-      settled: before.stable && after.stable,
+      settled: before.settled && after.settled,
       cpu: { holder: holderCpu!, generator: generatorCpu!, machine: machineCpu },
     };
     const mean = stage.acceptsPerSecond.reduce((a, b) => a + b, 0) / config.holders;

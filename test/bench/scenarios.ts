@@ -4,6 +4,7 @@ import { waitFor } from '../harness/wait.js';
 import { LatencyHistogram } from './latency-histogram.js';
 import { BenchProcess, cpuSeconds, machineCpuSeconds, rssBytes, type Line } from './processes.js';
 import type { Pair } from './report.js';
+import { IDLE_SETTLE, settleIdle, type IdleSettled } from './idle-settle.js';
 import type { EchoTarget, Target } from './targets.js';
 
 const generatorScript = fileURLToPath(new URL('./load-generator.js', import.meta.url));
@@ -216,79 +217,24 @@ export interface MemoryResult {
   heapAfter: number;
   rssPerConnection: number;
   heapPerConnection: number;
+  /** V8's committed heap per connection: can exceed RSS per connection (a committed page is not resident until touched). */
+  heapCommittedPerConnection: number;
+  /** Mark-compacts while the connections were held before RSS counted (at least one when settled). */
+  majorGcs: number;
   settled: boolean;
 }
 
-export interface Settled {
-  rss: number;
-  stable: boolean;
-}
-
-/** Whether the last 5 RSS samples (2 s at one each 500 ms) are within 0.5% of each other. */
-function heldSteady(samples: readonly number[]): boolean {
-  const recent = samples.slice(-5);
-  return recent.length === 5 && Math.max(...recent) - Math.min(...recent) <= 0.005 * Math.max(...recent);
-}
-
-/** Samples RSS (`rss()`, read from /proc) until it has stayed within 0.5% for 2 s (GC done), or `timeoutMs` passed. */
-export async function settle(rss: () => number, timeoutMs = 30_000): Promise<Settled> {
-  const samples: number[] = [];
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    samples.push(rss());
-    const stable = heldSteady(samples);
-    if (stable || Date.now() > deadline) return { rss: samples.at(-1)!, stable };
-    await sleep(500);
-  }
-}
-
-/**
- * When an idle holder's RSS counts. V8 keeps the young generation it grew while busy (up to 16 MiB semi-spaces: 27 to
- * 36 MiB of RSS after 10,000 connections arrive), and the old generation's garbage, until its memory reducer finds the
- * allocation rate low and collects and shrinks both; in a process doing nothing at all that may not come for minutes.
- * RSS is flat all that time, then drops, so "stable for 2 s" alone measures the grown heap, after the connections and
- * before them too (baselines then differ by what each system allocated while starting). So the holder is asked for its
- * heap every `pollMs` (a small allocation, as a monitoring scrape is; asked every 500 ms, a gateway's Prometheus page
- * keeps the allocation rate from ever looking low), and its RSS counts once it has been watched `beforeMs` (idle,
- * before any client) or `afterMs` (after the connections): the reducer ran by 10 to 20 s after a start and 27 to 55 s
- * after 10,000 connections arrived in every run looked at, gateway and plain ws alike; and once the young generation is
- * at most `newSpaceBytes` and RSS has then stayed within 0.5% for 2 s. Both systems alike; `timeoutMs` past the minimum
- * gives up (settled: false).
- */
-export const IDLE_SETTLE = { beforeMs: 30_000, afterMs: 75_000, newSpaceBytes: 4 * 1024 * 1024, pollMs: 5000, timeoutMs: 60_000 };
-
-export interface IdleSettled {
-  rss: number;
-  heapUsed: number;
-  settled: boolean;
-}
-
-/** The holder's RSS and heap once settled (see IDLE_SETTLE), having been watched at least `minMs`. */
-export async function settleIdle(target: Target, minMs: number): Promise<IdleSettled> {
-  const started = Date.now();
-  const deadline = started + minMs + IDLE_SETTLE.timeoutMs;
-  let heap = await target.heap();
-  let polled = Date.now();
-  const rss: number[] = [];
-  for (;;) {
-    rss.push(rssBytes(target.holder.pid));
-    const settled = heldSteady(rss) && heap.newSpace <= IDLE_SETTLE.newSpaceBytes && Date.now() - started >= minMs;
-    if (settled || Date.now() > deadline) return { rss: rss.at(-1)!, heapUsed: heap.used, settled };
-    await sleep(500);
-    if (Date.now() - polled >= IDLE_SETTLE.pollMs) {
-      heap = await target.heap();
-      polled = Date.now();
-      rss.length = 0; // RSS counts from the reading on
-    }
-  }
+/** Holder `holder`'s RSS and heap once settled (see IDLE_SETTLE). */
+export function settleHolder(target: Target, minMs: number, holder = 0): Promise<IdleSettled> {
+  return settleIdle(() => target.heap(holder), () => rssBytes(target.holders[holder]!.pid), minMs);
 }
 
 export async function runMemory(target: Target, config: MemoryConfig): Promise<MemoryResult> {
-  const before = await settleIdle(target, IDLE_SETTLE.beforeMs);
+  const before = await settleHolder(target, IDLE_SETTLE.beforeMs);
   const generators = await startGenerators(config.generators, config.connections, target.url);
   try {
     await waitFor(`${config.connections} connections on ${target.name}`, async () => (await target.connections()) === config.connections, 30_000, 200);
-    const after = await settleIdle(target, IDLE_SETTLE.afterMs);
+    const after = await settleHolder(target, IDLE_SETTLE.afterMs);
     return {
       connections: config.connections,
       rssBefore: before.rss,
@@ -297,6 +243,8 @@ export async function runMemory(target: Target, config: MemoryConfig): Promise<M
       heapAfter: after.heapUsed,
       rssPerConnection: (after.rss - before.rss) / config.connections,
       heapPerConnection: (after.heapUsed - before.heapUsed) / config.connections,
+      heapCommittedPerConnection: (after.heapTotal - before.heapTotal) / config.connections,
+      majorGcs: after.majorGcs,
       settled: before.settled && after.settled,
     };
   } finally {

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { GatewayClient } from '../../runtime/gateway-api/gateway-client.js';
 import { metricValue } from '../harness/metrics.js';
 import { claimSubnet } from '../harness/subnets.js';
+import type { HeapReading } from './idle-settle.js';
 import { BenchProcess } from './processes.js';
 
 const cli = fileURLToPath(new URL('../../runtime/cli.js', import.meta.url));
@@ -35,11 +36,6 @@ export interface TargetOptions {
   gatewayWorkerCompat?: boolean;
 }
 
-export interface HeapReading {
-  used: number;
-  newSpace: number;
-}
-
 /** A process whose CPU is counted. */
 export interface ServingProcess {
   readonly label: string;
@@ -65,7 +61,7 @@ export interface Target extends EchoTarget {
   readonly holders: readonly BenchProcess[];
   /** `holders[0]` */
   readonly holder: BenchProcess;
-  /** The holder's V8 heap in use, and its young generation's committed size (see IDLE_SETTLE). */
+  /** The holder's V8 heap in use, its young generation's committed size and its mark-compacts so far (see IDLE_SETTLE). */
   heap(holder?: number): Promise<HeapReading>;
   connections(holder?: number): Promise<number>;
   /** Kills holder `index` (SIGKILL, as a crash) and starts it again at once; resolves once it serves again. */
@@ -138,7 +134,7 @@ async function startGwc(options: TargetOptions): Promise<Target> {
       ...(options.gatewayWorkerCompat ? { gatewayWorker: { registerAddress: `${ip(1)}:1237`, secretKey: GATEWAYWORKER_SECRET } } : {}),
       async heap(i = 0) {
         const page = await metricsPage(i);
-        return { used: metric(page, 'nodejs_heap_size_used_bytes'), newSpace: newSpaceMetric(page) };
+        return { used: metric(page, 'nodejs_heap_size_used_bytes'), total: metric(page, 'nodejs_heap_size_total_bytes'), newSpace: newSpaceMetric(page), majorGcs: majorGcsMetric(page) };
       },
       connections: (i = 0) => metrics(i, 'gwc_gateway_connections'),
       async restartHolder(i) {
@@ -221,7 +217,7 @@ async function startPlain(options: TargetOptions): Promise<Target> {
     await Promise.all(servers.map((server) => server.stop()));
     throw error;
   }
-  const stats = async (i: number) => JSON.parse(await fetchText(`http://${host(i)}:${port}/stats`)) as { heapUsed: number; newSpace: number; clients: number };
+  const stats = async (i: number) => JSON.parse(await fetchText(`http://${host(i)}:${port}/stats`)) as { heapUsed: number; heapTotal: number; newSpace: number; majorGcs: number; clients: number };
   const urls = names.map((_, i) => `ws://${host(i)}:${port}/`);
   return {
     name: 'plain',
@@ -231,8 +227,8 @@ async function startPlain(options: TargetOptions): Promise<Target> {
     holders: servers,
     holder: servers[0]!,
     async heap(i = 0) {
-      const { heapUsed, newSpace } = await stats(i);
-      return { used: heapUsed, newSpace };
+      const { heapUsed, heapTotal, newSpace, majorGcs } = await stats(i);
+      return { used: heapUsed, total: heapTotal, newSpace, majorGcs };
     },
     connections: async (i = 0) => (await stats(i)).clients,
     async restartHolder(i) {
@@ -279,6 +275,12 @@ function newSpaceMetric(text: string): number {
   const match = /^nodejs_heap_space_size_total_bytes\{space="new"[^}]*\} (\S+)$/m.exec(text);
   if (!match) throw new Error('metric nodejs_heap_space_size_total_bytes{space="new"} not found');
   return Number(match[1]);
+}
+
+/** prom-client's count of mark-compacts (nodejs_gc_duration_seconds{kind="major"}); none yet: no sample. */
+function majorGcsMetric(text: string): number {
+  const match = /^nodejs_gc_duration_seconds_count\{[^}]*kind="major"[^}]*\} (\S+)$/m.exec(text);
+  return match ? Number(match[1]) : 0;
 }
 
 /** The value of an unlabelled-or-labelled Prometheus sample, e.g. `name{role="gateway"} 123`. */

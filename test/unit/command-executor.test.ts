@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
-import { Client } from '../../runtime/gateway/client.js';
+import type { Client } from '../../runtime/gateway/client.js';
 import { ClientRegistry } from '../../runtime/gateway/client-registry.js';
 import type { ClientTransport } from '../../runtime/gateway/client-transport.js';
 import { executeCommand, type Delivery } from '../../runtime/gateway/command-executor.js';
 import { MAX_SESSION_DEPTH } from '../../runtime/wire/session-depth.js';
 import { ErrorCode, Op, toNumber, type Command } from '../../runtime/wire/types.js';
 import { applySessionChanges, sessionChanges } from '../../runtime/worker/session-changes.js';
-import { testClientContext } from '../fixtures/gateway-parts.js';
+import { testClient } from '../fixtures/gateway-parts.js';
 import { deepSessionJson } from '../harness/deep-json.js';
 
 /** A fake of the transport side: records what the executor asks it to do, in order. */
@@ -56,7 +56,7 @@ let delivery: FakeDelivery;
 
 function addClients(...ids: string[]): Client[] {
   return ids.map((id) => {
-    const client = new Client(id, untouchedTransport, testClientContext());
+    const client = testClient(id, untouchedTransport);
     registry.add(client);
     return client;
   });

@@ -6,11 +6,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { Client } from '../../runtime/gateway/client.js';
+import type { Client } from '../../runtime/gateway/client.js';
 import { EventDelivery, type EventDeliveryOptions } from '../../runtime/gateway/event-delivery.js';
 import type { RouterKind } from '../../runtime/gateway/router.js';
 import { EventKind, toNumber, type ClientEvent } from '../../runtime/wire/types.js';
-import { FakeClientTransport, FakeWorkerConnection, testClientContext, testDeliveryOptions } from '../fixtures/gateway-parts.js';
+import { FakeClientTransport, FakeWorkerConnection, testClient, testDeliveryOptions } from '../fixtures/gateway-parts.js';
 
 interface Quarantined {
   clientId: string;
@@ -72,7 +72,7 @@ class Simulation {
     let client = this.clients.get(id);
     if (!client) {
       const transport = new FakeClientTransport();
-      client = new Client(id, transport, testClientContext());
+      client = testClient(id, transport);
       this.clients.set(id, client);
       this.transports.set(id, transport);
     }
@@ -348,6 +348,14 @@ describe('EventDelivery: flow control', () => {
 });
 
 describe('EventDelivery: the pending bound', () => {
+  it('keeps no room for a client whose Close is held: it owes nothing more', () => {
+    const sim = new Simulation(0, { maxWaiting: 3 });
+    assert.ok(sim.close('a') !== undefined, 'a Close is held while no worker is there');
+    assert.equal(sim.delivery.waiting, 1);
+    // Room for b's Connect and the Close it owes: 1 waiting + 2, were a not still counted as owing its Close.
+    assert.ok(sim.send('b', EventKind.Connect) !== undefined, 'room for a new client beside a closed one');
+  });
+
   it('refuses new clients before their events once the bound is reached, and never a Close', () => {
     const MAX = 100;
     const sim = new Simulation(0, { maxWaiting: MAX });

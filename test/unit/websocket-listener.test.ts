@@ -50,7 +50,9 @@ describe('WebSocket listener', () => {
       await waitFor('the client opened on the gateway', () => transports.length === 1, 5000, 10);
       const transport = transports[0]!;
       const before = receiverOf(transport)._buffers;
+      const pinged = once(client, 'ping');
       transport.heartbeat(undefined);
+      assert.deepEqual((await pinged)[0], Buffer.alloc(0), 'the heartbeat is an empty ping');
       await waitFor('the pong', () => pongs === 1, 5000, 10);
       const after = receiverOf(transport)._buffers;
       assert.notEqual(after, before, 'a new array after the pong');

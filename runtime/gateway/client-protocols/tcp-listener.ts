@@ -1,5 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type Server as TlsServer, type TlsOptions } from 'node:tls';
+import { readRemoteEnd } from '../../net/remote-end.js';
 import { FrameDecoder, encodeFrame } from '../../wire/frame-codec.js';
 import type { ClientHandle, ClientSink, ClientTransport } from '../client-transport.js';
 import { LineSplitter, type MessageSplitter } from './line-splitter.js';
@@ -16,8 +17,7 @@ class TcpTransport implements ClientTransport {
     private readonly socket: Socket,
     private readonly protocol: TcpProtocol,
   ) {
-    this.remoteAddress = socket.remoteAddress ?? '';
-    this.remotePort = socket.remotePort ?? 0;
+    ({ address: this.remoteAddress, port: this.remotePort } = readRemoteEnd(socket));
   }
 
   sendMessage(data: Buffer): void {

@@ -1,0 +1,89 @@
+/**
+ * When an idle holder's RSS counts (the memory and scale scenarios). Its own file, without the bench's processes, so
+ * the rule can be unit tested (test/unit/idle-settle.test.ts).
+ */
+
+/** What a holder tells of its V8 heap (targets.ts reads it from the gateway's Prometheus page or plain ws's /stats). */
+export interface HeapReading {
+  used: number;
+  /** What V8 has committed for the heap, all spaces (heapTotal): pages it holds, not all of them resident. */
+  total: number;
+  /** The young generation's committed size. */
+  newSpace: number;
+  /** Mark-compacts (full GCs) since the process started. */
+  majorGcs: number;
+}
+
+/**
+ * V8 keeps the young generation it grew while busy (up to 16 MiB semi-spaces: 27 to 36 MiB of RSS after 10,000
+ * connections arrive), and the old generation's garbage, until its memory reducer finds the allocation rate low and
+ * collects and shrinks both; in a process doing nothing at all that may not come for minutes. RSS is flat all that
+ * time, then drops, so "stable for 2 s" alone measures the grown heap, after the connections and before them too.
+ * So the holder is asked for its heap every `pollMs` (a small allocation, as a monitoring scrape is; asked every 500
+ * ms, a gateway's Prometheus page keeps the allocation rate from ever looking low), and its RSS counts once:
+ * - it has been watched `beforeMs` (idle, before any client) or `afterMs` (after the connections): the reducer ran
+ *   by 10 to 20 s after a start and 27 to 55 s after 10,000 connections arrived in every run looked at;
+ * - a mark-compact has run since the watch began. Without it the old generation may still hold what the arrivals
+ *   left (upgrade requests and the like promoted while the connections came): a 10,000-connection gateway once
+ *   counted as settled with 13 MiB more old-generation heap than at 18,000, its young generation shrunk by a
+ *   scavenge but its old garbage not yet collected (1.3 KiB too many per connection);
+ * - its young generation is at most `newSpaceBytes`;
+ * - RSS has then stayed within 0.5% for 2 s.
+ * Both systems alike; `timeoutMs` past the minimum gives up (settled: false, said in the report).
+ */
+export const IDLE_SETTLE = { beforeMs: 30_000, afterMs: 75_000, newSpaceBytes: 4 * 1024 * 1024, pollMs: 5000, timeoutMs: 60_000, rssEveryMs: 500 };
+
+/** Whether the last 5 RSS samples (2 s at one each 500 ms) are within 0.5% of each other. */
+export function heldSteady(samples: readonly number[]): boolean {
+  const recent = samples.slice(-5);
+  return recent.length === 5 && Math.max(...recent) - Math.min(...recent) <= 0.005 * Math.max(...recent);
+}
+
+export interface IdleWatch {
+  /** How long the holder has been watched, and the least that counts. */
+  watchedMs: number;
+  minMs: number;
+  /** The holder's mark-compacts when the watch began. */
+  majorGcsAtStart: number;
+  /** The latest heap reading. */
+  heap: HeapReading;
+  /** RSS samples since that reading. */
+  rss: readonly number[];
+}
+
+/** Whether the holder's RSS counts now (see IDLE_SETTLE). */
+export function idleSettled(watch: IdleWatch): boolean {
+  return watch.watchedMs >= watch.minMs && watch.heap.majorGcs > watch.majorGcsAtStart && watch.heap.newSpace <= IDLE_SETTLE.newSpaceBytes && heldSteady(watch.rss);
+}
+
+export interface IdleSettled {
+  rss: number;
+  heapUsed: number;
+  heapTotal: number;
+  /** Mark-compacts seen while watched. */
+  majorGcs: number;
+  settled: boolean;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A holder's RSS and heap once settled (see IDLE_SETTLE), having been watched at least `minMs`. */
+export async function settleIdle(heap: () => Promise<HeapReading>, rss: () => number, minMs: number): Promise<IdleSettled> {
+  const started = Date.now();
+  const deadline = started + minMs + IDLE_SETTLE.timeoutMs;
+  let reading = await heap();
+  const majorGcsAtStart = reading.majorGcs;
+  let polled = Date.now();
+  const samples: number[] = [];
+  for (;;) {
+    samples.push(rss());
+    const settled = idleSettled({ watchedMs: Date.now() - started, minMs, majorGcsAtStart, heap: reading, rss: samples });
+    if (settled || Date.now() > deadline) return { rss: samples.at(-1)!, heapUsed: reading.used, heapTotal: reading.total, majorGcs: reading.majorGcs - majorGcsAtStart, settled };
+    await sleep(IDLE_SETTLE.rssEveryMs);
+    if (Date.now() - polled >= IDLE_SETTLE.pollMs) {
+      reading = await heap();
+      polled = Date.now();
+      samples.length = 0; // RSS counts from the reading on
+    }
+  }
+}
