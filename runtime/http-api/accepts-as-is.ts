@@ -4,7 +4,8 @@ import type { z } from 'zod';
 export type AsIsCheck = (value: unknown) => boolean;
 
 /**
- * A check compiled from a zod schema, for the request hot path: true only when the schema accepts the value as it is
+ * A check compiled from a zod schema, for the request hot path (loops rather than every/some and Object.keys: no
+ * closure or array made per value checked, and a batch checks each of its calls' arguments): true only when the schema accepts the value as it is
  * (its output would be the same value), so the value can be used without zod; false means "ask zod", which accepts it
  * or names what is wrong. Undefined for a schema with a part it cannot judge (a transform, a superRefine, a kind not
  * handled here): such a schema always goes through zod. It never says true where zod would refuse: each kind it knows
@@ -17,7 +18,11 @@ export function acceptsAsIs(schema: z.ZodType): AsIsCheck | undefined {
   const base = baseCheck(def);
   if (base === undefined) return undefined;
   if (refinements.length === 0) return base;
-  return (value) => base(value) && refinements.every((fn) => fn(value) === true);
+  return (value) => {
+    if (!base(value)) return false;
+    for (const fn of refinements) if (fn(value) !== true) return false;
+    return true;
+  };
 }
 
 interface Def {
@@ -83,30 +88,47 @@ function baseCheck(def: Def): AsIsCheck | undefined {
     case 'union': {
       const options = def.options!.map(acceptsAsIs);
       if (options.some((option) => option === undefined)) return undefined;
-      return (value) => options.some((option) => option!(value));
+      return (value) => {
+        for (const option of options) if (option!(value)) return true;
+        return false;
+      };
     }
     case 'array': {
       const element = acceptsAsIs(def.element!);
       const { min, max } = lengthBounds(def.checks);
-      return element && ((value) => Array.isArray(value) && value.length >= min && value.length <= max && value.every((item) => element(item)));
+      return (
+        element &&
+        ((value) => {
+          if (!Array.isArray(value) || value.length < min || value.length > max) return false;
+          for (const item of value) if (!element(item)) return false;
+          return true;
+        })
+      );
     }
     case 'record': {
       // Only string keys with no rule of their own: every key of a JSON object is one.
       const keyDef = (def.keyType as unknown as { _zod: { def: Def } })._zod.def;
       const values = acceptsAsIs(def.valueType!);
       if (keyDef.type !== 'string' || (keyDef.checks?.length ?? 0) > 0 || values === undefined) return undefined;
-      return (value) => isPlainObject(value) && Object.keys(value).every((key) => values(value[key]));
+      return (value) => {
+        if (!isPlainObject(value)) return false;
+        for (const key in value) if (Object.hasOwn(value, key) && !values(value[key])) return false;
+        return true;
+      };
     }
     case 'object': {
       // Strict objects only (anything else drops or passes keys zod's output would not have as they are).
       if ((def.catchall as unknown as { _zod: { def: Def } } | undefined)?._zod.def.type !== 'never') return undefined;
-      const fields = Object.entries(def.shape!).map(([key, field]) => [key, acceptsAsIs(field)] as const);
-      if (fields.some(([, check]) => check === undefined)) return undefined;
-      const known = new Set(Object.keys(def.shape!));
-      return (value) =>
-        isPlainObject(value) &&
-        Object.keys(value).every((key) => known.has(key)) &&
-        fields.every(([key, check]) => check!(Object.hasOwn(value, key) ? value[key] : undefined));
+      const keys = Object.keys(def.shape!);
+      const checks = keys.map((key) => acceptsAsIs(def.shape![key]!));
+      if (checks.some((check) => check === undefined)) return undefined;
+      const known = new Set(keys);
+      return (value) => {
+        if (!isPlainObject(value)) return false;
+        for (const key in value) if (Object.hasOwn(value, key) && !known.has(key)) return false;
+        for (let i = 0; i < keys.length; i++) if (!checks[i]!(Object.hasOwn(value, keys[i]!) ? value[keys[i]!] : undefined)) return false;
+        return true;
+      };
     }
     default:
       return undefined;

@@ -12,6 +12,8 @@ export interface ApiMethod<A extends z.ZodType = z.ZodType> {
   args: A;
   result: z.ZodType;
   call(api: GatewayApi, args: z.output<A>): Promise<unknown>;
+  /** A send: its promise says only that the command is queued on the connections (see GatewayClient's sends). */
+  send?: true;
 }
 
 const clientId = z
@@ -52,6 +54,10 @@ function method<A extends z.ZodType>(summary: string, args: A, result: z.ZodType
   return { summary, args, result, call } as ApiMethod;
 }
 
+function sendMethod<A extends z.ZodType>(summary: string, args: A, call: (api: GatewayApi, args: z.output<A>) => Promise<unknown>): ApiMethod {
+  return { ...method(summary, args, nothing, call), send: true };
+}
+
 const none = z.strictObject({});
 const nothing = z.null();
 const idList = z.array(z.string());
@@ -64,18 +70,16 @@ const oneOrMany = <T extends z.ZodType>(item: T, what: string) =>
 const groups = oneOrMany(group, 'a group');
 
 export const apiMethods: Record<keyof GatewayApi, ApiMethod> = {
-  sendToClient: method('Send to one client.', withMessage({ clientId }), nothing, (api, a) => api.sendToClient(a.clientId, messageOf(a))),
-  sendToAll: method(
+  sendToClient: sendMethod('Send to one client.', withMessage({ clientId }), (api, a) => api.sendToClient(a.clientId, messageOf(a))),
+  sendToAll: sendMethod(
     'Send to every client, or to those in clientIds, except those in excludeClientIds.',
     withMessage({ clientIds: clientIds.nullable().optional(), excludeClientIds: clientIds.nullable().optional() }),
-    nothing,
     (api, a) => api.sendToAll(messageOf(a), a.clientIds, a.excludeClientIds),
   ),
-  sendToUid: method('Send to every client bound to the uid(s).', withMessage({ uid: oneOrMany(uid, 'a uid') }), nothing, (api, a) => api.sendToUid(a.uid, messageOf(a))),
-  sendToGroup: method(
+  sendToUid: sendMethod('Send to every client bound to the uid(s).', withMessage({ uid: oneOrMany(uid, 'a uid') }), (api, a) => api.sendToUid(a.uid, messageOf(a))),
+  sendToGroup: sendMethod(
     'Send to every client in the group(s), except those in excludeClientIds.',
     withMessage({ group: oneOrMany(group, 'a group'), excludeClientIds: clientIds.nullable().optional() }),
-    nothing,
     (api, a) => api.sendToGroup(a.group, messageOf(a), a.excludeClientIds),
   ),
 

@@ -22,6 +22,9 @@ export interface ApiServerOptions {
   registry: Registry;
 }
 
+/** A call's answer (its JSON, or its error) for the call at `index` of a batch. */
+type Answered<T> = (index: number, answer: T) => void;
+
 /** An answer that is not 200: its status and a message for the caller. */
 class HttpError extends Error {
   constructor(
@@ -71,25 +74,34 @@ export function createApiServer(options: ApiServerOptions): Server {
 
   /**
    * Makes one Gateway API call, counted, a failure logged: `ok` gets its part of the answer as JSON, `failed` its
-   * error. Callbacks on the call's promise rather than async functions, each of which would add a promise and a turn
-   * of the microtask queue to every call. The promise returned rejects only when `ok` or `failed` throws.
+   * error, each with `index` (a batch's position of the call). Callbacks on the call's promise rather than async
+   * functions, each of which would add a promise and a turn of the microtask queue to every call; `crashed` gets
+   * what `ok` or `failed` throw (rather than a .catch: a promise more per call).
    */
-  const call = (name: ApiMethodName, args: unknown, ok: (json: string) => void, failed: (error: Error) => void): Promise<void> => {
+  const call = (name: ApiMethodName, args: unknown, index: number, ok: Answered<string>, failed: Answered<Error>, crashed: (error: unknown) => void): void => {
     let pending: Promise<unknown>;
     try {
       pending = apiMethods[name].call(api, args);
     } catch (error) {
       pending = Promise.reject(error);
     }
-    return pending.then(
+    pending.then(
       (result) => {
         calls.inc(name, 'ok');
-        ok(result === undefined || result === null ? RESULT_NULL : JSON.stringify({ result }));
+        try {
+          ok(index, result === undefined || result === null ? RESULT_NULL : JSON.stringify({ result }));
+        } catch (error) {
+          crashed(error);
+        }
       },
       (error: Error) => {
         calls.inc(name, 'error');
         log.warn('Gateway API call failed', { method: name, error });
-        failed(error);
+        try {
+          failed(index, error);
+        } catch (thrown) {
+          crashed(thrown);
+        }
       },
     );
   };
@@ -99,14 +111,18 @@ export function createApiServer(options: ApiServerOptions): Server {
     call(
       name,
       parse(apiMethods[name].args, body, 'body'),
-      (json) => answer(res, name, started, 200, json),
-      (error) => answer(res, name, started, callFailureStatus(error), errorJson(error?.message)),
-    ).catch((error: unknown) => fail(res, name, started, error));
+      0,
+      (_, json) => answer(res, name, started, 200, json),
+      (_, error) => answer(res, name, started, callFailureStatus(error), errorJson(error?.message)),
+      (error) => fail(res, name, started, error),
+    );
   };
 
   /**
-   * Answers a batch (a call or its arguments wrong: throws the 400, no call made): its calls made one after another,
-   * each once the one before has its answer (the next may rely on it); their results (or errors) in order.
+   * Answers a batch (a call or its arguments wrong: throws the 400, no call made): its calls made in order, each once
+   * the one before has its answer (the next may rely on it), their results (or errors) in order. A run of sends is
+   * made back to back: a send's answer says no more than that its command is queued on its gateway's connection
+   * (behind the ones before it), so nothing after it could rely on more; the call after the run waits for all of them.
    */
   const batch = (res: ServerResponse, started: number, body: unknown): void => {
     const entries = parse(batchSchema, body, 'body').calls;
@@ -119,16 +135,26 @@ export function createApiServer(options: ApiServerOptions): Server {
       args.push(parse(apiMethods[entry.method].args, entry.args ?? {}, `calls[${index}].args`));
     });
     /** Each call's part of the answer, as JSON. */
-    const results: string[] = [];
-    const done = (json: string) => {
-      results.push(json);
-      next();
+    const results: string[] = new Array<string>(names.length);
+    /** Calls made so far, and those of them without their answer yet. */
+    let made = 0;
+    let open = 0;
+    const done = (index: number, json: string) => {
+      results[index] = json;
+      if (--open === 0) next();
     };
-    const failed = (error: Error) => done(errorJson(error?.message));
+    const failed = (index: number, error: Error) => done(index, errorJson(error?.message));
+    const crashed = (error: unknown) => fail(res, 'batch', started, error);
     const next = (): void => {
-      const index = results.length;
-      if (index === names.length) return answer(res, 'batch', started, 200, `{"results":[${results.join(',')}]}`);
-      call(names[index]!, args[index], done, failed).catch((error: unknown) => fail(res, 'batch', started, error));
+      while (made < names.length) {
+        const name = names[made]!;
+        const send = apiMethods[name].send === true;
+        if (open > 0 && !send) return;
+        open++;
+        call(name, args[made], made++, done, failed, crashed);
+        if (!send) return;
+      }
+      if (open === 0) answer(res, 'batch', started, 200, `{"results":[${results.join(',')}]}`);
     };
     next();
   };

@@ -1,3 +1,10 @@
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { Registry } from 'prom-client';
+import type { GatewayApi } from '../../runtime/gateway-api/gateway-api.js';
+import { ApiKeys } from '../../runtime/http-api/api-keys.js';
+import { createApiServer } from '../../runtime/http-api/api-server.js';
+import { createLogger } from '../../runtime/observability/log.js';
 import { RoleProcess } from './role-process.js';
 import { TEST_SECRET, type TestCluster } from './test-cluster.js';
 
@@ -21,6 +28,15 @@ export async function startApi(cluster: TestCluster, options: { index?: number; 
   );
   await api.waitForEvent('ready');
   return `http://${ip}:${API_PORT}`;
+}
+
+/** The HTTP API server in this process, on a free port of 127.0.0.1, in front of `api` (a unit test's GatewayApi), taking TEST_API_KEY. */
+export async function listenApi(api: GatewayApi): Promise<{ base: string; close(): void }> {
+  const log = createLogger({ role: 'unit-test' }, 'error', () => {});
+  const server = createApiServer({ api, keys: new ApiKeys([TEST_API_KEY], undefined, log), maxBodyBytes: 1 << 16, requestTimeout: 10, log, registry: new Registry() });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => server.close() };
 }
 
 /** POST /v1/<path> with a JSON body (or the raw text given) and the key given (null: no Authorization header). */

@@ -4,19 +4,12 @@
  * process/partial-cluster and process/sessions).
  */
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import type { AddressInfo, Server } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { Registry } from 'prom-client';
-import { ApiKeys } from '../../runtime/http-api/api-keys.js';
-import { createApiServer } from '../../runtime/http-api/api-server.js';
 import { callFailureStatus } from '../../runtime/http-api/call-status.js';
 import type { GatewayApi } from '../../runtime/gateway-api/gateway-api.js';
 import { GatewayCommandError, GatewayLostError, GatewayTimeoutError } from '../../runtime/gateway-api/gateway-errors.js';
-import { createLogger } from '../../runtime/observability/log.js';
 import { ErrorCode } from '../../runtime/wire/types.js';
-
-const KEY = 'unit-test-api-key-0123456789';
+import { listenApi, postApi } from '../harness/http-api.js';
 
 const CASES: Array<[string, Error, number]> = [
   ['a gateway refusing an argument', new GatewayCommandError(ErrorCode.BadArgument, 'session must be a JSON object'), 400],
@@ -39,22 +32,14 @@ describe('the HTTP status of a failed Gateway API call', () => {
 describe('the HTTP API answering a failed call', () => {
   let failWith: Error = new Error('unset');
   const api = new Proxy({} as GatewayApi, { get: () => () => Promise.reject(failWith) });
-  const log = createLogger({ role: 'unit-test' }, 'error', () => {});
-  let server: Server;
-  let base = '';
+  let server: Awaited<ReturnType<typeof listenApi>>;
 
   before(async () => {
-    server = createApiServer({ api, keys: new ApiKeys([KEY], undefined, log), maxBodyBytes: 1 << 16, requestTimeout: 10, log, registry: new Registry() });
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    server = await listenApi(api);
   });
   after(() => server.close());
 
-  const post = async (path: string, body: unknown) => {
-    const response = await fetch(`${base}/v1/${path}`, { method: 'POST', headers: { authorization: `Bearer ${KEY}` }, body: JSON.stringify(body) });
-    return { status: response.status, body: (await response.json()) as { error?: string; results?: Array<{ error?: string }> } };
-  };
+  const post = (path: string, body: unknown) => postApi(server.base, path, body);
 
   for (const [what, error, status] of CASES) {
     it(`answers ${status} with the message for ${what}; in a batch, the message`, async () => {
