@@ -206,10 +206,9 @@ export class EventDispatcher {
   private async handle(gatewayAddress: string, event: ClientEvent, queue: ClientQueue, run: number): Promise<void> {
     const handler = this.handler;
     const clientId = event.clientId ?? '';
-    const sessionText = queue.session;
     const ctx = new ClientEventContext(
       clientId,
-      sessionText,
+      queue.session,
       this.gateway,
       event.remoteAddress ?? '',
       event.remotePort ?? 0,
@@ -222,7 +221,7 @@ export class EventDispatcher {
         await handler.onConnect?.(clientId, ctx);
         break;
       case EventKind.WebSocketConnect:
-        if (event.awaitsVerdict) return this.decideUpgrade(gatewayAddress, event, ctx, queue, sessionText);
+        if (event.awaitsVerdict) return this.decideUpgrade(gatewayAddress, event, ctx, queue);
         await handler.onWebSocketConnect?.(clientId, websocketRequest(event.url ?? '/', { ...event.headers }), ctx);
         break;
       case EventKind.Message: {
@@ -236,7 +235,7 @@ export class EventDispatcher {
         return;
     }
     if (queue.run !== run) return;
-    const saving = this.saveSession(ctx, queue, sessionText);
+    const saving = this.saveSession(ctx, queue);
     if (saving) await saving;
   }
 
@@ -245,11 +244,11 @@ export class EventDispatcher {
    * changes saved first, so they are in place before the client can send), refused with the status of a
    * RefuseConnection it throws, or 500 for any other error.
    */
-  private async decideUpgrade(gatewayAddress: string, event: ClientEvent, ctx: ClientEventContext, queue: ClientQueue, given: string): Promise<void> {
+  private async decideUpgrade(gatewayAddress: string, event: ClientEvent, ctx: ClientEventContext, queue: ClientQueue): Promise<void> {
     let verdict = ACCEPT;
     try {
       await this.handler.onWebSocketConnect?.(ctx.clientId, websocketRequest(event.url ?? '/', { ...event.headers }), ctx);
-      const saving = this.saveSession(ctx, queue, given);
+      const saving = this.saveSession(ctx, queue);
       if (saving) await saving;
     } catch (error) {
       if (error instanceof RefuseConnection) {
@@ -264,21 +263,22 @@ export class EventDispatcher {
   }
 
   /**
-   * Writes back what the callback changed in the session from `before` (what it was given): the keys it set or
+   * Writes back what the callback changed in the session from what it was given (ctx.givenSession): the keys it set or
    * changed and those it removed, merged at the gateway into the session as it is by then, so writes to other keys
    * meanwhile (the Gateway API, this callback's own ctx.gateway.setSession/updateSession included) stay. The result
    * is the client's newest session here: its next event runs with it, even when that event left the gateway before
    * this write arrived there (the gateway's SessionUpdate for the write comes before its reply, and replaces it).
    */
-  private saveSession(ctx: ClientEventContext, queue: ClientQueue, before: string): Promise<void> | undefined {
+  private saveSession(ctx: ClientEventContext, queue: ClientQueue): Promise<void> | undefined {
     // Most callbacks never touch the session, or leave one they were given empty as it was: no depth walk, no
     // stringify, and no promise (an async function costs one, and a turn of the microtask queue, even when it
     // returns at once).
-    if (!ctx.sessionTouched || (before === EMPTY_SESSION_TEXT && isEmptySession(ctx.session))) return undefined;
-    return this.writeBackSession(ctx, queue, before);
+    if (!ctx.sessionTouched || (ctx.givenSession === EMPTY_SESSION_TEXT && isEmptySession(ctx.session))) return undefined;
+    return this.writeBackSession(ctx, queue);
   }
 
-  private async writeBackSession(ctx: ClientEventContext, queue: ClientQueue, before: string): Promise<void> {
+  private async writeBackSession(ctx: ClientEventContext, queue: ClientQueue): Promise<void> {
+    const before = ctx.givenSession;
     // Measured before JSON.stringify, which a deep enough session would overflow; the event is done all the same.
     if (sessionTooDeep(ctx.session)) {
       this.log.error(`ctx.session not saved: ${SESSION_TOO_DEEP}`, { logEvent: 'session-not-saved', clientId: ctx.clientId, messageId: ctx.messageId });

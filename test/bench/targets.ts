@@ -270,17 +270,22 @@ async function fetchText(url: string): Promise<string> {
   return response.text();
 }
 
-/** nodejs_heap_space_size_total_bytes of the space "new" (whatever other labels the sample has). */
+/** The value of the sample `name` that has the label `label` (e.g. `space="new"`) among whatever others it has. */
+function sampleWithLabel(text: string, name: string, label: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && l.slice(name.length, l.indexOf('}') + 1).split(/[{,}]/).includes(label));
+  return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
+}
+
+/** nodejs_heap_space_size_total_bytes of the space "new". */
 function newSpaceMetric(text: string): number {
-  const match = /^nodejs_heap_space_size_total_bytes\{space="new"[^}]*\} (\S+)$/m.exec(text);
-  if (!match) throw new Error('metric nodejs_heap_space_size_total_bytes{space="new"} not found');
-  return Number(match[1]);
+  const value = sampleWithLabel(text, 'nodejs_heap_space_size_total_bytes', 'space="new"');
+  if (value === undefined) throw new Error('metric nodejs_heap_space_size_total_bytes{space="new"} not found');
+  return value;
 }
 
 /** prom-client's count of mark-compacts (nodejs_gc_duration_seconds{kind="major"}); none yet: no sample. */
 function majorGcsMetric(text: string): number {
-  const match = /^nodejs_gc_duration_seconds_count\{[^}]*kind="major"[^}]*\} (\S+)$/m.exec(text);
-  return match ? Number(match[1]) : 0;
+  return sampleWithLabel(text, 'nodejs_gc_duration_seconds_count', 'kind="major"') ?? 0;
 }
 
 /** The value of an unlabelled-or-labelled Prometheus sample, e.g. `name{role="gateway"} 123`. */
