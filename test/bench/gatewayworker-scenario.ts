@@ -21,7 +21,12 @@ export interface GatewayWorkerConfig {
   echo: Omit<EchoConfig, 'clients' | 'inFlight' | 'generators'>;
   /** Load-generator processes at each load of LOADS, in order. */
   generators: number[];
+  /** Which of LOADS to run, as `clients×inFlight` or `clientsxinFlight` labels (default: all). */
+  loads?: string[];
 }
+
+/** `10x1` or `10×1` */
+const loadLabel = (load: { clients: number; inFlight: number }) => `${load.clients}x${load.inFlight}`;
 
 export interface LoadMeasured {
   clients: number;
@@ -52,10 +57,14 @@ async function startAll(maxConnections: number): Promise<Record<System, EchoTarg
 export async function runGatewayWorker(config: GatewayWorkerConfig, progress: (line: string) => void): Promise<GatewayWorkerMeasured> {
   const { missing, eventLoop } = gatewayWorkerAvailability();
   if (missing) return { skipped: missing };
-  const targets = await startAll(Math.max(...LOADS.map((load) => load.clients)));
+  const wanted = config.loads?.map((label) => label.replace('×', 'x'));
+  const unknown = wanted?.filter((label) => !LOADS.some((load) => loadLabel(load) === label));
+  if (unknown?.length) throw new Error(`--gw-loads: ${unknown.join(', ')} not among ${LOADS.map(loadLabel).join(', ')}`);
+  const chosen = [...LOADS.entries()].filter(([, load]) => !wanted || wanted.includes(loadLabel(load)));
+  const targets = await startAll(Math.max(...chosen.map(([, load]) => load.clients)));
   try {
     const loads: LoadMeasured[] = [];
-    for (const [i, load] of LOADS.entries()) {
+    for (const [i, load] of chosen) {
       const generators = config.generators[i] ?? config.generators.at(-1) ?? 1;
       const echo: EchoConfig = { ...config.echo, clients: load.clients, inFlight: load.inFlight, generators };
       const label = `${load.clients}×${load.inFlight}`;

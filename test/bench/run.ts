@@ -9,7 +9,7 @@
  *                    [--api-calls 20000] [--api-rounds 5] [--api-concurrency 16] [--api-batch 100] [--api-clients 100]
  *                    [--http-rounds 5] [--http-connections 32] (slices of --measure-s; --api-clients clients)
  *                    [--compat-calls 4000] [--compat-rounds 3] [--compat-processes 4] (--only compat: not in the default set)
- *                    [--gw-generators 2,2,1] (--only gatewayworker: not in the default set)
+ *                    [--gw-generators 2,2,1] [--gw-loads 10x1,100x1,500x4] (--only gatewayworker: not in the default set)
  *                    [--scale-connections 100000] [--scale-holders 6] [--scale-workers 2] [--scale-probe-clients 20] (--only scale: not either)
  *   npm run bench -- --only gatewayworker        (GWC against GatewayWorker itself and plain ws; needs php-cli)
  *   npm run bench -- --only scale [--scale-connections 12000]   (100,000 by default)
@@ -64,6 +64,7 @@ const { values } = parseArgs({
     'compat-rounds': { type: 'string', default: '3' },
     'compat-processes': { type: 'string', default: '4' },
     'gw-generators': { type: 'string', default: '2,2,1' },
+    'gw-loads': { type: 'string' },
     'scale-connections': { type: 'string', default: '100000' },
     'scale-holders': { type: 'string', default: '6' },
     'scale-workers': { type: 'string', default: '2' },
@@ -113,6 +114,7 @@ const config = {
   gatewayworker: {
     echo: echoSlices,
     generators: values['gw-generators']!.split(',').map(Number),
+    ...(values['gw-loads'] ? { loads: values['gw-loads'].split(',') } : {}),
   },
   scale: {
     connections: Number(values['scale-connections']),
