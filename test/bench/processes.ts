@@ -33,6 +33,8 @@ export class BenchProcess extends SupervisedProcess {
     });
     children.add(this);
     void this.exited.then(() => children.delete(this));
+    // GWC_BENCH_RAW: what a child prints that is not a JSON record (e.g. node's --trace-gc), to stderr, labelled.
+    if (process.env.GWC_BENCH_RAW) this.child.stdout!.on('data', (data: Buffer) => process.stderr.write(rawLines(label, data.toString())));
     if (process.env.GWC_BENCH_VERBOSE) {
       this.onRecord((_record, line) => process.stderr.write(`[${label}] ${line}\n`));
       this.child.stderr!.on('data', (data: Buffer) => process.stderr.write(`[${label}!] ${data.toString()}`));
@@ -54,6 +56,14 @@ export class BenchProcess extends SupervisedProcess {
   override stop(signal: NodeJS.Signals = 'SIGTERM', graceMs = 3000): Promise<ProcessExit> {
     return super.stop(signal, graceMs);
   }
+}
+
+function rawLines(label: string, text: string): string {
+  return text
+    .split('\n')
+    .filter((line) => line !== '' && !line.startsWith('{'))
+    .map((line) => `[${label}] ${line}\n`)
+    .join('');
 }
 
 function signalGroup(pid: number, signal: NodeJS.Signals): void {

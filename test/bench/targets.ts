@@ -90,7 +90,7 @@ async function startGwc(options: TargetOptions): Promise<Target> {
   const compat = options.gatewayWorkerCompat ? { GWC_GATEWAYWORKER_COMPAT: 'true', GWC_GATEWAYWORKER_SECRET: GATEWAYWORKER_SECRET } : {};
   const env = { GWC_SECRET: SECRET, ...compat };
   const registerAddress = REGISTER_ADDRESS;
-  const profile = cpuProfile(options);
+  const profile = [...cpuProfile(options), ...extraNodeFlags()];
   const workerNames = numbered('worker', options.workers ?? 1);
   const gatewayNames = numbered('gateway', options.holders ?? 1);
   const gatewayIp = (i: number) => ip(10 + i);
@@ -258,6 +258,14 @@ export async function startPlainHttp(options: { cpuProfDir?: string } = {}): Pro
     throw error;
   }
   return { url: `http://${host}:${port}/v1/`, process: server };
+}
+
+/**
+ * GWC_BENCH_NODE_FLAGS (space-separated): node flags for the gwc target's gateways and workers only, to try a V8 or
+ * Node setting against the same run's references (e.g. `--trace-gc`, shown with GWC_BENCH_RAW; see processes.ts).
+ */
+function extraNodeFlags(): string[] {
+  return process.env.GWC_BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? [];
 }
 
 function cpuProfile(options: { cpuProfDir?: string }): string[] {
