@@ -62,6 +62,8 @@ export interface IdleSettled {
   heapTotal: number;
   /** Mark-compacts seen while watched. */
   majorGcs: number;
+  /** The young generation's committed size at the last reading (see IDLE_SETTLE.newSpaceBytes). */
+  newSpace: number;
   settled: boolean;
 }
 
@@ -81,7 +83,7 @@ export async function settleIdle(heap: () => Promise<HeapReading>, rss: () => nu
   for (;;) {
     samples.push(rss());
     const settled = idleSettled({ watchedMs: Date.now() - started, minMs, majorGcsAtStart, heap: reading, rss: samples });
-    if (settled || Date.now() > deadline) return { rss: samples.at(-1)!, heapUsed: reading.used, heapTotal: reading.total, majorGcs: reading.majorGcs - majorGcsAtStart, settled };
+    if (settled || Date.now() > deadline) return { rss: samples.at(-1)!, heapUsed: reading.used, heapTotal: reading.total, majorGcs: reading.majorGcs - majorGcsAtStart, newSpace: reading.newSpace, settled };
     await sleep(IDLE_SETTLE.rssEveryMs);
     if (Date.now() - polled >= IDLE_SETTLE.pollMs) {
       reading = await heap();

@@ -41,7 +41,7 @@ export function formatScale(result: ScaleResult, config: ScaleConfig): string {
   ];
   for (const [name, run] of [['GWC', gwc], ['plain', plain]] as const) {
     for (const stage of run.stages) {
-      const unsettled = stage.holders.flatMap((h, i) => (h.settled ? [] : [`${i} (${h.majorGcs} mark-compacts after the stage)`]));
+      const unsettled = stage.holders.flatMap((h, i) => (h.settled ? [] : [`${i} (${h.majorGcs} mark-compacts after the stage, young generation ${(h.newSpace / 1048576).toFixed(0)} MiB)`]));
       if (unsettled.length > 0) out.push(`note: ${name} at ${int(stage.connections)}: holder(s) ${unsettled.join(', ')} did not settle (see IDLE_SETTLE)`);
     }
   }

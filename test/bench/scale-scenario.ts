@@ -38,7 +38,7 @@ export interface StageResult {
   /** The same over the holders whose RSS settled (see IDLE_SETTLE) before any client and after this stage (NaN: none). */
   settledRssPerConnection: number;
   /** Per holder: whether its RSS settled, and the mark-compacts it saw while watched after this stage. */
-  holders: Array<{ settled: boolean; majorGcs: number; watchedSeconds: number }>;
+  holders: Array<{ settled: boolean; majorGcs: number; newSpace: number; watchedSeconds: number }>;
   /**
    * Mean CPU of a holder and of a load generator while the stage's clients arrived, and the whole machine's busy CPU
    * (all cores), as shares of one core.
@@ -126,7 +126,7 @@ async function arrive(target: Target, generators: BenchProcess[], config: ScaleC
       acceptsPerSecond: added.map((count, i) => count / seconds[i]!),
       rssPerConnection: growth.all,
       settledRssPerConnection: growth.settled,
-      holders: after.map((reading, i) => ({ settled: before[i]!.settled && reading.settled, majorGcs: reading.majorGcs, watchedSeconds: reading.seconds })),
+      holders: after.map((reading, i) => ({ settled: before[i]!.settled && reading.settled, majorGcs: reading.majorGcs, newSpace: reading.newSpace, watchedSeconds: reading.seconds })),
       cpu: { holder: holderCpu!, generator: generatorCpu!, machine: machineCpu },
     };
     const mean = stage.acceptsPerSecond.reduce((a, b) => a + b, 0) / config.holders;

@@ -33,7 +33,7 @@ describe('when an idle holder\'s RSS counts (the memory bench)', () => {
 });
 
 describe('RSS per connection over several holders (the scale bench)', () => {
-  const reading = (rssMiB: number, settled: boolean): IdleSettled => ({ rss: rssMiB * MiB, heapUsed: 0, heapTotal: 0, majorGcs: settled ? 1 : 0, settled });
+  const reading = (rssMiB: number, settled: boolean): IdleSettled => ({ rss: rssMiB * MiB, heapUsed: 0, heapTotal: 0, majorGcs: settled ? 1 : 0, newSpace: MiB, settled });
   // Two holders settled at 4 KiB per connection; a third saw no mark-compact and still holds 20 MiB of the arrivals' garbage.
   const holders = [
     { connections: 1024, before: reading(50, true), after: reading(54, true) },
@@ -58,8 +58,8 @@ describe('RSS per connection over several holders (the scale bench)', () => {
     const growth = growthPerConnection([holders[2]!]);
     assert.ok(Number.isNaN(growth.settled));
     const stage = { connections: 1024, acceptsPerSecond: [1], cpu: { holder: 0, generator: 0, machine: 0 }, rssPerConnection: growth.all, settledRssPerConnection: growth.settled,
-      holders: [{ settled: false, majorGcs: 0, watchedSeconds: 255 }] };
+      holders: [{ settled: false, majorGcs: 0, newSpace: MiB, watchedSeconds: 255 }] };
     assert.equal(stageRss(stage), 'none of 1 settled; all: 24.00 KiB');
-    assert.equal(stageRss({ ...stage, settledRssPerConnection: 4096, holders: [{ settled: true, majorGcs: 1, watchedSeconds: 80 }] }), '4.00 KiB (all 1 settled)');
+    assert.equal(stageRss({ ...stage, settledRssPerConnection: 4096, holders: [{ settled: true, majorGcs: 1, newSpace: MiB, watchedSeconds: 80 }] }), '4.00 KiB (all 1 settled)');
   });
 });
