@@ -21,7 +21,7 @@ export function formatScale(result: ScaleResult, config: ScaleConfig): string {
     rows.push([int(stage.connections), accepts(stage), accepts(reference), (mean(stage.acceptsPerSecond) / mean(reference.acceptsPerSecond)).toFixed(2),
       stageRss(stage), stageRss(reference), `${cpu(stage)}, ${cpu(reference)}`]);
   });
-  const storm = (run: ScaleRun) => `${int(run.storm.clients)} clients; holder up again after ${seconds(run.storm.holderBackSeconds)}, ` +
+  const storm = (run: ScaleRun) => run.storm.failed ? `${int(run.storm.clients)} clients; NOT MEASURED: ${run.storm.failed.split('\n')[0]}` : `${int(run.storm.clients)} clients; holder up again after ${seconds(run.storm.holderBackSeconds)}, ` +
     `all clients back after ${seconds(run.storm.allBackSeconds)}; echo p99 on the others ${ms(run.storm.p99BeforeMs)} before, ${ms(run.storm.p99DuringMs)} during`;
   const out = [
     `Scale: ${int(config.connections)} connections over ${config.holders} gateways and ${config.workers} workers (GWC), and over ${config.holders} plain ws processes, ` +

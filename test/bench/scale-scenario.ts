@@ -48,6 +48,8 @@ export interface StageResult {
 
 export interface StormResult {
   clients: number;
+  /** Why the storm could not be measured (the figures are then NaN): the stages' figures are kept and reported. */
+  failed?: string;
   /** From the kill until the holder served again, and until every one of its clients was connected again. */
   holderBackSeconds: number;
   allBackSeconds: number;
@@ -80,8 +82,9 @@ async function onFresh(name: 'gwc' | 'plain', config: ScaleConfig, progress: (li
       const stages = await arrive(target, generators, config, progress);
       const broadcast = await timeBroadcast(target, generators, config.size);
       progress(`scale ${name}: sendToAll reached the first client after ${broadcast.firstMs.toFixed(1)} ms, the last after ${broadcast.lastMs.toFixed(1)} ms`);
-      const storm = await reconnectStorm(target, generators[0]!, perHolder[0]!, config);
-      progress(`scale ${name}: ${storm.clients} clients of a killed holder all back after ${storm.allBackSeconds.toFixed(2)} s`);
+      const storm = await reconnectStorm(target, generators[0]!, perHolder[0]!, config).catch((error: Error): StormResult =>
+        ({ clients: perHolder[0]!, failed: error.message, holderBackSeconds: NaN, allBackSeconds: NaN, p99BeforeMs: NaN, p99DuringMs: NaN }));
+      progress(`scale ${name}: ${storm.clients} clients of a killed holder ${storm.failed ? `not measured: ${storm.failed}` : `all back after ${storm.allBackSeconds.toFixed(2)} s`}`);
       return { stages, broadcast, storm };
     } finally {
       await stopGenerators(generators);
