@@ -49,8 +49,7 @@ const SILENT_SHIFT = 3;
  * router, `membership` to the ClientRegistry (test/unit/client-ownership.test.ts holds every other file to that).
  * The gateway ends a client only through close(disconnect), with a row of disconnects.ts.
  */
-export abstract class Client implements ClientHandle, ReadingControl {
-  readonly deliveryState = new DeliveryState(this);
+export abstract class Client extends DeliveryState implements ClientHandle, ReadingControl {
   /** Made when first changed: many clients never bind a uid nor join a group. */
   private member: Membership | undefined;
   /** The session as JSON bytes; empty when none was ever set. */
@@ -66,7 +65,14 @@ export abstract class Client implements ClientHandle, ReadingControl {
     readonly id: string,
     /** Replaced once when a WebSocket upgrade that awaited a worker's verdict completes, and when the client leaves. */
     private transport: ClientTransport,
-  ) {}
+  ) {
+    super();
+  }
+
+  /** Event delivery's part of the client (see DeliveryState): the client itself, reached by this name alone. */
+  get deliveryState(): DeliveryState {
+    return this;
+  }
 
   /** What the gateway's clients share: on the prototype of its class of clients (clientClass), not in each client. */
   protected abstract get context(): ClientContext;

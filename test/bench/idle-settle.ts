@@ -62,15 +62,20 @@ export interface IdleSettled {
   heapTotal: number;
   /** Mark-compacts seen while watched. */
   majorGcs: number;
+  /** The young generation's committed size at the last reading (see IDLE_SETTLE.newSpaceBytes). */
+  newSpace: number;
   settled: boolean;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** A holder's RSS and heap once settled (see IDLE_SETTLE), having been watched at least `minMs`. */
-export async function settleIdle(heap: () => Promise<HeapReading>, rss: () => number, minMs: number): Promise<IdleSettled> {
+/**
+ * A holder's RSS and heap once settled (see IDLE_SETTLE), having been watched at least `minMs`; `timeoutMs` past it, as
+ * it is then (settled: false).
+ */
+export async function settleIdle(heap: () => Promise<HeapReading>, rss: () => number, minMs: number, timeoutMs = IDLE_SETTLE.timeoutMs): Promise<IdleSettled> {
   const started = Date.now();
-  const deadline = started + minMs + IDLE_SETTLE.timeoutMs;
+  const deadline = started + minMs + timeoutMs;
   let reading = await heap();
   const majorGcsAtStart = reading.majorGcs;
   let polled = Date.now();
@@ -78,7 +83,7 @@ export async function settleIdle(heap: () => Promise<HeapReading>, rss: () => nu
   for (;;) {
     samples.push(rss());
     const settled = idleSettled({ watchedMs: Date.now() - started, minMs, majorGcsAtStart, heap: reading, rss: samples });
-    if (settled || Date.now() > deadline) return { rss: samples.at(-1)!, heapUsed: reading.used, heapTotal: reading.total, majorGcs: reading.majorGcs - majorGcsAtStart, settled };
+    if (settled || Date.now() > deadline) return { rss: samples.at(-1)!, heapUsed: reading.used, heapTotal: reading.total, majorGcs: reading.majorGcs - majorGcsAtStart, newSpace: reading.newSpace, settled };
     await sleep(IDLE_SETTLE.rssEveryMs);
     if (Date.now() - polled >= IDLE_SETTLE.pollMs) {
       reading = await heap();
@@ -86,4 +91,34 @@ export async function settleIdle(heap: () => Promise<HeapReading>, rss: () => nu
       samples.length = 0; // RSS counts from the reading on
     }
   }
+}
+
+/** One holder of several: its RSS before any client and with its `connections`, each settled or not. */
+export interface HolderGrowth {
+  connections: number;
+  before: IdleSettled;
+  after: IdleSettled;
+}
+
+export interface GrowthPerConnection {
+  /** Every holder's RSS growth over every connection, settled or not: what the processes hold now. */
+  all: number;
+  /** The same over the holders that settled both before and after (NaN when none did), and how many did. */
+  settled: number;
+  settledHolders: number;
+}
+
+/**
+ * RSS growth per connection over several holders. A holder that saw no mark-compact while watched may hold the
+ * arrivals' old garbage (see IDLE_SETTLE), so the settled holders are counted apart, not mixed with the others.
+ */
+export function growthPerConnection(holders: readonly HolderGrowth[]): GrowthPerConnection {
+  const sum = (list: readonly HolderGrowth[]) => ({
+    growth: list.reduce((total, h) => total + h.after.rss - h.before.rss, 0),
+    connections: list.reduce((total, h) => total + h.connections, 0),
+  });
+  const all = sum(holders);
+  const settledOnes = holders.filter((h) => h.before.settled && h.after.settled);
+  const settled = sum(settledOnes);
+  return { all: all.growth / all.connections, settled: settledOnes.length > 0 ? settled.growth / settled.connections : NaN, settledHolders: settledOnes.length };
 }

@@ -10,7 +10,8 @@
  *                    [--http-rounds 5] [--http-connections 32] (slices of --measure-s; --api-clients clients)
  *                    [--compat-calls 4000] [--compat-rounds 3] [--compat-processes 4] (--only compat: not in the default set)
  *                    [--gw-generators 2,2,1] [--gw-loads 10x1,100x1,500x4] (--only gatewayworker: not in the default set)
- *                    [--scale-connections 100000] [--scale-holders 6] [--scale-workers 2] [--scale-probe-clients 20] (--only scale: not either)
+ *                    [--scale-connections 100000] [--scale-holders 6] [--scale-workers 2] [--scale-probe-clients 20]
+ *                    [--scale-stages 0.25,0.5,1] [--scale-settle-s 180] (--only scale: not either)
  *   npm run bench -- --only gatewayworker        (GWC against GatewayWorker itself and plain ws; needs php-cli)
  *   npm run bench -- --only scale [--scale-connections 12000]   (100,000 by default)
  *
@@ -69,6 +70,8 @@ const { values } = parseArgs({
     'scale-holders': { type: 'string', default: '6' },
     'scale-workers': { type: 'string', default: '2' },
     'scale-probe-clients': { type: 'string', default: '20' },
+    'scale-stages': { type: 'string', default: '0.25,0.5,1' },
+    'scale-settle-s': { type: 'string', default: '180' },
   },
 });
 
@@ -120,10 +123,11 @@ const config = {
     connections: Number(values['scale-connections']),
     holders: Number(values['scale-holders']),
     workers: Number(values['scale-workers']),
-    stages: [0.25, 0.5, 1],
+    stages: values['scale-stages']!.split(',').map(Number),
     size: Number(values.size),
     probeClients: Number(values['scale-probe-clients']),
     probeMs: Number(values['measure-s']) * 1000,
+    settleTimeoutMs: Number(values['scale-settle-s']) * 1000,
   },
 };
 const only = new Set(values.only!.split(','));

@@ -8,7 +8,7 @@
  */
 import { waitFor } from '../harness/wait.js';
 import { LatencyHistogram } from './latency-histogram.js';
-import { IDLE_SETTLE } from './idle-settle.js';
+import { growthPerConnection, IDLE_SETTLE, type IdleSettled } from './idle-settle.js';
 import { cpuSeconds, machineCpuSeconds, type BenchProcess } from './processes.js';
 import { connectGenerators, settleHolder, spawnGenerators, split, stopGenerators } from './scenarios.js';
 import { startTarget, type Target } from './targets.js';
@@ -25,15 +25,20 @@ export interface ScaleConfig {
   probeClients: number;
   /** Echo time before the storm, for the probes' p99 then. */
   probeMs: number;
+  /** How long past the least watch (IDLE_SETTLE) each holder's RSS may take to settle before it is counted apart. */
+  settleTimeoutMs: number;
 }
 
 export interface StageResult {
   connections: number;
   /** Connections accepted per second by each holder in this stage (its new clients over the time they took). */
   acceptsPerSecond: number[];
-  /** (holders' RSS − their RSS before any client) / connections, once RSS has settled. */
+  /** (holders' RSS − their RSS before any client) / connections, every holder, settled or not. */
   rssPerConnection: number;
-  settled: boolean;
+  /** The same over the holders whose RSS settled (see IDLE_SETTLE) before any client and after this stage (NaN: none). */
+  settledRssPerConnection: number;
+  /** Per holder: whether its RSS settled, and the mark-compacts it saw while watched after this stage. */
+  holders: Array<{ settled: boolean; majorGcs: number; newSpace: number; watchedSeconds: number }>;
   /**
    * Mean CPU of a holder and of a load generator while the stage's clients arrived, and the whole machine's busy CPU
    * (all cores), as shares of one core.
@@ -43,6 +48,8 @@ export interface StageResult {
 
 export interface StormResult {
   clients: number;
+  /** Why the storm could not be measured (the figures are then NaN): the stages' figures are kept and reported. */
+  failed?: string;
   /** From the kill until the holder served again, and until every one of its clients was connected again. */
   holderBackSeconds: number;
   allBackSeconds: number;
@@ -75,8 +82,9 @@ async function onFresh(name: 'gwc' | 'plain', config: ScaleConfig, progress: (li
       const stages = await arrive(target, generators, config, progress);
       const broadcast = await timeBroadcast(target, generators, config.size);
       progress(`scale ${name}: sendToAll reached the first client after ${broadcast.firstMs.toFixed(1)} ms, the last after ${broadcast.lastMs.toFixed(1)} ms`);
-      const storm = await reconnectStorm(target, generators[0]!, perHolder[0]!, config);
-      progress(`scale ${name}: ${storm.clients} clients of a killed holder all back after ${storm.allBackSeconds.toFixed(2)} s`);
+      const storm = await reconnectStorm(target, generators[0]!, perHolder[0]!, config).catch((error: Error): StormResult =>
+        ({ clients: perHolder[0]!, failed: error.message, holderBackSeconds: NaN, allBackSeconds: NaN, p99BeforeMs: NaN, p99DuringMs: NaN }));
+      progress(`scale ${name}: ${storm.clients} clients of a killed holder ${storm.failed ? `not measured: ${storm.failed}` : `all back after ${storm.allBackSeconds.toFixed(2)} s`}`);
       return { stages, broadcast, storm };
     } finally {
       await stopGenerators(generators);
@@ -90,14 +98,14 @@ function meanCpuShare(processes: readonly BenchProcess[], before: number[], seco
   return processes.reduce((sum, p, i) => sum + cpuSeconds(p.pid) - before[i]!, 0) / processes.length / seconds;
 }
 
-/** The holders' RSS summed, each counted once it has settled (see IDLE_SETTLE), as the memory scenario's holder. */
-async function settledRss(target: Target, minMs: number): Promise<{ rss: number; settled: boolean }> {
-  const each = await Promise.all(target.holders.map((_, i) => settleHolder(target, minMs, i)));
-  return { rss: each.reduce((sum, holder) => sum + holder.rss, 0), settled: each.every((holder) => holder.settled) };
+/** Each holder's RSS once it has settled (see IDLE_SETTLE), as the memory scenario's holder, or once its time is up; and the seconds it took. */
+async function settledRss(target: Target, minMs: number, timeoutMs: number): Promise<Array<IdleSettled & { seconds: number }>> {
+  const started = Date.now();
+  return Promise.all(target.holders.map(async (_, i) => ({ ...(await settleHolder(target, minMs, i, timeoutMs)), seconds: (Date.now() - started) / 1000 })));
 }
 
 async function arrive(target: Target, generators: BenchProcess[], config: ScaleConfig, progress: (line: string) => void): Promise<StageResult[]> {
-  const before = await settledRss(target, IDLE_SETTLE.beforeMs);
+  const before = await settledRss(target, IDLE_SETTLE.beforeMs, config.settleTimeoutMs);
   const stages: StageResult[] = [];
   let open = new Array<number>(config.holders).fill(0);
   for (const share of config.stages) {
@@ -114,16 +122,20 @@ async function arrive(target: Target, generators: BenchProcess[], config: ScaleC
       const counts = await Promise.all(target.holders.map((_, i) => target.connections(i)));
       return counts.every((count, i) => count === open[i]);
     }, 30_000, 200);
-    const after = await settledRss(target, IDLE_SETTLE.afterMs);
-    const stage = {
+    const after = await settledRss(target, IDLE_SETTLE.afterMs, config.settleTimeoutMs);
+    const growth = growthPerConnection(after.map((reading, i) => ({ connections: open[i]!, before: before[i]!, after: reading })));
+    const stage: StageResult = {
       connections: total,
       acceptsPerSecond: added.map((count, i) => count / seconds[i]!),
-      rssPerConnection: (after.rss - before.rss) / total,
-      settled: before.settled && after.settled,
+      rssPerConnection: growth.all,
+      settledRssPerConnection: growth.settled,
+      holders: after.map((reading, i) => ({ settled: before[i]!.settled && reading.settled, majorGcs: reading.majorGcs, newSpace: reading.newSpace, watchedSeconds: reading.seconds })),
       cpu: { holder: holderCpu!, generator: generatorCpu!, machine: machineCpu },
     };
     const mean = stage.acceptsPerSecond.reduce((a, b) => a + b, 0) / config.holders;
-    progress(`scale ${target.name}: ${total} connections, ${Math.round(mean)} accepts/s per holder, ${(stage.rssPerConnection / 1024).toFixed(2)} KiB RSS each`);
+    const watch = stage.holders.map((h) => `${h.settled ? 'settled' : 'NOT settled'} ${h.watchedSeconds.toFixed(0)} s ${h.majorGcs} MC`).join(', ');
+    progress(`scale ${target.name}: ${total} connections, ${Math.round(mean)} accepts/s per holder, ${(stage.rssPerConnection / 1024).toFixed(2)} KiB RSS each ` +
+      `(${growth.settledHolders} of ${config.holders} holders settled: ${(growth.settled / 1024).toFixed(2)} KiB; ${watch})`);
     stages.push(stage);
   }
   return stages;

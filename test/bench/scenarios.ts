@@ -225,8 +225,8 @@ export interface MemoryResult {
 }
 
 /** Holder `holder`'s RSS and heap once settled (see IDLE_SETTLE). */
-export function settleHolder(target: Target, minMs: number, holder = 0): Promise<IdleSettled> {
-  return settleIdle(() => target.heap(holder), () => rssBytes(target.holders[holder]!.pid), minMs);
+export function settleHolder(target: Target, minMs: number, holder = 0, timeoutMs?: number): Promise<IdleSettled> {
+  return settleIdle(() => target.heap(holder), () => rssBytes(target.holders[holder]!.pid), minMs, timeoutMs);
 }
 
 export async function runMemory(target: Target, config: MemoryConfig): Promise<MemoryResult> {

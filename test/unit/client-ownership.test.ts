@@ -9,6 +9,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { packageRoot } from '../../runtime/assets.js';
+import { CLOSED_TRANSPORT } from '../../runtime/gateway/client-transport.js';
+import { testClient, testClientContext } from '../fixtures/gateway-parts.js';
+import { countInHeap } from '../harness/heap-snapshot.js';
 
 const ROOT = packageRoot();
 
@@ -41,6 +44,20 @@ describe('who may change a gateway client', () => {
       'runtime/gateway/event-delivery.ts',
       'runtime/gateway/worker-link.ts',
     ]);
+  });
+
+  it('the delivery state\'s members are not reached on a client but through .deliveryState (it is the client\'s base class)', () => {
+    const members = /\bclient\??\.(workerKey|countedAt|inFlight|suspectAt|waiting|holdFirst|hold|shift|replace|closed)\b/;
+    // The router names what it routes `client` (a Routable); delivery-state.ts is the part itself.
+    assert.deepEqual(filesMatching(files, members), ['runtime/gateway/router.ts']);
+  });
+
+  it('a client and its delivery state are one object (a connection costs a header and two pointers less)', async () => {
+    const context = testClientContext();
+    const clients = Array.from({ length: 50 }, (_, i) => testClient(`c${i}`, CLOSED_TRANSPORT, context));
+    // Its prototype is the one DeliveryState left; there was one more per client.
+    assert.ok((await countInHeap('object', 'DeliveryState')) <= 1);
+    assert.equal(clients[0]!.deliveryState.inFlight, 0);
   });
 
   it('the membership (uid and groups) is changed only by the ClientRegistry', () => {

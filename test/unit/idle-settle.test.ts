@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { IDLE_SETTLE, idleSettled, type IdleWatch } from '../bench/idle-settle.js';
+import { growthPerConnection, IDLE_SETTLE, idleSettled, type IdleSettled, type IdleWatch } from '../bench/idle-settle.js';
+import { stageRss } from '../bench/scale-report.js';
 
 const MiB = 1024 * 1024;
 /** A gateway after 10,000 connections, 80 s watched: young generation shrunk, RSS flat, one mark-compact since the watch began. */
@@ -28,5 +29,37 @@ describe('when an idle holder\'s RSS counts (the memory bench)', () => {
     assert.equal(idleSettled({ ...settledWatch, rss: [190, 190, 190, 190, 195].map((mib) => mib * MiB) }), false);
     assert.equal(idleSettled({ ...settledWatch, rss: settledWatch.rss.slice(1) }), false);
     assert.equal(idleSettled({ ...settledWatch, watchedMs: IDLE_SETTLE.afterMs - 1 }), false);
+  });
+});
+
+describe('RSS per connection over several holders (the scale bench)', () => {
+  const reading = (rssMiB: number, settled: boolean): IdleSettled => ({ rss: rssMiB * MiB, heapUsed: 0, heapTotal: 0, majorGcs: settled ? 1 : 0, newSpace: MiB, settled });
+  // Two holders settled at 4 KiB per connection; a third saw no mark-compact and still holds 20 MiB of the arrivals' garbage.
+  const holders = [
+    { connections: 1024, before: reading(50, true), after: reading(54, true) },
+    { connections: 1024, before: reading(50, true), after: reading(54, true) },
+    { connections: 1024, before: reading(50, true), after: reading(74, false) },
+  ];
+
+  it('counts the settled holders apart from the others, and says how many they are', () => {
+    const growth = growthPerConnection(holders);
+    assert.equal(growth.settled, 4096);
+    assert.equal(growth.settledHolders, 2);
+    assert.equal(growth.all, (4 + 4 + 24) * MiB / 3072);
+  });
+
+  it('a holder that did not settle before any client is not counted as settled either', () => {
+    const growth = growthPerConnection([{ ...holders[0]!, before: reading(50, false) }, holders[1]!]);
+    assert.equal(growth.settledHolders, 1);
+    assert.equal(growth.settled, 4096);
+  });
+
+  it('none settled: no settled figure, and the report says so beside the figure over all', () => {
+    const growth = growthPerConnection([holders[2]!]);
+    assert.ok(Number.isNaN(growth.settled));
+    const stage = { connections: 1024, acceptsPerSecond: [1], cpu: { holder: 0, generator: 0, machine: 0 }, rssPerConnection: growth.all, settledRssPerConnection: growth.settled,
+      holders: [{ settled: false, majorGcs: 0, newSpace: MiB, watchedSeconds: 255 }] };
+    assert.equal(stageRss(stage), 'none of 1 settled; all: 24.00 KiB');
+    assert.equal(stageRss({ ...stage, settledRssPerConnection: 4096, holders: [{ settled: true, majorGcs: 1, newSpace: MiB, watchedSeconds: 80 }] }), '4.00 KiB (all 1 settled)');
   });
 });
