@@ -35,6 +35,8 @@ export interface ClusterConnectionOptions {
  */
 export class ClusterConnection extends EventEmitter {
   private readonly links = new Map<string, ReconnectingPeer>();
+  /** The keys of `links`, as targets() gives them: made again only once a link is added or dropped. */
+  private linkAddresses: readonly string[] = [];
   private listed = new Set<string>();
   private readonly registerLinks: ReconnectingPeer[] = [];
   /** The last list of each Register while it is connected. */
@@ -89,6 +91,7 @@ export class ClusterConnection extends EventEmitter {
     for (const link of this.registerLinks) link.stop();
     for (const link of this.links.values()) link.stop('shutting down');
     this.links.clear();
+    this.linkAddresses = [];
   }
 
   /** Resolves once the Register has sent its first gateway list (rejects after `timeoutMs`). */
@@ -113,8 +116,8 @@ export class ClusterConnection extends EventEmitter {
   }
 
   /** Every gateway that commands should reach: the listed ones and any still connected (each has a link). */
-  targets(): string[] {
-    return [...this.links.keys()];
+  targets(): readonly string[] {
+    return this.linkAddresses;
   }
 
   connectedCount(): number {
@@ -132,6 +135,7 @@ export class ClusterConnection extends EventEmitter {
     if (this.links.has(address)) return;
     const link = new ReconnectingPeer(address, Role.Gateway, this.peerOptions);
     this.links.set(address, link);
+    this.linkAddresses = [...this.links.keys()];
     link.on('ready', () => {
       this.options.log.info('gateway connected', { logEvent: 'gateway-connected', gateway: address });
       this.emit('gateway-ready', address);
@@ -161,6 +165,7 @@ export class ClusterConnection extends EventEmitter {
     const link = this.links.get(address);
     if (!link) return;
     this.links.delete(address);
+    this.linkAddresses = [...this.links.keys()];
     link.stop(reason);
     this.options.log.info('gateway dropped', { logEvent: 'gateway-dropped', gateway: address, reason });
   }

@@ -473,8 +473,25 @@ const ACKNOWLEDGED = true;
 
 function ignore(): void {}
 
+/** Texts up to this long are remembered as bytes, the last one: see bodyBytes. */
+const REMEMBERED_TEXT_CHARS = 4096;
+let lastText: string | undefined;
+let lastTextBytes: Buffer | undefined;
+
+/**
+ * A message's bytes. The same text sent again (one message to many uids or clients, call after call) gets the bytes
+ * made for it last time rather than its UTF-8 encoded again: the bytes of a command are only ever read.
+ */
 function bodyBytes(message: MessageData): Uint8Array {
-  if (typeof message === 'string') return Buffer.from(message);
+  if (typeof message === 'string') {
+    if (message === lastText) return lastTextBytes!;
+    const bytes = Buffer.from(message);
+    if (message.length <= REMEMBERED_TEXT_CHARS) {
+      lastText = message;
+      lastTextBytes = bytes;
+    }
+    return bytes;
+  }
   // Anything else would be taken apart element by element while it is encoded (recursively, for nested arrays).
   if (!(message instanceof Uint8Array)) throw new TypeError(`a message must be a string or a Uint8Array, got ${shown(message)}`);
   return message;

@@ -4,9 +4,9 @@
  * way, back to back. A slice's rate is its calls over the time until the clients have received every one of its
  * messages, so each way is counted for the same work, end to end.
  */
-import { Agent, request as httpRequest } from 'node:http';
 import WebSocket from 'ws';
 import { waitFor } from '../harness/wait.js';
+import { RawHttpConnection, requestBytes } from './raw-http-client.js';
 import { startApi, type ApiEndpoints, type Target } from './targets.js';
 
 export interface ApiConfig {
@@ -32,11 +32,21 @@ export interface ApiResult {
 export async function runApi(target: Target, config: ApiConfig & { cpuProfDir?: string | undefined }, progress: (line: string) => void): Promise<ApiResult> {
   const api = await startApi(config.cpuProfDir ? { cpuProfDir: config.cpuProfDir } : {});
   const clients = await connectBoundClients(target.url, api, config.clients);
+  const url = new URL(api.url);
+  const connections = Array.from({ length: config.concurrency }, () => new RawHttpConnection(url.hostname, Number(url.port)));
   try {
     const message = 'u'.repeat(config.size);
-    const slice = (way: ApiWay, calls: number) => measure(way, calls, { api, clients, config, message });
+    const requests = new Map<string, Buffer>();
+    /** A POST's bytes, made once per `key` (the uids go round, so a slice needs a few). */
+    const request = (method: string, key: string, body: () => string): Buffer => {
+      let bytes = requests.get(`${method} ${key}`);
+      if (bytes === undefined) requests.set(`${method} ${key}`, (bytes = requestBytes(url.host, `${url.pathname}${method}`, { authorization: api.authorization }, body())));
+      return bytes;
+    };
+    const slice = (way: ApiWay, calls: number) => measure(way, calls, { api, clients, config, message, connections, request });
     return { sliceRates: await inRounds('api', API_WAYS, config, slice, progress) };
   } finally {
+    for (const connection of connections) connection.close();
     for (const socket of clients.sockets) socket.terminate();
     await api.stop();
   }
@@ -98,6 +108,9 @@ interface SliceContext {
   clients: Clients;
   config: ApiConfig;
   message: string;
+  /** One per lane. */
+  connections: RawHttpConnection[];
+  request(method: string, key: string, body: () => string): Buffer;
 }
 
 /** Makes `calls` sendToUid calls `way`, round-robin over the uids; calls per second until the last delivery. */
@@ -108,54 +121,35 @@ async function measure(way: ApiWay, calls: number, ctx: SliceContext): Promise<n
   let next = 0;
   const uid = (i: number) => `u${i % config.clients}`;
   /**
-   * A batch's body, made once for its first uid and length (the uids go round, so a slice needs a few): made afresh
-   * for every request, its JSON.stringify cost this process more CPU per call than the API server spends on the
-   * call, CPU the servers then lacked on this 2-core machine.
+   * A request's bytes are made once for its first uid and length: made afresh for every request, its JSON.stringify
+   * cost this process more CPU per call than the API server spends on the call, CPU the servers then lacked on this
+   * 2-core machine.
    */
-  const bodies = new Map<string, string>();
-  const batchBody = (first: number, count: number): string => {
-    const key = `${first % config.clients}/${count}`;
-    let body = bodies.get(key);
-    if (body === undefined) {
-      body = JSON.stringify({ calls: Array.from({ length: count }, (_, k) => ({ method: 'sendToUid', args: { uid: uid(first + k), message: ctx.message } })) });
-      bodies.set(key, body);
-    }
-    return body;
-  };
+  const single = (i: number) => ctx.request('sendToUid', uid(i), () => JSON.stringify({ uid: uid(i), message: ctx.message }));
+  const batch = (first: number, count: number) =>
+    ctx.request('batch', `${first % config.clients}/${count}`, () =>
+      JSON.stringify({ calls: Array.from({ length: count }, (_, k) => ({ method: 'sendToUid', args: { uid: uid(first + k), message: ctx.message } })) }),
+    );
   const started = process.hrtime.bigint();
-  const lane = async () => {
+  const lane = async (connection: RawHttpConnection) => {
     while (next < calls) {
       const first = next;
       next = Math.min(calls, next + perRequest);
       if (way === 'client') await ctx.api.client.sendToUid(uid(first), ctx.message);
-      else if (way === 'http') await post(ctx.api, 'sendToUid', JSON.stringify({ uid: uid(first), message: ctx.message }));
-      else await post(ctx.api, 'batch', batchBody(first, next - first));
+      else await post(connection, way === 'http' ? single(first) : batch(first, next - first));
     }
   };
-  await Promise.all(Array.from({ length: config.concurrency }, lane));
+  await Promise.all(ctx.connections.map(lane));
   await waitFor(`every ${way} message to arrive`, () => ctx.clients.received() - before >= calls, 60_000, 1);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   return calls / seconds;
 }
 
-/** node:http with keep-alive: undici's fetch costs this process more CPU per request than the API server spends. */
-const agent = new Agent({ keepAlive: true });
-
-function post(api: ApiEndpoints, method: string, body: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const request = httpRequest(`${api.url}${method}`, { method: 'POST', agent, headers: { authorization: api.authorization, 'content-type': 'application/json' } }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        if (response.statusCode !== 200) return reject(new Error(`POST ${method}: HTTP ${response.statusCode} ${text}`));
-        // Parsed only when it may hold an error: a failed call's part of a batch's answer is {"error": ...}.
-        const failed = text.includes('"error"') ? (JSON.parse(text) as { results?: Array<{ error?: string }> }).results?.find((r) => r.error !== undefined) : undefined;
-        if (failed) return reject(new Error(`POST ${method}: a call failed: ${failed.error}`));
-        resolve();
-      });
-    });
-    request.on('error', reject);
-    request.end(body);
-  });
+/** Sends the request; fails unless it is answered 200 with no call failed. */
+async function post(connection: RawHttpConnection, request: Buffer): Promise<void> {
+  const { status, body } = await connection.send(request);
+  if (status !== 200) throw new Error(`POST: HTTP ${status} ${body}`);
+  // Parsed only when it may hold an error: a failed call's part of a batch's answer is {"error": ...}.
+  const failed = body.includes('"error"') ? (JSON.parse(body) as { results?: Array<{ error?: string }> }).results?.find((r) => r.error !== undefined) : undefined;
+  if (failed) throw new Error(`POST: a call failed: ${failed.error}`);
 }
