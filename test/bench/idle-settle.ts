@@ -100,6 +100,11 @@ export interface HolderGrowth {
   after: IdleSettled;
 }
 
+/** A holder counts as settled only if it settled both before its clients came and after. */
+export function holderSettled(holder: HolderGrowth): boolean {
+  return holder.before.settled && holder.after.settled;
+}
+
 export interface GrowthPerConnection {
   /** Every holder's RSS growth over every connection, settled or not: what the processes hold now. */
   all: number;
@@ -118,7 +123,7 @@ export function growthPerConnection(holders: readonly HolderGrowth[]): GrowthPer
     connections: list.reduce((total, h) => total + h.connections, 0),
   });
   const all = sum(holders);
-  const settledOnes = holders.filter((h) => h.before.settled && h.after.settled);
+  const settledOnes = holders.filter(holderSettled);
   const settled = sum(settledOnes);
   return { all: all.growth / all.connections, settled: settledOnes.length > 0 ? settled.growth / settled.connections : NaN, settledHolders: settledOnes.length };
 }

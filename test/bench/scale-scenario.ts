@@ -8,7 +8,7 @@
  */
 import { waitFor } from '../harness/wait.js';
 import { LatencyHistogram } from './latency-histogram.js';
-import { growthPerConnection, IDLE_SETTLE, type IdleSettled } from './idle-settle.js';
+import { growthPerConnection, holderSettled, IDLE_SETTLE, type IdleSettled } from './idle-settle.js';
 import { cpuSeconds, machineCpuSeconds, type BenchProcess } from './processes.js';
 import { connectGenerators, settleHolder, spawnGenerators, split, stopGenerators } from './scenarios.js';
 import { startTarget, type Target } from './targets.js';
@@ -123,13 +123,14 @@ async function arrive(target: Target, generators: BenchProcess[], config: ScaleC
       return counts.every((count, i) => count === open[i]);
     }, 30_000, 200);
     const after = await settledRss(target, IDLE_SETTLE.afterMs, config.settleTimeoutMs);
-    const growth = growthPerConnection(after.map((reading, i) => ({ connections: open[i]!, before: before[i]!, after: reading })));
+    const readings = after.map((reading, i) => ({ connections: open[i]!, before: before[i]!, after: reading }));
+    const growth = growthPerConnection(readings);
     const stage: StageResult = {
       connections: total,
       acceptsPerSecond: added.map((count, i) => count / seconds[i]!),
       rssPerConnection: growth.all,
       settledRssPerConnection: growth.settled,
-      holders: after.map((reading, i) => ({ settled: before[i]!.settled && reading.settled, majorGcs: reading.majorGcs, newSpace: reading.newSpace, watchedSeconds: reading.seconds })),
+      holders: readings.map((holder) => ({ settled: holderSettled(holder), majorGcs: holder.after.majorGcs, newSpace: holder.after.newSpace, watchedSeconds: holder.after.seconds })),
       cpu: { holder: holderCpu!, generator: generatorCpu!, machine: machineCpu },
     };
     const mean = stage.acceptsPerSecond.reduce((a, b) => a + b, 0) / config.holders;
