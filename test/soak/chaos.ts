@@ -148,6 +148,12 @@ export class Chaos {
     return counts;
   }
 
+  /** Whether each kind this chaos draws from has been done at least once. */
+  everyKindDone(): boolean {
+    const counts = this.countByKind();
+    return (this.options.kinds ?? CHAOS_KINDS).every((kind) => counts[kind] > 0);
+  }
+
   private async run(): Promise<void> {
     const { rng, intervalMs } = this.options;
     while (!this.stopped) {

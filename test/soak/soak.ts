@@ -13,6 +13,9 @@ import { MemorySampler } from './memory.js';
 import { Prng, randomSeed } from './prng.js';
 import { buildReport, type SoakReport } from './report.js';
 
+/** How long past its duration a run may go on for the chaos to do each kind of action once. */
+const EVERY_KIND_GRACE_MS = 60_000;
+
 export const soakHandler = fileURLToPath(new URL('./soak-handler.js', import.meta.url));
 
 export interface SoakOptions {
@@ -161,6 +164,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       chaos.resume();
     }
     await sleep(Math.max(0, loadStart + options.durationS * 1000 - Date.now()));
+    // On a loaded machine actions take longer and a short run can end before every kind had its turn.
+    await waitFor('the chaos to have done every kind of action', () => chaos.everyKindDone(), EVERY_KIND_GRACE_MS, 200)
+      .catch((error: Error) => stamp(error.message));
 
     stamp('stopping the chaos; waiting for every process and client to be back');
     await chaos.stop();
