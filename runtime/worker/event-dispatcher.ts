@@ -11,22 +11,39 @@ import type { WorkerGatewayClient } from './worker-gateway-client.js';
 import { applySessionChanges, sessionChanges } from './session-changes.js';
 import { websocketRequest } from './websocket-request.js';
 
-/** One client's events, the first of which is running. */
-interface ClientQueue {
-  gatewayAddress: string;
-  events: ClientEvent[];
+/**
+ * One client's events, the first of which is running. A queue given up (its event abandoned, or its gateway lost) is
+ * no longer live: what its callback does after that is not followed, and its client's next events run in another.
+ */
+class ClientQueue {
+  readonly events: ClientEvent[];
   /**
    * The newest session known for the client (JSON text, EMPTY_SESSION_TEXT for none) and the gateway's version of it:
    * what the last callback left, or a newer one from an event or a SessionUpdate (someone else wrote it since).
    */
-  session: string;
-  sessionVersion: number;
+  session = EMPTY_SESSION_TEXT;
+  sessionVersion = 0;
   /** When the running event started (performance.now(): one clock read per event serves this and its duration). */
-  startedAt: number;
+  startedAt = 0;
   /** Whether the running event was reported as slow. */
-  reported: boolean;
-  /** Which run of the queue is current: an abandoned event's callback belongs to an earlier one. */
-  run: number;
+  reported = false;
+  live = true;
+  /** The running event's ctx while its callback's promise is pending and its session is still to be saved after it. */
+  unsaved: ClientEventContext | undefined = undefined;
+  /** What the running event's pending promise calls when it settles: made once per queue, not once per event. */
+  readonly settled: () => void;
+  readonly failed: (error: unknown) => void;
+
+  constructor(
+    readonly clientId: string,
+    readonly gatewayAddress: string,
+    first: ClientEvent,
+    dispatcher: EventDispatcher,
+  ) {
+    this.events = [first];
+    this.settled = () => dispatcher.settled(this, false, undefined);
+    this.failed = (error) => dispatcher.settled(this, true, error);
+  }
 }
 
 export interface DispatchStats {
@@ -104,18 +121,10 @@ export class EventDispatcher {
       this.takeNewer(clientId, queue, event.session, event.sessionVersion);
       return;
     }
-    const fresh: ClientQueue = {
-      gatewayAddress,
-      events: [event],
-      session: EMPTY_SESSION_TEXT,
-      sessionVersion: 0,
-      startedAt: 0,
-      reported: false,
-      run: 0,
-    };
+    const fresh = new ClientQueue(clientId, gatewayAddress, event, this);
     this.takeNewer(clientId, fresh, event.session, event.sessionVersion);
     this.queues.set(clientId, fresh);
-    void this.drain(clientId, fresh);
+    this.run(fresh);
   }
 
   /** A session written on the gateway while this worker holds the client's events. */
@@ -151,7 +160,7 @@ export class EventDispatcher {
       if (queue.gatewayAddress !== gatewayAddress) continue;
       clients++;
       dropped += queue.events.length - 1; // the first is the one running (or just done)
-      queue.run++;
+      queue.live = false;
       queue.events.length = 0;
       this.queues.delete(clientId);
     }
@@ -175,68 +184,107 @@ export class EventDispatcher {
     this.acks.flush();
   }
 
-  private async drain(clientId: string, queue: ClientQueue): Promise<void> {
-    const { events, gatewayAddress, run } = queue;
+  /**
+   * Runs the queue's events one after another, each as soon as the one before is done: in this call while callbacks
+   * return at once (no promise, no turn of the microtask queue), and from `settled` after one that returned a promise.
+   */
+  private run(queue: ClientQueue): void {
+    const events = queue.events;
     while (events.length > 0) {
-      const event = events[0]!;
-      const started = performance.now();
-      queue.startedAt = started;
+      queue.startedAt = performance.now();
       queue.reported = false;
+      let pending: Promise<void> | undefined;
       try {
-        await this.handle(gatewayAddress, event, queue, run);
-        if (queue.run !== run) return; // given up meanwhile: acknowledged, and the queue went on without it
-        this.stats.handled++;
+        pending = this.start(events[0]!, queue);
       } catch (error) {
-        if (queue.run !== run) return;
-        this.stats.failed++;
-        this.log.error('handler threw', { logEvent: 'handler-threw', clientId, event: kindName(event), error });
+        if (this.finish(queue, true, error)) continue;
+        return;
       }
-      const tookMs = performance.now() - started;
-      this.hooks.observeDuration?.(tookMs / 1000);
-      // A callback that held this process long may have outlasted the gateway's patience: ask the link now, before
-      // the next event, whether the gateway took this worker for gone (and so sent these events to another).
-      if (tookMs > LONG_CALLBACK_MS) this.hooks.checkGateway?.(gatewayAddress);
-      if (queue.run !== run) return;
-      this.acks.add(gatewayAddress, toNumber(event.sequence));
-      events.shift();
+      if (pending) {
+        pending.then(queue.settled, queue.failed);
+        return;
+      }
+      if (!this.finish(queue, false, undefined)) return;
     }
-    this.queues.delete(clientId);
+    this.queues.delete(queue.clientId);
   }
 
-  private async handle(gatewayAddress: string, event: ClientEvent, queue: ClientQueue, run: number): Promise<void> {
+  /** The running event's pending promise settled: its session is saved if still due, then the queue goes on. */
+  settled(queue: ClientQueue, threw: boolean, error: unknown): void {
+    if (!queue.live) return; // given up meanwhile: acknowledged, and the client's events went on without it
+    const ctx = queue.unsaved;
+    queue.unsaved = undefined;
+    if (ctx && !threw) {
+      const saving = this.saveSession(ctx, queue);
+      if (saving) {
+        saving.then(queue.settled, queue.failed);
+        return;
+      }
+    }
+    if (this.finish(queue, threw, error)) this.run(queue);
+  }
+
+  /** The running event is done: counted, timed and acknowledged. False when the queue is no longer live. */
+  private finish(queue: ClientQueue, threw: boolean, error: unknown): boolean {
+    const event = queue.events[0]!;
+    if (threw) {
+      this.stats.failed++;
+      this.log.error('handler threw', { logEvent: 'handler-threw', clientId: queue.clientId, event: kindName(event), error });
+    } else {
+      this.stats.handled++;
+    }
+    const tookMs = performance.now() - queue.startedAt;
+    this.hooks.observeDuration?.(tookMs / 1000);
+    // A callback that held this process long may have outlasted the gateway's patience: ask the link now, before
+    // the next event, whether the gateway took this worker for gone (and so sent these events to another).
+    if (tookMs > LONG_CALLBACK_MS) this.hooks.checkGateway?.(queue.gatewayAddress);
+    if (!queue.live) return false;
+    this.acks.add(queue.gatewayAddress, toNumber(event.sequence));
+    queue.events.shift();
+    return true;
+  }
+
+  /**
+   * Calls the event's callback. Returns what is still pending once it returned (its promise, or the saving of its
+   * session), or undefined when the event is done already; throws what the callback threw.
+   */
+  private start(event: ClientEvent, queue: ClientQueue): Promise<void> | undefined {
     const handler = this.handler;
-    const clientId = event.clientId ?? '';
+    const clientId = queue.clientId;
     const ctx = new ClientEventContext(
       clientId,
       queue.session,
       this.gateway,
       event.remoteAddress ?? '',
       event.remotePort ?? 0,
-      gatewayAddress,
+      queue.gatewayAddress,
       event.sequence,
       event.redelivery === true,
     );
+    let result: unknown;
     switch (event.kind) {
       case EventKind.Connect:
-        await handler.onConnect?.(clientId, ctx);
+        result = handler.onConnect?.(clientId, ctx);
         break;
       case EventKind.WebSocketConnect:
-        if (event.awaitsVerdict) return this.decideUpgrade(gatewayAddress, event, ctx, queue);
-        await handler.onWebSocketConnect?.(clientId, websocketRequest(event.url ?? '/', { ...event.headers }), ctx);
+        if (event.awaitsVerdict) return this.decideUpgrade(queue.gatewayAddress, event, ctx, queue);
+        result = handler.onWebSocketConnect?.(clientId, websocketRequest(event.url ?? '/', { ...event.headers }), ctx);
         break;
       case EventKind.Message: {
         const body = asBuffer(event.body);
         // A binary body is copied so a handler that keeps it does not pin the whole socket chunk it came in.
-        await handler.onMessage?.(clientId, event.binary ? Buffer.from(body) : body.toString('utf8'), ctx);
+        result = handler.onMessage?.(clientId, event.binary ? Buffer.from(body) : body.toString('utf8'), ctx);
         break;
       }
       case EventKind.Close:
-        await handler.onClose?.(clientId, ctx);
-        return;
+        return thenable(handler.onClose?.(clientId, ctx));
     }
-    if (queue.run !== run) return;
-    const saving = this.saveSession(ctx, queue);
-    if (saving) await saving;
+    const pending = thenable(result);
+    if (pending) {
+      queue.unsaved = ctx;
+      return pending;
+    }
+    return queue.live ? this.saveSession(ctx, queue) : undefined;
   }
 
   /**
@@ -328,10 +376,27 @@ export class EventDispatcher {
       abandonTimeoutMs: this.abandonTimeoutMs,
     });
     this.acks.add(queue.gatewayAddress, toNumber(event.sequence));
-    queue.run++;
-    if (queue.events.length === 0) this.queues.delete(clientId);
-    else void this.drain(clientId, queue);
+    queue.live = false;
+    if (queue.events.length === 0) {
+      this.queues.delete(clientId);
+      return;
+    }
+    const next = new ClientQueue(clientId, queue.gatewayAddress, queue.events[0]!, this);
+    next.events.push(...queue.events.slice(1));
+    next.session = queue.session;
+    next.sessionVersion = queue.sessionVersion;
+    this.queues.set(clientId, next);
+    this.run(next);
   }
+}
+
+/** What a callback returned, as a promise to wait for when it is one (or any thenable: adopted, as `await` would). */
+function thenable(result: unknown): Promise<void> | undefined {
+  if (result instanceof Promise) return result as Promise<void>;
+  if (result !== null && (typeof result === 'object' || typeof result === 'function') && typeof (result as PromiseLike<void>).then === 'function') {
+    return Promise.resolve(result as PromiseLike<void>);
+  }
+  return undefined;
 }
 
 /** Whether a callback's ctx.session comes to no session at all (it is written back as `{}`: see saveSession). */
