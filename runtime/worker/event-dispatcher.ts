@@ -12,7 +12,9 @@ import { applySessionChanges, sessionChanges } from './session-changes.js';
 import { websocketRequest } from './websocket-request.js';
 
 /**
- * One client's events, the first of which is running. A queue given up (its event abandoned, or its gateway lost) is
+ * One client's events, the first of which is running; none once they are done. An idle queue is kept a second or two
+ * (until the next sweep past KEEP_IDLE_MS), so a client sending again soon reuses it: no queue, array, callbacks or
+ * map entry made and dropped per event. A queue given up (its event abandoned, or its gateway lost) is
  * no longer live: what its callback does after that is not followed, and its client's next events run in another.
  */
 class ClientQueue {
@@ -27,6 +29,8 @@ class ClientQueue {
   startedAt = 0;
   /** Whether the running event was reported as slow. */
   reported = false;
+  /** When the queue last became idle (performance.now()). */
+  doneAt = 0;
   live = true;
   /** The running event's ctx while its callback's promise is pending and its session is still to be saved after it. */
   unsaved: ClientEventContext | undefined = undefined;
@@ -64,6 +68,8 @@ export interface DispatchTimeouts {
 
 /** A callback that ran longer than this may have blocked the process past a gateway's heartbeat timeout. */
 const LONG_CALLBACK_MS = 100;
+/** An idle queue this old is dropped at the next sweep (checkRunning). */
+const KEEP_IDLE_MS = 1000;
 
 export interface DispatchHooks {
   /** Seconds each callback took, returned or thrown (not those given up). */
@@ -116,9 +122,10 @@ export class EventDispatcher {
   dispatch(gatewayAddress: string, event: ClientEvent): void {
     const clientId = event.clientId ?? '';
     const queue = this.queues.get(clientId);
-    if (queue) {
+    if (queue && (queue.events.length > 0 || queue.gatewayAddress === gatewayAddress)) {
       queue.events.push(event);
       this.takeNewer(clientId, queue, event.session, event.sessionVersion);
+      if (queue.events.length === 1) this.run(queue);
       return;
     }
     const fresh = new ClientQueue(clientId, gatewayAddress, event, this);
@@ -158,11 +165,12 @@ export class EventDispatcher {
     let clients = 0;
     for (const [clientId, queue] of this.queues) {
       if (queue.gatewayAddress !== gatewayAddress) continue;
+      queue.live = false;
+      this.queues.delete(clientId);
+      if (queue.events.length === 0) continue; // idle: nothing of it here
       clients++;
       dropped += queue.events.length - 1; // the first is the one running (or just done)
-      queue.live = false;
       queue.events.length = 0;
-      this.queues.delete(clientId);
     }
     if (clients === 0) return;
     this.stats.dropped += dropped;
@@ -172,7 +180,7 @@ export class EventDispatcher {
   /** Resolves when nothing is queued or running (or after `timeoutMs`). */
   async idle(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    while (this.queues.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    while (this.inFlight > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
   }
 
   stop(): void {
@@ -206,7 +214,6 @@ export class EventDispatcher {
       }
       if (!this.finish(queue, false, undefined)) return;
     }
-    this.queues.delete(queue.clientId);
   }
 
   /** The running event's pending promise settled: its session is saved if still due, then the queue goes on. */
@@ -233,7 +240,8 @@ export class EventDispatcher {
     } else {
       this.stats.handled++;
     }
-    const tookMs = performance.now() - queue.startedAt;
+    const doneAt = performance.now();
+    const tookMs = doneAt - queue.startedAt;
     this.hooks.observeDuration?.(tookMs / 1000);
     // A callback that held this process long may have outlasted the gateway's patience: ask the link now, before
     // the next event, whether the gateway took this worker for gone (and so sent these events to another).
@@ -241,6 +249,13 @@ export class EventDispatcher {
     if (!queue.live) return false;
     this.acks.add(queue.gatewayAddress, toNumber(event.sequence));
     queue.events.shift();
+    queue.doneAt = doneAt;
+    // A closed client sends nothing more: its queue goes now rather than at the sweep.
+    if (event.kind === EventKind.Close && queue.events.length === 0) {
+      queue.live = false;
+      this.queues.delete(queue.clientId);
+      return false;
+    }
     return true;
   }
 
@@ -345,6 +360,10 @@ export class EventDispatcher {
   private checkRunning(): void {
     const now = performance.now();
     for (const [clientId, queue] of this.queues) {
+      if (queue.events.length === 0) {
+        if (now - queue.doneAt >= KEEP_IDLE_MS) this.queues.delete(clientId);
+        continue;
+      }
       const elapsedMs = now - queue.startedAt;
       if (this.abandonTimeoutMs > 0 && elapsedMs >= this.abandonTimeoutMs) {
         this.abandon(clientId, queue, elapsedMs);

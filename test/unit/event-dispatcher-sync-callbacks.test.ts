@@ -4,6 +4,7 @@ import { createLogger } from '../../runtime/observability/log.js';
 import { EventDispatcher } from '../../runtime/worker/event-dispatcher.js';
 import type { WorkerGatewayClient } from '../../runtime/worker/worker-gateway-client.js';
 import { EventKind, type Envelope } from '../../runtime/wire/types.js';
+import { waitFor } from '../harness/wait.js';
 
 const GATEWAY = '127.0.0.1:2900';
 
@@ -30,6 +31,32 @@ describe('callbacks that return without a promise', () => {
       assert.deepEqual(logs.map((record) => [record.logEvent, record.clientId, record.event]), [['handler-threw', 'c1', 'Message']]);
       const acked = await new Promise<Envelope[]>((resolve) => setImmediate(() => resolve([...sent])));
       assert.deepEqual(acked, [{ ack: { sequences: [1, 2] } }]);
+    } finally {
+      events.stop();
+    }
+  });
+});
+
+describe('a client whose events are all done', () => {
+  it('holds nothing when its gateway is lost: no events dropped, no warning, and a later client of that gateway starts afresh', async () => {
+    const logs: Array<Record<string, unknown>> = [];
+    const seen: unknown[] = [];
+    const handler = {
+      onMessage(_clientId: string, _message: string | Buffer, ctx: { session: unknown }) {
+        seen.push(structuredClone(ctx.session));
+      },
+    };
+    const log = createLogger({ role: 'test' }, 'warn', (line) => logs.push(JSON.parse(line) as Record<string, unknown>));
+    const events = new EventDispatcher(handler, {} as WorkerGatewayClient, log, { processTimeoutMs: 30_000, abandonTimeoutMs: 0 }, () => {});
+    try {
+      events.dispatch(GATEWAY, { kind: EventKind.Message, clientId: 'c1', sequence: 1, body: Buffer.from('a'), session: Buffer.from('{"n":1}'), sessionVersion: 3 });
+      await waitFor('the first event done', () => events.inFlight === 0);
+      events.gatewayLost(GATEWAY);
+      assert.equal(events.stats.dropped, 0);
+      assert.deepEqual(logs, []);
+      // The same id again (a gateway back at the address): the session it sends is taken, whatever its version.
+      events.dispatch(GATEWAY, { kind: EventKind.Message, clientId: 'c1', sequence: 1, body: Buffer.from('b'), session: Buffer.from('{"n":2}'), sessionVersion: 1 });
+      assert.deepEqual(seen, [{ n: 1 }, { n: 2 }]);
     } finally {
       events.stop();
     }
