@@ -8,7 +8,7 @@ import { ClientEventContext } from './event-context.js';
 import type { Handler } from './handler.js';
 import { RefuseConnection } from './refuse-connection.js';
 import type { WorkerGatewayClient } from './worker-gateway-client.js';
-import { applySessionChanges, sessionChanges } from './session-changes.js';
+import { applySessionChanges, sessionChanges, type SessionChanges } from './session-changes.js';
 import { websocketRequest } from './websocket-request.js';
 
 /**
@@ -222,7 +222,13 @@ export class EventDispatcher {
     const ctx = queue.unsaved;
     queue.unsaved = undefined;
     if (ctx && !threw) {
-      const saving = this.saveSession(ctx, queue);
+      let saving: Promise<void> | undefined;
+      try {
+        saving = this.saveSession(ctx, queue);
+      } catch (saveError) {
+        threw = true;
+        error = saveError;
+      }
       if (saving) {
         saving.then(queue.settled, queue.failed);
         return;
@@ -334,25 +340,25 @@ export class EventDispatcher {
    */
   private saveSession(ctx: ClientEventContext, queue: ClientQueue): Promise<void> | undefined {
     // Most callbacks never touch the session, or leave one they were given empty as it was: no depth walk, no
-    // stringify, and no promise (an async function costs one, and a turn of the microtask queue, even when it
-    // returns at once).
+    // stringify. Those that read it and leave it as it was cost a stringify, and no promise (an async function costs
+    // one, and a turn of the microtask queue, even when it returns at once).
     if (!ctx.sessionTouched || (ctx.givenSession === EMPTY_SESSION_TEXT && isEmptySession(ctx.session))) return undefined;
-    return this.writeBackSession(ctx, queue);
-  }
-
-  private async writeBackSession(ctx: ClientEventContext, queue: ClientQueue): Promise<void> {
     const before = ctx.givenSession;
     // Measured before JSON.stringify, which a deep enough session would overflow; the event is done all the same.
     if (sessionTooDeep(ctx.session)) {
       this.log.error(`ctx.session not saved: ${SESSION_TOO_DEEP}`, { logEvent: 'session-not-saved', clientId: ctx.clientId, messageId: ctx.messageId });
-      return;
+      return undefined;
     }
     const after = ctx.session !== null && typeof ctx.session === 'object' ? JSON.stringify(ctx.session) : '{}';
     // Most callbacks leave the session as they were given it: one stringify tells, nothing more is parsed.
-    if (after === before || (before === EMPTY_SESSION_TEXT && after === '{}')) return;
+    if (after === before || (before === EMPTY_SESSION_TEXT && after === '{}')) return undefined;
     const changes = sessionChanges(parseSession(before), JSON.parse(after) as Session);
-    if (!changes) return;
-    await this.gateway.writeSessionChanges(ctx.clientId, changes);
+    if (!changes) return undefined;
+    return this.writeSessionChanges(ctx.clientId, changes, queue);
+  }
+
+  private async writeSessionChanges(clientId: string, changes: SessionChanges, queue: ClientQueue): Promise<void> {
+    await this.gateway.writeSessionChanges(clientId, changes);
     // Where the gateway has gone or dropped the client, its onClose must still see what this callback left.
     queue.session = JSON.stringify(applySessionChanges(parseSession(queue.session), changes));
   }

@@ -62,3 +62,25 @@ describe('a client whose events are all done', () => {
     }
   });
 });
+
+describe('a callback that reads the session and leaves it as it was', () => {
+  it('is done before dispatch returns, as one that never touched it: nothing to write back, nothing waited for', () => {
+    const seen: unknown[] = [];
+    const handler = {
+      onMessage(_clientId: string, _message: string | Buffer, ctx: { session: Record<string, unknown> }) {
+        seen.push(ctx.session.name);
+      },
+    };
+    const gateway = { writeSessionChanges: () => assert.fail('nothing to write back') } as unknown as WorkerGatewayClient;
+    const log = createLogger({ role: 'test' }, 'error', () => {});
+    const events = new EventDispatcher(handler, gateway, log, { processTimeoutMs: 30_000, abandonTimeoutMs: 0 }, () => {});
+    try {
+      events.dispatch(GATEWAY, { kind: EventKind.Message, clientId: 'c1', sequence: 1, body: Buffer.from('a'), session: Buffer.from('{"name":"ann"}'), sessionVersion: 1 });
+      assert.deepEqual(seen, ['ann']);
+      assert.equal(events.stats.handled, 1);
+      assert.equal(events.inFlight, 0);
+    } finally {
+      events.stop();
+    }
+  });
+});
