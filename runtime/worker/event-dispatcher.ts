@@ -8,25 +8,46 @@ import { ClientEventContext } from './event-context.js';
 import type { Handler } from './handler.js';
 import { RefuseConnection } from './refuse-connection.js';
 import type { WorkerGatewayClient } from './worker-gateway-client.js';
-import { applySessionChanges, sessionChanges } from './session-changes.js';
+import { applySessionChanges, sessionChanges, type SessionChanges } from './session-changes.js';
 import { websocketRequest } from './websocket-request.js';
 
-/** One client's events, the first of which is running. */
-interface ClientQueue {
-  gatewayAddress: string;
-  events: ClientEvent[];
+/**
+ * One client's events, the first of which is running; none once they are done. An idle queue is kept a second or two
+ * (until the next sweep past KEEP_IDLE_MS), so a client sending again soon reuses it: no queue, array, callbacks or
+ * map entry made and dropped per event. A queue given up (its event abandoned, or its gateway lost) is
+ * no longer live: what its callback does after that is not followed, and its client's next events run in another.
+ */
+class ClientQueue {
+  readonly events: ClientEvent[];
   /**
    * The newest session known for the client (JSON text, EMPTY_SESSION_TEXT for none) and the gateway's version of it:
    * what the last callback left, or a newer one from an event or a SessionUpdate (someone else wrote it since).
    */
-  session: string;
-  sessionVersion: number;
+  session = EMPTY_SESSION_TEXT;
+  sessionVersion = 0;
   /** When the running event started (performance.now(): one clock read per event serves this and its duration). */
-  startedAt: number;
+  startedAt = 0;
   /** Whether the running event was reported as slow. */
-  reported: boolean;
-  /** Which run of the queue is current: an abandoned event's callback belongs to an earlier one. */
-  run: number;
+  reported = false;
+  /** When the queue last became idle (performance.now()). */
+  doneAt = 0;
+  live = true;
+  /** The running event's ctx while its callback's promise is pending and its session is still to be saved after it. */
+  unsaved: ClientEventContext | undefined = undefined;
+  /** What the running event's pending promise calls when it settles: made once per queue, not once per event. */
+  readonly settled: () => void;
+  readonly failed: (error: unknown) => void;
+
+  constructor(
+    readonly clientId: string,
+    readonly gatewayAddress: string,
+    first: ClientEvent,
+    dispatcher: EventDispatcher,
+  ) {
+    this.events = [first];
+    this.settled = () => dispatcher.settled(this, false, undefined);
+    this.failed = (error) => dispatcher.settled(this, true, error);
+  }
 }
 
 export interface DispatchStats {
@@ -47,6 +68,8 @@ export interface DispatchTimeouts {
 
 /** A callback that ran longer than this may have blocked the process past a gateway's heartbeat timeout. */
 const LONG_CALLBACK_MS = 100;
+/** An idle queue this old is dropped at the next sweep (checkRunning). */
+const KEEP_IDLE_MS = 1000;
 
 export interface DispatchHooks {
   /** Seconds each callback took, returned or thrown (not those given up). */
@@ -99,23 +122,16 @@ export class EventDispatcher {
   dispatch(gatewayAddress: string, event: ClientEvent): void {
     const clientId = event.clientId ?? '';
     const queue = this.queues.get(clientId);
-    if (queue) {
+    if (queue && (queue.events.length > 0 || queue.gatewayAddress === gatewayAddress)) {
       queue.events.push(event);
       this.takeNewer(clientId, queue, event.session, event.sessionVersion);
+      if (queue.events.length === 1) this.run(queue);
       return;
     }
-    const fresh: ClientQueue = {
-      gatewayAddress,
-      events: [event],
-      session: EMPTY_SESSION_TEXT,
-      sessionVersion: 0,
-      startedAt: 0,
-      reported: false,
-      run: 0,
-    };
+    const fresh = new ClientQueue(clientId, gatewayAddress, event, this);
     this.takeNewer(clientId, fresh, event.session, event.sessionVersion);
     this.queues.set(clientId, fresh);
-    void this.drain(clientId, fresh);
+    this.run(fresh);
   }
 
   /** A session written on the gateway while this worker holds the client's events. */
@@ -149,11 +165,12 @@ export class EventDispatcher {
     let clients = 0;
     for (const [clientId, queue] of this.queues) {
       if (queue.gatewayAddress !== gatewayAddress) continue;
+      queue.live = false;
+      this.queues.delete(clientId);
+      if (queue.events.length === 0) continue; // idle: nothing of it here
       clients++;
       dropped += queue.events.length - 1; // the first is the one running (or just done)
-      queue.run++;
       queue.events.length = 0;
-      this.queues.delete(clientId);
     }
     if (clients === 0) return;
     this.stats.dropped += dropped;
@@ -163,7 +180,7 @@ export class EventDispatcher {
   /** Resolves when nothing is queued or running (or after `timeoutMs`). */
   async idle(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    while (this.queues.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    while (this.inFlight > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
   }
 
   stop(): void {
@@ -175,68 +192,120 @@ export class EventDispatcher {
     this.acks.flush();
   }
 
-  private async drain(clientId: string, queue: ClientQueue): Promise<void> {
-    const { events, gatewayAddress, run } = queue;
+  /**
+   * Runs the queue's events one after another, each as soon as the one before is done: in this call while callbacks
+   * return at once (no promise, no turn of the microtask queue), and from `settled` after one that returned a promise.
+   */
+  private run(queue: ClientQueue): void {
+    const events = queue.events;
     while (events.length > 0) {
-      const event = events[0]!;
-      const started = performance.now();
-      queue.startedAt = started;
+      queue.startedAt = performance.now();
       queue.reported = false;
+      let pending: Promise<void> | undefined;
       try {
-        await this.handle(gatewayAddress, event, queue, run);
-        if (queue.run !== run) return; // given up meanwhile: acknowledged, and the queue went on without it
-        this.stats.handled++;
+        pending = this.start(events[0]!, queue);
       } catch (error) {
-        if (queue.run !== run) return;
-        this.stats.failed++;
-        this.log.error('handler threw', { logEvent: 'handler-threw', clientId, event: kindName(event), error });
+        if (this.finish(queue, true, error)) continue;
+        return;
       }
-      const tookMs = performance.now() - started;
-      this.hooks.observeDuration?.(tookMs / 1000);
-      // A callback that held this process long may have outlasted the gateway's patience: ask the link now, before
-      // the next event, whether the gateway took this worker for gone (and so sent these events to another).
-      if (tookMs > LONG_CALLBACK_MS) this.hooks.checkGateway?.(gatewayAddress);
-      if (queue.run !== run) return;
-      this.acks.add(gatewayAddress, toNumber(event.sequence));
-      events.shift();
+      if (pending) {
+        pending.then(queue.settled, queue.failed);
+        return;
+      }
+      if (!this.finish(queue, false, undefined)) return;
     }
-    this.queues.delete(clientId);
   }
 
-  private async handle(gatewayAddress: string, event: ClientEvent, queue: ClientQueue, run: number): Promise<void> {
+  /** The running event's pending promise settled: its session is saved if still due, then the queue goes on. */
+  settled(queue: ClientQueue, threw: boolean, error: unknown): void {
+    if (!queue.live) return; // given up meanwhile: acknowledged, and the client's events went on without it
+    const ctx = queue.unsaved;
+    queue.unsaved = undefined;
+    if (ctx && !threw) {
+      let saving: Promise<void> | undefined;
+      try {
+        saving = this.saveSession(ctx, queue);
+      } catch (saveError) {
+        threw = true;
+        error = saveError;
+      }
+      if (saving) {
+        saving.then(queue.settled, queue.failed);
+        return;
+      }
+    }
+    if (this.finish(queue, threw, error)) this.run(queue);
+  }
+
+  /** The running event is done: counted, timed and acknowledged. False when the queue is no longer live. */
+  private finish(queue: ClientQueue, threw: boolean, error: unknown): boolean {
+    const event = queue.events[0]!;
+    if (threw) {
+      this.stats.failed++;
+      this.log.error('handler threw', { logEvent: 'handler-threw', clientId: queue.clientId, event: kindName(event), error });
+    } else {
+      this.stats.handled++;
+    }
+    const doneAt = performance.now();
+    const tookMs = doneAt - queue.startedAt;
+    this.hooks.observeDuration?.(tookMs / 1000);
+    // A callback that held this process long may have outlasted the gateway's patience: ask the link now, before
+    // the next event, whether the gateway took this worker for gone (and so sent these events to another).
+    if (tookMs > LONG_CALLBACK_MS) this.hooks.checkGateway?.(queue.gatewayAddress);
+    if (!queue.live) return false;
+    this.acks.add(queue.gatewayAddress, toNumber(event.sequence));
+    queue.events.shift();
+    queue.doneAt = doneAt;
+    // A closed client sends nothing more: its queue goes now rather than at the sweep.
+    if (event.kind === EventKind.Close && queue.events.length === 0) {
+      queue.live = false;
+      this.queues.delete(queue.clientId);
+      return false;
+    }
+    return true;
+  }
+
+  /**
+   * Calls the event's callback. Returns what is still pending once it returned (its promise, or the saving of its
+   * session), or undefined when the event is done already; throws what the callback threw.
+   */
+  private start(event: ClientEvent, queue: ClientQueue): Promise<void> | undefined {
     const handler = this.handler;
-    const clientId = event.clientId ?? '';
+    const clientId = queue.clientId;
     const ctx = new ClientEventContext(
       clientId,
       queue.session,
       this.gateway,
       event.remoteAddress ?? '',
       event.remotePort ?? 0,
-      gatewayAddress,
+      queue.gatewayAddress,
       event.sequence,
       event.redelivery === true,
     );
+    let result: unknown;
     switch (event.kind) {
       case EventKind.Connect:
-        await handler.onConnect?.(clientId, ctx);
+        result = handler.onConnect?.(clientId, ctx);
         break;
       case EventKind.WebSocketConnect:
-        if (event.awaitsVerdict) return this.decideUpgrade(gatewayAddress, event, ctx, queue);
-        await handler.onWebSocketConnect?.(clientId, websocketRequest(event.url ?? '/', { ...event.headers }), ctx);
+        if (event.awaitsVerdict) return this.decideUpgrade(queue.gatewayAddress, event, ctx, queue);
+        result = handler.onWebSocketConnect?.(clientId, websocketRequest(event.url ?? '/', { ...event.headers }), ctx);
         break;
       case EventKind.Message: {
         const body = asBuffer(event.body);
         // A binary body is copied so a handler that keeps it does not pin the whole socket chunk it came in.
-        await handler.onMessage?.(clientId, event.binary ? Buffer.from(body) : body.toString('utf8'), ctx);
+        result = handler.onMessage?.(clientId, event.binary ? Buffer.from(body) : body.toString('utf8'), ctx);
         break;
       }
       case EventKind.Close:
-        await handler.onClose?.(clientId, ctx);
-        return;
+        return thenable(handler.onClose?.(clientId, ctx));
     }
-    if (queue.run !== run) return;
-    const saving = this.saveSession(ctx, queue);
-    if (saving) await saving;
+    const pending = thenable(result);
+    if (pending) {
+      queue.unsaved = ctx;
+      return pending;
+    }
+    return queue.live ? this.saveSession(ctx, queue) : undefined;
   }
 
   /**
@@ -271,25 +340,25 @@ export class EventDispatcher {
    */
   private saveSession(ctx: ClientEventContext, queue: ClientQueue): Promise<void> | undefined {
     // Most callbacks never touch the session, or leave one they were given empty as it was: no depth walk, no
-    // stringify, and no promise (an async function costs one, and a turn of the microtask queue, even when it
-    // returns at once).
+    // stringify. Those that read it and leave it as it was cost a stringify, and no promise (an async function costs
+    // one, and a turn of the microtask queue, even when it returns at once).
     if (!ctx.sessionTouched || (ctx.givenSession === EMPTY_SESSION_TEXT && isEmptySession(ctx.session))) return undefined;
-    return this.writeBackSession(ctx, queue);
-  }
-
-  private async writeBackSession(ctx: ClientEventContext, queue: ClientQueue): Promise<void> {
     const before = ctx.givenSession;
     // Measured before JSON.stringify, which a deep enough session would overflow; the event is done all the same.
     if (sessionTooDeep(ctx.session)) {
       this.log.error(`ctx.session not saved: ${SESSION_TOO_DEEP}`, { logEvent: 'session-not-saved', clientId: ctx.clientId, messageId: ctx.messageId });
-      return;
+      return undefined;
     }
     const after = ctx.session !== null && typeof ctx.session === 'object' ? JSON.stringify(ctx.session) : '{}';
     // Most callbacks leave the session as they were given it: one stringify tells, nothing more is parsed.
-    if (after === before || (before === EMPTY_SESSION_TEXT && after === '{}')) return;
+    if (after === before || (before === EMPTY_SESSION_TEXT && after === '{}')) return undefined;
     const changes = sessionChanges(parseSession(before), JSON.parse(after) as Session);
-    if (!changes) return;
-    await this.gateway.writeSessionChanges(ctx.clientId, changes);
+    if (!changes) return undefined;
+    return this.writeSessionChanges(ctx.clientId, changes, queue);
+  }
+
+  private async writeSessionChanges(clientId: string, changes: SessionChanges, queue: ClientQueue): Promise<void> {
+    await this.gateway.writeSessionChanges(clientId, changes);
     // Where the gateway has gone or dropped the client, its onClose must still see what this callback left.
     queue.session = JSON.stringify(applySessionChanges(parseSession(queue.session), changes));
   }
@@ -297,6 +366,10 @@ export class EventDispatcher {
   private checkRunning(): void {
     const now = performance.now();
     for (const [clientId, queue] of this.queues) {
+      if (queue.events.length === 0) {
+        if (now - queue.doneAt >= KEEP_IDLE_MS) this.queues.delete(clientId);
+        continue;
+      }
       const elapsedMs = now - queue.startedAt;
       if (this.abandonTimeoutMs > 0 && elapsedMs >= this.abandonTimeoutMs) {
         this.abandon(clientId, queue, elapsedMs);
@@ -328,10 +401,27 @@ export class EventDispatcher {
       abandonTimeoutMs: this.abandonTimeoutMs,
     });
     this.acks.add(queue.gatewayAddress, toNumber(event.sequence));
-    queue.run++;
-    if (queue.events.length === 0) this.queues.delete(clientId);
-    else void this.drain(clientId, queue);
+    queue.live = false;
+    if (queue.events.length === 0) {
+      this.queues.delete(clientId);
+      return;
+    }
+    const next = new ClientQueue(clientId, queue.gatewayAddress, queue.events[0]!, this);
+    next.events.push(...queue.events.slice(1));
+    next.session = queue.session;
+    next.sessionVersion = queue.sessionVersion;
+    this.queues.set(clientId, next);
+    this.run(next);
   }
+}
+
+/** What a callback returned, as a promise to wait for when it is one (or any thenable: adopted, as `await` would). */
+function thenable(result: unknown): Promise<void> | undefined {
+  if (result instanceof Promise) return result as Promise<void>;
+  if (result !== null && (typeof result === 'object' || typeof result === 'function') && typeof (result as PromiseLike<void>).then === 'function') {
+    return Promise.resolve(result as PromiseLike<void>);
+  }
+  return undefined;
 }
 
 /** Whether a callback's ctx.session comes to no session at all (it is written back as `{}`: see saveSession). */
