@@ -18,61 +18,74 @@ export interface Delivery {
  * carries (for queries) or undefined. Commands about a client that is gone do nothing, as in GatewayWorker.
  */
 export function executeCommand(command: Command, registry: ClientRegistry, delivery: Delivery): Omit<Reply, 'requestId'> | undefined {
-  const ids = command.clientIds ?? [];
-  const body = Buffer.from(command.body ?? []);
-  const binary = command.binary ?? false;
-  const first = (list: string[] | undefined) => list?.[0] ?? '';
-  const target = () => registry.get(first(ids));
-  /** Applies `change` to the command's client, if it is still here; no reply. */
-  const onTarget = (change: (client: Client) => void) => {
-    const client = target();
-    if (client) change(client);
-    return undefined;
-  };
-
+  // Called for every command a gateway gets: no closure, generator or copy made unless the command needs it.
+  const ids = command.clientIds ?? NO_IDS;
   switch (command.op) {
-    case Op.SendToClient:
+    case Op.SendToClient: {
+      let body: Buffer | undefined;
       for (const id of ids) {
         const client = registry.get(id);
-        if (client) delivery.deliver(client, body, binary);
+        if (client) delivery.deliver(client, (body ??= bodyOf(command)), command.binary === true);
       }
       return undefined;
+    }
     case Op.SendToAll: {
-      const excluded = new Set(command.excludeClientIds ?? []);
-      const candidates = command.onlyListed ? listed(registry, ids) : registry.clients.values();
-      for (const client of candidates) if (!excluded.has(client.id)) delivery.deliver(client, body, binary);
+      const excluded = new Set(command.excludeClientIds ?? NO_IDS);
+      const body = bodyOf(command);
+      const binary = command.binary === true;
+      if (command.onlyListed) {
+        for (const id of ids) {
+          const client = registry.get(id);
+          if (client && !excluded.has(client.id)) delivery.deliver(client, body, binary);
+        }
+      } else {
+        for (const client of registry.clients.values()) if (!excluded.has(client.id)) delivery.deliver(client, body, binary);
+      }
       return undefined;
     }
-    case Op.SendToUid:
-      for (const client of union(command.uids ?? [], (uid) => registry.uidClients(uid))) delivery.deliver(client, body, binary);
+    case Op.SendToUid: {
+      const uids = command.uids ?? NO_IDS;
+      const binary = command.binary === true;
+      let body: Buffer | undefined;
+      if (uids.length === 1) {
+        for (const client of registry.uidClients(uids[0]!)) delivery.deliver(client, (body ??= bodyOf(command)), binary);
+      } else {
+        for (const client of union(uids, (uid) => registry.uidClients(uid))) delivery.deliver(client, (body ??= bodyOf(command)), binary);
+      }
       return undefined;
+    }
     case Op.SendToGroup: {
-      const excluded = new Set(command.excludeClientIds ?? []);
-      for (const client of union(command.groups ?? [], (group) => registry.groupClients(group))) {
+      const excluded = new Set(command.excludeClientIds ?? NO_IDS);
+      const body = bodyOf(command);
+      const binary = command.binary === true;
+      for (const client of union(command.groups ?? NO_IDS, (group) => registry.groupClients(group))) {
         if (!excluded.has(client.id)) delivery.deliver(client, body, binary);
       }
       return undefined;
     }
     case Op.BindUid:
-      return onTarget((client) => registry.bindUid(client, first(command.uids)));
     case Op.UnbindUid:
-      return onTarget((client) => registry.unbindUid(client, first(command.uids)));
     case Op.JoinGroup:
-      return onTarget((client) => registry.joinGroup(client, first(command.groups)));
-    case Op.LeaveGroup:
-      return onTarget((client) => registry.leaveGroup(client, first(command.groups)));
+    case Op.LeaveGroup: {
+      // Applied to the command's client, if it is still here; no reply.
+      const client = registry.get(first(ids));
+      if (client) membershipChanges[command.op](registry, client, command);
+      return undefined;
+    }
     case Op.Ungroup:
-      for (const group of command.groups ?? []) registry.ungroup(group);
+      for (const group of command.groups ?? NO_IDS) registry.ungroup(group);
       return undefined;
-    case Op.CloseClient:
-      for (const client of listed(registry, ids)) delivery.close(client, body.length > 0 ? body : undefined, binary);
+    case Op.CloseClient: {
+      const body = bodyOf(command);
+      for (const client of listed(registry, ids)) delivery.close(client, body.length > 0 ? body : undefined, command.binary === true);
       return undefined;
+    }
     case Op.DestroyClient:
       for (const client of listed(registry, ids)) delivery.destroy(client);
       return undefined;
     case Op.SetSession:
     case Op.UpdateSession:
-      return storeSession(command, target(), delivery);
+      return storeSession(command, registry.get(first(ids)), delivery);
     case Op.GetClients: {
       const clients = command.groups?.length
         ? union(command.groups, (group) => registry.groupClients(group))
@@ -107,6 +120,31 @@ export function executeCommand(command: Command, registry: ClientRegistry, deliv
       return { error: `unknown command op ${command.op}`, errorCode: ErrorCode.UnknownOp };
   }
 }
+
+const NO_IDS: string[] = [];
+
+type MembershipOp = Op.BindUid | Op.UnbindUid | Op.JoinGroup | Op.LeaveGroup;
+const membershipChanges: Record<MembershipOp, (registry: ClientRegistry, client: Client, command: Command) => void> = {
+  [Op.BindUid]: (registry, client, command) => registry.bindUid(client, first(command.uids)),
+  [Op.UnbindUid]: (registry, client, command) => registry.unbindUid(client, first(command.uids)),
+  [Op.JoinGroup]: (registry, client, command) => registry.joinGroup(client, first(command.groups)),
+  [Op.LeaveGroup]: (registry, client, command) => registry.leaveGroup(client, first(command.groups)),
+};
+
+function first(list: string[] | undefined): string {
+  return list?.[0] ?? '';
+}
+
+/**
+ * The command's message as its clients get it: a copy of its bytes, which are a view of the whole chunk read from the
+ * sender's connection, a chunk a client's unsent messages would otherwise keep in memory (a slow client holding far
+ * more than its send buffer counts). The sends to one uid or client make it once a client is there to get it.
+ */
+function bodyOf(command: Command): Buffer {
+  return Buffer.from(command.body ?? NO_BYTES);
+}
+
+const NO_BYTES = new Uint8Array(0);
 
 function* listed(registry: ClientRegistry, ids: string[]): Iterable<Client> {
   for (const id of ids) {

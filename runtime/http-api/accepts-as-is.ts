@@ -110,6 +110,8 @@ function baseCheck(def: Def): AsIsCheck | undefined {
       const keyDef = (def.keyType as unknown as { _zod: { def: Def } })._zod.def;
       const values = acceptsAsIs(def.valueType!);
       if (keyDef.type !== 'string' || (keyDef.checks?.length ?? 0) > 0 || values === undefined) return undefined;
+      // Values of any kind (a batch's calls' arguments, checked afterwards by their method): no value to walk.
+      if ((def.valueType as unknown as { _zod: { def: Def } })._zod.def.type === 'unknown') return isPlainObject;
       return (value) => {
         if (!isPlainObject(value)) return false;
         for (const key in value) if (Object.hasOwn(value, key) && !values(value[key])) return false;

@@ -40,6 +40,7 @@ const PREFIX = '/v1/';
 /** The answer of every call whose result is nothing (the sends, the state changes), written as is. */
 const RESULT_NULL = JSON.stringify({ result: null });
 const errorJson = (message: string | undefined) => JSON.stringify({ error: message });
+const resultJson = (result: unknown) => (result === undefined || result === null ? RESULT_NULL : JSON.stringify({ result }));
 const INTERNAL_ERROR = errorJson('internal error');
 
 /**
@@ -89,7 +90,7 @@ export function createApiServer(options: ApiServerOptions): Server {
       (result) => {
         calls.inc(name, 'ok');
         try {
-          ok(index, result === undefined || result === null ? RESULT_NULL : JSON.stringify({ result }));
+          ok(index, resultJson(result));
         } catch (error) {
           crashed(error);
         }
@@ -127,16 +128,17 @@ export function createApiServer(options: ApiServerOptions): Server {
   const batch = (res: ServerResponse, started: number, body: unknown): void => {
     const entries = parse(batchSchema, body, 'body').calls;
     // Every call is checked before any is made: a batch with a bad call does nothing.
-    const names: ApiMethodName[] = [];
-    const args: unknown[] = [];
-    entries.forEach((entry, index) => {
+    const names: ApiMethodName[] = new Array<ApiMethodName>(entries.length);
+    const args: unknown[] = new Array<unknown>(entries.length);
+    for (let index = 0; index < entries.length; index++) {
+      const entry = entries[index]!;
       if (!isApiMethod(entry.method)) throw new HttpError(400, `calls[${index}].method: unknown method ${JSON.stringify(entry.method)}`);
-      names.push(entry.method);
-      args.push(parse(apiMethods[entry.method].args, entry.args ?? {}, `calls[${index}].args`));
-    });
+      names[index] = entry.method;
+      args[index] = parseArgs(entry.method, entry.args ?? {}, index);
+    }
     /** Each call's part of the answer, as JSON. */
     const results: string[] = new Array<string>(names.length);
-    /** Calls made so far, and those of them without their answer yet. */
+    /** Calls made so far, and the calls or runs of sends without their answer yet. */
     let made = 0;
     let open = 0;
     const done = (index: number, json: string) => {
@@ -145,16 +147,63 @@ export function createApiServer(options: ApiServerOptions): Server {
     };
     const failed = (index: number, error: Error) => done(index, errorJson(error?.message));
     const crashed = (error: unknown) => fail(res, 'batch', started, error);
-    const next = (): void => {
-      while (made < names.length) {
-        const name = names[made]!;
-        const send = apiMethods[name].send === true;
-        if (open > 0 && !send) return;
-        open++;
-        call(name, args[made], made++, done, failed, crashed);
-        if (!send) return;
+    /** Calls first..first+count-1, sends of one method that got the same promise, answered as one. */
+    const sent = (name: ApiMethodName, first: number, count: number, pending: Promise<unknown>) => {
+      open++;
+      pending.then(
+        (result) => {
+          calls.inc(name, 'ok', count);
+          try {
+            results.fill(resultJson(result), first, first + count);
+            if (--open === 0) next();
+          } catch (error) {
+            crashed(error);
+          }
+        },
+        (error: Error) => {
+          calls.inc(name, 'error', count);
+          log.warn('Gateway API call failed', { method: name, calls: count, error });
+          try {
+            results.fill(errorJson(error?.message), first, first + count);
+            if (--open === 0) next();
+          } catch (thrown) {
+            crashed(thrown);
+          }
+        },
+      );
+    };
+    /**
+     * Makes the run of sends from `made` on. Each send's promise says its command is queued; the sends of a gateway
+     * that keeps up all get the same one (and those of a gateway not keeping up, that gateway's one), so a stretch of
+     * calls of one method with the same promise waits on it once, not with a promise and closures of its own each.
+     */
+    const sendRun = (): void => {
+      let name = names[made]!;
+      let first = made;
+      let pending: Promise<unknown> | undefined;
+      for (; made < names.length && apiMethods[names[made]!].send === true; made++) {
+        const method = names[made]!;
+        let promise: Promise<unknown>;
+        try {
+          promise = apiMethods[method].call(api, args[made]);
+        } catch (error) {
+          promise = Promise.reject(error);
+        }
+        if (promise === pending && method === name) continue;
+        if (pending !== undefined) sent(name, first, made - first, pending);
+        name = method;
+        first = made;
+        pending = promise;
       }
-      if (open === 0) answer(res, 'batch', started, 200, `{"results":[${results.join(',')}]}`);
+      sent(name, first, made - first, pending!);
+    };
+    const next = (): void => {
+      if (made < names.length) {
+        if (apiMethods[names[made]!].send === true) return sendRun();
+        open++;
+        return call(names[made]!, args[made], made++, done, failed, crashed);
+      }
+      answer(res, 'batch', started, 200, `{"results":[${results.join(',')}]}`);
     };
     next();
   };
@@ -269,11 +318,26 @@ function parseJson(text: string): unknown {
 /** Each schema's compiled check, or null when it has none (acceptsAsIs). */
 const asIsChecks = new WeakMap<z.ZodType, AsIsCheck | null>();
 
-/** The value as the schema reads it, or 400 naming the first field that is wrong; zod is asked only when the compiled check is unsure. */
-function parse<S extends z.ZodType>(schema: S, value: unknown, where: string): z.output<S> {
+function asIsCheckOf(schema: z.ZodType): AsIsCheck | null {
   let check = asIsChecks.get(schema);
   if (check === undefined) asIsChecks.set(schema, (check = acceptsAsIs(schema) ?? null));
-  if (check?.(value)) return value as z.output<S>;
+  return check;
+}
+
+/** Each method's arguments' compiled check (asked once per call of a batch). */
+const argsChecks = new Map<ApiMethodName, AsIsCheck | null>();
+
+/** The arguments of a batch's call `index` as its method reads them, or 400 naming the call and the field that is wrong. */
+function parseArgs(name: ApiMethodName, value: unknown, index: number): unknown {
+  let check = argsChecks.get(name);
+  if (check === undefined) argsChecks.set(name, (check = asIsCheckOf(apiMethods[name].args)));
+  // The place named in an error is made only for an error: a string made per call otherwise.
+  return check?.(value) ? value : parse(apiMethods[name].args, value, `calls[${index}].args`);
+}
+
+/** The value as the schema reads it, or 400 naming the first field that is wrong; zod is asked only when the compiled check is unsure. */
+function parse<S extends z.ZodType>(schema: S, value: unknown, where: string): z.output<S> {
+  if (asIsCheckOf(schema)?.(value)) return value as z.output<S>;
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;

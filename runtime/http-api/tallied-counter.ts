@@ -2,7 +2,8 @@ import { Counter, type Registry } from 'prom-client';
 
 /** A counter of two labels, incremented by their values. */
 export interface TalliedCounter {
-  inc(first: string, second: string | number): void;
+  /** Adds `by` (1 unless given) to the series of these labels. */
+  inc(first: string, second: string | number, by?: number): void;
 }
 
 /**
@@ -29,12 +30,12 @@ export function talliedCounter(config: { name: string; help: string; labelNames:
     },
   });
   return {
-    inc(first, second) {
+    inc(first, second, by = 1) {
       let bySecond = tallies.get(first);
       if (!bySecond) tallies.set(first, (bySecond = new Map()));
       const tally = bySecond.get(second);
-      if (tally) tally.count++;
-      else bySecond.set(second, { labels: { [firstLabel]: first, [secondLabel]: second }, count: 1 });
+      if (tally) tally.count += by;
+      else bySecond.set(second, { labels: { [firstLabel]: first, [secondLabel]: second }, count: by });
     },
   };
 }

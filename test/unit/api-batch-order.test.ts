@@ -24,8 +24,18 @@ describe('the HTTP API making a batch\'s calls', () => {
   const made: Made[] = [];
   const api = new Proxy({} as GatewayApi, {
     get: (_, method: string) => (first: unknown) =>
-      new Promise<void>((resolve, reject) => made.push({ call: `${method} ${JSON.stringify(first)}`, answer: (error) => (error ? reject(error) : resolve()) })),
+      sharedOr(method, first, () => new Promise<void>((resolve, reject) => made.push({ call: `${method} ${JSON.stringify(first)}`, answer: (error) => (error ? reject(error) : resolve()) }))),
   });
+  /** Sends to a uid starting with "shared" all get this one promise (as a gateway's sends all get its connection's). */
+  let shared: Made | undefined;
+  const sharedOr = (method: string, first: unknown, own: () => Promise<void>): Promise<void> => {
+    if (method !== 'sendToUid' || typeof first !== 'string' || !first.startsWith('shared')) return own();
+    if (shared) return sharedPromise;
+    sharedPromise = own();
+    shared = made.at(-1);
+    return sharedPromise;
+  };
+  let sharedPromise: Promise<void>;
   let server: Awaited<ReturnType<typeof listenApi>>;
 
   before(async () => {
@@ -72,6 +82,29 @@ describe('the HTTP API making a batch\'s calls', () => {
       body: {
         results: [{ result: null }, { error: 'gateway lost' }, { result: null }, { result: null }, { result: null }, { result: null }],
       },
+    });
+  });
+
+  it('answers sends that share a promise with its outcome each, and a send between them with its own', async () => {
+    made.length = 0;
+    const answer = postApi(server.base, 'batch', {
+      calls: [
+        { method: 'sendToUid', args: { uid: 'shared1', message: 'a' } },
+        { method: 'sendToUid', args: { uid: 'shared2', message: 'b' } },
+        { method: 'sendToUid', args: { uid: 'own', message: 'c' } },
+        { method: 'sendToUid', args: { uid: 'shared3', message: 'd' } },
+        { method: 'sendToGroup', args: { group: 'g', message: 'e' } },
+      ],
+    });
+    await waitFor('the run of sends to be made', () => made.length === 3, 5000, 5);
+    assert.deepEqual(made.map((m) => m.call), ['sendToUid "shared1"', 'sendToUid "own"', 'sendToGroup "g"']);
+    made[1]!.answer();
+    made[2]!.answer();
+    await settledTurn();
+    shared!.answer(new Error('gateway lost'));
+    assert.deepEqual(await answer, {
+      status: 200,
+      body: { results: [{ error: 'gateway lost' }, { error: 'gateway lost' }, { result: null }, { error: 'gateway lost' }, { result: null }] },
     });
   });
 });

@@ -84,6 +84,21 @@ describe('executeCommand: sending', () => {
     ]);
   });
 
+  it('sends to one uid\'s clients a copy of the message, not a view of the chunk it was read from (which a slow client would keep)', () => {
+    const [a, b] = addClients('a', 'b', 'c');
+    registry.bindUid(a!, 'alice');
+    registry.bindUid(b!, 'alice');
+    const chunk = Buffer.alloc(13, '.'); // outside Buffer's pool, as a chunk read from a socket is
+    chunk.write('hello', 4);
+    const sent: Buffer[] = [];
+    const recording = Object.assign(new FakeDelivery(), { deliver: (_client: Client, data: Buffer) => void sent.push(data) });
+    executeCommand({ op: Op.SendToUid, uids: ['alice'], body: chunk.subarray(4, 9), binary: true }, registry, recording);
+    assert.equal(sent.length, 2);
+    assert.equal(sent[0], sent[1], 'one copy for every client');
+    assert.equal(sent[0]!.toString(), 'hello');
+    assert.notEqual(sent[0]!.buffer, chunk.buffer);
+  });
+
   it('sends to all clients but the excluded ones', () => {
     addClients('a', 'b', 'c', 'd');
     run({ op: Op.SendToAll, excludeClientIds: ['b', 'd', 'gone'], body: body('all') });
