@@ -120,6 +120,15 @@ const rangeOf = (ratios: number[]) => `${Math.min(...ratios).toFixed(2)} to ${Ma
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 export const verdict = (ok: boolean) => (ok ? 'met' : 'MISSED');
 
+/** One line per memory holder and stage that did not settle: which system, how many connections, which conditions failed. */
+export function notSettledLines(pair: Pair<MemoryResult>): string[] {
+  const systems = [['GatewayCluster gateway', pair.gwc], ['plain ws', pair.plain]] as const;
+  return systems.flatMap(([name, result]) => (['before', 'after'] as const).flatMap((stage) => {
+    const reasons = result.notSettledBecause[stage];
+    return reasons.length > 0 ? [`${name} at ${int(result.connections)}, ${stage === 'before' ? 'before its clients' : 'with its clients'}: ${reasons.join('; ')}`] : [];
+  }));
+}
+
 export function formatReport(results: BenchResults): string {
   const rows: string[][] = [['metric', 'GatewayCluster', 'plain ws', 'GWC/plain', 'target']];
   const { echo, memory, fanout, api } = results;
@@ -137,6 +146,8 @@ export function formatReport(results: BenchResults): string {
       (pair.gwc.heapPerConnection / pair.plain.heapPerConnection).toFixed(2), '']);
     rows.push([`V8 heap committed per idle connection${at}`, kib(pair.gwc.heapCommittedPerConnection), kib(pair.plain.heapCommittedPerConnection),
       (pair.gwc.heapCommittedPerConnection / pair.plain.heapCommittedPerConnection).toFixed(2), '']);
+    const heapAfter = (r: MemoryResult) => `${mib(r.heapCommittedAfter)} / ${mib(r.heapAfter)}`;
+    rows.push([`V8 heap committed / used${at}`, heapAfter(pair.gwc), heapAfter(pair.plain), '', '']);
     rows.push([`RSS before → after${at}`, `${mib(pair.gwc.rssBefore)} → ${mib(pair.gwc.rssAfter)}`,
       `${mib(pair.plain.rssBefore)} → ${mib(pair.plain.rssAfter)}`, '', '']);
   }
@@ -154,7 +165,8 @@ export function formatReport(results: BenchResults): string {
       out.push(`REPLIES OUT OF ORDER (a client's echoes must come back in the order sent): GWC ${echo.gwc.outOfOrder}, plain ${echo.plain.outOfOrder}`);
     }
   }
-  if (memory?.some((pair) => !(pair.gwc.settled && pair.plain.settled))) out.push('note: RSS did not settle in every memory run (see IDLE_SETTLE)');
+  const unsettled = (memory ?? []).flatMap((pair) => notSettledLines(pair));
+  if (unsettled.length > 0) out.push('', 'Holders whose RSS did not settle by the deadline (see IDLE_SETTLE), and why:', ...unsettled.map((line) => `  ${line}`));
   if (api) {
     const apiConfig = results.config.api as { clients: number; concurrency: number; batchSize: number };
     const way = (name: ApiWay, label: string) => `  ${label.padEnd(34)} ${int(api.callsPerSecond[name]).padStart(8)} calls/s   ${api.ratio[name].toFixed(2)}`;

@@ -181,7 +181,7 @@ async function main(): Promise<void> {
   const echo = only.has('echo') ? await bothUp(config.echo.clients, (targets) => runEchoInterleaved(targets, config.echo, progress)) : undefined;
   const memory = [];
   if (only.has('memory')) {
-    for (const connections of config.memory.connections) memory.push(await both(`memory ${connections}`, connections, (t) => runMemory(t, { ...config.memory, connections })));
+    for (const connections of config.memory.connections) memory.push(await both(`memory ${connections}`, connections, (t) => runMemory(t, { ...config.memory, connections }, progress)));
   }
   const fanout = only.has('fanout') ? await both('fanout', config.fanout.clients, (t) => runFanout(t, config.fanout)) : undefined;
   const api = only.has('api') ? await onGwc(config.api.clients, (target) => runApi(target, { ...config.api, cpuProfDir }, progress)) : undefined;

@@ -215,6 +215,9 @@ export interface MemoryResult {
   rssAfter: number;
   heapBefore: number;
   heapAfter: number;
+  /** V8's committed heap (heapTotal) before the clients and with them. */
+  heapCommittedBefore: number;
+  heapCommittedAfter: number;
   rssPerConnection: number;
   heapPerConnection: number;
   /** V8's committed heap per connection: can exceed RSS per connection (a committed page is not resident until touched). */
@@ -222,6 +225,8 @@ export interface MemoryResult {
   /** Mark-compacts while the connections were held before RSS counted (at least one when settled). */
   majorGcs: number;
   settled: boolean;
+  /** The conditions unmet at the deadline (see notSettledBecause), before the clients and with them; empty when settled. */
+  notSettledBecause: { before: string[]; after: string[] };
 }
 
 /** Holder `holder`'s RSS and heap once settled (see IDLE_SETTLE). */
@@ -229,23 +234,35 @@ export function settleHolder(target: Target, minMs: number, holder = 0, timeoutM
   return settleIdle(() => target.heap(holder), () => rssBytes(target.holders[holder]!.pid), minMs, timeoutMs);
 }
 
-export async function runMemory(target: Target, config: MemoryConfig): Promise<MemoryResult> {
-  const before = await settleHolder(target, IDLE_SETTLE.beforeMs);
+export async function runMemory(target: Target, config: MemoryConfig, progress: (line: string) => void = () => {}): Promise<MemoryResult> {
+  const settle = async (stage: string, minMs: number) => {
+    const started = Date.now();
+    const reading = await settleHolder(target, minMs);
+    const mib = (bytes: number) => (bytes / 1048576).toFixed(1);
+    const heap = `heap ${mib(reading.heapTotal)} MiB committed, ${mib(reading.heapUsed)} used, young generation ${mib(reading.newSpace)}`;
+    const outcome = reading.settled ? 'settled' : `NOT settled (${reading.notSettledBecause.join('; ')})`;
+    progress(`memory ${config.connections} ${target.name} ${stage}: ${outcome} after ${((Date.now() - started) / 1000).toFixed(0)} s, ${heap}`);
+    return reading;
+  };
+  const before = await settle('before the clients', IDLE_SETTLE.beforeMs);
   const generators = await startGenerators(config.generators, config.connections, target.url);
   try {
     await waitFor(`${config.connections} connections on ${target.name}`, async () => (await target.connections()) === config.connections, 30_000, 200);
-    const after = await settleHolder(target, IDLE_SETTLE.afterMs);
+    const after = await settle('with the clients', IDLE_SETTLE.afterMs);
     return {
       connections: config.connections,
       rssBefore: before.rss,
       rssAfter: after.rss,
       heapBefore: before.heapUsed,
       heapAfter: after.heapUsed,
+      heapCommittedBefore: before.heapTotal,
+      heapCommittedAfter: after.heapTotal,
       rssPerConnection: (after.rss - before.rss) / config.connections,
       heapPerConnection: (after.heapUsed - before.heapUsed) / config.connections,
       heapCommittedPerConnection: (after.heapTotal - before.heapTotal) / config.connections,
       majorGcs: after.majorGcs,
       settled: before.settled && after.settled,
+      notSettledBecause: { before: before.notSettledBecause, after: after.notSettledBecause },
     };
   } finally {
     await stopGenerators(generators);

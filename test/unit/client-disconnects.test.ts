@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import { CLOSE_GRACE_MS, DISCONNECTS, type Disconnect } from '../../runtime/gateway/disconnects.js';
 import { UpgradeVerdicts } from '../../runtime/gateway/upgrade-verdicts.js';
 import { FakeClientTransport, testClient, testClientContext, type TestClientContext } from '../fixtures/gateway-parts.js';
+import { countInHeap } from '../harness/heap-snapshot.js';
 import { metricValue } from '../harness/metrics.js';
 
 function setup(limits: Parameters<typeof testClientContext>[0] = {}) {
@@ -86,6 +87,30 @@ describe('Client: the per-client limits close through the table', () => {
     assert.deepEqual([client.admit(), client.admit()], [true, true]);
     t.mock.timers.tick(1000);
     assert.deepEqual([client.admit(), client.admit()], [true, true]);
+  });
+
+  it('a window is one second, also across a wrap of the rate clock (2^30 ms) and from the first message on', (t) => {
+    const wrap = 2 ** 30 * 1700; // 2023-11: Date.now() as it is these years, at a multiple of 2^30
+    for (const start of [wrap - 400, wrap + 100]) {
+      t.mock.timers.enable({ apis: ['Date'], now: start });
+      const { client, transport } = setup({ maxMessagesPerSecond: 1 });
+      assert.equal(client.admit(), true);
+      t.mock.timers.tick(950);
+      assert.equal(client.admit(), false, `${start - wrap} ms from a wrap: 950 ms later is the same window`);
+      assert.deepEqual(transport.closedWith, DISCONNECTS.rateLimit.frame);
+      t.mock.timers.reset();
+    }
+  });
+
+  it('a client that sent a message holds no boxed number (its window start is a small integer): 16 bytes less per client', async (t) => {
+    t.mock.timers.enable({ apis: ['Date'], now: 2 ** 30 * 1700 + 12_345 });
+    const context = testClientContext({ maxMessagesPerSecond: 10 });
+    const before = await countInHeap('number', 'heap number');
+    const clients = Array.from({ length: 1000 }, (_, i) => testClient(`c${i}`, new FakeClientTransport(), context));
+    for (const client of clients) client.admit();
+    const added = (await countInHeap('number', 'heap number')) - before;
+    assert.ok(added < 100, `${added} heap numbers more for 1,000 clients`);
+    assert.equal(clients.length, 1000);
   });
 
   it('closes a client that leaves more than maxSendBuffer unread, sending it nothing more', async () => {
