@@ -1,6 +1,7 @@
 import { FEATURE_SESSION_UPDATES, FEATURE_UPGRADE_VERDICTS } from '../wire/handshake.js';
 import { toNumber, type ClientEvent, type Envelope } from '../wire/types.js';
 import type { Client } from './client.js';
+import { UnackedEvents } from './unacked-events.js';
 
 /** What event delivery needs of a worker's connection: a PeerConnection, or in a unit test a fake. */
 export interface WorkerConnection {
@@ -12,6 +13,8 @@ export interface WorkerConnection {
 export interface Unacked {
   client: Client;
   event: ClientEvent;
+  /** The event's, as a number. */
+  sequence: number;
 }
 
 /** What one client has unacknowledged at one worker. */
@@ -31,8 +34,7 @@ export interface Window {
  * and the clients waiting on it. A client's `inFlight` changes here only, with its holdings: it is their sum.
  */
 export class WorkerLink {
-  /** By sequence; a Map keeps insertion order, which is sequence order. */
-  private readonly unacked = new Map<number, Unacked>();
+  private readonly unacked = new UnackedEvents<Unacked>();
   /** Body bytes of the unacknowledged events. */
   private unackedBytes = 0;
   /** The basis of each client's fair share of this worker's window. */
@@ -60,8 +62,8 @@ export class WorkerLink {
   /** Sends the event; it is held here, and counts in its client's share, until acknowledged. */
   send(client: Client, event: ClientEvent): Unacked {
     this.conn.send({ event });
-    const entry: Unacked = { client, event };
-    this.unacked.set(toNumber(event.sequence), entry);
+    const entry: Unacked = { client, event, sequence: toNumber(event.sequence) };
+    this.unacked.add(entry);
     const bytes = event.body?.length ?? 0;
     this.unackedBytes += bytes;
     const holding = this.holdings.get(client);
@@ -77,9 +79,8 @@ export class WorkerLink {
 
   /** The event with this sequence was handled; undefined when this worker holds none. */
   acknowledge(sequence: number): Unacked | undefined {
-    const entry = this.unacked.get(sequence);
+    const entry = this.unacked.take(sequence);
     if (!entry) return undefined;
-    this.unacked.delete(sequence);
     const bytes = entry.event.body?.length ?? 0;
     this.unackedBytes -= bytes;
     const holding = this.holdings.get(entry.client)!;
@@ -91,9 +92,8 @@ export class WorkerLink {
 
   /** The worker is lost: everything it held, in sequence order; it holds nothing any more. */
   takeAll(): Unacked[] {
-    const entries = [...this.unacked.values()];
+    const entries = this.unacked.takeAll();
     for (const { client } of entries) client.deliveryState.inFlight--;
-    this.unacked.clear();
     this.unackedBytes = 0;
     this.holdings.clear();
     return entries;

@@ -17,6 +17,9 @@ export class EnvelopeReader {
   private admitted: ReadonlySet<EnvelopeKind> | undefined;
   private from = Role.Unspecified;
   private to = Role.Unspecified;
+  /** The current read's `take`, and why it stopped if it refused a frame: fields, so that a read makes no closure. */
+  private take: (envelope: Envelope) => boolean = () => false;
+  private refused: CloseCause | undefined;
 
   /** The handshake is done: frames up to `maxFrameBytes`, and only what a `from` may send a `to`. */
   authenticated(from: Role, to: Role, maxFrameBytes: number): void {
@@ -28,28 +31,32 @@ export class EnvelopeReader {
 
   /** Hands each envelope of `chunk` to `take`, in order, while it returns true. Returns why the bytes are refused, if they are. */
   read(chunk: Buffer, take: (envelope: Envelope) => boolean): CloseCause | undefined {
-    let frames: Buffer[];
+    this.take = take;
+    this.refused = undefined;
     try {
-      frames = this.frames.push(chunk);
+      this.frames.read(chunk, this.onFrame);
     } catch (error) {
       return closeCause('BAD_FRAME', `bad frame: ${(error as Error).message}`);
     }
-    for (const frame of frames) {
-      let envelope: Envelope;
-      try {
-        envelope = decodeEnvelope(frame);
-      } catch (error) {
-        return closeCause('UNDECODABLE', `undecodable frame: ${(error as Error).message}`);
-      }
-      if (this.admitted !== undefined) {
-        const kind = envelopeKind(envelope);
-        if (kind === undefined || !this.admitted.has(kind)) {
-          return closeCause('NOT_PERMITTED', `unexpected ${kind ?? 'empty envelope'} from a ${Role[this.from]} (to a ${Role[this.to]})`);
-        }
-        if (kind === 'heartbeat') continue;
-      }
-      if (!take(envelope)) return undefined;
-    }
-    return undefined;
+    return this.refused;
   }
+
+  private readonly onFrame = (frame: Buffer): boolean => {
+    let envelope: Envelope;
+    try {
+      envelope = decodeEnvelope(frame);
+    } catch (error) {
+      this.refused = closeCause('UNDECODABLE', `undecodable frame: ${(error as Error).message}`);
+      return false;
+    }
+    if (this.admitted !== undefined) {
+      const kind = envelopeKind(envelope);
+      if (kind === undefined || !this.admitted.has(kind)) {
+        this.refused = closeCause('NOT_PERMITTED', `unexpected ${kind ?? 'empty envelope'} from a ${Role[this.from]} (to a ${Role[this.to]})`);
+        return false;
+      }
+      if (kind === 'heartbeat') return true;
+    }
+    return this.take(envelope);
+  };
 }

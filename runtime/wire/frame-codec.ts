@@ -16,10 +16,14 @@ export function encodeFrame(payload: Uint8Array, lengthIncludesHeader = false): 
 }
 
 export class FrameDecoder {
-  private pending: Buffer[] = [];
+  /** The bytes of a frame that spans reads, in `pending[0..pendingCount)`: the array is kept, not made anew. */
+  private readonly pending: Array<Buffer | undefined> = [];
+  private pendingCount = 0;
   private pendingBytes = 0;
   /** Bytes needed before parsing is worth trying: avoids re-joining a large frame on every small chunk. */
   private needed = FRAME_HEADER_BYTES;
+  /** Where each payload of the current chunk ends, then starts: kept from chunk to chunk, grown when needed. */
+  private bounds = new Uint32Array(32);
 
   /**
    * @param maxFrameBytes largest payload accepted; a larger declared length throws FrameError.
@@ -32,15 +36,29 @@ export class FrameDecoder {
 
   /** Returns the payloads completed by this chunk. Throws FrameError on an oversized length. */
   push(chunk: Buffer): Buffer[] {
-    this.pending.push(chunk);
-    this.pendingBytes += chunk.length;
-    if (this.pendingBytes < this.needed) return [];
-    const data = this.pending.length === 1 ? chunk : Buffer.concat(this.pending, this.pendingBytes);
-    this.pending = [];
-    this.pendingBytes = 0;
+    const frames: Buffer[] = [];
+    this.read(chunk, (payload) => frames.push(payload) > 0);
+    return frames;
+  }
+
+  /**
+   * Hands `take` each payload completed by this chunk, in order, while it returns true; no array is made for them.
+   * Throws FrameError on an oversized length, as push() does: before any payload of the chunk is handed over.
+   */
+  read(chunk: Buffer, take: (payload: Buffer) => boolean): void {
+    let data = chunk;
+    if (this.pendingCount > 0 || chunk.length < this.needed) {
+      this.pending[this.pendingCount++] = chunk;
+      this.pendingBytes += chunk.length;
+      if (this.pendingBytes < this.needed) return;
+      data = Buffer.concat(this.pending.slice(0, this.pendingCount) as Buffer[], this.pendingBytes);
+      this.pending.fill(undefined, 0, this.pendingCount);
+      this.pendingCount = 0;
+      this.pendingBytes = 0;
+    }
     this.needed = FRAME_HEADER_BYTES;
 
-    const frames: Buffer[] = [];
+    let count = 0;
     let offset = 0;
     while (data.length - offset >= FRAME_HEADER_BYTES) {
       const declared = data.readUInt32BE(offset);
@@ -54,15 +72,25 @@ export class FrameDecoder {
         this.needed = end - offset;
         break;
       }
-      frames.push(data.subarray(offset + FRAME_HEADER_BYTES, end));
+      if (count === this.bounds.length) {
+        const grown = new Uint32Array(2 * count);
+        grown.set(this.bounds);
+        this.bounds = grown;
+      }
+      this.bounds[count++] = end;
       offset = end;
     }
     if (offset < data.length) {
-      const rest = data.subarray(offset);
-      this.pending.push(rest);
-      this.pendingBytes = rest.length;
+      this.pending[0] = data.subarray(offset);
+      this.pendingCount = 1;
+      this.pendingBytes = data.length - offset;
     }
-    return frames;
+    let start = 0;
+    for (let i = 0; i < count; i++) {
+      const end = this.bounds[i]!;
+      if (!take(data.subarray(start + FRAME_HEADER_BYTES, end))) return;
+      start = end;
+    }
   }
 
   get bufferedBytes(): number {

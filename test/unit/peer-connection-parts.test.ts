@@ -46,6 +46,32 @@ describe('the envelope reader of a connection', () => {
     assert.equal(seen.length, 1);
   });
 
+  it('hands nothing of a chunk whose frames include an oversized one, as the bytes before it came with it', () => {
+    const reader = new EnvelopeReader();
+    reader.authenticated(Role.Worker, Role.Gateway, 64);
+    const oversized = encodeEnvelopeFrame({ command: { op: Op.SendToAll, body: Buffer.alloc(100) } });
+    const { envelopes, cause } = readAll(reader, Buffer.concat([encodeEnvelopeFrame({ ack: { sequences: [1] } }), oversized]));
+    assert.equal(cause?.code, 'BAD_FRAME');
+    assert.equal(envelopes.length, 0);
+  });
+
+  it('reads envelopes however the bytes are cut: many in one chunk, and frames spanning chunks', () => {
+    const sent = Array.from({ length: 100 }, (_, i) => ({ ack: { sequences: Array.from({ length: i % 7 }, (_, j) => i * 10 + j) } }));
+    const stream = Buffer.concat(sent.map((envelope) => encodeEnvelopeFrame(envelope)));
+    for (const size of [1, 3, 5, 17, 64, stream.length]) {
+      const reader = new EnvelopeReader();
+      reader.authenticated(Role.Worker, Role.Gateway, 1 << 20);
+      const chunks = Array.from({ length: Math.ceil(stream.length / size) }, (_, i) => stream.subarray(i * size, (i + 1) * size));
+      const { envelopes, cause } = readAll(reader, ...chunks);
+      assert.equal(cause, undefined);
+      assert.deepEqual(
+        envelopes.map((envelope) => (envelope.ack?.sequences ?? []).map(Number)),
+        sent.map((envelope) => envelope.ack.sequences),
+        `chunks of ${size} bytes`,
+      );
+    }
+  });
+
   it('names an undecodable frame', () => {
     assert.equal(readAll(new EnvelopeReader(), Buffer.from([0, 0, 0, 3, 0x0a, 0x05, 0x01])).cause?.code, 'UNDECODABLE');
   });

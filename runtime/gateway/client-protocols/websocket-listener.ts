@@ -5,6 +5,7 @@ import type { ClientHandle, ClientSink, ClientTransport, UpgradeCheck } from '..
 import { UPGRADE_REFUSAL_STATUS, type CloseFrame } from '../disconnects.js';
 import { readRemoteEnd, type RemoteEnd } from '../../net/remote-end.js';
 import { PendingUpgradeTransport } from './pending-upgrade-transport.js';
+import { OWN_FRAME_MAX_PAYLOAD, dataFrame } from './websocket-frame.js';
 import { coalesceWrites } from './write-coalescer.js';
 
 /** The part of ws's Receiver (the parser of what a client sends) that releaseReadQueue() reaches into. */
@@ -74,9 +75,15 @@ abstract class ClientWebSocket extends WebSocket implements ClientTransport {
     }
   }
 
+  /**
+   * A small message goes out as one frame of our own (websocket-frame.ts), written as one chunk: a client's only
+   * message in a turn is then one plain write, not a writev. Safe beside ws's own frames for the reason EMPTY_PING is.
+   * Not open (closing, closed), ws's send() decides what happens to it.
+   */
   sendMessage(data: Buffer, binary: boolean): void {
     coalesceWrites(this.socket!);
-    this.send(data, { binary });
+    if (data.length <= OWN_FRAME_MAX_PAYLOAD && this.readyState === WebSocket.OPEN) this.socket!.write(dataFrame(data, binary));
+    else this.send(data, { binary });
   }
 
   get bufferedBytes(): number {
