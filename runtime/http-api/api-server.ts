@@ -73,22 +73,26 @@ export function createApiServer(options: ApiServerOptions): Server {
     'method',
   );
 
-  /**
-   * Makes one Gateway API call, counted, a failure logged: `ok` gets its part of the answer as JSON, `failed` its
-   * error, each with `index` (a batch's position of the call). Callbacks on the call's promise rather than async
-   * functions, each of which would add a promise and a turn of the microtask queue to every call; `crashed` gets
-   * what `ok` or `failed` throw (rather than a .catch: a promise more per call).
-   */
-  const call = (name: ApiMethodName, args: unknown, index: number, ok: Answered<string>, failed: Answered<Error>, crashed: (error: unknown) => void): void => {
-    let pending: Promise<unknown>;
+  /** The promise of one Gateway API call; a call that throws gives a rejected one. */
+  const start = (name: ApiMethodName, args: unknown): Promise<unknown> => {
     try {
-      pending = apiMethods[name].call(api, args);
+      return apiMethods[name].call(api, args);
     } catch (error) {
-      pending = Promise.reject(error);
+      return Promise.reject(error);
     }
+  };
+
+  /**
+   * Follows `pending`, the promise of `count` calls of `name` (more than one: a batch's run of sends that got the same
+   * promise), counted, a failure logged: `ok` gets their part of the answer as JSON, `failed` their error, each with
+   * `index` (a batch's position of the first of them). Callbacks on the promise rather than async functions, each of
+   * which would add a promise and a turn of the microtask queue to every call; `crashed` gets what `ok` or `failed`
+   * throw (rather than a .catch: a promise more per call).
+   */
+  const follow = (name: ApiMethodName, count: number, pending: Promise<unknown>, index: number, ok: Answered<string>, failed: Answered<Error>, crashed: (error: unknown) => void): void => {
     pending.then(
       (result) => {
-        calls.inc(name, 'ok');
+        calls.inc(name, 'ok', count);
         try {
           ok(index, resultJson(result));
         } catch (error) {
@@ -96,8 +100,8 @@ export function createApiServer(options: ApiServerOptions): Server {
         }
       },
       (error: Error) => {
-        calls.inc(name, 'error');
-        log.warn('Gateway API call failed', { method: name, error });
+        calls.inc(name, 'error', count);
+        log.warn('Gateway API call failed', count === 1 ? { method: name, error } : { method: name, calls: count, error });
         try {
           failed(index, error);
         } catch (thrown) {
@@ -106,6 +110,10 @@ export function createApiServer(options: ApiServerOptions): Server {
       },
     );
   };
+
+  /** Makes one Gateway API call, followed as `follow` says. */
+  const call = (name: ApiMethodName, args: unknown, index: number, ok: Answered<string>, failed: Answered<Error>, crashed: (error: unknown) => void): void =>
+    follow(name, 1, start(name, args), index, ok, failed, crashed);
 
   /** Answers a single call (its arguments wrong: throws the 400): its result, or the status its failure deserves. */
   const single = (res: ServerResponse, started: number, name: ApiMethodName, body: unknown): void => {
@@ -141,8 +149,9 @@ export function createApiServer(options: ApiServerOptions): Server {
     /** Calls made so far, and the calls or runs of sends without their answer yet. */
     let made = 0;
     let open = 0;
-    const done = (index: number, json: string) => {
-      results[index] = json;
+    /** Calls index..index+count-1 answered, all alike. */
+    const done = (index: number, json: string, count = 1) => {
+      results.fill(json, index, index + count);
       if (--open === 0) next();
     };
     const failed = (index: number, error: Error) => done(index, errorJson(error?.message));
@@ -150,27 +159,7 @@ export function createApiServer(options: ApiServerOptions): Server {
     /** Calls first..first+count-1, sends of one method that got the same promise, answered as one. */
     const sent = (name: ApiMethodName, first: number, count: number, pending: Promise<unknown>) => {
       open++;
-      pending.then(
-        (result) => {
-          calls.inc(name, 'ok', count);
-          try {
-            results.fill(resultJson(result), first, first + count);
-            if (--open === 0) next();
-          } catch (error) {
-            crashed(error);
-          }
-        },
-        (error: Error) => {
-          calls.inc(name, 'error', count);
-          log.warn('Gateway API call failed', { method: name, calls: count, error });
-          try {
-            results.fill(errorJson(error?.message), first, first + count);
-            if (--open === 0) next();
-          } catch (thrown) {
-            crashed(thrown);
-          }
-        },
-      );
+      follow(name, count, pending, first, (index, json) => done(index, json, count), (index, error) => done(index, errorJson(error?.message), count), crashed);
     };
     /**
      * Makes the run of sends from `made` on. Each send's promise says its command is queued; the sends of a gateway
@@ -183,12 +172,7 @@ export function createApiServer(options: ApiServerOptions): Server {
       let pending: Promise<unknown> | undefined;
       for (; made < names.length && apiMethods[names[made]!].send === true; made++) {
         const method = names[made]!;
-        let promise: Promise<unknown>;
-        try {
-          promise = apiMethods[method].call(api, args[made]);
-        } catch (error) {
-          promise = Promise.reject(error);
-        }
+        const promise = start(method, args[made]);
         if (promise === pending && method === name) continue;
         if (pending !== undefined) sent(name, first, made - first, pending);
         name = method;
